@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make pdf` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PUBLISH := $(BIN)/publish
+MANUSCRIPT ?= manuscript
+OUT ?= build
+STAMP := $(VENV)/.installed
+
+.PHONY: pdf epub all check test clean setup
+.DEFAULT_GOAL := pdf
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+pdf: $(STAMP)
+	$(PUBLISH) pdf $(MANUSCRIPT) --out $(OUT)
+
+epub: $(STAMP)
+	$(PUBLISH) epub $(MANUSCRIPT) --out $(OUT)
+
+all: $(STAMP)
+	$(PUBLISH) all $(MANUSCRIPT) --out $(OUT)
+
+check: $(STAMP)
+	$(PUBLISH) check $(MANUSCRIPT) --strict
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+clean:
+	rm -rf $(OUT) dist .pytest_cache

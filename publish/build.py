@@ -1,0 +1,83 @@
+"""The whole build as one function of stages: load, check, convert, then write each format."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .check import check_book, check_sources
+from .config import Metadata, load_metadata
+from .convert import convert, read_sources
+from .errors import Diagnostic, ManuscriptError
+from .model import Book
+
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+FORMATS = ("pdf", "epub")
+
+
+@dataclass
+class Result:
+    """What a build or check produced."""
+
+    warnings: list[Diagnostic] = field(default_factory=list)
+    outputs: dict[str, Path] = field(default_factory=dict)
+    book: Book | None = None
+
+
+def load(folder: Path, strict: bool = False) -> tuple[Book, list[Diagnostic]]:
+    """Read, check and convert a manuscript; raise ManuscriptError listing every problem."""
+    meta, diags = load_metadata(folder)
+    sources = {}
+    if meta is not None and not any(d.is_error for d in diags):
+        sources = read_sources(meta, folder)
+        diags += check_sources(meta, folder, sources)
+    _raise_if_failed(diags, strict)
+    book = convert(meta, folder, sources)
+    book.date = build_date(folder)
+    diags += check_book(book)
+    _raise_if_failed(diags, strict)
+    return book, diags
+
+
+def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles: Path = STYLES) -> Result:
+    """Build the requested formats of the manuscript in folder into out."""
+    from .epub import write_epub
+    from .pdf import write_pdf
+    book, warnings = load(folder, strict)
+    result = Result(warnings, {}, book)
+    writers = {"pdf": write_pdf, "epub": write_epub}
+    for fmt in formats:
+        target = out / f"{book.meta.id}.{fmt}"
+        writers[fmt](book, target, styles)
+        result.outputs[fmt] = target
+    return result
+
+
+def check(folder: Path, strict: bool = False) -> Result:
+    """Check a manuscript without writing anything."""
+    book, warnings = load(folder, strict)
+    return Result(warnings, {}, book)
+
+
+def _raise_if_failed(diags: list[Diagnostic], strict: bool) -> None:
+    if any(d.is_error or strict for d in diags):
+        raise ManuscriptError(sorted(diags, key=lambda d: (d.path, d.line, d.column)))
+
+
+def build_date(folder: Path) -> str:
+    """Return the build date: SOURCE_DATE_EPOCH, else the last commit's time, else now (UTC, ISO 8601)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        try:
+            epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=folder, capture_output=True,
+                                   text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            epoch = ""
+    moment = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch.isdigit()
+              else dt.datetime.now(dt.timezone.utc))
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = ["build", "check", "load", "Metadata", "Result"]

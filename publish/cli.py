@@ -1,0 +1,81 @@
+"""The command line: ``publish pdf|epub|all|check|import-tei``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="publish")
+    parser.description = "Typeset a FRUS manuscript as a PDF and an EPUB that keep the original page numbers."
+    parser.add_argument("--version", action="version", version=f"publish {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    helps = {"pdf": "build the PDF", "epub": "build the EPUB", "all": "build the PDF and the EPUB",
+             "check": "check the manuscript and report every problem"}
+    for name, text in helps.items():
+        sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
+                         help="the manuscript folder, holding book.yaml (default: manuscript)")
+        if name != "check":
+            sub.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
+        sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    tei = commands.add_parser("import-tei", help="make a manuscript from a FRUS TEI volume",
+                              description="Make a manuscript from a FRUS volume in the Office of the "
+                                          "Historian's TEI XML.")
+    tei.add_argument("volume", type=Path, help="the TEI file, e.g. frus1936v03.xml")
+    tei.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
+                     help="the manuscript folder to write (default: manuscript)")
+    tei.add_argument("--force", action="store_true", help="overwrite an existing manuscript")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ManuscriptError as exc:
+        for diag in exc.diagnostics:
+            print(diag, file=sys.stderr)
+        errors = sum(d.is_error for d in exc.diagnostics)
+        warnings = len(exc.diagnostics) - errors
+        print(f"publish: {errors} error(s), {warnings} warning(s); nothing was written", file=sys.stderr)
+        return exc.exit_code
+    except PublishError as exc:
+        print(f"publish: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("publish: interrupted; earlier outputs are untouched", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args) -> int:
+    from . import build
+    if args.command == "import-tei":
+        from .tei import import_tei
+        result = import_tei(args.volume, args.manuscript, force=args.force)
+        for diag in result.warnings:
+            print(diag, file=sys.stderr)
+        print(f"wrote {args.manuscript}/ ({len(result.files)} files)")
+        return EXIT_OK
+    if args.command == "check":
+        result = build.check(args.manuscript, strict=args.strict)
+    else:
+        formats = build.FORMATS if args.command == "all" else (args.command,)
+        result = build.build(args.manuscript, args.out, formats, strict=args.strict)
+    for diag in result.warnings:
+        print(diag, file=sys.stderr)
+    book = result.book
+    summary = (f"{len(book.chapters)} chapter(s), {sum(len(c.sections) for c in book.chapters)} "
+               f"document(s), {len(book.page_breaks)} original page(s), {len(result.warnings)} warning(s)")
+    if args.command == "check":
+        print(f"{args.manuscript}: ok: {summary}")
+    for fmt, path in result.outputs.items():
+        print(f"wrote {path}")
+    if result.outputs:
+        print(summary)
+    return EXIT_OK

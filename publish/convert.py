@@ -1,0 +1,335 @@
+"""Markdown to the book model: page markers become page-break elements, pandoc does the rest."""
+from __future__ import annotations
+
+import copy
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pypandoc
+from lxml import html as lxml_html
+
+from .config import Metadata
+from .errors import Diagnostic, ManuscriptError
+from .model import Book, Chapter, Note, Section
+from .pages import PageBreak, find_markers
+
+# Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
+# exactly as the source has them.
+PANDOC_FORMAT = "markdown-auto_identifiers-smart"
+PANDOC_ARGS = ["--wrap=none"]
+DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
+HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
+BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
+CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
+
+
+def prepare(text: str, path: str) -> str:
+    """Turn page markers into pandoc spans and tag heading attributes with their source line."""
+    out, last = [], 0
+    for match, pb in find_markers(text, path):
+        out.append(text[last:match.start()])
+        out.append(f'[]{{.pagebreak label="{pb.label}" srcline={pb.line} srccol={pb.column}}}')
+        last = match.end()
+    out.append(text[last:])
+    lines = "".join(out).split("\n")
+    for i, line in enumerate(lines):
+        m = HEADING_ATTRS.match(line)
+        if m and "page=" in m[2]:
+            lines[i] = f"{m[1]}{m[2]} srcline={i + 1}}}"
+    return "\n".join(lines)
+
+
+def to_html(markdown: str) -> str:
+    """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
+    return pypandoc.convert_text(markdown, "html5", format=PANDOC_FORMAT, extra_args=PANDOC_ARGS)
+
+
+def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
+    """Read every listed Markdown file."""
+    sources, diags = {}, []
+    for name in meta.files:
+        path = folder / name
+        try:
+            sources[path] = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            diags.append(Diagnostic(str(path), 0, 0, "M002", f"not UTF-8 ({exc.reason} at byte {exc.start}); "
+                                    "save the file as UTF-8"))
+        except OSError as exc:
+            diags.append(Diagnostic(str(path), 0, 0, "M010", f"cannot read: {exc.strerror}"))
+    if diags:
+        raise ManuscriptError(diags)
+    return sources
+
+
+def convert(meta: Metadata, folder: Path, sources: dict[Path, str]) -> Book:
+    """Build the book model from the manuscript's sources."""
+    paths = list(sources)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fragments = list(pool.map(lambda p: to_html(prepare(sources[p], str(p))), paths))
+    front = {folder / n for n in meta.front_matter}
+    builder = _Builder(meta)
+    for path, fragment in zip(paths, fragments):
+        builder.add_file(path, fragment, path in front)
+    builder.finish()
+    if builder.diagnostics:
+        raise ManuscriptError(builder.diagnostics)
+    return Book(meta, folder, builder.chapters)
+
+
+class _Builder:
+    """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
+
+    def __init__(self, meta: Metadata):
+        self.chapters: list[Chapter] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.current: str | None = None  # the label of the original page the text is on
+        self.pending: list = []  # page-break elements waiting for the next block
+        self.start_page = meta.start_page
+        self.count = 0  # chapters so far, for default anchors
+        self.known: dict = {}  # page breaks already recorded, by anchor
+
+    def add_file(self, path: Path, fragment: str, front: bool) -> None:
+        root = lxml_html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
+        notes = self._take_notes(root)
+        chapters: list[Chapter] = []
+        for el in list(root):
+            if not isinstance(el.tag, str):
+                continue  # a comment
+            if el.tag == "h1":
+                chapters.append(self._new_chapter(el, path, front))
+            elif chapters:
+                chapters[-1].body.append(el)
+            elif not _is_blank(el):
+                self.diagnostics.append(Diagnostic(str(path), _line_of(el), 0, "S001",
+                                                   "text before the first chapter heading ('# Title')"))
+                return
+        if not chapters:
+            self.diagnostics.append(Diagnostic(str(path), 1, 0, "S002", "no chapter heading ('# Title') in this file"))
+        for chapter in chapters:
+            self._number_notes(chapter, notes)
+            self._place_breaks(chapter)
+            self.chapters.append(chapter)
+
+    def _new_chapter(self, h1, path: Path, front: bool) -> Chapter:
+        body = lxml_html.Element("section")
+        body.set("class", "chapter front" if front else "chapter")
+        self.count += 1
+        anchor = h1.get("id") or f"ch{self.count}"
+        h1.set("id", anchor)
+        body.append(h1)
+        return Chapter(_heading_text(h1), anchor, path, body, front)
+
+    def _take_notes(self, root) -> dict[str, object]:
+        """Remove pandoc's endnote list and return its items by id."""
+        found = {}
+        for section in root.xpath(".//section[contains(@class, 'footnotes')]"):
+            for li in section.xpath("./ol/li"):
+                for back in li.xpath(".//a[contains(@class, 'footnote-back')]"):
+                    _drop(back)
+                found[li.get("id")] = li
+            section.getparent().remove(section)
+        return found
+
+    def _number_notes(self, chapter: Chapter, notes: dict) -> None:
+        """Replace pandoc's note references by ours, numbered per document."""
+        prefix, counter = chapter.anchor, 0
+        used_ids = set()
+        for el in list(chapter.body.iter()):
+            if el.tag == "h2":
+                counter = 0
+                prefix = self._new_section(chapter, el, used_ids)
+            elif el.tag == "a" and "footnote-ref" in (el.get("class") or ""):
+                counter += 1
+                li = notes.get((el.get("href") or "#")[1:])
+                anchor = f"{prefix}-fn{counter}"
+                blocks = [copy.deepcopy(b) for b in li] if li is not None else []
+                chapter.notes[anchor] = Note(anchor, str(counter), blocks)
+                ref = lxml_html.Element("a")
+                ref.set("class", "noteref")
+                ref.set("href", f"#{anchor}")
+                ref.set("id", f"{anchor}ref")
+                ref.text = str(counter)
+                ref.tail = el.tail
+                el.getparent().replace(el, ref)
+
+    def _new_section(self, chapter: Chapter, h2, used_ids: set) -> str:
+        text = _heading_text(h2)
+        m = DOC_HEADING.match(text)
+        number = m["number"] if m else ""
+        anchor = h2.get("id") or (f"d{number}" if number else _slug(text, used_ids))
+        used_ids.add(anchor)
+        h2.set("id", anchor)
+        if number:
+            h2.set("class", ((h2.get("class") or "") + " document").strip())
+            h2.set("data-number", number)
+        chapter.sections.append(Section(text, anchor, number))
+        return anchor
+
+    def _place_breaks(self, chapter: Chapter) -> None:
+        """Record every page break in reading order and put lone ones at the start of the next block."""
+        heading = chapter.body[0]
+        carried, self.pending = self.pending, []
+        for span in reversed(carried):
+            _prepend(heading, span)
+        if self.current is None and self.start_page and not self.chapters and not _starts_with_break(chapter):
+            _prepend(heading, _break_span(PageBreak(self.start_page, "book.yaml")))
+        for el in list(_walk(chapter)):
+            label = el.get("data-page")
+            if el.tag in ("h1", "h2") and label:
+                line = int(el.attrib.pop("data-srcline", 0))
+                del el.attrib["data-page"]
+                if label != self.current:
+                    span = _break_span(PageBreak(label, str(chapter.path), line))
+                    _prepend(el, span)
+                    self._record(chapter, span)
+            elif el.get("class") == "pagebreak":
+                self._record(chapter, el)
+        for para in chapter.body.xpath(".//p"):
+            if _only_breaks(para) and para.getparent() is not None:
+                self._move_forward(chapter, para)
+
+    def _record(self, chapter: Chapter, span) -> None:
+        pb = self.known.get(span.get("id"))
+        if pb is None:
+            pb = PageBreak(span.get("data-label"), span.attrib.pop("data-path", str(chapter.path)),
+                           int(span.attrib.pop("data-srcline", 0)), int(span.attrib.pop("data-srccol", 0)))
+            span.set("id", pb.anchor)
+            self.known[pb.anchor] = pb
+        chapter.page_breaks.append(pb)
+        self.current = pb.label
+
+    def _move_forward(self, chapter: Chapter, para) -> None:
+        """Move a paragraph holding only page breaks to the start of the next block."""
+        target = _next_block(para)
+        breaks = [s for s in para if s.get("class") == "pagebreak"]
+        para.getparent().remove(para)
+        if target is None:
+            # The page begins with the next chapter.
+            moved = {s.get("id") for s in breaks}
+            chapter.page_breaks = [pb for pb in chapter.page_breaks if pb.anchor not in moved]
+            self.pending.extend(breaks)
+            return
+        for span in reversed(breaks):
+            _prepend(target, span)
+
+    def finish(self) -> None:
+        """Keep page breaks that end the book in the last chapter."""
+        if self.pending and self.chapters:
+            last = self.chapters[-1]
+            para = lxml_html.Element("p")
+            para.extend(self.pending)
+            last.body.append(para)
+            last.page_breaks.extend(self.known[s.get("id")] for s in self.pending)
+            self.pending = []
+
+
+def _walk(chapter: Chapter):
+    """Yield the chapter's elements in reading order, footnotes where they are referenced."""
+    def walk(el):
+        for child in el:
+            yield child
+            if child.tag == "a" and child.get("class") == "noteref":
+                note = chapter.notes.get(child.get("href")[1:])
+                for block in note.blocks if note else []:
+                    yield block
+                    yield from walk(block)
+            else:
+                yield from walk(child)
+    yield from walk(chapter.body)
+
+
+def _next_block(el):
+    """Return the first text-bearing block after el, in document order, or None."""
+    node = el
+    while node is not None:
+        sib = node.getnext()
+        while sib is not None:
+            block = _first_block(sib)
+            if block is not None:
+                return block
+            sib = sib.getnext()
+        node = node.getparent()
+        if node is not None and node.tag == "section":
+            return None
+    return None
+
+
+def _first_block(el):
+    if el.tag in BLOCKS:
+        return el
+    if el.tag in CONTAINERS:
+        for child in el:
+            found = _first_block(child)
+            if found is not None:
+                return found
+    return None
+
+
+def _break_span(pb: PageBreak):
+    span = lxml_html.Element("span")
+    span.set("class", "pagebreak")
+    span.set("data-label", pb.label)
+    span.set("data-path", pb.path)
+    span.set("data-srcline", str(pb.line))
+    return span
+
+
+def _prepend(block, span) -> None:
+    """Put an inline element at the very start of a block."""
+    span.tail, block.text = block.text, None
+    block.insert(0, span)
+
+
+def _only_breaks(p) -> bool:
+    return not (p.text or "").strip() and all(
+        c.get("class") == "pagebreak" and not (c.tail or "").strip() for c in p)
+
+
+def _starts_with_break(chapter: Chapter) -> bool:
+    for el in chapter.body.iter():
+        if el.get("class") == "pagebreak":
+            return True
+        if (el.text or "").strip() and el.tag != "h1":
+            return False
+    return False
+
+
+def _heading_text(h) -> str:
+    """Return a heading's text without its note references."""
+    clone = copy.deepcopy(h)
+    for ref in clone.xpath(".//a[contains(@class, 'footnote-ref') or @class='noteref']"):
+        _drop(ref)
+    return " ".join(clone.text_content().split())
+
+
+def _drop(el) -> None:
+    """Remove an element but keep its tail text."""
+    parent = el.getparent()
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _slug(text: str, used: set) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+    if base[0].isdigit():
+        base = "s-" + base
+    slug, n = base, 1
+    while slug in used:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _is_blank(el) -> bool:
+    return not el.text_content().strip() and not len(el.xpath(".//*[@class='pagebreak']"))
+
+
+def _line_of(el) -> int:
+    found = el.xpath(".//@data-srcline")
+    return int(found[0]) if found else 0

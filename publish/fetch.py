@@ -1,0 +1,44 @@
+"""What a build may read: files inside the manuscript and styles folders, nothing from the network."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from .errors import RefusedError
+
+
+class RefusedURL(FatalURLFetchingError):
+    """Stops WeasyPrint at once: it swallows ordinary fetch errors as warnings."""
+
+
+def inside(path: Path, roots: list[Path]) -> bool:
+    """Tell whether a path, resolved, lies within one of the roots."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve()) for root in roots)
+
+
+class SafeFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves only local files under the given folders."""
+
+    def __init__(self, roots: list[Path]):
+        super().__init__(allowed_protocols={"file", "data"})
+        self.roots = roots
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return super().fetch(url, headers)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise RefusedURL(f"refused to fetch '{url}': a build reads no network resource; "
+                             "copy the file into the manuscript folder and link it by a relative path")
+        path = Path(unquote(parts.path))
+        if not inside(path, self.roots):
+            raise RefusedURL(f"refused to read '{path}': it lies outside the manuscript and styles folders")
+        return super().fetch(url, headers)
+
+
+def refused(exc: BaseException) -> RefusedError:
+    """Turn a refusal raised inside WeasyPrint into the user error it stands for."""
+    return RefusedError(str(exc.args[0]) if exc.args else str(exc))

@@ -1,0 +1,44 @@
+"""The title page and the page naming the print edition, for both formats."""
+from __future__ import annotations
+
+from lxml.html import builder as E
+
+from .config import Metadata
+
+HOW_SHOWN = {
+    "pdf": ("The numbers in the outer margin are the page numbers of that edition. Each stands level "
+            "with the line in which the printed page began, and a thin vertical rule in the line marks "
+            "the exact point. The foot of every page names the original pages its text covers, so "
+            "that any page of this edition can be cited by the pages of the print edition."),
+    "epub": ("The page numbers of that edition are marked in the text where each printed page began, "
+             "and this book's page list is that pagination: a reading system's “go to page” takes you "
+             "to the original page, and the pages it shows are the ones to cite."),
+}
+
+
+def title_lines(meta: Metadata) -> list[tuple[str, str]]:
+    """Return the title page as (role, text) lines, in order."""
+    lines = [("series", meta.series), ("subseries", meta.subseries), ("volume", meta.volume),
+             ("volume-title", meta.volume_title)]
+    if meta.editors:
+        label = "Editors" if len(meta.editors) > 1 else "Editor"
+        lines.append(("editors", f"{label}: " + ", ".join(meta.editors)))
+    if meta.general_editor:
+        lines.append(("general-editor", f"General Editor: {meta.general_editor}"))
+    lines.append(("publisher", meta.publisher))
+    lines.append(("place-year", ", ".join(p for p in (meta.place, meta.year) if p)))
+    return [(role, text) for role, text in lines if text]
+
+
+def edition_notice(book, fmt: str) -> list:
+    """Return the paragraphs of the page naming the print edition, as HTML elements."""
+    meta = book.meta
+    paragraphs = [
+        E.H1("About this edition"),
+        E.P(f"This edition reproduces the text of {meta.source_edition}."),
+        E.P(HOW_SHOWN[fmt]),
+        E.P(meta.rights),
+    ]
+    imprint = [f"Edition {meta.version}" if meta.version else "Edition", f"built {book.date[:10]}" if book.date else ""]
+    paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + f". Identifier: {meta.urn}"))
+    return paragraphs

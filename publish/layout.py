@@ -1,0 +1,198 @@
+"""Work on WeasyPrint's laid-out pages: the part of the PDF writer that knows verso from recto.
+
+Each original page break is an empty inline element holding an absolutely positioned number; the
+number is laid out where the break falls and moved here, after layout and before drawing, to the
+outer margin of its page (absolute boxes never take part in line breaking, so nothing reflows).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weasyprint.formatting_structure import boxes
+from weasyprint.text.line_break import line_size
+
+
+@dataclass
+class _Line:
+    page: int
+    box: object
+    area: str  # "main" or "footnotes": a break never moves from one to the other
+
+
+@dataclass
+class _Number:
+    page: int  # where WeasyPrint laid it out
+    box: object
+    parent: object
+    line: _Line | None
+    text_before: bool  # does text precede the break on its line?
+    label: str
+
+
+def arrange_pages(document, gap: float, placeholder: str, report) -> None:
+    """Place margin numbers on the outer side, stack close ones, and write each page's range of pages."""
+    lines, numbers = _survey(document)
+    for number in numbers:
+        _settle_line_end(number, lines)
+    by_page: dict[int, list[_Number]] = {}
+    for number in numbers:
+        page = number.line.page if number.line else number.page
+        by_page.setdefault(page, []).append(number)
+    current = None  # the original page the text is on at the top of the next page
+    for index, page in enumerate(document.pages):
+        page_box = page._page_box
+        recto = page_box.page_type.side == "right"
+        left = page_box.content_box_x()
+        right = left + page_box.width
+        here = by_page.get(index, [])
+        for number in here:
+            box = number.box
+            x = right + gap if recto else left - gap - box.margin_width()
+            box.translate(x - box.position_x, _baseline_shift(box, number.line))
+            if number.page != index:
+                _move_to_page(number, page_box)
+            report.margin_numbers[number.label] = (index, "right" if recto else "left")
+        _unstack([n.box for n in here])
+        first = current
+        if here:
+            first_main = next((ln for ln in lines if ln.page == index and ln.area == "main"), None)
+            opener = here[0]
+            if first is None or (opener.line is first_main and not opener.text_before):
+                first = opener.label
+            current = here[-1].label
+        text = "" if first is None else (f"p. {first}" if first == current else f"pp. {first}–{current}")
+        report.ranges.append(text)
+        _set_range(page_box, placeholder, text)
+
+
+def _survey(document) -> tuple[list[_Line], list[_Number]]:
+    """Return every line of text and every margin number, in order, with the line each stands in."""
+    lines, numbers, by_box = [], [], {}
+    for index, page in enumerate(document.pages):
+        for box, ancestors in _walk(page._page_box):
+            if isinstance(box, boxes.MarginBox):
+                continue
+            if isinstance(box, boxes.LineBox) and not _in_number(ancestors):
+                area = "footnotes" if any(isinstance(a, boxes.FootnoteAreaBox) for a in ancestors) else "main"
+                lines.append(_Line(index, box, area))
+                by_box[id(box)] = lines[-1]
+            elif box.style["position"] == "absolute" and "pn" in _box_classes(box):
+                enclosing = next((a for a in reversed(ancestors) if isinstance(a, boxes.LineBox)), None)
+                line = by_box.get(id(enclosing))
+                numbers.append(_Number(index, box, ancestors[-1], line, _text_before(box, line), _text_of(box)))
+    return lines, numbers
+
+
+def _settle_line_end(number: _Number, lines: list[_Line]) -> None:
+    """A break that ends its line begins the page on the next line: move it there."""
+    line = number.line
+    if line is None or _text_after(number.box, line):
+        return
+    position = next(i for i, ln in enumerate(lines) if ln is line)
+    following = next((ln for ln in lines[position + 1:] if ln.area == line.area), None)
+    if following is not None:
+        number.line, number.text_before = following, False
+
+
+def _move_to_page(number: _Number, page_box) -> None:
+    """Hand an absolute box to another page's root box, so it is drawn there."""
+    number.parent.children = [c for c in number.parent.children if c is not number.box]
+    root = page_box.children[0]
+    root.children = list(root.children) + [number.box]
+
+
+def _walk(box, ancestors=()):
+    """Yield every box under box with the tuple of its ancestors."""
+    yield box, ancestors
+    inner = ancestors + (box,)
+    for child in getattr(box, "children", None) or ():
+        yield from _walk(child, inner)
+
+
+def _box_classes(box) -> set[str]:
+    element = getattr(box, "element", None)
+    if element is None or getattr(box, "pseudo_type", None):
+        return set()
+    return set((element.get("class") or "").split())
+
+
+def _in_number(ancestors) -> bool:
+    return any("pn" in _box_classes(a) for a in ancestors)
+
+
+def _text_of(box) -> str:
+    return "".join(b.text for b, _ in _walk(box) if isinstance(b, boxes.TextBox))
+
+
+def _line_texts(line):
+    """Yield the line's text boxes and margin numbers in order (numbers' own text excluded)."""
+    for box, ancestors in _walk(line):
+        if box.style["position"] == "absolute" and "pn" in _box_classes(box):
+            yield box
+        elif isinstance(box, boxes.TextBox) and not _in_number(ancestors):
+            yield box
+
+
+def _text_before(number_box, line: _Line | None) -> bool:
+    if line is None:
+        return False
+    for box in _line_texts(line.box):
+        if box is number_box:
+            return False
+        if isinstance(box, boxes.TextBox) and box.text.strip():
+            return True
+    return False
+
+
+def _text_after(number_box, line: _Line) -> bool:
+    seen = False
+    for box in _line_texts(line.box):
+        if box is number_box:
+            seen = True
+        elif seen and isinstance(box, boxes.TextBox) and box.text.strip():
+            return True
+    return False
+
+
+def _baseline_shift(box, line: _Line | None) -> float:
+    """Return how far to move a margin number so its baseline matches the line it marks."""
+    own = next((b for b, _ in _walk(box) if isinstance(b, boxes.TextBox)), None)
+    text = next((b for b in _line_texts(line.box) if isinstance(b, boxes.TextBox) and b.text.strip()),
+                None) if line else None
+    if own is None or text is None:
+        return 0
+    return (text.position_y + text.baseline) - (own.position_y + own.baseline)
+
+
+def _unstack(numbers) -> None:
+    """Push down any margin number that would overlap the one above it."""
+    numbers.sort(key=lambda b: b.position_y)
+    bottom = None
+    for box in numbers:
+        if bottom is not None and box.position_y < bottom:
+            box.translate(0, bottom - box.position_y)
+        bottom = box.position_y + box.margin_height()
+
+
+def _set_range(page_box, placeholder: str, text: str) -> None:
+    """Replace the running foot's placeholder with the original pages this page covers."""
+    for margin in page_box.children:
+        if not isinstance(margin, boxes.MarginBox):
+            continue
+        for box, _ in _walk(margin):
+            if isinstance(box, boxes.TextBox) and box.text == placeholder:
+                _retext(box, text, align_right=margin.at_keyword.endswith("right"))
+
+
+def _retext(box, text: str, align_right: bool) -> None:
+    """Change the text of a laid-out text box; margin text never affects the page's layout."""
+    layout = box.pango_layout
+    layout.text = text  # WeasyPrint keeps layouts asleep between layout and drawing
+    layout.reactivate(box.style)
+    line, _ = layout.get_first_line()
+    width, _ = line_size(line, box.style)
+    layout.deactivate()
+    if align_right:
+        box.position_x += box.width - width
+    box.text = text
+    box.width = width

@@ -1,0 +1,90 @@
+"""The book as both writers read it: chapters, documents, notes, page breaks and the outline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .config import Metadata
+from .pages import PageBreak
+
+
+@dataclass
+class Note:
+    """A footnote, numbered per document as FRUS numbers them."""
+
+    anchor: str  # "d270-fn1"
+    number: str
+    blocks: list[etree._Element]  # the note's paragraphs, as HTML elements
+
+
+@dataclass(frozen=True)
+class NavPoint:
+    """One entry of the outline: the PDF bookmarks and the EPUB toc and NCX are all written from it."""
+
+    title: str
+    anchor: str
+    chapter: int  # index into Book.chapters: the EPUB file the anchor lives in
+    children: tuple[NavPoint, ...] = ()
+
+
+@dataclass
+class Section:
+    """A document (``## 270. Editorial Note``) or other second-level section of a chapter."""
+
+    title: str  # the heading as printed, "270. Editorial Note"
+    anchor: str  # "d270"
+    number: str = ""  # "270"; empty for an unnumbered section
+
+
+@dataclass
+class Chapter:
+    """A first-level division: its content as one HTML ``section`` element."""
+
+    title: str
+    anchor: str
+    path: Path
+    body: etree._Element
+    front: bool = False
+    sections: list[Section] = field(default_factory=list)
+    notes: dict[str, Note] = field(default_factory=dict)
+    page_breaks: list[PageBreak] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    """The whole volume."""
+
+    meta: Metadata
+    folder: Path
+    chapters: list[Chapter]
+    # The volume's build date (ISO 8601), from SOURCE_DATE_EPOCH or the last commit.
+    date: str = ""
+
+    @property
+    def page_breaks(self) -> list[PageBreak]:
+        """Every original page break, in reading order."""
+        return [pb for ch in self.chapters for pb in ch.page_breaks]
+
+    @property
+    def outline(self) -> list[NavPoint]:
+        """Chapters, then their documents, in order."""
+        return [NavPoint(ch.title, ch.anchor, i,
+                         tuple(NavPoint(s.title, s.anchor, i) for s in ch.sections))
+                for i, ch in enumerate(self.chapters)]
+
+    def anchors(self) -> dict[str, int]:
+        """Map every id in the book to the index of the chapter holding it."""
+        found = {}
+        for i, ch in enumerate(self.chapters):
+            for el in ch.body.iter():
+                if el.get("id"):
+                    found[el.get("id")] = i
+            for note in ch.notes.values():
+                found[note.anchor] = i
+                for block in note.blocks:
+                    for el in block.iter():
+                        if el.get("id"):
+                            found[el.get("id")] = i
+        return found

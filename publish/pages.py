@@ -1,0 +1,69 @@
+"""The original page-break model: markers as the Office of the Historian prints them, parsed once."""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+# `[Page 588]`, `[Page XII]`, `[Page [I]]`: exactly as history.state.gov prints them.
+MARKER = re.compile(r"\[Page (?P<label>\[[0-9A-Za-z]+\]|[0-9]+|[IVXLCDMivxlcdm]+)\]")
+# Things that look like a marker but are not one; see check.py.
+NEAR_MARKER = re.compile(r"\[\s*(?:page|pg|p)\.?\s*[\[\]0-9IVXLCDMivxlcdm][^\]\n]{0,12}\]?|\[Page\b[^\]\n]{0,12}",
+                         re.IGNORECASE)
+ROMAN = re.compile(r"^M{0,4}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    """The point where an original printed page begins."""
+
+    label: str  # as printed: "588", "XII", "[I]"
+    path: str = ""  # the manuscript file it was written in
+    line: int = 0
+    column: int = 0
+
+    @property
+    def anchor(self) -> str:
+        """The id shared by the PDF named destination and the EPUB marker."""
+        if self.label.startswith("["):
+            return f"page-unnumbered-{self.label.strip('[]')}"
+        return f"page-{self.label}"
+
+    @property
+    def kind(self) -> str:
+        """'arabic', 'roman' or 'unnumbered': each sequence is checked in its own right."""
+        if self.label.startswith("["):
+            return "unnumbered"
+        return "arabic" if self.label.isdigit() else "roman"
+
+    @property
+    def number(self) -> int | None:
+        """The label's numeric value, for order checks; None when it has none."""
+        text = self.label.strip("[]")
+        if text.isdigit():
+            return int(text)
+        return roman_value(text)
+
+
+def roman_value(text: str) -> int | None:
+    """Return the value of a roman numeral, or None if it is not one."""
+    upper = text.upper()
+    if not upper or not ROMAN.match(upper):
+        return None
+    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+    total = 0
+    for here, after in zip(upper, upper[1:] + " "):
+        value = values[here]
+        total += -value if after != " " and values[after] > value else value
+    return total
+
+
+def find_markers(text: str, path: str = "") -> list[tuple[re.Match, PageBreak]]:
+    """Return every page marker in a Markdown text, with its place."""
+    found = []
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for match in MARKER.finditer(text):
+        line = bisect.bisect_right(line_starts, match.start())
+        column = match.start() - line_starts[line - 1] + 1
+        found.append((match, PageBreak(match["label"], path, line, column)))
+    return found

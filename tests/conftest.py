@@ -1,0 +1,57 @@
+"""Shared fixtures: real builds of small manuscripts, read back as a reader would."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from publish.build import build
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "manuscript"
+ROOTS = Path(__file__).resolve().parent / "roots"
+SHARED = ROOT.parent / "shared"
+
+BOOK_YAML = """\
+id: {id}
+volume_title: Test Volume
+subseries: 1961–1963
+volume: Volume V
+editors: [A. Editor]
+year: 1998
+{extra}chapters:
+{chapters}
+"""
+
+
+def make_manuscript(folder: Path, chapters: dict[str, str], extra: str = "", book_id: str = "test") -> Path:
+    """Write a small manuscript: book.yaml plus the given chapter files (dedented)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = "".join(f"  - {name}\n" for name in chapters)
+    (folder / "book.yaml").write_text(BOOK_YAML.format(id=book_id, extra=extra, chapters=listing), encoding="utf-8")
+    for name, text in chapters.items():
+        (folder / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return folder
+
+
+def copy_root(name: str, tmp_path: Path) -> Path:
+    """Copy a manuscript from tests/roots into a temporary folder."""
+    target = tmp_path / name
+    shutil.copytree(ROOTS / name, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory):
+    """Build the sample manuscript once: both formats."""
+    out = tmp_path_factory.mktemp("sample")
+    return build(SAMPLE, out)
+
+
+@pytest.fixture(scope="session")
+def edge_build(tmp_path_factory):
+    """Build the edge-case manuscript once: both formats."""
+    out = tmp_path_factory.mktemp("edge")
+    return build(ROOTS / "edge", out)
