@@ -24,7 +24,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 STYLESHEET = "epub.css"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # zip's epoch: the archive does not depend on when it was built
 A11Y_FEATURES = ("tableOfContents", "readingOrder", "structuralNavigation", "pageNavigation",
-                 "pageBreakMarkers", "printPageNumbers")
+                 "pageBreakMarkers")
 
 
 def chapter_file(index: int) -> str:
