@@ -27,14 +27,17 @@ class Result:
 
 
 def load(folder: Path, strict: bool = False) -> tuple[Book, list[Diagnostic]]:
-    """Read, check and convert a manuscript; raise ManuscriptError listing every problem."""
+    """Read, check and convert a manuscript; raise ManuscriptError listing every problem found."""
     meta, diags = load_metadata(folder)
-    sources = {}
-    if meta is not None and not any(d.is_error for d in diags):
-        sources = read_sources(meta, folder)
-        diags += check_sources(meta, folder, sources)
-    _raise_if_failed(diags, strict)
-    book = convert(meta, folder, sources)
+    if meta is None or any(d.is_error for d in diags):
+        _raise_if_failed(diags, strict)
+    sources = read_sources(meta, folder)
+    diags += check_sources(meta, folder, sources)
+    # Convert even when the text has errors, so that one pass reports the book's problems too.
+    try:
+        book = convert(meta, folder, sources)
+    except ManuscriptError as exc:
+        _raise_if_failed(diags + exc.diagnostics, strict)
     book.date = build_date(folder)
     diags += check_book(book)
     _raise_if_failed(diags, strict)

@@ -15,9 +15,10 @@ from .model import Book, Chapter, Note, Section
 from .pages import PageBreak, find_markers
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
-# exactly as the source has them.
+# exactly as the source has them. Pipe tables get fixed column widths when a source line is longer
+# than --columns; a page marker lengthens its line, so the limit is set out of reach.
 PANDOC_FORMAT = "markdown-auto_identifiers-smart"
-PANDOC_ARGS = ["--wrap=none"]
+PANDOC_ARGS = ["--wrap=none", "--columns=100000"]
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from weasyprint.formatting_structure import boxes
 from weasyprint.text.line_break import line_size
 
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
 
 @dataclass
 class _Line:
@@ -25,8 +27,9 @@ class _Number:
     box: object
     parent: object
     line: _Line | None
-    text_before: bool  # does text precede the break on its line?
     label: str
+    # Does text other than headings precede the break on its page? If not, the page begins with it.
+    text_before: bool = True
 
 
 def arrange_pages(document, gap: float, placeholder: str, report) -> None:
@@ -55,10 +58,8 @@ def arrange_pages(document, gap: float, placeholder: str, report) -> None:
         _unstack([n.box for n in here])
         first = current
         if here:
-            first_main = next((ln for ln in lines if ln.page == index and ln.area == "main"), None)
-            opener = here[0]
-            if first is None or (opener.line is first_main and not opener.text_before):
-                first = opener.label
+            if first is None or not here[0].text_before:
+                first = here[0].label
             current = here[-1].label
         text = "" if first is None else (f"p. {first}" if first == current else f"pp. {first}–{current}")
         report.ranges.append(text)
@@ -69,17 +70,20 @@ def _survey(document) -> tuple[list[_Line], list[_Number]]:
     """Return every line of text and every margin number, in order, with the line each stands in."""
     lines, numbers, by_box = [], [], {}
     for index, page in enumerate(document.pages):
+        text_seen = False
         for box, ancestors in _walk(page._page_box):
-            if isinstance(box, boxes.MarginBox):
+            if isinstance(box, boxes.MarginBox) or _in_number(ancestors):
                 continue
-            if isinstance(box, boxes.LineBox) and not _in_number(ancestors):
+            if isinstance(box, boxes.TextBox) and box.text.strip() and not _in_heading(ancestors):
+                text_seen = True
+            elif isinstance(box, boxes.LineBox):
                 area = "footnotes" if any(isinstance(a, boxes.FootnoteAreaBox) for a in ancestors) else "main"
                 lines.append(_Line(index, box, area))
                 by_box[id(box)] = lines[-1]
             elif box.style["position"] == "absolute" and "pn" in _box_classes(box):
                 enclosing = next((a for a in reversed(ancestors) if isinstance(a, boxes.LineBox)), None)
                 line = by_box.get(id(enclosing))
-                numbers.append(_Number(index, box, ancestors[-1], line, _text_before(box, line), _text_of(box)))
+                numbers.append(_Number(index, box, ancestors[-1], line, _text_of(box), text_seen))
     return lines, numbers
 
 
@@ -91,7 +95,9 @@ def _settle_line_end(number: _Number, lines: list[_Line]) -> None:
     position = next(i for i, ln in enumerate(lines) if ln is line)
     following = next((ln for ln in lines[position + 1:] if ln.area == line.area), None)
     if following is not None:
-        number.line, number.text_before = following, False
+        first_on_page = next(ln for ln in lines if ln.page == following.page and ln.area == following.area)
+        number.text_before = following is not first_on_page or following.area != "main"
+        number.line = following
 
 
 def _move_to_page(number: _Number, page_box) -> None:
@@ -116,6 +122,11 @@ def _box_classes(box) -> set[str]:
     return set((element.get("class") or "").split())
 
 
+def _in_heading(ancestors) -> bool:
+    """Headings are the edition's structure, not text of an original page."""
+    return any(getattr(a, "element_tag", "") in HEADINGS for a in ancestors)
+
+
 def _in_number(ancestors) -> bool:
     return any("pn" in _box_classes(a) for a in ancestors)
 
@@ -131,17 +142,6 @@ def _line_texts(line):
             yield box
         elif isinstance(box, boxes.TextBox) and not _in_number(ancestors):
             yield box
-
-
-def _text_before(number_box, line: _Line | None) -> bool:
-    if line is None:
-        return False
-    for box in _line_texts(line.box):
-        if box is number_box:
-            return False
-        if isinstance(box, boxes.TextBox) and box.text.strip():
-            return True
-    return False
 
 
 def _text_after(number_box, line: _Line) -> bool:

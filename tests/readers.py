@@ -1,0 +1,203 @@
+"""Read the outputs back as a reader's software would: PDF words and positions, outline, EPUB files."""
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfplumber
+import pikepdf
+from lxml import etree
+
+from publish.model import Book
+
+PT_PER = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0, "px": 0.75}
+NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
+      "opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
+      "ncx": "http://www.daisy.org/z3986/2005/ncx/"}
+
+
+def length(text: str) -> float:
+    """Return a CSS length in points."""
+    m = re.fullmatch(r"([\d.]+)(in|mm|cm|pt|px)", text.strip())
+    return float(m[1]) * PT_PER[m[2]]
+
+
+@dataclass
+class Word:
+    text: str
+    page: int
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+
+
+class PrintedBook:
+    """A built PDF: words sorted into body, margin and running heads by the book's geometry."""
+
+    def __init__(self, path: Path, book: Book):
+        self.path = path
+        meta = book.meta
+        self.width, self.height = (length(v) for v in meta.page_size.split())
+        top, outer, bottom, inner = (length(v) for v in meta.margins.split())
+        self.top, self.bottom, self.outer, self.inner = top, self.height - bottom, outer, inner
+        self.words: list[Word] = []
+        self.lines_by_page: list[list[str]] = []
+        with pdfplumber.open(path) as pdf:
+            self.page_count = len(pdf.pages)
+            for index, page in enumerate(pdf.pages):
+                for w in page.extract_words(use_text_flow=False, keep_blank_chars=False):
+                    self.words.append(Word(w["text"], index, w["x0"], w["x1"], w["top"], w["bottom"]))
+
+    def block(self, page: int) -> tuple[float, float]:
+        """Return the left and right edges of the text block (the first page is a recto)."""
+        if page % 2 == 0:
+            return self.inner, self.width - self.outer
+        return self.outer, self.width - self.inner
+
+    def zone(self, word: Word) -> str:
+        """Say where a word stands: 'head', 'foot', 'margin' or 'body'."""
+        left, right = self.block(word.page)
+        if word.bottom <= self.top + 1:
+            return "head"
+        if word.top >= self.bottom - 1:
+            return "foot"
+        if word.x1 <= left + 0.5 or word.x0 >= right - 0.5:
+            return "margin"
+        return "body"
+
+    def in_zone(self, zone: str, page: int | None = None) -> list[Word]:
+        return [w for w in self.words if self.zone(w) == zone and (page is None or w.page == page)]
+
+    def find(self, phrase: str, after: int = 0) -> Word | None:
+        """Return the body word where phrase begins (hyphens and line breaks ignored)."""
+        body = self.in_zone("body")
+        stream, owners = [], []
+        for i, word in enumerate(body):
+            for ch in normalize(word.text):
+                stream.append(ch)
+                owners.append(i)
+        text = "".join(stream)
+        target = normalize(phrase)
+        start = text.find(target, after)
+        if start < 0:
+            start = text.find(target)
+        return body[owners[start]] if start >= 0 else None
+
+    def foot_text(self, page: int) -> str:
+        return " ".join(w.text for w in self.in_zone("foot", page))
+
+
+def normalize(text: str) -> str:
+    """Fold text for matching: NFKC, no hyphens or spaces, no quotes' style."""
+    text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"[\s\-\u00ad\u2010\u2011]", "", text)
+
+
+def following_text(book: Book, anchor: str, words: int = 5) -> str:
+    """Return the first words after a page break, as the model has them."""
+    for chapter in book.chapters:
+        roots = [chapter.body] + [b for n in chapter.notes.values() for b in n.blocks]
+        for root in roots:
+            found = root.xpath(f".//*[@id='{anchor}']")
+            if not found:
+                continue
+            clone = copy.deepcopy(root)
+            span = clone.xpath(f".//*[@id='{anchor}']")[0]
+            span.text = "\ue000"
+            for other in clone.xpath(".//span[@class='pagebreak']"):
+                if other is not span:
+                    other.text = ""
+            for ref in clone.xpath(".//a[@class='noteref']"):
+                ref.text = ""
+            after = clone.text_content().split("\ue000", 1)[1]
+            return " ".join(after.split()[:words])
+    raise KeyError(anchor)
+
+
+def outline(path: Path) -> list[tuple[int, str, str]]:
+    """Return the PDF bookmarks as (level, title, named destination)."""
+    items = []
+    with pikepdf.open(path) as pdf, pdf.open_outline() as tree:
+        def walk(nodes, level):
+            for node in nodes:
+                dest = node.destination
+                items.append((level, node.title, str(dest) if isinstance(dest, (str, pikepdf.String)) else dest))
+                walk(node.children, level + 1)
+        walk(tree.root, 1)
+    return items
+
+
+def named_destinations(path: Path) -> dict[str, int]:
+    """Return every named destination with the index of its page."""
+    with pikepdf.open(path) as pdf:
+        pages = {p.objgen: i for i, p in enumerate(pdf.pages)}
+        tree = pikepdf.NameTree(pdf.Root.Names.Dests)
+        return {str(k): pages[v[0].objgen] for k, v in tree.items()}
+
+
+def page_labels(path: Path) -> list[str]:
+    with pikepdf.open(path) as pdf:
+        return [p.label for p in pdf.pages]
+
+
+class Ebook:
+    """A built EPUB, parsed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with zipfile.ZipFile(path) as z:
+            self.names = z.namelist()
+            self.infos = z.infolist()
+            self.files = {n: z.read(n) for n in self.names}
+        container = etree.fromstring(self.files["META-INF/container.xml"])
+        self.opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
+        self.base = self.opf_path.rsplit("/", 1)[0] + "/"
+        self.opf = etree.fromstring(self.files[self.opf_path])
+        manifest = {i.get("id"): i for i in self.opf.xpath("//opf:manifest/opf:item", namespaces=NS)}
+        self.spine = [manifest[r.get("idref")].get("href") for r in self.opf.xpath("//opf:spine/opf:itemref",
+                                                                                    namespaces=NS)]
+        nav_href = self.opf.xpath("//opf:item[contains(@properties, 'nav')]/@href", namespaces=NS)[0]
+        self.nav = self.xhtml(nav_href)
+        ncx_href = self.opf.xpath("//opf:item[@media-type='application/x-dtbncx+xml']/@href", namespaces=NS)[0]
+        self.ncx = etree.fromstring(self.files[self.base + ncx_href])
+
+    def xhtml(self, href: str):
+        return etree.fromstring(self.files[self.base + href.split("#")[0]])
+
+    def meta(self, prop: str) -> list[str]:
+        return [m.text for m in self.opf.xpath(f"//opf:meta[@property='{prop}']", namespaces=NS)]
+
+    def dc(self, name: str) -> list[str]:
+        return [e.text for e in self.opf.xpath(f"//dc:{name}", namespaces=NS)]
+
+    def toc(self) -> list[tuple[int, str, str]]:
+        """Return the nav toc as (level, title, href)."""
+        entries = []
+        for a in self.nav.xpath("//x:nav[@epub:type='toc']//x:a", namespaces=NS):
+            level = len(a.xpath("ancestor::x:ol", namespaces=NS))
+            entries.append((level, " ".join(a.itertext()), a.get("href")))
+        return entries
+
+    def page_list(self) -> list[tuple[str, str]]:
+        return [(" ".join(a.itertext()), a.get("href"))
+                for a in self.nav.xpath("//x:nav[@epub:type='page-list']//x:a", namespaces=NS)]
+
+    def target(self, href: str):
+        """Return the element an href points at."""
+        doc = self.xhtml(href)
+        found = doc.xpath(f"//*[@id='{href.split('#')[1]}']")
+        return found[0] if found else None
+
+    def content_documents(self) -> list[str]:
+        return [h for h in self.spine if h.startswith("chapter-")]
+
+    def ids(self) -> set[str]:
+        found = set()
+        for href in self.spine:
+            found |= set(self.xhtml(href).xpath("//@id"))
+        return found

@@ -1,0 +1,203 @@
+"""The PDF read back: margin numbers where the old pages began, navigation, labels, fonts, metadata."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pikepdf
+import pytest
+
+from publish.build import build
+
+from readers import PrintedBook, following_text, normalize, named_destinations, outline, page_labels
+
+LINE = 15.0  # one line of body text, in points, with a little slack
+
+
+@pytest.fixture(scope="module", params=["sample", "edge"])
+def printed(request, sample_build, edge_build):
+    result = sample_build if request.param == "sample" else edge_build
+    return result.book, PrintedBook(result.outputs["pdf"], result.book)
+
+
+def _numbers(pdf: PrintedBook, label: str):
+    return [w for w in pdf.in_zone("margin") if w.text == label]
+
+
+def test_each_margin_number_stands_beside_the_line_where_its_page_begins(printed):
+    book, pdf = printed
+    assert book.page_breaks
+    for pb in book.page_breaks:
+        word = pdf.find(following_text(book, pb.anchor))
+        assert word is not None, f"text after [Page {pb.label}] not found in the PDF"
+        numbers = _numbers(pdf, pb.label)
+        assert len(numbers) == 1, f"page {pb.label}: expected one margin number, found {numbers}"
+        number = numbers[0]
+        assert number.page == word.page, f"[Page {pb.label}] marked on page {number.page}, text on {word.page}"
+        assert abs(number.bottom - word.bottom) <= LINE, f"[Page {pb.label}] not level with its line"
+        left, right = pdf.block(number.page)
+        if number.page % 2 == 0:
+            assert number.x0 >= right + 2, f"[Page {pb.label}] not in the outer (right) margin of a recto"
+        else:
+            assert number.x1 <= left - 2, f"[Page {pb.label}] not in the outer (left) margin of a verso"
+        assert 0 <= number.x0 and number.x1 <= pdf.width, "margin number off the page"
+
+
+def test_margin_numbers_never_overlap_each_other_or_the_text(printed):
+    _, pdf = printed
+    for page in range(pdf.page_count):
+        margin = pdf.in_zone("margin", page)
+        boxes = margin + pdf.in_zone("body", page)
+        for i, a in enumerate(margin):
+            for b in boxes:
+                if b is a:
+                    continue
+                overlap = a.x0 < b.x1 and b.x0 < a.x1 and a.top < b.bottom and b.top < a.bottom
+                assert not overlap, f"page {page}: '{a.text}' overlaps '{b.text}'"
+
+
+def test_two_breaks_on_one_line_stack(edge_build):
+    pdf = PrintedBook(edge_build.outputs["pdf"], edge_build.book)
+    three, four = _numbers(pdf, "3")[0], _numbers(pdf, "4")[0]
+    assert pdf.find("crossing and").page == pdf.find("fourth-page words").page == three.page == four.page
+    assert four.top >= three.bottom - 0.5, "numbers of breaks on one line must stack, not overlap"
+
+
+def test_no_marker_text_is_left(printed):
+    _, pdf = printed
+    text = " ".join(w.text for w in pdf.words)
+    assert "[Page" not in text and "Page]" not in text
+
+
+def test_running_foot_names_the_original_pages_each_page_covers(printed):
+    book, pdf = printed
+    body = pdf.in_zone("body")
+    headings = {normalize(t) for ch in book.chapters for t in [ch.title] + [s.title for s in ch.sections]}
+    rows = {}
+    for i, w in enumerate(body):
+        rows.setdefault((w.page, round(w.bottom)), []).append(i)
+    heading_words = {i for row in rows.values() if any(normalize(" ".join(body[j].text for j in row)) in h
+                                                       for h in headings) for i in row}
+    starts = [(body.index(pdf.find(following_text(book, pb.anchor))), pb.label) for pb in book.page_breaks]
+    checked = 0
+    for page in range(pdf.page_count):
+        text = [i for i, w in enumerate(body) if w.page == page and i not in heading_words]
+        if not text:
+            continue
+        before = [label for i, label in starts if i < text[0]]
+        here = [label for i, label in starts if text[0] <= i <= text[-1]]
+        if not (before or here):
+            assert "p." not in pdf.foot_text(page)
+            continue
+        opens_page = here and min(i for i, _ in starts if i >= text[0]) == text[0]
+        first = here[0] if opens_page or not before else before[-1]
+        last = here[-1] if here else before[-1]
+        expected = f"p. {first}" if first == last else f"pp. {first}–{last}"
+        assert expected in pdf.foot_text(page), f"page {page}: foot '{pdf.foot_text(page)}', expected {expected}"
+        checked += 1
+    assert checked >= 2
+
+
+def test_outline_is_the_books_structure(printed):
+    book, pdf = printed
+    expected = []
+    for point in book.outline:
+        expected.append((1, point.title, point.anchor))
+        expected += [(2, child.title, child.anchor) for child in point.children]
+    assert outline(pdf.path) == expected
+
+
+def test_named_destinations_for_every_document_and_original_page(printed):
+    book, pdf = printed
+    dests = named_destinations(pdf.path)
+    for point in book.outline:
+        for child in point.children:
+            assert child.anchor in dests
+    for pb in book.page_breaks:
+        assert dests[pb.anchor] == _numbers(pdf, pb.label)[0].page
+
+
+def test_cross_references_are_live_links(edge_build):
+    with pikepdf.open(edge_build.outputs["pdf"]) as pdf:
+        targets = [str(a.get("/Dest")) for page in pdf.pages for a in page.get("/Annots", [])
+                   if a.get("/Subtype") == "/Link" and a.get("/Dest") is not None]
+    assert "d2" in targets
+
+
+def test_page_labels_roman_front_matter_then_arabic(printed):
+    book, pdf = printed
+    labels = page_labels(pdf.path)
+    first_chapter = named_destinations(pdf.path)[next(c.anchor for c in book.chapters if not c.front)]
+    assert labels[:3] == ["i", "ii", "iii"]
+    assert labels[first_chapter] == "1"
+    assert labels[first_chapter:] == [str(n) for n in range(1, len(labels) - first_chapter + 1)]
+
+
+def test_every_font_is_embedded(printed):
+    _, pdf = printed
+    with pikepdf.open(pdf.path) as doc:
+        fonts = {}
+        for page in doc.pages:
+            for name, font in page.Resources.get("/Font", {}).items():
+                fonts[str(font.get("/BaseFont"))] = font
+        assert fonts
+        for base, font in fonts.items():
+            descriptor = font.get("/FontDescriptor") or font.DescendantFonts[0].FontDescriptor
+            assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), f"{base} not embedded"
+            assert "Libertine" in base, f"unexpected font {base}"
+
+
+def test_document_metadata(sample_build):
+    meta = sample_build.book.meta
+    with pikepdf.open(sample_build.outputs["pdf"]) as pdf:
+        info = pdf.docinfo
+        assert str(info.Title) == meta.title
+        assert str(info.Author) == "; ".join(meta.editors)
+        assert "Mikoyan" in str(info.Subject)
+        assert "Cuban missile crisis" in str(info.Keywords)
+        assert str(pdf.Root.Lang) == "en"
+        with pdf.open_metadata() as xmp:
+            assert xmp["dc:source"] == meta.source_edition
+
+
+def test_running_heads_and_folios(sample_build):
+    book = sample_build.book
+    pdf = PrintedBook(sample_build.outputs["pdf"], book)
+    labels = page_labels(pdf.path)
+    chapter_pages = [p for p in range(pdf.page_count) if labels[p].isdigit()]
+    verso = [p for p in chapter_pages if p % 2 == 1]
+    recto = [p for p in chapter_pages[1:] if p % 2 == 0]  # the first is the chapter opener
+    assert verso and recto
+    for p in verso:
+        head = " ".join(w.text for w in pdf.in_zone("head", p))
+        assert head.startswith(labels[p]) and "Foreign Relations, 1961–1963, Volume V".upper() in head.upper()
+    for p in recto:
+        head = " ".join(w.text for w in pdf.in_zone("head", p))
+        assert head.endswith(labels[p]) and book.chapters[0].title in head
+
+
+def test_footnotes_are_numbered_per_document_and_set_at_the_foot(edge_build):
+    pdf = PrintedBook(edge_build.outputs["pdf"], edge_build.book)
+    call = pdf.find("carries a note")
+    note = pdf.find("The footnote begins on page eight")
+    assert note.page == call.page and note.top > call.bottom
+    assert edge_build.book.chapters[1].notes["d1-fn1"].number == "1"
+
+
+def test_a_break_never_changes_the_line_breaking(edge_build, tmp_path):
+    folder = tmp_path / "plain"
+    shutil.copytree(edge_build.book.folder, folder)
+    for md in folder.glob("*.md"):
+        text = re.sub(r" ?\[Page (\[\w+\]|\w+)\]\n?", "", md.read_text(encoding="utf-8"))
+        md.write_text(text.replace(" page=1}", "}"), encoding="utf-8")
+    plain = build(folder, tmp_path / "out", ("pdf",))
+
+    def lines(result):
+        pdf = PrintedBook(result.outputs["pdf"], result.book)
+        rows = {}
+        for w in pdf.in_zone("body"):
+            rows.setdefault((w.page, round(w.bottom)), []).append(w.text)
+        return [" ".join(words) for _, words in sorted(rows.items())]
+    marked, unmarked = lines(edge_build), lines(plain)
+    assert len(marked) > 20
+    assert marked == unmarked
