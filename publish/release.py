@@ -5,7 +5,7 @@ import contextlib
 import hashlib
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .build import FORMATS, STYLES, load, source_epoch
@@ -27,9 +27,9 @@ class Release:
 
     version: str
     book: Book
-    outputs: dict[str, Path] = field(default_factory=dict)
-    sums: Path | None = None
-    warnings: list[Diagnostic] = field(default_factory=list)
+    outputs: dict[str, Path]
+    sums: Path
+    warnings: list[Diagnostic]
 
 
 def release(folder: Path, dist: Path, version: str | None = None, strict: bool = False,
