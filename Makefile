@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 PUBLISH := $(BIN)/publish
 MANUSCRIPT ?= manuscript
 OUT ?= build
+DIST ?= dist
+# The version being released, e.g. from the tag in CI; empty: the v<version> tag at HEAD, else book.yaml's.
+RELEASE_VERSION ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check test clean setup
+.PHONY: pdf epub all check release test clean setup
 .DEFAULT_GOAL := pdf
 
 $(STAMP): pyproject.toml
@@ -30,8 +33,11 @@ all: $(STAMP)
 check: $(STAMP)
 	$(PUBLISH) check $(MANUSCRIPT) --strict
 
+release: $(STAMP)
+	$(PUBLISH) release $(MANUSCRIPT) --dist $(DIST) $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 clean:
-	rm -rf $(OUT) dist .pytest_cache
+	rm -rf $(OUT) $(DIST) .pytest_cache

@@ -10,7 +10,7 @@ from pathlib import Path
 from .check import check_book, check_sources
 from .config import Metadata, load_metadata
 from .convert import convert, read_sources
-from .errors import Diagnostic, ManuscriptError
+from .errors import Diagnostic, ManuscriptError, PublishError
 from .model import Book
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -71,16 +71,26 @@ def _raise_if_failed(diags: list[Diagnostic], strict: bool) -> None:
 
 def build_date(folder: Path) -> str:
     """Return the build date: SOURCE_DATE_EPOCH, else the last commit's time, else now (UTC, ISO 8601)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not epoch:
-        try:
-            epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=folder, capture_output=True,
-                                   text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            epoch = ""
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch.isdigit()
+    epoch = source_epoch(folder)
+    moment = (dt.datetime.fromtimestamp(epoch, dt.timezone.utc) if epoch is not None
               else dt.datetime.now(dt.timezone.utc))
     return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source_epoch(folder: Path) -> int | None:
+    """Return SOURCE_DATE_EPOCH, else the time of the last commit holding folder, else None."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise PublishError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not '{epoch}'")
+        return int(epoch)
+    try:
+        # --no-show-signature: a log.showSignature setting would print the signature before the time.
+        epoch = subprocess.run(["git", "log", "-1", "--no-show-signature", "--format=%ct"], cwd=folder,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return int(epoch) if epoch.isdigit() else None
 
 
 __all__ = ["build", "check", "load", "Metadata", "Result"]

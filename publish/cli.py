@@ -1,4 +1,4 @@
-"""The command line: ``publish pdf|epub|all|check|import-tei``."""
+"""The command line: ``publish pdf|epub|all|check|release|import-tei``."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,16 @@ def _parser() -> argparse.ArgumentParser:
         if name != "check":
             sub.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    rel = commands.add_parser("release", help="build both formats as a versioned release with SHA256SUMS",
+                              description="Build the PDF and the EPUB as <id>-<version>.pdf and .epub, "
+                                          "with their SHA256SUMS, reproducibly.")
+    rel.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
+                     help="the manuscript folder, holding book.yaml (default: manuscript)")
+    rel.add_argument("--dist", default="dist", type=Path, help="release folder (default: dist)")
+    rel.add_argument("--version", dest="release_version", metavar="V",
+                     help="the version released; the v<version> tag at HEAD and book.yaml's version, "
+                          "where present, must agree with it")
+    rel.add_argument("--strict", action="store_true", help="treat warnings as errors")
     tei = commands.add_parser("import-tei", help="make a manuscript from a FRUS TEI volume",
                               description="Make a manuscript from a FRUS volume in the Office of the "
                                           "Historian's TEI XML.")
@@ -61,6 +71,15 @@ def _run(args) -> int:
         for diag in result.warnings:
             print(diag, file=sys.stderr)
         print(f"wrote {args.manuscript}/ ({len(result.files)} files)")
+        return EXIT_OK
+    if args.command == "release":
+        from .release import release
+        done = release(args.manuscript, args.dist, args.release_version, strict=args.strict)
+        for diag in done.warnings:
+            print(diag, file=sys.stderr)
+        for path in (*done.outputs.values(), done.sums):
+            print(f"wrote {path}")
+        print(f"release {done.version} of {done.book.meta.id}, dated {done.book.date}")
         return EXIT_OK
     if args.command == "check":
         result = build.check(args.manuscript, strict=args.strict)

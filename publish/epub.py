@@ -310,4 +310,5 @@ def _repack(data: bytes, target: Path) -> None:
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix: zipfile would write 0 when the build runs on Windows
             out.writestr(info, source.read(name))

@@ -4,9 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, path2url
 
 from .errors import RefusedError
+
+# Where WeasyPrint sees the manuscript folder: the same URL wherever the folder lies, because
+# WeasyPrint names resources after their URL (an image's PDF name is a hash of it).
+MANUSCRIPT_URL = "file:///manuscript/"
 
 
 class RefusedURL(FatalURLFetchingError):
@@ -20,13 +24,19 @@ def inside(path: Path, roots: list[Path]) -> bool:
 
 
 class SafeFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that serves only local files under the given folders."""
+    """A WeasyPrint URL fetcher that serves only local files under the given folders.
 
-    def __init__(self, roots: list[Path]):
+    URLs under MANUSCRIPT_URL are read from the manuscript folder, when one is given.
+    """
+
+    def __init__(self, roots: list[Path], manuscript: Path | None = None):
         super().__init__(allowed_protocols={"file", "data"})
         self.roots = roots
+        self.manuscript = manuscript
 
     def fetch(self, url, headers=None):
+        if self.manuscript is not None and url.startswith(MANUSCRIPT_URL):
+            url = path2url(str(self.manuscript.resolve()) + "/") + url[len(MANUSCRIPT_URL):]
         parts = urlsplit(url)
         if parts.scheme == "data":
             return super().fetch(url, headers)

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import copy
+import posixpath
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pikepdf
 from lxml import html as lxml_html
@@ -12,7 +15,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from . import __version__
-from .fetch import RefusedURL, SafeFetcher, refused
+from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .frontmatter import edition_notice, title_lines
 from .fsutil import atomic_output
 from .layout import arrange_pages
@@ -38,11 +41,11 @@ class Layout:
 def write_pdf(book: Book, target: Path, styles: Path) -> Layout:
     """Lay the book out and write it to target."""
     fonts = FontConfiguration()
-    fetcher = SafeFetcher([book.folder, styles])
+    fetcher = SafeFetcher([book.folder, styles], manuscript=book.folder)
     try:
         stylesheets = [CSS(filename=str(styles / STYLESHEET), font_config=fonts, url_fetcher=fetcher),
                        CSS(string=_page_css(book), font_config=fonts)]
-        document = HTML(string=print_html(book), base_url=str(book.folder.resolve()) + "/",
+        document = HTML(string=print_html(book), base_url=MANUSCRIPT_URL,
                         url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts)
     except RefusedURL as exc:
         raise refused(exc) from None
@@ -204,4 +207,27 @@ def _finish(pdf_bytes: bytes, book: Book, layout: Layout, target: Path) -> None:
             xmp["dc:source"] = meta.source_edition
             xmp["pdf:Keywords"] = ", ".join(meta.keywords)
             xmp["pdf:Producer"] = f"publish {__version__} (WeasyPrint, pikepdf)"
+            if book.date:
+                # pikepdf rebuilds /CreationDate and /ModDate from these, and drops them without.
+                for key in ("xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"):
+                    xmp[key] = book.date
+            # Derived, not random: the same sources give the same IDs on every build.
+            xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
+            instance = f"{meta.urn}#{meta.version}@{book.date}"
+            xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
+        _relative_links(pdf)
         pdf.save(target, deterministic_id=True)
+
+
+def _relative_links(pdf: pikepdf.Pdf) -> None:
+    """Make the manuscript's relative links relative again, as the EPUB keeps them."""
+    # WeasyPrint resolved them against MANUSCRIPT_URL, which means nothing to a reader. (Links that
+    # were file URLs are refused by the check, so every file URL here was relative.)
+    base = urlsplit(MANUSCRIPT_URL).path
+    for page in pdf.pages:
+        for annot in page.get("/Annots", []):
+            action = annot.get("/A")
+            parts = urlsplit(str(action.get("/URI", ""))) if action is not None else None
+            if parts and parts.scheme == "file":
+                path = posixpath.relpath(parts.path, base)
+                action.URI = pikepdf.String(urlunsplit(("", "", path, parts.query, parts.fragment)))

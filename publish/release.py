@@ -1,0 +1,86 @@
+"""A release: both formats under versioned names and their SHA256SUMS, replaced together in dist."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import FORMATS, STYLES, load, source_epoch
+from .epub import write_epub
+from .errors import Diagnostic, PublishError
+from .fsutil import atomic_output
+from .model import Book
+from .pdf import write_pdf
+
+SUMS = "SHA256SUMS"
+# A version names files: no path separators, no spaces, nothing a shell or a URL would mangle.
+VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
+WRITERS = {"pdf": write_pdf, "epub": write_epub}
+
+
+@dataclass
+class Release:
+    """What a release wrote."""
+
+    version: str
+    book: Book
+    outputs: dict[str, Path]
+    sums: Path
+    warnings: list[Diagnostic]
+
+
+def release(folder: Path, dist: Path, version: str | None = None, strict: bool = False,
+            styles: Path = STYLES) -> Release:
+    """Build both formats into dist as <id>-<version>.<format> and list their SHA-256 sums."""
+    book, warnings = load(folder, strict)
+    if source_epoch(folder) is None:
+        raise PublishError("a release must not depend on when it is built: commit the manuscript to git "
+                           "(its last commit dates the release) or set SOURCE_DATE_EPOCH")
+    book.meta.version = release_version(book.meta.version, tag_versions(folder), version)
+    names = {fmt: f"{book.meta.id}-{book.meta.version}.{fmt}" for fmt in FORMATS}
+    with contextlib.ExitStack() as stack:
+        # Entered first, so replaced last: dist never lists sums of files not yet in place, and a
+        # failure anywhere leaves the previous release untouched.
+        sums = stack.enter_context(atomic_output(dist / SUMS))
+        temps = {fmt: stack.enter_context(atomic_output(dist / name)) for fmt, name in names.items()}
+        for fmt, tmp in temps.items():
+            WRITERS[fmt](book, tmp, styles)
+        digests = {names[fmt]: _sha256(tmp) for fmt, tmp in temps.items()}
+        sums.write_text("".join(f"{digests[name]}  {name}\n" for name in sorted(digests)), encoding="utf-8")
+    return Release(book.meta.version, book, {fmt: dist / name for fmt, name in names.items()},
+                   dist / SUMS, warnings)
+
+
+def release_version(declared: str, tagged: list[str], requested: str | None) -> str:
+    """Return the one version that --version, the v<version> tags at HEAD and book.yaml agree on."""
+    given = [(f"--version {requested}", requested)] if requested else []
+    given += [(f"tag v{tag}", tag) for tag in tagged]
+    given += [(f"book.yaml version {declared}", declared)] if declared else []
+    if not given:
+        raise PublishError("no version to release: set 'version' in book.yaml, tag the commit "
+                           "v<version>, or pass --version")
+    if len({v for _, v in given}) > 1:
+        raise PublishError("the versions disagree: " + ", ".join(name for name, _ in given) +
+                           "; make them match (book.yaml's version may be left empty)")
+    version = given[0][1]
+    if not VERSION_PATTERN.match(version):
+        raise PublishError(f"version '{version}' may hold only letters, digits, '.', '+', '_' and '-' "
+                           "(it names the release files)")
+    return version
+
+
+def tag_versions(folder: Path) -> list[str]:
+    """Return the versions of the v<version> tags on the commit checked out at folder."""
+    try:
+        listed = subprocess.run(["git", "tag", "--points-at", "HEAD", "--list", "v[0-9]*"], cwd=folder,
+                                capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [tag[1:] for tag in listed.split()]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
