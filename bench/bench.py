@@ -1,0 +1,188 @@
+"""Benchmark our builds against the tools a user would reach for instead: `make bench`.
+
+Each workload is built cold (empty output and cache folders) and again after a one-word edit in
+one chapter, with `publish pdf` and `publish epub`; beside them, in the same run, pandoc's own EPUB
+writer and `pandoc --pdf-engine=weasyprint` over the same Markdown joined into one file. Every
+measurement is repeated and the median reported: wall time, CPU time and the peak memory of the
+whole process tree (pandoc and worker processes included).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from publish.config import load_metadata  # noqa: E402
+from publish.synthetic import generate  # noqa: E402
+
+TEI_VOLUME = ROOT.parent / "shared" / "frus-tei" / "frus1936v03.xml"
+SCALES = (100, 300, 1000)
+
+
+def measure(command: list[str], env: dict | None = None) -> dict:
+    """Run a command; return its wall time, CPU time (children included) and peak tree RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0
+    while proc.poll() is None:
+        rss = 0
+        try:
+            for p in [proc] + proc.children(recursive=True):
+                rss += p.memory_info().rss
+        except psutil.Error:
+            pass
+        peak = max(peak, rss)
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20}
+
+
+def median(runs: list[dict]) -> dict:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def joined_markdown(folder: Path, target: Path) -> Path:
+    """Join a manuscript's files into one Markdown file, as a pandoc user would."""
+    meta, _ = load_metadata(folder)
+    text = "\n\n".join((folder / name).read_text(encoding="utf-8") for name in meta.files)
+    target.write_text(f"---\ntitle: \"{meta.title}\"\nlang: {meta.language}\n---\n\n{text}", encoding="utf-8")
+    return target
+
+
+def edit_one_chapter(folder: Path) -> None:
+    """Change one word of the middle chapter, as an editor fixing a typo would."""
+    meta, _ = load_metadata(folder)
+    path = folder / meta.chapters[len(meta.chapters) // 2]
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"\b(the|The)\b", text[len(text) // 2:])
+    at = len(text) // 2 + match.start()
+    path.write_text(text[:at] + ("thE" if match[0] == "the" else "THE") + text[at + 3:], encoding="utf-8")
+
+
+def workloads(names: list[str], scratch: Path) -> dict[str, Path]:
+    """Prepare the manuscripts to measure."""
+    found = {}
+    for name in names:
+        if name == "sample":
+            found[name] = ROOT / "manuscript"
+        elif name == "frus1936v03":
+            target = scratch / "frus1936v03"
+            run = subprocess.run([sys.executable, "-m", "publish", "import-tei", str(TEI_VOLUME), str(target)],
+                                 capture_output=True, text=True, cwd=ROOT)
+            if run.returncode != 0:
+                print(f"skipping frus1936v03: import failed: {run.stderr.strip()[-300:]}", file=sys.stderr)
+                continue
+            found[name] = target
+        elif name.startswith("synthetic-"):
+            found[name] = generate(scratch / name, int(name.split("-")[1]))
+        else:
+            raise SystemExit(f"unknown workload {name}")
+    return found
+
+
+def bench(folder: Path, scratch: Path, repeat: int, alternatives: bool) -> dict:
+    """Measure one workload."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    publish = [sys.executable, "-m", "publish"]
+    pandoc = __import__("pypandoc").get_pandoc_path()
+    results: dict[str, list[dict]] = {}
+
+    def record(key: str, command: list[str], prepare=None):
+        runs = []
+        for _ in range(repeat):
+            if prepare:
+                prepare()
+            runs.append(measure(command, env))
+        results[key] = median(runs)
+
+    work = scratch / f"work-{folder.name}"
+    for fmt in ("pdf", "epub"):
+        out = scratch / f"out-{fmt}"
+        copy = scratch / f"copy-{fmt}"
+
+        def cold(out=out, copy=copy):
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(folder, copy)
+        record(f"publish {fmt}", publish + [fmt, str(copy), "--out", str(out)], cold)
+
+        def warm_edit(out=out, copy=copy, fmt=fmt):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(folder, copy)
+            subprocess.run(publish + [fmt, str(copy), "--out", str(out)], check=True, capture_output=True)
+            edit_one_chapter(copy)
+        record(f"publish {fmt}, one chapter edited", publish + [fmt, str(copy), "--out", str(out)], warm_edit)
+    if alternatives:
+        work.mkdir(parents=True, exist_ok=True)
+        joined = joined_markdown(folder, work / "joined.md")
+        record("pandoc epub", [pandoc, str(joined), "-o", str(work / "pandoc.epub")])
+        record("pandoc --pdf-engine=weasyprint",
+               [pandoc, str(joined), "-o", str(work / "pandoc.pdf"), "--pdf-engine=weasyprint"])
+    return results
+
+
+def ratios(results: dict) -> dict:
+    out = {}
+    pdf, epub = results.get("pandoc --pdf-engine=weasyprint"), results.get("pandoc epub")
+    if pdf:
+        out["pdf cold / pandoc+weasyprint"] = results["publish pdf"]["wall"] / pdf["wall"]
+        out["pdf edit / pandoc+weasyprint"] = results["publish pdf, one chapter edited"]["wall"] / pdf["wall"]
+    if epub:
+        out["epub cold / pandoc epub"] = results["publish epub"]["wall"] / epub["wall"]
+        out["epub edit / pandoc epub"] = results["publish epub, one chapter edited"]["wall"] / epub["wall"]
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workloads", nargs="+",
+                        default=["sample", "frus1936v03"] + [f"synthetic-{n}" for n in SCALES])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--no-alternatives", action="store_true", help="measure only our own builds")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench", help="where results.json goes")
+    args = parser.parse_args(argv)
+    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "repeat": args.repeat,
+              "workloads": {}}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        scratch = Path(tmp)
+        for name, folder in workloads(args.workloads, scratch).items():
+            print(f"measuring {name} …", file=sys.stderr)
+            results = bench(folder, scratch / name, args.repeat, not args.no_alternatives)
+            report["workloads"][name] = {"results": results, "ratios": ratios(results)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(table(report))
+    return 0
+
+
+def table(report: dict) -> str:
+    lines = [f"{'workload':<16} {'measurement':<36} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}"]
+    for name, data in report["workloads"].items():
+        for key, r in data["results"].items():
+            lines.append(f"{name:<16} {key:<36} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>8.0f}")
+        for key, value in data["ratios"].items():
+            lines.append(f"{name:<16} {'ratio ' + key:<36} {value:>8.2f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
