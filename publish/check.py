@@ -50,7 +50,8 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
     for number, line in rows:
         real = [m.span() for m in MARKER.finditer(line)]
         for m in NEAR_MARKER.finditer(line):
-            if not any(s <= m.start() < e for s, e in real):
+            link = m[0].endswith("]") and line[m.end():m.end() + 1] in ("(", "{")  # "[p. 2](#page-2)"
+            if not link and not any(s <= m.start() < e for s, e in real):
                 diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
                                         "write it as [Page 588], [Page XII] or [Page [I]]"))
         defined = NOTE_DEF.match(line)
