@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from lxml import etree
+
 from .config import CONTROL, Metadata
 from .errors import Diagnostic
 from .model import Book
@@ -27,6 +29,8 @@ TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:
 # Spans whose text is not prose: code, link targets, tags and autolinks, attribute blocks, entities.
 NOT_PROSE = re.compile(r"`[^`]*`|\]\([^)]*\)|<[^>\n]*>|\{[^}\n]*\}|&#?\w+;")
 CURLY = re.compile("[“”]")
+# Deeper nesting than any real text has: the PDF's layout recurses once per level and would fail.
+MAX_DEPTH = 48
 
 
 def clean(text: str) -> str:
@@ -154,6 +158,7 @@ def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
     diags = _check_pages(book)
     diags += _check_documents(book, finder)
     diags += _check_links(book, finder)
+    diags += _check_depth(book, finder)
     for path, needle, code, message, severity in safety_problems(book):
         diags.append(Diagnostic(path, *finder.next(path, needle), code, message, severity))
     return diags
@@ -230,6 +235,29 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
     return diags
 
 
+def _check_depth(book: Book, finder: Finder) -> list[Diagnostic]:
+    """Refuse blocks nested deeper than MAX_DEPTH (quotes in quotes, lists in lists)."""
+    diags = []
+    for chapter in book.chapters:
+        roots = [chapter.body] + [b for note in chapter.notes.values() for b in note.blocks]
+        deepest = max(_depth(root) for root in roots)
+        if deepest > MAX_DEPTH:
+            name = str(chapter.path)
+            where = finder.next(name, r"^(?:[ \t]*(?:>|[-*+]|\d+[.)])[ \t]*){8,}|^[ \t]{16,}[-*+>]")
+            diags.append(Diagnostic(name, *where, "S008", f"blocks nested {deepest} deep (lists or quotes "
+                                    f"within each other); at most {MAX_DEPTH} can be typeset"))
+    return diags
+
+
+def _depth(root) -> int:
+    """Return how deep elements are nested under root."""
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest - 1
+
+
 def _document_order(number: str) -> tuple[int, str]:
     """Return the sort key of a document number: 270 < 270A < 271."""
     digits = re.match(r"\d+", number)[0]
@@ -293,7 +321,7 @@ class Finder:
 
     def _at(self, path: str, needle: str, start: int) -> tuple[int, int]:
         text = self.texts.get(path, "")
-        found = re.compile(needle, re.IGNORECASE).search(text, start)
+        found = re.compile(needle, re.IGNORECASE | re.MULTILINE).search(text, start)
         if not found:
             return 0, 0
         self.done[(path, needle)] = found.end()

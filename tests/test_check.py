@@ -335,3 +335,31 @@ def test_cli_check_ok_and_strict(tmp_path):
     strict = run_cli("check", str(folder), "--strict")
     assert strict.returncode == EXIT_MANUSCRIPT
     assert strict.stderr.splitlines()[-1] == "publish: 0 error(s), 1 warning(s); nothing was written"
+
+
+def test_nesting_too_deep_for_the_layout_is_refused(tmp_path):
+    """WeasyPrint recurses once per level: 100 nested lists would end in a RecursionError."""
+    body = "".join("  " * level + "- item\n" for level in range(100))
+    diag = one(text_case(tmp_path, body), "S008")
+    assert (diag.line, diag.is_error) == (13, True)  # where the lines go 8 levels deep
+
+
+def test_a_volume_of_1000_pages_is_checked_whole(tmp_path):
+    """Every page, note and document of a volume-sized manuscript is checked, in seconds."""
+    words = ("the president said that mikoyan would be seeing attorney general kennedy at supper " * 7).split()
+    files, page, doc = {}, 1, 1
+    for chapter in range(10):
+        parts = [f"# Chapter {chapter + 1}\n"]
+        for _ in range(25):
+            parts.append(f"## {doc}. Document {doc}\n")
+            for para in range(4):
+                parts.append(f"{' '.join(words)}[^{doc}n{para}] [Page {page}] {' '.join(words)}\n")
+                parts.append(f"[^{doc}n{para}]: {' '.join(words[:40])}\n")
+                page += 1
+            doc += 1
+        files[f"{chapter:02d}.md"] = "\n".join(parts)
+    last = files["09.md"] = files["09.md"].replace("[Page 990]", "[Page 989]")
+    line = last[:last.rindex("[Page 989]")].count("\n") + 1
+    folder = make_manuscript(tmp_path / "m", files)
+    assert [(d.code, Path(d.path).name, d.line) for d in problems(folder)] == [
+        ("P002", "09.md", line), ("P004", "09.md", line + 4)]  # and 991 follows 989
