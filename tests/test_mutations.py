@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from conftest import ROOT, SAMPLE
 from publish.build import build, check
@@ -27,7 +27,7 @@ CHAPTER = "01-mikoyan.md"
 CODE = re.compile(r"^[MPSNTR]\d{3}$")
 
 where = st.floats(0, 1)
-files = st.sampled_from([CHAPTER, "book.yaml"])
+files = st.sampled_from([CHAPTER, CHAPTER, "book.yaml"])  # the text has more to get wrong
 unicode = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
 marks = st.sampled_from(list("[]{}()<>#|^*`:-\"“”'\t\n") + ["\x00", "\u202e", "\ufeff", "[^1]", "]:", "{#d270}"])
 markers = st.sampled_from(["[Page 588]", "[Page 58 8]", "[page 588]", "[Pg. 588]", "[Page 588", "[Page 1]",
@@ -80,7 +80,7 @@ def assert_clean(diagnostics) -> None:
         assert str(diag).startswith(diag.path)
 
 
-@settings(max_examples=40, deadline=20_000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=20_000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, min_size=1, max_size=3))
 def test_mutated_manuscript_checks_cleanly(mutations):
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +92,9 @@ def test_mutated_manuscript_checks_cleanly(mutations):
         except PublishError as exc:  # a user error: anything else is a bug and fails the test
             assert_clean(getattr(exc, "diagnostics", []))
             assert str(exc)
+            event("error " + "".join(sorted({d.code[0] for d in getattr(exc, "diagnostics", [])})))
         else:
+            event("ok")
             assert_clean(result.warnings)
             assert result.book.chapters
 
@@ -105,7 +107,7 @@ def previous(tmp_path_factory) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in out.iterdir()}
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutations=st.lists(mutation, min_size=1, max_size=3))
 def test_mutated_manuscript_builds_or_fails_cleanly_from_the_command_line(previous, mutations):
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,6 +120,7 @@ def test_mutated_manuscript_builds_or_fails_cleanly_from_the_command_line(previo
         run = subprocess.run([sys.executable, "-m", "publish", "all", str(folder), "--out", str(out)], cwd=ROOT,
                              env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                              timeout=120)
+        event(f"exit {run.returncode}")
         assert run.returncode in (EXIT_OK, EXIT_MANUSCRIPT, EXIT_REFUSED), run.stderr
         assert "Traceback" not in run.stderr
         assert not list(out.glob(".*.part"))
