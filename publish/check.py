@@ -180,10 +180,12 @@ def _check_pages(book: Book) -> list[Diagnostic]:
             continue
         seen[pb.label] = pb
         before = last.get(pb.kind)
-        if before is not None and pb.number < before.number:
+        if before is None or pb.number is None or before.number is None:
+            pass  # the first of its kind, or an unnumbered label such as [A]: no order to check
+        elif pb.number < before.number:
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P003", f"page {pb.label} comes after "
                                     f"page {before.label}: page labels go backwards"))
-        elif before is not None and pb.number > before.number + 1 and pb.kind != "unnumbered":
+        elif pb.number > before.number + 1 and pb.kind != "unnumbered":
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
                                     f"{before.label}: pages in between are missing", "warning"))
         last[pb.kind] = pb

@@ -130,6 +130,11 @@ def test_no_false_malformed_marker(tmp_path, text):
     assert "P001" not in {d.code for d in problems(text_case(tmp_path, text + "\n"))}
 
 
+def test_unnumbered_pages_without_a_numeral_have_no_order(tmp_path):
+    folder = text_case(tmp_path, "Plates: [Page [B]] text [Page [A1]] text [Page [I]] text [Page [II]] text.\n")
+    assert problems(folder) == []
+
+
 def test_heading_page_that_is_not_a_label(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": "# Ch\n\n## 1. Doc {#d1 page=5x8}\n\nText.\n"})
     assert ("P001", "01.md", 3) in found(folder)
