@@ -31,7 +31,7 @@ files = st.sampled_from([CHAPTER, CHAPTER, "book.yaml"])  # the text has more to
 unicode = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
 marks = st.sampled_from(list("[]{}()<>#|^*`:-\"“”'\t\n") + ["\x00", "\u202e", "\ufeff", "[^1]", "]:", "{#d270}"])
 markers = st.sampled_from(["[Page 588]", "[Page 58 8]", "[page 588]", "[Pg. 588]", "[Page 588", "[Page 1]",
-                           "[Page XII]", "[Page [I]]", "[Page IIX]", "", "[Page 587]", "[Page 590]"])
+                           "[Page XII]", "[Page [I]]", "[Page [B2]]", "[Page IIX]", "", "[Page 587]", "[Page 590]"])
 keys = st.sampled_from([*FIELDS, "chapterz", "volume_titel", "<<"])
 values = st.sampled_from(["", "x", "[1, 2]", "{a: b}", "'open", "yes", "\n  - a", f"[{CHAPTER}]", "../x.md",
                           "null", "1e9", "2001-01-01", "\"\\x01\"", "10pt; } @import url(http://x)", "[\"../../etc\"]"])
