@@ -159,8 +159,8 @@ def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
     diags += _check_documents(book, finder)
     diags += _check_links(book, finder)
     diags += _check_depth(book, finder)
-    for path, needle, code, message, severity in safety_problems(book):
-        diags.append(Diagnostic(path, *finder.next(path, needle), code, message, severity))
+    for path, needle, code, message in safety_problems(book):
+        diags.append(Diagnostic(path, *finder.next(path, needle), code, message))
     return diags
 
 

@@ -256,12 +256,24 @@ def test_quotes_in_attributes_and_links_are_not_prose(tmp_path):
     ('<svg><image href="https://example.org/x.png"/></svg>\n', "R003"),
     ('<span style="background: url(https://example.org/x.png)">x</span>\n', "R004"),
     ('[x]{style="background: u\\72l(x)"}\n', "R004"),
+    ('<span style="font-size: 1e9px">x</span>\n', "R004"),
+    ("![map](map.png){width=99999in}\n", "R004"),
+    ('<table><tr><td colspan="100000000">x</td></tr></table>\n', "R004"),
+    ('<table><colgroup><col span="100000000"></colgroup><tr><td>x</td></tr></table>\n', "R004"),
 ])
 def test_refused_input(tmp_path, body, code):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "map.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     diag = one(text_case(tmp_path, body), code)
     assert (Path(diag.path).name, diag.line, diag.is_error) == ("01.md", 5, True)
+
+
+def test_plain_presentation_is_accepted(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "map.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    body = ('![map](map.png){width=50%}\n\n[Centred]{style="text-align: center; font-variant: small-caps"}\n\n'
+            '<table><tr><td colspan="2" rowspan="3">x</td></tr></table>\n')
+    assert problems(text_case(tmp_path, body)) == []
 
 
 def test_image_symlinked_out_of_the_folder_is_refused(tmp_path):
