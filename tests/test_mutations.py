@@ -29,7 +29,8 @@ CODE = re.compile(r"^[MPSNTR]\d{3}$")
 where = st.floats(0, 1)
 files = st.sampled_from([CHAPTER, CHAPTER, "book.yaml"])  # the text has more to get wrong
 unicode = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)
-marks = st.sampled_from(list("[]{}()<>#|^*`:-\"“”'\t\n") + ["\x00", "\u202e", "\ufeff", "[^1]", "]:", "{#d270}"])
+marks = st.sampled_from(list("[]{}()<>#|^*`:-\"“”'\t\n") + ["\x00", "\u202e", "\ufeff", "[^1]", "]:", "{#d270}",
+                                                         '{style="font-size:1e9px"}', "<b onclick=x>"])
 markers = st.sampled_from(["[Page 588]", "[Page 58 8]", "[page 588]", "[Pg. 588]", "[Page 588", "[Page 1]",
                            "[Page XII]", "[Page [I]]", "[Page [B2]]", "[Page IIX]", "", "[Page 587]", "[Page 590]"])
 keys = st.sampled_from([*FIELDS, "chapterz", "volume_titel", "<<"])
