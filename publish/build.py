@@ -7,10 +7,11 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import check_book, check_sources
+from .check import check_book, check_sources, clean
 from .config import Metadata, load_metadata
 from .convert import convert, read_sources
 from .errors import Diagnostic, ManuscriptError, PublishError
+from .fsutil import atomic_outputs
 from .model import Book
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -30,17 +31,17 @@ def load(folder: Path, strict: bool = False) -> tuple[Book, list[Diagnostic]]:
     """Read, check and convert a manuscript; raise ManuscriptError listing every problem found."""
     meta, diags = load_metadata(folder)
     if meta is None or any(d.is_error for d in diags):
-        _raise_if_failed(diags, strict)
+        raise _failure(diags)
     sources = read_sources(meta, folder)
     diags += check_sources(meta, folder, sources)
-    # Convert even when the text has errors, so that one pass reports the book's problems too.
     try:
-        book = convert(meta, folder, sources)
+        book = convert(meta, folder, {path: clean(text) for path, text in sources.items()})
     except ManuscriptError as exc:
-        _raise_if_failed(diags + exc.diagnostics, strict)
+        raise _failure(diags + exc.diagnostics) from None
     book.date = build_date(folder)
-    diags += check_book(book)
-    _raise_if_failed(diags, strict)
+    diags += check_book(book, sources)
+    if any(d.is_error or strict for d in diags):
+        raise _failure(diags)
     return book, diags
 
 
@@ -51,10 +52,12 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
     book, warnings = load(folder, strict)
     result = Result(warnings, {}, book)
     writers = {"pdf": write_pdf, "epub": write_epub}
-    for fmt in formats:
-        target = out / f"{book.meta.id}.{fmt}"
-        writers[fmt](book, target, styles)
-        result.outputs[fmt] = target
+    targets = [out / f"{book.meta.id}.{fmt}" for fmt in formats]
+    # All formats or none: a failure in the second leaves the first's previous output too.
+    with atomic_outputs(targets) as temps:
+        for fmt, tmp in zip(formats, temps):
+            writers[fmt](book, tmp, styles)
+    result.outputs = dict(zip(formats, targets))
     return result
 
 
@@ -64,9 +67,9 @@ def check(folder: Path, strict: bool = False) -> Result:
     return Result(warnings, {}, book)
 
 
-def _raise_if_failed(diags: list[Diagnostic], strict: bool) -> None:
-    if any(d.is_error or strict for d in diags):
-        raise ManuscriptError(sorted(diags, key=lambda d: (d.path, d.line, d.column)))
+def _failure(diags: list[Diagnostic]) -> ManuscriptError:
+    """Return the error listing every problem, in file and line order."""
+    return ManuscriptError(sorted(diags, key=lambda d: (d.path, d.line, d.column)))
 
 
 def build_date(folder: Path) -> str:

@@ -1,6 +1,7 @@
 """Manuscript checks: every problem found in one pass, each with its file, line and code.
 
-Codes: M metadata, P page markers, S structure, N notes, T text, R refused (unsafe) input.
+Codes: M metadata (config.py), P page markers, S structure, N notes, T text, R refused (unsafe) input
+(safety.py). The README lists them all.
 """
 from __future__ import annotations
 
@@ -8,165 +9,170 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .config import Metadata
+from lxml import etree
+
+from .config import CONTROL, Metadata
 from .errors import Diagnostic
-from .fetch import inside
 from .model import Book
-from .pages import MARKER, NEAR_MARKER
+from .pages import MARKER, NEAR_MARKER, is_label
+from .safety import elements, problems as safety_problems
 
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
-NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.M)
-BAD_NUMBER = re.compile(r"\d#|#\d|\d\|\d")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-FENCE = re.compile(r"^(```|~~~)")
-UNSAFE_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "form",
-               "meta", "link", "style"}
+NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
+# "2#" for "2½", "1#000" or "1|000" for "1,000": OCR and keying slips inside numbers; U+FFFD is
+# what a wrongly decoded character leaves behind.
+BAD_NUMBER = re.compile(r"\d#|#\d|\d\|\d|\ufffd")
+BAD_NUMBER_IN_TABLE = re.compile(r"\d#|#\d|\ufffd")  # a pipe table's cells may be "1|2"
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*$")
+TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
+# Spans whose text is not prose: code, link targets, tags and autolinks, attribute blocks, entities.
+NOT_PROSE = re.compile(r"`[^`]*`|\]\([^)]*\)|<[^>\n]*>|\{[^}\n]*\}|&#?\w+;")
+CURLY = re.compile("[“”]")
+# Deeper nesting than any real text has: the PDF's layout recurses once per level and would fail.
+MAX_DEPTH = 48
 
 
-def _lines(text: str):
-    """Yield (line number, line) outside fenced code blocks and HTML comments."""
-    fenced = commented = False
-    for number, line in enumerate(text.split("\n"), 1):
-        if FENCE.match(line.lstrip()):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
-        if commented or "<!--" in line:
-            start = line.find("<!--") if not commented else 0
-            end = line.find("-->", start)
-            commented = end < 0
-            line = line[:start] + ("" if commented else line[end + 3:])
-        yield number, line
+def clean(text: str) -> str:
+    """Return a source's text without the control characters T002 reports."""
+    return CONTROL.sub("", text)
 
 
 def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> list[Diagnostic]:
     """Check the Markdown text of every file."""
     diags: list[Diagnostic] = []
     for path, text in sources.items():
-        name = str(path)
-        refs, defs = {}, {}
-        for number, line in _lines(text):
-            real = [m.span() for m in MARKER.finditer(line)]
-            for m in NEAR_MARKER.finditer(line):
-                if not any(s <= m.start() < e for s, e in real):
-                    diags.append(Diagnostic(name, number, m.start() + 1, "P001",
-                                            f"malformed page marker '{m[0]}': write it as "
-                                            "[Page 588], [Page XII] or [Page [I]]"))
-            for m in NOTE_REF.finditer(line):
-                refs.setdefault(m[1], (number, m.start() + 1))
-            for m in NOTE_DEF.finditer(line):
-                if m[1] in defs:
-                    diags.append(Diagnostic(name, number, 1, "N003", f"footnote [^{m[1]}] is defined twice "
-                                            f"(first on line {defs[m[1]][0]})"))
-                defs.setdefault(m[1], (number, 1))
-            for m in BAD_NUMBER.finditer(line):
-                diags.append(Diagnostic(name, number, m.start() + 1, "T001", f"'{m[0]}' looks like a bad "
-                                        "transcription (e.g. '2#' for '2½'); check the print edition",
-                                        "warning"))
-            for m in CONTROL.finditer(line):
-                diags.append(Diagnostic(name, number, m.start() + 1, "T002",
-                                        f"control character U+{ord(m[0]):04X} in the text", "warning"))
-            for m in re.finditer(r"<\s*(\w+)|\bon\w+\s*=|javascript:", line, re.I):
-                tag = (m[1] or "").lower()
-                if m[1] is None or tag in UNSAFE_TAGS:
-                    diags.append(Diagnostic(name, number, m.start() + 1, "R001",
-                                            f"refused raw HTML '{m[0]}': scripts, event handlers, frames and "
-                                            "active content are not allowed in a manuscript"))
-        # Pandoc ignores definitions it cannot attach and prints undefined references as text.
-        for label, (number, col) in refs.items():
-            if label not in defs:
-                diags.append(Diagnostic(name, number, col, "N001", f"footnote [^{label}] is used but not defined"))
-        for label, (number, col) in defs.items():
-            if label not in refs:
-                diags.append(Diagnostic(name, number, col, "N002", f"footnote [^{label}] is defined but not used",
-                                        "warning"))
-        diags += _check_quotes(name, text)
+        diags += _check_text(str(path), text)
     return diags
 
 
-def _check_quotes(name: str, text: str) -> list[Diagnostic]:
+def _check_text(name: str, text: str) -> list[Diagnostic]:
+    diags = []
+    rows = list(_lines(text))
+    tables = _table_lines(rows)
+    refs, defs = {}, {}
+    for number, line in rows:
+        real = [m.span() for m in MARKER.finditer(line)]
+        for m in NEAR_MARKER.finditer(line):
+            link = m[0].endswith("]") and line[m.end():m.end() + 1] in ("(", "{")  # "[p. 2](#page-2)"
+            if not link and not any(s <= m.start() < e for s, e in real):
+                diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
+                                        "write it as [Page 588], [Page XII] or [Page [I]]"))
+        defined = NOTE_DEF.match(line)
+        if defined:
+            label = defined[1]
+            if label in defs:
+                diags.append(Diagnostic(name, number, 1, "N003", f"footnote [^{label}] is defined twice "
+                                        f"(first on line {defs[label][0]})"))
+            defs.setdefault(label, (number, 1))
+        for m in NOTE_REF.finditer(line, defined.end() if defined else 0):
+            refs.setdefault(m[1], (number, m.start() + 1))
+        prose = _prose(line)
+        for m in (BAD_NUMBER_IN_TABLE if number in tables else BAD_NUMBER).finditer(prose):
+            diags.append(Diagnostic(name, number, m.start() + 1, "T001", f"'{line[m.start():m.end()]}' looks "
+                                    "like a bad transcription (e.g. '2#' for '2½'); check the print edition",
+                                    "warning"))
+        for m in CONTROL.finditer(line):
+            diags.append(Diagnostic(name, number, m.start() + 1, "T002", f"control character U+{ord(m[0]):04X} "
+                                    "in the text (left out of the book); delete it", "warning"))
+    # Pandoc prints an undefined reference as text and drops an unused definition.
+    for label, (number, col) in refs.items():
+        if label not in defs:
+            diags.append(Diagnostic(name, number, col, "N001", f"footnote [^{label}] is used but not defined"))
+    for label, (number, col) in defs.items():
+        if label not in refs:
+            diags.append(Diagnostic(name, number, col, "N002", f"footnote [^{label}] is defined but not used",
+                                    "warning"))
+    return diags + _check_quotes(name, rows)
+
+
+def _lines(text: str):
+    """Yield (line number, line) outside fenced code blocks; HTML comments are blanked, keeping columns."""
+    fence, commented = "", False
+    for number, line in enumerate(text.split("\n"), 1):
+        opened = FENCE.match(line)
+        if fence:
+            if opened and opened[1][0] == fence[0] and len(opened[1]) >= len(fence) and not line.strip(" `~"):
+                fence = ""
+            continue
+        if opened and not commented:
+            fence = opened[1]
+            continue
+        line, commented = _uncomment(line, commented)
+        yield number, line
+
+
+def _uncomment(line: str, commented: bool) -> tuple[str, bool]:
+    """Blank the parts of a line inside HTML comments; return it and whether a comment stays open."""
+    out, pos = [], 0
+    while pos < len(line):
+        mark = line.find("-->" if commented else "<!--", pos)
+        end = len(line) if mark < 0 else mark + (3 if commented else 0)
+        piece = line[pos:end]
+        out.append(" " * len(piece) if commented else piece)
+        if mark < 0:
+            break
+        pos, commented = end, not commented
+    return "".join(out), commented
+
+
+def _prose(line: str) -> str:
+    """Blank what is not prose in a line (code, link targets, tags, attributes), keeping columns."""
+    return NOT_PROSE.sub(lambda m: " " * len(m[0]), line)
+
+
+def _table_lines(rows: list[tuple[int, str]]) -> set[int]:
+    """Return the numbers of the lines that belong to pipe tables."""
+    found, block = set(), []
+    for number, line in rows + [(0, "")]:
+        if line.strip():
+            block.append((number, line))
+            continue
+        if any(TABLE_RULE.match(text) for _, text in block):
+            found.update(n for n, _ in block)
+        block = []
+    return found
+
+
+def _check_quotes(name: str, rows: list[tuple[int, str]]) -> list[Diagnostic]:
     """Warn where one document mixes straight and curly double quotes."""
     diags, start, straight, curly = [], 1, None, False
-    for number, line in list(_lines(text)) + [(0, "## ")]:
-        if line.startswith("#"):
+    for number, line in rows + [(0, "## ")]:
+        if HEADING.match(line):
             if straight and curly:
-                diags.append(Diagnostic(name, straight, 0, "T003", "straight and curly quotes mixed in one "
-                                        f"document (from line {start}); use one kind", "warning"))
+                diags.append(Diagnostic(name, straight[0], straight[1], "T003", "straight and curly double "
+                                        f"quotes mixed in one document (from line {start}); use one kind",
+                                        "warning"))
             start, straight, curly = number, None, False
             continue
-        body = re.sub(r"\{[^}]*\}|\([^)]*\)", "", line)  # attribute blocks and link targets hold quotes too
-        if '"' in body and straight is None:
-            straight = number
-        curly = curly or "“" in body or "”" in body
+        prose = _prose(line)
+        if '"' in prose and straight is None:
+            straight = (number, prose.index('"') + 1)
+        curly = curly or bool(CURLY.search(prose))
     return diags
 
 
-def check_book(book: Book) -> list[Diagnostic]:
-    """Check the converted book: page sequence, anchors, documents, links and images."""
+def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
+    """Check the converted book: page sequence, anchors, documents, links, and what is refused."""
+    finder = Finder({str(path): text for path, text in sources.items()})
     diags = _check_pages(book)
-    sources = {str(ch.path): None for ch in book.chapters}
-    anchors: dict[str, str] = {}
-    numbers: dict[str, str] = {}
-    last_number = 0
-    for chapter in book.chapters:
-        name = str(chapter.path)
-        text = _source(chapter.path, sources)
-        for el in chapter.body.iter():
-            ident = el.get("id") if isinstance(el.tag, str) else None
-            if ident and "pagebreak" not in (el.get("class") or ""):
-                if ident in anchors:
-                    diags.append(Diagnostic(name, _find(text, "#" + ident), 0, "S003",
-                                            f"anchor '#{ident}' is used twice (also in {anchors[ident]})"))
-                anchors[ident] = name
-        for section in chapter.sections:
-            if not section.number:
-                continue
-            line = _find(text, section.title)
-            if section.number in numbers:
-                diags.append(Diagnostic(name, line, 0, "S004", f"document {section.number} appears twice "
-                                        f"(also in {numbers[section.number]})"))
-            numbers[section.number] = name
-            value = int(re.match(r"\d+", section.number)[0])
-            if value < last_number:
-                diags.append(Diagnostic(name, line, 0, "S005", f"document {section.number} comes after "
-                                        f"document {last_number}: documents are out of order", "warning"))
-            last_number = max(last_number, value)
-    known = set(book.anchors())
-    for chapter in book.chapters:
-        name = str(chapter.path)
-        text = _source(chapter.path, sources)
-        for el in _all_elements(chapter):
-            href = el.get("href") if el.tag == "a" else None
-            if href and href.startswith("#") and unquote(href[1:]) not in known:
-                diags.append(Diagnostic(name, _find(text, href), 0, "S006",
-                                        f"link to '{href}', which no heading or marker in the book defines"))
-            if href and urlsplit(href).scheme.lower() not in ("", "http", "https", "mailto"):
-                diags.append(Diagnostic(name, _find(text, href), 0, "R002", f"refused link '{href}'"))
-            if el.tag == "img":
-                diags += _check_image(book, name, text, el.get("src") or "")
+    diags += _check_documents(book, finder)
+    diags += _check_links(book, finder)
+    diags += _check_depth(book, finder)
+    for path, needle, code, message in safety_problems(book):
+        diags.append(Diagnostic(path, *finder.next(path, needle), code, message))
     return diags
-
-
-def _check_image(book: Book, name: str, text: str, src: str) -> list[Diagnostic]:
-    line = _find(text, src)
-    if urlsplit(src).scheme:
-        return [Diagnostic(name, line, 0, "R003", f"refused image '{src}': images must be files in the "
-                           "manuscript folder, linked by a relative path")]
-    path = book.folder / unquote(src)
-    if not inside(path, [book.folder]):
-        return [Diagnostic(name, line, 0, "R003", f"refused image '{src}': it lies outside the manuscript folder")]
-    if not path.is_file():
-        return [Diagnostic(name, line, 0, "S007", f"image '{src}' does not exist")]
-    return []
 
 
 def _check_pages(book: Book) -> list[Diagnostic]:
-    """Check each sequence of labels (arabic, roman) in reading order: no repeats, no going back."""
+    """Check each sequence of labels (arabic, roman, unnumbered) in reading order: no repeats, no going back."""
     diags = []
-    seen: dict[str, object] = {}
-    last: dict[str, object] = {}
+    seen, last = {}, {}
     for pb in book.page_breaks:
+        if not is_label(pb.label):
+            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P001", f"'{pb.label}' is not a page label: "
+                                    "write 588, XII or [I]"))
+            continue
         if pb.label in seen:
             first = seen[pb.label]
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P002", f"page {pb.label} is marked twice "
@@ -174,34 +180,152 @@ def _check_pages(book: Book) -> list[Diagnostic]:
             continue
         seen[pb.label] = pb
         before = last.get(pb.kind)
-        if before is not None and pb.number is not None and before.number is not None:
-            if pb.number < before.number:
-                diags.append(Diagnostic(pb.path, pb.line, pb.column, "P003", f"page {pb.label} comes after "
-                                        f"page {before.label}: page labels go backwards"))
-            elif pb.number > before.number + 1 and pb.kind != "unnumbered":
-                diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
-                                        f"{before.label}: pages in between are missing", "warning"))
+        if before is None or pb.number is None or before.number is None:
+            pass  # the first of its kind, or an unnumbered label such as [A]: no order to check
+        elif pb.number < before.number:
+            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P003", f"page {pb.label} comes after "
+                                    f"page {before.label}: page labels go backwards"))
+        elif pb.number > before.number + 1 and pb.kind != "unnumbered":
+            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
+                                    f"{before.label}: pages in between are missing", "warning"))
         last[pb.kind] = pb
     return diags
 
 
-def _all_elements(chapter):
-    yield from (el for el in chapter.body.iter() if isinstance(el.tag, str))
-    for note in chapter.notes.values():
-        for block in note.blocks:
-            yield from (el for el in block.iter() if isinstance(el.tag, str))
+def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
+    """Check document numbers (once each, rising) and that no anchor is given twice."""
+    diags = []
+    numbers: dict[str, tuple[str, int]] = {}
+    doubled = set()  # anchors of documents already reported as doubled
+    last = None
+    cursors: dict[str, int] = {}
+    for chapter in book.chapters:
+        name = str(chapter.path)
+        headings = [(n, t) for n, level, t in _headings(finder.texts.get(name, "")) if level == 2]
+        for section in chapter.sections:
+            line = _next_heading(headings, f"{section.number}." if section.number else section.title,
+                                 cursors, name)
+            if not section.number:
+                continue
+            if section.number in numbers:
+                where, first = numbers[section.number]
+                diags.append(Diagnostic(name, line, 1, "S004", f"document {section.number} appears twice "
+                                        f"(first at {where}:{first})"))
+                doubled.add(section.anchor)
+                continue
+            numbers[section.number] = (name, line)
+            value = _document_order(section.number)
+            if last and value < last[0]:
+                diags.append(Diagnostic(name, line, 1, "S005", f"document {section.number} comes after "
+                                        f"document {last[1]}: documents are out of order"))
+            elif not last or value > last[0]:
+                last = (value, section.number)
+    anchors: dict[str, str] = {}
+    for chapter in book.chapters:
+        name = str(chapter.path)
+        for el in elements(chapter):
+            ident = el.get("id")
+            if not ident or el.get("class") in ("pagebreak", "noteref"):
+                continue  # generated: page labels are checked above
+            if ident in anchors and ident not in doubled:
+                needle = re.escape("#" + ident) + r"\b"
+                first = anchors[ident]
+                line, _ = finder.first(first, needle)
+                diags.append(Diagnostic(name, *finder.next(name, needle, skip=first == name), "S003",
+                                        f"anchor '#{ident}' is given twice (first at {first}:{line})"))
+            anchors.setdefault(ident, name)
+    return diags
 
 
-def _source(path: Path, cache: dict) -> str:
-    if cache.get(str(path)) is None:
-        try:
-            cache[str(path)] = path.read_text(encoding="utf-8-sig")
-        except OSError:
-            cache[str(path)] = ""
-    return cache[str(path)]
+def _check_depth(book: Book, finder: Finder) -> list[Diagnostic]:
+    """Refuse blocks nested deeper than MAX_DEPTH (quotes in quotes, lists in lists)."""
+    diags = []
+    for chapter in book.chapters:
+        roots = [chapter.body] + [b for note in chapter.notes.values() for b in note.blocks]
+        deepest = max(_depth(root) for root in roots)
+        if deepest > MAX_DEPTH:
+            name = str(chapter.path)
+            where = finder.next(name, r"^(?:[ \t]*(?:>|[-*+]|\d+[.)])[ \t]*){8,}|^[ \t]{16,}[-*+>]")
+            diags.append(Diagnostic(name, *where, "S008", f"blocks nested {deepest} deep (lists or quotes "
+                                    f"within each other); at most {MAX_DEPTH} can be typeset"))
+    return diags
 
 
-def _find(text: str, needle: str) -> int:
-    """Return the line on which needle first occurs in text, or 0."""
-    index = text.find(needle)
-    return text.count("\n", 0, index) + 1 if index >= 0 else 0
+def _depth(root) -> int:
+    """Return how deep elements are nested under root."""
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest - 1
+
+
+def _document_order(number: str) -> tuple[int, str]:
+    """Return the sort key of a document number: 270 < 270A < 271."""
+    digits = re.match(r"\d+", number)[0]
+    return int(digits), number[len(digits):].upper()
+
+
+def _headings(text: str) -> list[tuple[int, int, str]]:
+    """Return the ATX headings of a Markdown text as (line, level, text)."""
+    return [(n, len(m[1]), m[2]) for n, line in _lines(text) if (m := HEADING.match(line))]
+
+
+def _next_heading(headings, start: str, cursors: dict[str, int], name: str) -> int:
+    """Return the line of the file's next level-2 heading that begins like start, or 0."""
+    for index in range(cursors.get(name, 0), len(headings)):
+        if headings[index][1].startswith(start.split(" ")[0]):
+            cursors[name] = index + 1
+            return headings[index][0]
+    return 0
+
+
+def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
+    """Check that every cross-reference leads to an anchor in the book."""
+    diags = []
+    known = set(book.anchors())
+    for chapter in book.chapters:
+        name = str(chapter.path)
+        for el in elements(chapter):
+            href = el.get("href") if el.tag == "a" else None
+            if href is None:
+                continue
+            parts = urlsplit(href.strip())
+            if parts.scheme or el.get("class") == "noteref":
+                continue  # other schemes: see safety.py
+            if parts.netloc or parts.path:
+                diags.append(Diagnostic(name, *finder.next(name, re.escape(href)), "S006", f"link to '{href}', "
+                                        "which is not in the book: write a cross-reference as '#d270' and a web "
+                                        "link as 'https://…'"))
+            elif unquote(parts.fragment) not in known:
+                diags.append(Diagnostic(name, *finder.next(name, re.escape(href)), "S006", f"link to '{href}', "
+                                        "which no heading, anchor or page marker in the book defines"))
+    return diags
+
+
+class Finder:
+    """Find problems in the Markdown sources: each time a needle is asked for, its next occurrence."""
+
+    def __init__(self, texts: dict[str, str]):
+        self.texts = texts
+        self.done: dict[tuple[str, str], int] = {}  # where the last search for a needle ended
+
+    def first(self, path: str, needle: str) -> tuple[int, int]:
+        """Return the (line, column) of the needle's first occurrence in a file, or (0, 0)."""
+        return self._at(path, needle, 0)
+
+    def next(self, path: str, needle: str, skip: bool = False) -> tuple[int, int]:
+        """Return the (line, column) of the needle's next occurrence (after the first, if skip)."""
+        key = (path, needle)
+        if skip and key not in self.done:
+            self._at(path, needle, 0)
+        return self._at(path, needle, self.done.get(key, 0))
+
+    def _at(self, path: str, needle: str, start: int) -> tuple[int, int]:
+        text = self.texts.get(path, "")
+        found = re.compile(needle, re.IGNORECASE | re.MULTILINE).search(text, start)
+        if not found:
+            return 0, 0
+        self.done[(path, needle)] = found.end()
+        line = text.count("\n", 0, found.start()) + 1
+        return line, found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1

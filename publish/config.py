@@ -10,17 +10,27 @@ from pathlib import Path
 import yaml
 
 from .errors import Diagnostic
+from .pages import LABEL
 
 BOOK_FILE = "book.yaml"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Values that end up in the PDF's CSS must be plain lengths or keywords (A4, landscape), nothing
+# that could close the rule and add another: an @import would fetch.
+_CSS_VALUE = r"(?:[0-9]*\.?[0-9]+(?:in|cm|mm|pt|pc|px|q|em|rem)?|[A-Za-z][A-Za-z0-9-]*)"
+CSS_LENGTHS = (re.compile(rf"^{_CSS_VALUE}(?:\s+{_CSS_VALUE}){{0,3}}$", re.I),
+               "CSS lengths or keywords such as '6in 9in'")
+LANGUAGE = (re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"), "a BCP 47 language tag such as 'en' or 'en-US'")
+PAGE_LABEL = (re.compile(rf"^(?:{LABEL})$"), "a page label as printed: 588, XII or [I]")
+# Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
-def _key(doc: str, default=None, required: bool = False, kind: type = str):
-    """Declare one book.yaml key."""
+def _key(doc: str, default=None, required: bool = False, kind: type = str, form=None):
+    """Declare one book.yaml key; form is (pattern, description) for values with a fixed shape."""
+    meta = {"doc": doc, "required": required, "kind": kind, "form": form}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default),
-                     metadata={"doc": doc, "required": required, "kind": kind})
-    return field(default=default, metadata={"doc": doc, "required": required, "kind": kind})
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -37,18 +47,20 @@ class Metadata:
     publisher: str = _key("Publisher of the print edition.", "United States Government Printing Office")
     place: str = _key("Place of publication of the print edition.", "Washington")
     year: str = _key("Year of the print edition.", "")
-    language: str = _key("Language of the text (BCP 47), used for hyphenation.", "en")
+    language: str = _key("Language of the text (BCP 47), used for hyphenation.", "en", form=LANGUAGE)
     rights: str = _key("Rights statement.", "Public domain: a work of the United States Government.")
     print_edition: str = _key("The print edition the original page numbers come from.", "")
     identifier: str = _key("Stable identifier of this edition; derived from id when empty.", "")
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
     version: str = _key("Edition version; a release tag v<version> overrides it.", "")
-    start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "")
+    start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "",
+                          form=PAGE_LABEL)
     running_head: str = _key("Verso running head; derived from series, subseries and volume when empty.", "")
-    page_size: str = _key("Trim size of the PDF, as CSS: width then height.", "6in 9in")
-    margins: str = _key("PDF page margins as CSS: top outer bottom inner.", "0.75in 0.9in 0.8in 0.7in")
-    font_size: str = _key("Body type size of the PDF.", "10.5pt")
+    page_size: str = _key("Trim size of the PDF, as CSS: width then height.", "6in 9in", form=CSS_LENGTHS)
+    margins: str = _key("PDF page margins as CSS: top outer bottom inner.", "0.75in 0.9in 0.8in 0.7in",
+                         form=CSS_LENGTHS)
+    font_size: str = _key("Body type size of the PDF.", "10.5pt", form=CSS_LENGTHS)
     front_matter: list = _key("Markdown files of the front matter (roman folios), in order.", [], kind=list)
     chapters: list = _key("Markdown files of the chapters, in order.", [], required=True, kind=list)
 
@@ -93,6 +105,8 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     if not path.is_file():
         return None, [Diagnostic(shown, 0, 0, "M001", f"no {BOOK_FILE}: a manuscript folder needs one "
                                  "(see README, 'The manuscript')")]
+    if not path.resolve().is_relative_to(folder.resolve()):
+        return None, [Diagnostic(shown, 0, 0, "M009", f"{BOOK_FILE} links to a file outside the manuscript folder")]
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -105,58 +119,106 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [Diagnostic(shown, line, col, "M003", f"YAML syntax error: {problem}")]
-    if not isinstance(data, dict) or node is None:
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         return None, [Diagnostic(shown, 1, 1, "M004", "book.yaml must be a mapping of keys to values")]
 
-    lines = {k.value: (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value
-             if hasattr(k, "value") and isinstance(k.value, str)}
-    diags: list[Diagnostic] = []
+    places = _places(node)
+    diags = _duplicate_keys(shown, node)
     values = {}
     for key, value in data.items():
-        line, col = lines.get(key, (0, 0))
+        line, col = places.get(str(key), (0, 0))[0]
         if key not in FIELDS:
             guess = difflib.get_close_matches(str(key), FIELDS, n=1)
             hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(FIELDS)}"
             diags.append(Diagnostic(shown, line, col, "M005", f"unknown key '{key}'{hint}"))
             continue
-        kind = FIELDS[key].metadata["kind"]
-        if kind is list:
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-                diags.append(Diagnostic(shown, line, col, "M006", f"'{key}' must be a list of strings"))
-                continue
-            value = [str(v) for v in value]
-        elif value is None:
-            value = ""
-        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            value = str(value)
+        value, problem = _coerce(FIELDS[key], value)
+        if problem:
+            diags.append(Diagnostic(shown, line, col, "M006", f"'{key}' {problem}"))
         else:
-            diags.append(Diagnostic(shown, line, col, "M006", f"'{key}' must be a string, "
-                                    f"not a {type(value).__name__}"))
-            continue
-        values[key] = value
+            values[key] = value
     for name, f in FIELDS.items():
-        if f.metadata["required"] and not values.get(name):
-            diags.append(Diagnostic(shown, 1, 1, "M007", f"required key '{name}' is missing: {f.metadata['doc']}"))
+        if not f.metadata["required"] or values.get(name) or (name in data and name not in values):
+            continue  # given, or already reported as the wrong type
+        line, col = places[name][0] if name in data else (1, 1)
+        state = "empty" if name in data else "missing"
+        diags.append(Diagnostic(shown, line, col, "M007", f"required key '{name}' is {state}: {f.metadata['doc']}"))
     if values.get("id") and not ID_PATTERN.match(values["id"]):
-        line, col = lines["id"]
+        line, col = places["id"][0]
         diags.append(Diagnostic(shown, line, col, "M008", f"id '{values['id']}' may hold only letters, digits, "
                                 "'.', '_' and '-' (it names the output files)"))
     if any(d.is_error for d in diags):
         return None, diags
     meta = Metadata(**values)
+    diags += _check_files(meta, folder, shown, places)
+    return meta, diags
+
+
+def _places(node: yaml.MappingNode) -> dict[str, list[tuple[int, int]]]:
+    """Map each top-level key to the (line, column) of the key, then of each item of its list value."""
+    places = {}
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            items = value.value if isinstance(value, yaml.SequenceNode) else []
+            places[key.value] = [(n.start_mark.line + 1, n.start_mark.column + 1) for n in [key, *items]]
+    return places
+
+
+def _duplicate_keys(shown: str, node: yaml.MappingNode) -> list[Diagnostic]:
+    """Report keys given twice: YAML keeps the last silently."""
+    seen, diags = {}, []
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        line = key.start_mark.line + 1
+        if key.value in seen:
+            diags.append(Diagnostic(shown, line, key.start_mark.column + 1, "M012", f"key '{key.value}' is "
+                                    f"given twice (first on line {seen[key.value]}); the last one would win"))
+        seen.setdefault(key.value, line)
+    return diags
+
+
+def _coerce(f, value) -> tuple[object, str]:
+    """Return a key's value in its declared type, and what is wrong with it ('' when nothing)."""
+    if f.metadata["kind"] is list:
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                                  for v in value):
+            return value, "must be a list of strings"
+        value = [str(v) for v in value]
+    elif value is None:
+        value = ""
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        value = str(value)
+    else:
+        return value, f"must be a string, not a {type(value).__name__}"
+    texts = value if isinstance(value, list) else [value]
+    if any(CONTROL.search(t) for t in texts):
+        return value, "holds a control character"
+    form = f.metadata["form"]
+    if form and value and not form[0].match(value):
+        return value, f"must be {form[1]}, not '{value}'"
+    return value, ""
+
+
+def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> list[Diagnostic]:
+    """Check that every listed file exists inside the folder, once, and every Markdown file is listed."""
+    diags, listed = [], {}
     for key in ("front_matter", "chapters"):
-        for name in getattr(meta, key):
-            line, col = lines.get(key, (0, 0))
+        for index, name in enumerate(getattr(meta, key), 1):
+            spots = places.get(key, [(0, 0)])
+            line, col = spots[index] if index < len(spots) else spots[0]
             target = (folder / name).resolve()
             if not target.is_relative_to(folder.resolve()):
                 diags.append(Diagnostic(shown, line, col, "M009", f"'{name}' lies outside the manuscript folder"))
             elif not target.is_file():
                 diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"))
-    listed = {(folder / n).resolve() for n in meta.files}
+            elif target in listed:
+                diags.append(Diagnostic(shown, line, col, "M013", f"'{name}' is listed twice "
+                                        f"(first on line {listed[target]})"))
+            listed.setdefault(target, line)
     for md in sorted(folder.glob("*.md")):
         if md.resolve() not in listed:
             diags.append(Diagnostic(str(md), 0, 0, "M011", f"'{md.name}' is not listed in {BOOK_FILE}'s "
                                     "chapters or front_matter: add it or move it out", "warning"))
-    return meta, diags
+    return diags

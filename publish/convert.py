@@ -15,10 +15,13 @@ from .model import Book, Chapter, Note, Section
 from .pages import PageBreak, find_markers
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
-# exactly as the source has them. Pipe tables get fixed column widths when a source line is longer
-# than --columns; a page marker lengthens its line, so the limit is set out of reach.
+# exactly as the source has them.
 PANDOC_FORMAT = "markdown-auto_identifiers-smart"
-PANDOC_ARGS = ["--wrap=none", "--columns=100000"]
+# --columns: pipe tables get fixed column widths when a source line is longer than --columns, and a
+# page marker lengthens its line, so the limit is set out of reach. --sandbox: pandoc reads no file
+# and no URL, whatever the Markdown asks for; --quiet: its warnings (unused notes, duplicate ids) are
+# reported by check.py with our codes.
+PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet"]
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}

@@ -65,6 +65,12 @@ class ManuscriptError(PublishError):
         first = diagnostics[0] if diagnostics else None
         super().__init__(str(first) if first else "the manuscript has errors")
 
+    @property
+    def exit_code(self) -> int:
+        """Refused input has its own code, so that a caller can tell an attack from a typo."""
+        return EXIT_REFUSED if any(d.is_error and d.code.startswith("R") for d in self.diagnostics) \
+            else EXIT_MANUSCRIPT
+
 
 class RefusedError(PublishError):
     """The manuscript asks for a resource outside what a build may read."""

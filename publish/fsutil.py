@@ -1,4 +1,4 @@
-"""Outputs are written beside their target and moved into place only when complete."""
+"""Outputs are written beside their targets and moved into place only when all are complete."""
 from __future__ import annotations
 
 import contextlib
@@ -10,18 +10,29 @@ from .errors import OutputError
 
 
 @contextlib.contextmanager
+def atomic_outputs(targets: list[Path]):
+    """Yield one temporary path per target; on success they replace the targets, on any failure they go."""
+    temps: list[Path] = []
+    try:
+        for target in targets:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+            except OSError as exc:
+                raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from None
+            os.close(fd)
+            temps.append(Path(name))
+        yield temps
+        for tmp, target in zip(temps, targets):
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def atomic_output(target: Path):
     """Yield a temporary path; on success it replaces target, on any failure it is removed."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_outputs([target]) as (tmp,):
         yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

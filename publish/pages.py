@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass
 
 # `[Page 588]`, `[Page XII]`, `[Page [I]]`: exactly as history.state.gov prints them.
-MARKER = re.compile(r"\[Page (?P<label>\[[0-9A-Za-z]+\]|[0-9]+|[IVXLCDMivxlcdm]+)\]")
-# Things that look like a marker but are not one; see check.py.
-NEAR_MARKER = re.compile(r"\[\s*(?:page|pg|p)\.?\s*[\[\]0-9IVXLCDMivxlcdm][^\]\n]{0,12}\]?|\[Page\b[^\]\n]{0,12}",
-                         re.IGNORECASE)
+LABEL = r"\[[0-9A-Za-z]+\]|[0-9]+|[IVXLCDMivxlcdm]+"
+MARKER = re.compile(rf"\[Page (?P<label>{LABEL})\]")
+# Things that look like a marker but are not one: another spelling of "Page", a stray space or
+# letter in the number, a missing bracket. "[P]resident" and "[pm]" are not markers.
+NEAR_MARKER = re.compile(r"\[\s*(?:page|pg|p)(?:\.\s*|\s+|(?=\d))\[?(?:\d|[IVXLCDM]+(?![a-z]))[^\]\n]{0,12}\]?"
+                         r"|\[(?-i:Page)\b[^\]\n]{0,12}", re.IGNORECASE)
 ROMAN = re.compile(r"^M{0,4}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 
 
@@ -56,6 +58,13 @@ def roman_value(text: str) -> int | None:
         value = values[here]
         total += -value if after != " " and values[after] > value else value
     return total
+
+
+def is_label(text: str) -> bool:
+    """Tell whether text is a page label as printed: arabic, a true roman numeral, or bracketed."""
+    if not re.fullmatch(LABEL, text):
+        return False
+    return text.startswith("[") or text.isdigit() or roman_value(text) is not None
 
 
 def find_markers(text: str, path: str = "") -> list[tuple[re.Match, PageBreak]]:

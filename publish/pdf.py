@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import copy
-import posixpath
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pikepdf
 from lxml import html as lxml_html
 from lxml.html import builder as E
 from weasyprint import CSS, HTML
+from weasyprint.formatting_structure.boxes import FootnoteAreaBox
 from weasyprint.text.fonts import FontConfiguration
 
 from . import __version__
@@ -42,19 +41,42 @@ def write_pdf(book: Book, target: Path, styles: Path) -> Layout:
     """Lay the book out and write it to target."""
     fonts = FontConfiguration()
     fetcher = SafeFetcher([book.folder, styles], manuscript=book.folder)
-    try:
-        stylesheets = [CSS(filename=str(styles / STYLESHEET), font_config=fonts, url_fetcher=fetcher),
-                       CSS(string=_page_css(book), font_config=fonts)]
-        document = HTML(string=print_html(book), base_url=MANUSCRIPT_URL,
-                        url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts)
-    except RefusedURL as exc:
-        raise refused(exc) from None
+    document = _render(book, styles, fonts, fetcher)
+    # WeasyPrint cannot split a footnote across pages and silently drops one taller than a page:
+    # such notes are set again, in full, after the paragraph that calls them.
+    lost = _lost_notes(document, book)
+    if lost:
+        document = _render(book, styles, fonts, fetcher, lost)
     layout = Layout(pages=len(document.pages), first_main_page=_first_main_page(document, book))
     arrange_pages(document, MARGIN_GAP, RANGE_PLACEHOLDER, layout)
     pdf_bytes = document.write_pdf()
     with atomic_output(target) as tmp:
         _finish(pdf_bytes, book, layout, tmp)
     return layout
+
+
+def _render(book: Book, styles: Path, fonts, fetcher, long_notes=frozenset()):
+    """Lay the book out with WeasyPrint, reading only what the fetcher allows."""
+    try:
+        stylesheets = [CSS(filename=str(styles / STYLESHEET), font_config=fonts, url_fetcher=fetcher),
+                       CSS(string=_page_css(book), font_config=fonts)]
+        return HTML(string=print_html(book, long_notes), base_url=MANUSCRIPT_URL,
+                    url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts)
+    except RefusedURL as exc:
+        raise refused(exc) from None
+
+
+def _lost_notes(document, book: Book) -> set[str]:
+    """Return the anchors of the footnotes that are on no page, or run past the foot of theirs."""
+    placed = set()
+    for page in document.pages:
+        box = page._page_box
+        bottom = box.content_box_y() + box.height
+        for area in box.children:
+            if isinstance(area, FootnoteAreaBox):
+                fits = area.position_y + area.margin_height() <= bottom + 1
+                placed |= {c.element.get("id") for c in area.children if fits and c.element is not None}
+    return {anchor for chapter in book.chapters for anchor in chapter.notes} - placed
 
 
 def _page_css(book: Book) -> str:
@@ -76,8 +98,8 @@ def _inner(margins: str) -> str:
     return parts[3] if len(parts) > 3 else _outer(margins)
 
 
-def print_html(book: Book) -> str:
-    """Return the whole book as one HTML document for print."""
+def print_html(book: Book, long_notes=frozenset()) -> str:
+    """Return the whole book as one HTML document for print; long_notes are set as blocks, not footnotes."""
     meta = book.meta
     head = E.HEAD(E.META(charset="utf-8"), E.TITLE(meta.title))
     for editor in meta.editors:
@@ -98,7 +120,7 @@ def print_html(book: Book) -> str:
     body.append(_contents(book))
     first_main = True
     for chapter in book.chapters:
-        section = _print_chapter(chapter)
+        section = _print_chapter(chapter, long_notes)
         if not chapter.front and first_main:
             section.set("class", section.get("class") + " first")
             first_main = False
@@ -117,14 +139,17 @@ def _contents(book: Book):
     return E.NAV(E.CLASS("contents"), E.H1("Contents", id="contents"), E.OL(*items))
 
 
-def _print_chapter(chapter):
+def _print_chapter(chapter, long_notes=frozenset()):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
     body.set("class", "chapter front" if chapter.front else "chapter")
     body[0].set("data-title", chapter.title)
     for ref in body.xpath(".//a[@class='noteref']"):
         note = chapter.notes[ref.get("href")[1:]]
-        ref.getparent().replace(ref, _footnote(note, ref.tail))
+        if note.anchor in long_notes:
+            _long_note(body, ref, note)
+        else:
+            ref.getparent().replace(ref, _footnote(note, ref.tail))
     for span in body.xpath(".//span[@class='pagebreak']"):
         if span.getprevious() is None and not (span.getparent().text or "").strip():
             span.set("class", "pagebreak at-start")
@@ -165,6 +190,21 @@ def _footnote(note, tail):
         span.append(block)
     span.tail = tail
     return span
+
+
+def _long_note(body, ref, note) -> None:
+    """Set a note too long for the foot of a page as a block after the block that calls it."""
+    call = E.SUP(E.CLASS("longnote-call"), note.number)
+    call.tail = ref.tail
+    ref.getparent().replace(ref, call)
+    block = call
+    while block.getparent() is not body:
+        block = block.getparent()
+    blocks = [copy.deepcopy(b) for b in note.blocks] or [E.P()]
+    number = E.SPAN(E.CLASS("longnote-number"), f"{note.number}. ")
+    number.tail, blocks[0].text = blocks[0].text, None
+    blocks[0].insert(0, number)
+    block.addnext(E.DIV(E.CLASS("longnote"), *blocks, id=note.anchor))
 
 
 # Block elements inside a note become spans (an HTML parser would close the paragraph around them).
@@ -215,19 +255,4 @@ def _finish(pdf_bytes: bytes, book: Book, layout: Layout, target: Path) -> None:
             xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
             instance = f"{meta.urn}#{meta.version}@{book.date}"
             xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
-        _relative_links(pdf)
         pdf.save(target, deterministic_id=True)
-
-
-def _relative_links(pdf: pikepdf.Pdf) -> None:
-    """Make the manuscript's relative links relative again, as the EPUB keeps them."""
-    # WeasyPrint resolved them against MANUSCRIPT_URL, which means nothing to a reader. (Links that
-    # were file URLs are refused by the check, so every file URL here was relative.)
-    base = urlsplit(MANUSCRIPT_URL).path
-    for page in pdf.pages:
-        for annot in page.get("/Annots", []):
-            action = annot.get("/A")
-            parts = urlsplit(str(action.get("/URI", ""))) if action is not None else None
-            if parts and parts.scheme == "file":
-                path = posixpath.relpath(parts.path, base)
-                action.URI = pikepdf.String(urlunsplit(("", "", path, parts.query, parts.fragment)))

