@@ -9,13 +9,14 @@ from pathlib import Path
 
 from .check import check_book, check_sources, clean
 from .config import Metadata, load_metadata
-from .convert import convert, read_sources
+from .convert import PandocCache, convert, read_sources
 from .errors import Diagnostic, ManuscriptError, PublishError
 from .fsutil import atomic_outputs
 from .model import Book
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 FORMATS = ("pdf", "epub")
+CACHE = ".cache"  # inside the output folder: converted chapters and laid-out parts, by content hash
 
 
 @dataclass
@@ -27,36 +28,44 @@ class Result:
     book: Book | None = None
 
 
-def load(folder: Path, strict: bool = False) -> tuple[Book, list[Diagnostic]]:
-    """Read, check and convert a manuscript; raise ManuscriptError listing every problem found."""
+def load(folder: Path, strict: bool = False, cache: Path | None = None) -> tuple[Book, list[Diagnostic]]:
+    """Read, check and convert a manuscript; raise ManuscriptError listing every problem found.
+
+    With a cache folder, pandoc's work is taken from it and, once the manuscript has passed, kept there.
+    """
     meta, diags = load_metadata(folder)
     if meta is None or any(d.is_error for d in diags):
         raise _failure(diags)
     sources = read_sources(meta, folder)
     diags += check_sources(meta, folder, sources)
     try:
-        book = convert(meta, folder, {path: clean(text) for path, text in sources.items()})
+        conversions = PandocCache(cache)
+        book = convert(meta, folder, {path: clean(text) for path, text in sources.items()}, conversions)
     except ManuscriptError as exc:
         raise _failure(diags + exc.diagnostics) from None
     book.date = build_date(folder)
     diags += check_book(book, sources)
     if any(d.is_error or strict for d in diags):
         raise _failure(diags)
+    conversions.save()
     return book, diags
 
 
-def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles: Path = STYLES) -> Result:
-    """Build the requested formats of the manuscript in folder into out."""
+def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles: Path = STYLES,
+          jobs: int | None = None, progress=None) -> Result:
+    """Build the requested formats of the manuscript in folder into out, caching work in out/.cache."""
     from .epub import write_epub
     from .pdf import write_pdf
-    book, warnings = load(folder, strict)
+    book, warnings = load(folder, strict, cache=out / CACHE)
     result = Result(warnings, {}, book)
-    writers = {"pdf": write_pdf, "epub": write_epub}
     targets = [out / f"{book.meta.id}.{fmt}" for fmt in formats]
     # All formats or none: a failure in the second leaves the first's previous output too.
     with atomic_outputs(targets) as temps:
         for fmt, tmp in zip(formats, temps):
-            writers[fmt](book, tmp, styles)
+            if fmt == "pdf":
+                write_pdf(book, tmp, styles, jobs=jobs, cache=out / CACHE, progress=progress)
+            else:
+                write_epub(book, tmp, styles)
     result.outputs = dict(zip(formats, targets))
     return result
 

@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="the manuscript folder, holding book.yaml (default: manuscript)")
         if name != "check":
             sub.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
+        if name in ("pdf", "all"):
+            sub.add_argument("--jobs", type=int, metavar="N", help="processes laying out the PDF "
+                             "(default: one per core)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
     rel = commands.add_parser("release", help="build both formats as a versioned release with SHA256SUMS",
                               description="Build the PDF and the EPUB as <id>-<version>.pdf and .epub, "
@@ -72,6 +75,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _progress(stream):
+    """Return a function showing the build's progress on one line of a terminal, or doing nothing."""
+    if not stream.isatty():
+        return None
+
+    def show(message: str) -> None:
+        stream.write(f"\r{message[:100]:<100}" if message else "\r" + " " * 100 + "\r")
+        stream.flush()
+    return show
+
+
 def _run(args) -> int:
     from . import build
     if args.command == "import-tei":
@@ -94,7 +108,8 @@ def _run(args) -> int:
         result = build.check(args.manuscript, strict=args.strict)
     else:
         formats = build.FORMATS if args.command == "all" else (args.command,)
-        result = build.build(args.manuscript, args.out, formats, strict=args.strict)
+        result = build.build(args.manuscript, args.out, formats, strict=args.strict,
+                             jobs=getattr(args, "jobs", None), progress=_progress(sys.stderr))
     for diag in result.warnings:
         print(diag, file=sys.stderr)
     book = result.book

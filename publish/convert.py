@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +13,8 @@ import pypandoc
 from lxml import html as lxml_html
 
 from .config import Metadata
-from .errors import Diagnostic, ManuscriptError
+from .errors import Diagnostic, ManuscriptError, PublishError
+from .fsutil import atomic_output
 from .model import Book, Chapter, Note, Section
 from .pages import PageBreak, find_markers
 
@@ -22,6 +26,7 @@ PANDOC_FORMAT = "markdown-auto_identifiers-smart"
 # and no URL, whatever the Markdown asks for; --quiet: its warnings (unused notes, duplicate ids) are
 # reported by check.py with our codes.
 PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet"]
+PANDOC_VERSION = pypandoc.get_pandoc_version()
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
@@ -49,6 +54,39 @@ def to_html(markdown: str) -> str:
     return pypandoc.convert_text(markdown, "html5", format=PANDOC_FORMAT, extra_args=PANDOC_ARGS)
 
 
+class PandocCache:
+    """Pandoc's HTML by the hash of its input, in <cache>/pandoc; written only when the build goes on."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder / "pandoc" if folder else None
+        self.used: dict[str, str] = {}
+
+    def convert(self, markdown: str) -> str:
+        """Return pandoc's HTML for the prepared Markdown, from the cache when it is there."""
+        key = hashlib.sha256(json.dumps([PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, markdown]).encode()).hexdigest()
+        path = self.folder / f"{key}.html" if self.folder else None
+        html = path.read_text(encoding="utf-8") if path and path.is_file() else to_html(markdown)
+        self.used[key] = html
+        return html
+
+    def save(self) -> None:
+        """Keep this build's conversions and forget the others; a cache that cannot be written is no error."""
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for key, html in self.used.items():
+                path = self.folder / f"{key}.html"
+                if not path.is_file():
+                    with atomic_output(path) as tmp:
+                        tmp.write_text(html, encoding="utf-8")
+            for old in self.folder.glob("*.html"):
+                if old.stem not in self.used:
+                    old.unlink(missing_ok=True)
+        except (OSError, PublishError):
+            pass
+
+
 def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
     """Read every listed Markdown file."""
     sources, diags = {}, []
@@ -66,11 +104,12 @@ def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
     return sources
 
 
-def convert(meta: Metadata, folder: Path, sources: dict[Path, str]) -> Book:
+def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: PandocCache | None = None) -> Book:
     """Build the book model from the manuscript's sources."""
     paths = list(sources)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        fragments = list(pool.map(lambda p: to_html(prepare(sources[p], str(p))), paths))
+    cache = cache or PandocCache(None)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        fragments = list(pool.map(lambda p: cache.convert(prepare(sources[p], str(p))), paths))
     front = {folder / n for n in meta.front_matter}
     builder = _Builder(meta)
     for path, fragment in zip(paths, fragments):

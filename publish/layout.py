@@ -12,6 +12,9 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.text.line_break import line_size
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Placeholders the stylesheet puts in the margins, replaced page by page once the part is laid out.
+FOLIO = "#"
+RANGE = "pp."
 
 
 @dataclass
@@ -32,8 +35,12 @@ class _Number:
     text_before: bool = True
 
 
-def arrange_pages(document, gap: float, placeholder: str, report) -> None:
-    """Place margin numbers on the outer side, stack close ones, and write each page's range of pages."""
+def arrange_pages(document, gap: float, report, carried: str | None, folio) -> None:
+    """Place margin numbers on the outer side, stack close ones, and write each page's folio and range.
+
+    carried is the original page the text is on where the part begins; folio(i) is the folio of the
+    part's page i.
+    """
     lines, numbers = _survey(document)
     for number in numbers:
         _settle_line_end(number, lines)
@@ -41,7 +48,7 @@ def arrange_pages(document, gap: float, placeholder: str, report) -> None:
     for number in numbers:
         page = number.line.page if number.line else number.page
         by_page.setdefault(page, []).append(number)
-    current = None  # the original page the text is on at the top of the next page
+    current = carried  # the original page the text is on at the top of the next page
     for index, page in enumerate(document.pages):
         page_box = page._page_box
         recto = page_box.page_type.side == "right"
@@ -63,7 +70,7 @@ def arrange_pages(document, gap: float, placeholder: str, report) -> None:
             current = here[-1].label
         text = "" if first is None else (f"p. {first}" if first == current else f"pp. {first}–{current}")
         report.ranges.append(text)
-        _set_range(page_box, placeholder, text)
+        _fill(page_box, {RANGE: text, FOLIO: folio(index)})
 
 
 def _survey(document) -> tuple[list[_Line], list[_Number]]:
@@ -174,17 +181,17 @@ def _unstack(numbers) -> None:
         bottom = box.position_y + box.margin_height()
 
 
-def _set_range(page_box, placeholder: str, text: str) -> None:
-    """Replace the running foot's placeholder with the original pages this page covers."""
+def _fill(page_box, texts: dict[str, str]) -> None:
+    """Replace the placeholders in the page's margin boxes."""
     for margin in page_box.children:
         if not isinstance(margin, boxes.MarginBox):
             continue
         for box, _ in _walk(margin):
-            if isinstance(box, boxes.TextBox) and box.text == placeholder:
-                _retext(box, text, align_right=margin.at_keyword.endswith("right"))
+            if isinstance(box, boxes.TextBox) and box.text in texts:
+                _retext(box, texts[box.text], margin.at_keyword.rsplit("-", 1)[-1])
 
 
-def _retext(box, text: str, align_right: bool) -> None:
+def _retext(box, text: str, align: str) -> None:
     """Change the text of a laid-out text box; margin text never affects the page's layout."""
     layout = box.pango_layout
     layout.text = text  # WeasyPrint keeps layouts asleep between layout and drawing
@@ -192,7 +199,7 @@ def _retext(box, text: str, align_right: bool) -> None:
     line, _ = layout.get_first_line()
     width, _ = line_size(line, box.style)
     layout.deactivate()
-    if align_right:
-        box.position_x += box.width - width
+    if align in ("right", "center"):
+        box.position_x += (box.width - width) / (2 if align == "center" else 1)
     box.text = text
     box.width = width

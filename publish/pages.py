@@ -47,6 +47,16 @@ class PageBreak:
         return roman_value(text)
 
 
+def roman(number: int) -> str:
+    """Return a positive number in roman numerals."""
+    out = []
+    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                           (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        count, number = divmod(number, value)
+        out.append(letters * count)
+    return "".join(out)
+
+
 def roman_value(text: str) -> int | None:
     """Return the value of a roman numeral, or None if it is not one."""
     upper = text.upper()

@@ -1,29 +1,42 @@
-"""The PDF writer: the book model laid out by WeasyPrint, original page numbers in the outer margin."""
+"""The PDF writer: the book laid out in parts by WeasyPrint, in parallel where it can, then joined.
+
+The prelims and each chapter are separate documents. Chapters open on a recto, so a part's page
+sides never depend on the parts before it; what does (its folios, the original page it starts on)
+is filled in after layout, so every part can be laid out at once. A laid-out part is kept in a
+content-addressed cache: after an edit, only the parts whose text or position changed are redone.
+"""
 from __future__ import annotations
 
-import copy
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import traceback
 import uuid
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import pikepdf
-from lxml import html as lxml_html
-from lxml.html import builder as E
+import weasyprint
 from weasyprint import CSS, HTML
 from weasyprint.formatting_structure.boxes import FootnoteAreaBox
 from weasyprint.text.fonts import FontConfiguration
 
 from . import __version__
+from .errors import PublishError
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
-from .frontmatter import edition_notice, title_lines
 from .fsutil import atomic_output
 from .layout import arrange_pages
 from .model import Book
+from .pages import roman
+from .printhtml import OTHER_PART, chapter_html, page_css, prelims_html
 
 STYLESHEET = "print.css"
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
 MARGIN_GAP = 9
-RANGE_PLACEHOLDER = "pp."  # replaced, page by page, by the original pages the page covers
 
 
 @dataclass
@@ -37,37 +50,43 @@ class Layout:
     ranges: list[str] = field(default_factory=list)  # the running foot of each page
 
 
-def write_pdf(book: Book, target: Path, styles: Path) -> Layout:
-    """Lay the book out and write it to target."""
-    fonts = FontConfiguration()
-    fetcher = SafeFetcher([book.folder, styles], manuscript=book.folder)
-    document = _render(book, styles, fonts, fetcher)
-    # WeasyPrint cannot split a footnote across pages and silently drops one taller than a page:
-    # such notes are set again, in full, after the paragraph that calls them.
-    lost = _lost_notes(document, book)
-    if lost:
-        document = _render(book, styles, fonts, fetcher, lost)
-    layout = Layout(pages=len(document.pages), first_main_page=_first_main_page(document, book))
-    arrange_pages(document, MARGIN_GAP, RANGE_PLACEHOLDER, layout)
-    pdf_bytes = document.write_pdf()
-    with atomic_output(target) as tmp:
-        _finish(pdf_bytes, book, layout, tmp)
-    return layout
+@dataclass
+class _Laid:
+    """One part, laid out and drawn."""
+
+    pdf: bytes
+    layout: Layout
 
 
-def _render(book: Book, styles: Path, fonts, fetcher, long_notes=frozenset()):
-    """Lay the book out with WeasyPrint, reading only what the fetcher allows."""
-    try:
-        stylesheets = [CSS(filename=str(styles / STYLESHEET), font_config=fonts, url_fetcher=fetcher),
-                       CSS(string=_page_css(book), font_config=fonts)]
-        return HTML(string=print_html(book, long_notes), base_url=MANUSCRIPT_URL,
-                    url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts)
-    except RefusedURL as exc:
-        raise refused(exc) from None
+class _Typesetter:
+    """Lay out and draw parts; one per process."""
+
+    def __init__(self, styles: Path, folder: Path, page_style: str):
+        self.fonts = FontConfiguration()
+        self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
+        try:
+            self.sheets = [CSS(filename=str(styles / STYLESHEET), font_config=self.fonts, url_fetcher=self.fetcher),
+                           CSS(string=page_style, font_config=self.fonts)]
+        except RefusedURL as exc:
+            raise refused(exc) from None
+
+    def layout(self, html: str):
+        try:
+            return HTML(string=html, base_url=MANUSCRIPT_URL, url_fetcher=self.fetcher).render(
+                stylesheets=self.sheets, font_config=self.fonts)
+        except RefusedURL as exc:
+            raise refused(exc) from None
+
+    def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> _Laid:
+        layout = Layout(pages=len(document.pages))
+        arrange_pages(document, MARGIN_GAP, layout, carried,
+                      lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
+        return _Laid(document.write_pdf(), layout)
 
 
-def _lost_notes(document, book: Book) -> set[str]:
-    """Return the anchors of the footnotes that are on no page, or run past the foot of theirs."""
+def _lost_notes(document, anchors: set[str]) -> set[str]:
+    """Return the footnotes that are on no page, or run past the foot of theirs."""
+    # WeasyPrint cannot split a footnote across pages and silently drops one taller than a page.
     placed = set()
     for page in document.pages:
         box = page._page_box
@@ -76,183 +95,345 @@ def _lost_notes(document, book: Book) -> set[str]:
             if isinstance(area, FootnoteAreaBox):
                 fits = area.position_y + area.margin_height() <= bottom + 1
                 placed |= {c.element.get("id") for c in area.children if fits and c.element is not None}
-    return {anchor for chapter in book.chapters for anchor in chapter.notes} - placed
+    return anchors - placed
 
 
-def _page_css(book: Book) -> str:
-    """Page geometry and language from book.yaml (everything else is in styles/print.css)."""
+@dataclass
+class _Part:
+    """A chapter to lay out, and what its position in the book decides."""
+
+    index: int
+    html: str
+    notes: set[str]
+    carried: str | None  # the original page the text is on where the chapter begins
+    front: bool
+    start: int | None = None  # its first page in the book, once the parts before it are counted
+    pages: int | None = None
+    result: _Laid | None = None
+
+
+def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
+              progress=None) -> Layout:
+    """Lay the book out and write it to target, in `jobs` processes, reusing `cache` where it can."""
+    progress = progress or (lambda message: None)
+    style = page_css(book)
+    parts = _parts(book)
+    setter = _Typesetter(styles, book.folder, style)
+    store = _Cache(cache, styles, style) if cache else None
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
+    with _Workers(jobs if jobs > 1 else 0, styles, book.folder, style) as workers:
+        # The prelims' length places the chapters; their contents need the chapters' folios, so they
+        # are laid out once to be counted and once more, at the end, with the folios filled in.
+        prelims_pages = len(setter.layout(prelims_html(book, {})).pages)
+        _Scheduler(book, parts, setter, workers, store, progress, prelims_pages).run()
+    first_main = next((p.start for p in parts if not p.front), 0)
+    folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
+    prelims = setter.layout(prelims_html(book, folios))
+    if len(prelims.pages) != prelims_pages:
+        raise RuntimeError("the contents changed length once its page numbers were filled in")
+    laid = [setter.draw(prelims, None, 1, True)] + [p.result for p in parts]
+    progress("PDF: joining the parts")
+    layout = Layout(first_main_page=first_main)
+    with atomic_output(target) as tmp:
+        _join(laid, book, layout, tmp)
+    if store:
+        store.prune()
+    progress("")
+    return layout
+
+
+def _folio(index: int, first_main: int) -> str:
+    """Return the folio printed on the page at index: roman before the first chapter, then arabic."""
+    return str(index - first_main + 1) if index >= first_main else roman(index + 1).lower()
+
+
+def _parts(book: Book) -> list[_Part]:
+    parts, current = [], None
+    for index, chapter in enumerate(book.chapters):
+        parts.append(_Part(index, chapter_html(book, index), set(chapter.notes), current, chapter.front))
+        if chapter.page_breaks:
+            current = chapter.page_breaks[-1].label
+    return parts
+
+
+class _Scheduler:
+    """Count, place, draw: each part is drawn once the parts before it are counted."""
+
+    def __init__(self, book, parts, setter, workers, store, progress, prelims_pages):
+        self.book, self.parts, self.setter, self.workers = book, parts, setter, workers
+        self.store, self.progress = store, progress
+        self.first_start = prelims_pages + prelims_pages % 2  # chapters open on a recto
+
+    def run(self) -> None:
+        held = {}  # part index -> the worker holding it laid out, waiting to learn where it goes
+        while any(p.result is None for p in self.parts):
+            self._place()
+            for index, worker in list(held.items()):
+                part = self.parts[index]
+                if part.result is not None:  # placed at last, it was in the cache after all
+                    worker.send(("skip",))
+                    worker.part = None
+                    del held[index]
+                elif part.start is not None:
+                    worker.send(("draw", part.carried, *self._first_folio(part)))
+                    del held[index]
+            if not self.workers:
+                self._here(next(p for p in self.parts if p.result is None))
+                continue
+            busy = {w.part for w in self.workers}
+            waiting = [p for p in self.parts if p.result is None and p.pages is None and p.index not in busy]
+            for worker, part in zip(self.workers.idle(), waiting):
+                worker.start(part)
+            for worker, message in self.workers.messages():
+                part = self.parts[message[1]]
+                if message[0] == "laid" and message[3]:
+                    worker.send(("relayout", chapter_html(self.book, part.index, message[3])))
+                elif message[0] == "laid":
+                    part.pages = message[2]
+                    held[part.index] = worker
+                else:
+                    part.result = message[2]
+                    self._keep(part)
+                    worker.part = None
+            self.progress(self._status())
+
+    def _here(self, part: _Part) -> None:
+        """Lay out and draw a part in this process (its place is known: parts are done in order)."""
+        document = self.setter.layout(part.html)
+        lost = _lost_notes(document, part.notes)
+        if lost:
+            document = self.setter.layout(chapter_html(self.book, part.index, lost))
+        part.pages = len(document.pages)
+        part.result = self.setter.draw(document, part.carried, *self._first_folio(part))
+        self._keep(part)
+        self.progress(self._status())
+
+    def _place(self) -> None:
+        """Give each part whose predecessors are counted its first page; take it from the cache if there."""
+        start = self.first_start
+        for part in self.parts:
+            part.start = start
+            if start is not None and part.result is None and self.store:
+                part.result = self.store.get(self._key(part))
+                if part.result is not None:
+                    part.pages = part.result.layout.pages
+            if start is not None and part.pages is not None:
+                start += part.pages + part.pages % 2
+            else:
+                start = None
+
+    def _first_folio(self, part: _Part) -> tuple[int, bool]:
+        """Return the folio of the part's first page, and whether folios there are roman."""
+        if part.front:
+            return part.start + 1, True
+        return part.start - next(p.start for p in self.parts if not p.front) + 1, False
+
+    def _key(self, part: _Part) -> str:
+        return self.store.key(part.html, part.carried, *self._first_folio(part))
+
+    def _keep(self, part: _Part) -> None:
+        if self.store:
+            self.store.put(self._key(part), part.result)
+
+    def _status(self) -> str:
+        done = sum(p.result is not None for p in self.parts)
+        pages = sum(p.pages or 0 for p in self.parts)
+        return f"PDF: {done}/{len(self.parts)} chapters drawn, {pages} pages laid out"
+
+
+class _Worker:
+    """A process laying out and drawing parts, talking over a pipe."""
+
+    def __init__(self, context, styles, folder, style):
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_work, args=(theirs, styles, folder, style), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.part = None
+
+    def start(self, part: _Part) -> None:
+        self.part = part.index
+        self.send(("layout", part.index, part.html, part.notes))
+
+    def send(self, message) -> None:
+        self.conn.send(message)
+
+
+class _Workers(list):
+    """The worker processes of one build."""
+
+    def __init__(self, count: int, styles: Path, folder: Path, style: str):
+        super().__init__()
+        if count:
+            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                                  else "spawn")
+            self.extend(_Worker(context, styles, folder, style) for _ in range(count))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for worker in self:
+            try:
+                worker.send(None)
+            except (OSError, ValueError):
+                pass  # the worker is gone already
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.terminate()
+
+    def idle(self) -> list[_Worker]:
+        return [w for w in self if w.part is None]
+
+    def messages(self):
+        busy = {w.conn: w for w in self if w.part is not None}
+        for conn in wait(list(busy)):
+            try:
+                message = conn.recv()
+            except EOFError:
+                raise RuntimeError("a PDF worker process died") from None
+            if message[0] == "error":
+                raise message[2]
+            if message[0] == "crash":
+                raise RuntimeError(f"a PDF worker failed:\n{message[2]}")
+            yield busy[conn], message
+
+
+def _work(conn, styles: Path, folder: Path, style: str) -> None:
+    """Serve one worker's pipe: lay out a part, report its length, then draw it when told where it goes."""
+    index = None
+    try:
+        setter = _Typesetter(styles, folder, style)
+        while (message := conn.recv()) is not None:
+            _, index, html, notes = message
+            document = setter.layout(html)
+            conn.send(("laid", index, len(document.pages), _lost_notes(document, notes)))
+            while (order := conn.recv())[0] == "relayout":
+                document = setter.layout(order[1])
+                conn.send(("laid", index, len(document.pages), set()))
+            if order[0] == "draw":
+                conn.send(("done", index, setter.draw(document, *order[1:])))
+    except PublishError as exc:
+        conn.send(("error", index, exc))
+    except Exception:
+        conn.send(("crash", index, traceback.format_exc()))
+
+
+class _Cache:
+    """Laid-out parts by the hash of everything that decides them, in build/.cache/pdf."""
+
+    def __init__(self, folder: Path, styles: Path, style: str):
+        self.folder = folder / "pdf"
+        digest = hashlib.sha256(f"{__version__} {weasyprint.__version__}\n{style}".encode())
+        for path in sorted(p for p in styles.rglob("*") if p.is_file()):
+            digest.update(path.name.encode() + path.read_bytes())
+        self.base = digest.hexdigest()
+        self.used: set[str] = set()
+
+    def key(self, html: str, carried: str | None, first_folio: int, lower_roman: bool) -> str:
+        text = json.dumps([self.base, html, carried, first_folio, lower_roman])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, key: str) -> _Laid | None:
+        pdf, info = self.folder / f"{key}.pdf", self.folder / f"{key}.json"
+        if not (pdf.is_file() and info.is_file()):
+            return None
+        self.used.add(key)
+        layout = Layout(**json.loads(info.read_text(encoding="utf-8")))
+        layout.margin_numbers = {k: tuple(v) for k, v in layout.margin_numbers.items()}
+        return _Laid(pdf.read_bytes(), layout)
+
+    def put(self, key: str, laid: _Laid) -> None:
+        """Keep a part; a cache that cannot be written is no error."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic_output(self.folder / f"{key}.pdf") as tmp:
+                tmp.write_bytes(laid.pdf)
+            with atomic_output(self.folder / f"{key}.json") as tmp:
+                tmp.write_text(json.dumps(asdict(laid.layout)), encoding="utf-8")
+        except (OSError, PublishError):
+            return
+        self.used.add(key)
+
+    def prune(self) -> None:
+        """Forget parts this build did not use, so the cache never outgrows the book."""
+        for path in self.folder.glob("*.*"):
+            if path.stem not in self.used:
+                path.unlink(missing_ok=True)
+
+
+def _join(parts: list[_Laid], book: Book, layout: Layout, target: Path) -> None:
+    """Join the parts (a blank verso after any that ends on a recto) and save the finished PDF."""
+    out = pikepdf.new()
+    sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in parts]
+    dests = {}
+    for number, (part, source) in enumerate(zip(parts, sources)):
+        base = len(out.pages)
+        local = {page.objgen: i for i, page in enumerate(source.pages)}
+        if "/Names" in source.Root and "/Dests" in source.Root.Names:
+            for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
+                dests[str(name)] = (base + local[dest[0].objgen], list(dest[1:]))
+        with warnings.catch_warnings():
+            # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            out.pages.extend(source.pages)
+        for label, (page, side) in part.layout.margin_numbers.items():
+            layout.margin_numbers[label] = (base + page, side)
+        layout.ranges += part.layout.ranges
+        if len(source.pages) % 2 and number < len(parts) - 1:
+            box = source.pages[-1].MediaBox
+            out.add_blank_page(page_size=(float(box[2]), float(box[3])))
+            layout.ranges.append("")
+    layout.pages = len(out.pages)
+    tree = pikepdf.NameTree.new(out)
+    for name in sorted(dests):
+        page, rest = dests[name]
+        tree[name] = pikepdf.Array([out.pages[page].obj, *rest])
+    out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    for page in out.pages:
+        for annot in page.get("/Annots", []):
+            action = annot.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
+            if uri.startswith(OTHER_PART):
+                del annot["/A"]
+                annot.Dest = pikepdf.String(uri[len(OTHER_PART):])
+    _finish(out, book, layout)
+    out.save(target, deterministic_id=True)
+    for source in sources:
+        source.close()
+
+
+def _finish(pdf: pikepdf.Pdf, book: Book, layout: Layout) -> None:
+    """Add the outline, page labels and metadata: one structure feeds them and the EPUB's navigation."""
+    with pdf.open_outline() as outline:
+        outline.root.clear()
+        for point in book.outline:
+            item = pikepdf.OutlineItem(point.title, point.anchor)
+            item.children.extend(pikepdf.OutlineItem(c.title, c.anchor) for c in point.children)
+            outline.root.append(item)
+    nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
+    if layout.first_main_page:
+        nums += [layout.first_main_page, pikepdf.Dictionary(S=pikepdf.Name.D)]
+    pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
+    pdf.Root.PageMode = pikepdf.Name.UseOutlines
+    pdf.Root.Lang = pikepdf.String(book.meta.language)
     meta = book.meta
-    return (f"@page {{ size: {meta.page_size}; margin: {meta.margins}; }}\n"
-            f"@page :left {{ margin-left: {_outer(meta.margins)}; margin-right: {_inner(meta.margins)}; }}\n"
-            f"@page :right {{ margin-left: {_inner(meta.margins)}; margin-right: {_outer(meta.margins)}; }}\n"
-            f"html {{ font-size: {meta.font_size}; }}\n")
-
-
-def _outer(margins: str) -> str:
-    parts = margins.split()
-    return parts[1] if len(parts) > 1 else parts[0]
-
-
-def _inner(margins: str) -> str:
-    parts = margins.split()
-    return parts[3] if len(parts) > 3 else _outer(margins)
-
-
-def print_html(book: Book, long_notes=frozenset()) -> str:
-    """Return the whole book as one HTML document for print; long_notes are set as blocks, not footnotes."""
-    meta = book.meta
-    head = E.HEAD(E.META(charset="utf-8"), E.TITLE(meta.title))
-    for editor in meta.editors:
-        head.append(E.META(name="author", content=editor))
-    head.append(E.META(name="description", content=meta.description or meta.title))
-    if meta.keywords:
-        head.append(E.META(name="keywords", content=", ".join(meta.keywords)))
-    head.append(E.META(name="generator", content=f"publish {__version__}"))
-    if book.date:
-        head.append(E.META(name="dcterms.created", content=book.date))
-        head.append(E.META(name="dcterms.modified", content=book.date))
-    body = E.BODY()
-    lines = title_lines(meta)
-    body.append(E.SECTION(E.CLASS("halftitle"), *[E.P(E.CLASS(k), v) for k, v in lines if k in
-                                                   ("series", "subseries", "volume", "volume-title")]))
-    body.append(E.SECTION(E.CLASS("titlepage"), *[E.P(E.CLASS(k), v) for k, v in lines]))
-    body.append(E.SECTION(E.CLASS("edition"), *edition_notice(book, "pdf")))
-    body.append(_contents(book))
-    first_main = True
-    for chapter in book.chapters:
-        section = _print_chapter(chapter, long_notes)
-        if not chapter.front and first_main:
-            section.set("class", section.get("class") + " first")
-            first_main = False
-        body.append(section)
-    root = E.HTML(head, body, lang=meta.language)
-    root.set("data-head", meta.verso_head)
-    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
-
-
-def _contents(book: Book):
-    items = []
-    for point in book.outline:
-        chapter = book.chapters[point.chapter]
-        items.append(E.LI(E.CLASS("front" if chapter.front else "main"),
-                          E.A(point.title, href=f"#{point.anchor}")))
-    return E.NAV(E.CLASS("contents"), E.H1("Contents", id="contents"), E.OL(*items))
-
-
-def _print_chapter(chapter, long_notes=frozenset()):
-    """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
-    body = copy.deepcopy(chapter.body)
-    body.set("class", "chapter front" if chapter.front else "chapter")
-    body[0].set("data-title", chapter.title)
-    for ref in body.xpath(".//a[@class='noteref']"):
-        note = chapter.notes[ref.get("href")[1:]]
-        if note.anchor in long_notes:
-            _long_note(body, ref, note)
-        else:
-            ref.getparent().replace(ref, _footnote(note, ref.tail))
-    for span in body.xpath(".//span[@class='pagebreak']"):
-        if span.getprevious() is None and not (span.getparent().text or "").strip():
-            span.set("class", "pagebreak at-start")
-        else:
-            _hold_to_word(span)
-        span.append(E.SPAN(E.CLASS("pn"), span.get("data-label")))
-    return body
-
-
-def _hold_to_word(span) -> None:
-    """Move the space before a break to after it.
-
-    WeasyPrint breaks lines early when an inline element follows a space (Kozea/WeasyPrint#1614), so
-    the break holds on to the word before it; a break left at the end of a line is moved to the next
-    line after layout (publish/layout.py).
-    """
-    before = span.getprevious()
-    text = before.tail if before is not None else span.getparent().text
-    if text and text[-1].isspace():
-        stripped = text.rstrip()
-        if before is not None:
-            before.tail = stripped
-        else:
-            span.getparent().text = stripped
-        span.tail = " " + (span.tail or "").lstrip()
-
-
-def _footnote(note, tail):
-    """Make a note an inline element WeasyPrint floats to the foot of the page."""
-    span = E.SPAN(E.CLASS("footnote"), id=note.anchor)
-    span.set("data-n", note.number)
-    for block in note.blocks:
-        block = copy.deepcopy(block)
-        for el in block.iter():
-            if isinstance(el.tag, str) and el.tag in _NOTE_BLOCKS:
-                el.set("class", f"fn-{el.tag} " + (el.get("class") or ""))
-                el.tag = "span"
-        span.append(block)
-    span.tail = tail
-    return span
-
-
-def _long_note(body, ref, note) -> None:
-    """Set a note too long for the foot of a page as a block after the block that calls it."""
-    call = E.SUP(E.CLASS("longnote-call"), note.number)
-    call.tail = ref.tail
-    ref.getparent().replace(ref, call)
-    block = call
-    while block.getparent() is not body:
-        block = block.getparent()
-    blocks = [copy.deepcopy(b) for b in note.blocks] or [E.P()]
-    number = E.SPAN(E.CLASS("longnote-number"), f"{note.number}. ")
-    number.tail, blocks[0].text = blocks[0].text, None
-    blocks[0].insert(0, number)
-    block.addnext(E.DIV(E.CLASS("longnote"), *blocks, id=note.anchor))
-
-
-# Block elements inside a note become spans (an HTML parser would close the paragraph around them).
-_NOTE_BLOCKS = {"p", "div", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "h1", "h2", "h3",
-                "h4", "h5", "h6", "table", "thead", "tbody", "tr", "td", "th", "hr", "figure", "section"}
-
-
-def _first_main_page(document, book: Book) -> int:
-    first = next((ch.anchor for ch in book.chapters if not ch.front), None)
-    for index, page in enumerate(document.pages):
-        if first in page.anchors:
-            return index
-    return 0
-
-
-def _finish(pdf_bytes: bytes, book: Book, layout: Layout, target: Path) -> None:
-    """Add the outline, page labels and metadata WeasyPrint does not write, then save."""
-    import io
-    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
-        with pdf.open_outline() as outline:
-            outline.root.clear()
-            for point in book.outline:
-                item = pikepdf.OutlineItem(point.title, point.anchor)
-                item.children.extend(pikepdf.OutlineItem(c.title, c.anchor) for c in point.children)
-                outline.root.append(item)
-        nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
-        if layout.first_main_page:
-            nums += [layout.first_main_page, pikepdf.Dictionary(S=pikepdf.Name.D)]
-        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
-        pdf.Root.PageMode = pikepdf.Name.UseOutlines
-        meta = book.meta
-        with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
-            xmp["dc:title"] = meta.title
-            xmp["dc:creator"] = list(meta.editors)
-            xmp["dc:description"] = meta.description or meta.title
-            xmp["dc:subject"] = list(meta.keywords)
-            xmp["dc:language"] = [meta.language]
-            xmp["dc:rights"] = meta.rights
-            xmp["dc:identifier"] = meta.urn
-            xmp["dc:source"] = meta.source_edition
-            xmp["pdf:Keywords"] = ", ".join(meta.keywords)
-            xmp["pdf:Producer"] = f"publish {__version__} (WeasyPrint, pikepdf)"
-            if book.date:
-                # pikepdf rebuilds /CreationDate and /ModDate from these, and drops them without.
-                for key in ("xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"):
-                    xmp[key] = book.date
-            # Derived, not random: the same sources give the same IDs on every build.
-            xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
-            instance = f"{meta.urn}#{meta.version}@{book.date}"
-            xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
-        pdf.save(target, deterministic_id=True)
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp["dc:title"] = meta.title
+        xmp["dc:creator"] = list(meta.editors)
+        xmp["dc:description"] = meta.description or meta.title
+        xmp["dc:subject"] = list(meta.keywords)
+        xmp["dc:language"] = [meta.language]
+        xmp["dc:rights"] = meta.rights
+        xmp["dc:identifier"] = meta.urn
+        xmp["dc:source"] = meta.source_edition
+        xmp["pdf:Keywords"] = ", ".join(meta.keywords)
+        xmp["pdf:Producer"] = f"publish {__version__} (WeasyPrint, pikepdf)"
+        if book.date:
+            # pikepdf rebuilds /CreationDate and /ModDate from these, and drops them without.
+            for key in ("xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"):
+                xmp[key] = book.date
+        # Derived, not random: the same sources give the same IDs on every build.
+        xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
+        instance = f"{meta.urn}#{meta.version}@{book.date}"
+        xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"

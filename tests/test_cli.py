@@ -29,7 +29,7 @@ def test_check_the_sample():
 def test_epub_writes_only_the_epub(tmp_path):
     run = publish("epub", SAMPLE, "--out", tmp_path)
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["frus1961-63v05-d270.epub"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["frus1961-63v05-d270.epub"]
 
 
 def test_manuscript_errors_are_listed_with_file_and_line_and_no_traceback(tmp_path):
