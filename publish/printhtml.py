@@ -6,7 +6,6 @@ import copy
 from lxml import html as lxml_html
 from lxml.html import builder as E
 
-from . import __version__
 from .frontmatter import edition_notice, title_lines
 from .model import Book
 
@@ -15,23 +14,11 @@ from .model import Book
 OTHER_PART = "x-dest:"
 
 
-def _head(book: Book):
-    meta = book.meta
-    head = E.HEAD(E.META(charset="utf-8"), E.TITLE(meta.title))
-    for editor in meta.editors:
-        head.append(E.META(name="author", content=editor))
-    head.append(E.META(name="description", content=meta.description or meta.title))
-    if meta.keywords:
-        head.append(E.META(name="keywords", content=", ".join(meta.keywords)))
-    head.append(E.META(name="generator", content=f"publish {__version__}"))
-    if book.date:
-        head.append(E.META(name="dcterms.created", content=book.date))
-        head.append(E.META(name="dcterms.modified", content=book.date))
-    return head
-
-
 def _document(book: Book, *sections) -> str:
-    root = E.HTML(_head(book), E.BODY(*sections), lang=book.meta.language)
+    # The document's metadata is written once the parts are joined (pdf._finish): a part's HTML holds
+    # only what decides its pages, so that the cache can tell when a part needs laying out again.
+    root = E.HTML(E.HEAD(E.META(charset="utf-8"), E.TITLE(book.meta.title)), E.BODY(*sections),
+                  lang=book.meta.language)
     root.set("data-head", book.meta.verso_head)
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
@@ -41,7 +28,7 @@ def prelims_html(book: Book, folios: dict[str, str]) -> str:
     lines = title_lines(book.meta)
     items = []
     for point in book.outline:
-        link = E.A(point.title, href=f"#{point.anchor}")
+        link = E.A(point.title, href=OTHER_PART + point.anchor)
         link.set("data-page", folios.get(point.anchor, ""))
         items.append(E.LI(link))
     return _document(

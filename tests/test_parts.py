@@ -1,0 +1,77 @@
+"""The PDF laid out in parts, in parallel and from the cache, is the book a single pass would make."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from lxml import html as lxml_html
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from conftest import ROOTS
+from publish.build import STYLES, build
+from publish.pdf import STYLESHEET
+from publish.printhtml import OTHER_PART, chapter_html, page_css, prelims_html
+
+from readers import PrintedBook, named_destinations, outline
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    return build(ROOTS / "edge", tmp_path_factory.mktemp("one"), ("pdf",), jobs=1)
+
+
+def test_parallel_build_is_byte_identical_to_a_sequential_one(sequential, tmp_path):
+    parallel = build(ROOTS / "edge", tmp_path, ("pdf",), jobs=2)
+    assert parallel.outputs["pdf"].read_bytes() == sequential.outputs["pdf"].read_bytes()
+
+
+def test_parts_make_the_pages_a_single_pass_makes(sequential, tmp_path):
+    book = sequential.book
+    printed = PrintedBook(sequential.outputs["pdf"], book)
+    # The whole book as one document, through WeasyPrint once, with the contents' numbers as printed.
+    folios = {}
+    for point in book.outline:
+        page = named_destinations(printed.path)[point.anchor]
+        folios[point.anchor] = printed_folio(printed, page)
+    whole = lxml_html.document_fromstring(prelims_html(book, folios))
+    for index in range(len(book.chapters)):
+        chapter = lxml_html.document_fromstring(chapter_html(book, index).replace(OTHER_PART, "#"))
+        whole.body.extend(chapter.body)
+    for number in whole.xpath("//span[@class='pn']"):
+        number.drop_tree()  # absolutely positioned: the text is laid out the same without them
+    single = tmp_path / "single.pdf"
+    fonts = FontConfiguration()
+    sheets = [CSS(filename=str(STYLES / STYLESHEET), font_config=fonts), CSS(string=page_css(book), font_config=fonts)]
+    HTML(string=lxml_html.tostring(whole, encoding="unicode"), base_url=str(book.folder) + "/").write_pdf(
+        single, stylesheets=sheets, font_config=fonts)
+    reference = PrintedBook(single, book)
+    assert reference.page_count == printed.page_count
+
+    def body(pdf, page):
+        return [w.text for w in pdf.in_zone("body", page)]
+    for page in range(printed.page_count):
+        assert body(printed, page) == body(reference, page), f"page {page} differs"
+
+
+def printed_folio(pdf: PrintedBook, page: int) -> str:
+    words = pdf.in_zone("head", page) + pdf.in_zone("foot", page)
+    return next(w.text for w in words if w.text.isdigit() or set(w.text) <= set("ivxlc"))
+
+
+def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(ROOTS / "edge", folder)
+    out = tmp_path / "out"
+    build(folder, out, ("pdf",), jobs=2)
+    cached = set((out / ".cache" / "pdf").glob("*.pdf"))
+    assert len(cached) == 3  # the preface and two chapters; the prelims are always laid out anew
+    chapter = folder / "02-two.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace("telegram then", "telegram thEn"),
+                       encoding="utf-8")
+    rebuilt = build(folder, out, ("pdf",), jobs=2)
+    now = set((out / ".cache" / "pdf").glob("*.pdf"))
+    assert len(now - cached) == 1 and len(cached - now) == 1, "only the edited chapter is laid out again"
+    clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1)
+    assert rebuilt.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
+    assert outline(rebuilt.outputs["pdf"]) == outline(clean.outputs["pdf"])
