@@ -16,12 +16,18 @@ from publish.printhtml import OTHER_PART, chapter_html, page_css, prelims_html
 from readers import PrintedBook, named_destinations, outline
 
 
+EPOCH = "1700000000"  # builds compared byte for byte must share their date
+
+
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory):
-    return build(ROOTS / "edge", tmp_path_factory.mktemp("one"), ("pdf",), jobs=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        return build(ROOTS / "edge", tmp_path_factory.mktemp("one"), ("pdf",), jobs=1)
 
 
-def test_parallel_build_is_byte_identical_to_a_sequential_one(sequential, tmp_path):
+def test_parallel_build_is_byte_identical_to_a_sequential_one(sequential, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     parallel = build(ROOTS / "edge", tmp_path, ("pdf",), jobs=2)
     assert parallel.outputs["pdf"].read_bytes() == sequential.outputs["pdf"].read_bytes()
 
@@ -59,7 +65,8 @@ def printed_folio(pdf: PrintedBook, page: int) -> str:
     return next(w.text for w in words if w.text.isdigit() or set(w.text) <= set("ivxlc"))
 
 
-def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp_path):
+def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     folder = tmp_path / "m"
     shutil.copytree(ROOTS / "edge", folder)
     out = tmp_path / "out"
