@@ -122,6 +122,7 @@ def test_footnotes_are_epub_footnotes_with_links_back(edge_build):
     back = aside.xpath(".//x:a[@role='doc-backlink']", namespaces=NS)[0]
     assert back.get("href") == f"#{ref.get('id')}" and ref.text == "1"
     assert "The footnote begins on page eight" in "".join(aside.itertext())
+    assert aside.xpath(".//x:a[text()='the reply']/@href", namespaces=NS) == ["chapter-003.xhtml#d2"]
 
 
 def test_cross_references_between_chapters_are_live(edge_build):
