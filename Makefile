@@ -10,7 +10,7 @@ DIST ?= dist
 RELEASE_VERSION ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check release test clean setup
+.PHONY: pdf epub all check release test clean setup bench
 .DEFAULT_GOAL := pdf
 
 $(STAMP): pyproject.toml
@@ -38,6 +38,9 @@ release: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
 
 clean:
 	rm -rf $(OUT) $(DIST) .pytest_cache

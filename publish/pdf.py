@@ -166,7 +166,7 @@ class _Scheduler:
 
     def run(self) -> None:
         held = {}  # part index -> the worker holding it laid out, waiting to learn where it goes
-        while any(p.result is None for p in self.parts):
+        while True:
             self._place()
             for index, worker in list(held.items()):
                 part = self.parts[index]
@@ -177,6 +177,8 @@ class _Scheduler:
                 elif part.start is not None:
                     worker.send(("draw", part.carried, *self._first_folio(part)))
                     del held[index]
+            if all(p.result is not None for p in self.parts):
+                return
             if not self.workers:
                 self._here(next(p for p in self.parts if p.result is None))
                 continue

@@ -79,6 +79,9 @@ def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp
     rebuilt = build(folder, out, ("pdf",), jobs=2)
     now = set((out / ".cache" / "pdf").glob("*.pdf"))
     assert len(now - cached) == 1 and len(cached - now) == 1, "only the edited chapter is laid out again"
+    again = build(folder, out, ("pdf",), jobs=1)  # nothing to lay out: every part from the cache
+    assert set((out / ".cache" / "pdf").glob("*.pdf")) == now
     clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1)
+    assert again.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
     assert rebuilt.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
     assert outline(rebuilt.outputs["pdf"]) == outline(clean.outputs["pdf"])

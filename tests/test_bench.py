@@ -1,0 +1,22 @@
+"""The benchmark keeps working: run on the sample only (the suite is no place for timings)."""
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_benchmark_runs_on_the_sample(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--workloads", "sample",
+                          "--repeat", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    results = report["workloads"]["sample"]["results"]
+    assert set(results) == {"publish pdf", "publish pdf, one chapter edited", "publish epub",
+                            "publish epub, one chapter edited", "pandoc epub", "pandoc --pdf-engine=weasyprint"}
+    for measured in results.values():
+        assert measured["wall"] > 0 and measured["cpu"] > 0 and measured["rss_mb"] > 10
+    assert set(report["workloads"]["sample"]["ratios"]) == {
+        "pdf cold / pandoc+weasyprint", "pdf edit / pandoc+weasyprint", "epub cold / pandoc epub",
+        "epub edit / pandoc epub"}
+    assert "publish pdf, one chapter edited" in run.stdout
