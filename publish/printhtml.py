@@ -70,11 +70,18 @@ def _inner(margins: str) -> str:
     return parts[3] if len(parts) > 3 else _outer(margins)
 
 
+def running_head(title: str, limit: int = 56) -> str:
+    """Shorten a chapter title to what fits one line of a running head, at a word."""
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(",;:–—- ") + "…"
+
+
 def _print_chapter(chapter, long_notes=frozenset()):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
     body.set("class", "chapter front" if chapter.front else "chapter")
-    body[0].set("data-title", chapter.title)
+    body[0].set("data-title", running_head(chapter.title))
     for ref in body.xpath(".//a[@class='noteref']"):
         note = chapter.notes[ref.get("href")[1:]]
         if note.anchor in long_notes:

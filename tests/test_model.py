@@ -111,3 +111,11 @@ def test_documents_anchors_and_notes_numbered_per_document(tmp_path):
     assert {a: n.number for a, n in chapter.notes.items()} == {
         "d270-fn1": "1", "d270-fn2": "2", "d270-fn3": "3", "preface-to-the-annex-fn1": "1", "custom-fn1": "1"}
     assert chapter.notes["d270-fn1"].blocks[0].text_content() == "Source note."
+
+
+def test_long_chapter_titles_are_shortened_for_the_running_head():
+    from publish.printhtml import running_head
+    assert running_head("Mikoyan in Washington, November 1962") == "Mikoyan in Washington, November 1962"
+    short = running_head("Egypt: Representations by the United States Regarding the Capitulations and the "
+                         "Mixed Courts")
+    assert short == "Egypt: Representations by the United States Regarding…" and len(short) <= 57
