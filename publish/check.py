@@ -49,7 +49,7 @@ def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> lis
         for number, line in _lines(text):
             real = [m.span() for m in MARKER.finditer(line)]
             for m in NEAR_MARKER.finditer(line):
-                if not any(s <= m.start() < e for s, e in real):
+                if not any(s <= m.start() < e for s, e in real) and not _opens_link(line, m.start()):
                     diags.append(Diagnostic(name, number, m.start() + 1, "P001",
                                             f"malformed page marker '{m[0]}': write it as "
                                             "[Page 588], [Page XII] or [Page [I]]"))
@@ -83,6 +83,18 @@ def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> lis
                                         "warning"))
         diags += _check_quotes(name, text)
     return diags
+
+
+def _opens_link(line: str, start: int) -> bool:
+    """Tell whether the bracket at start opens a link's text, as in '[page 759 of the volume](url)'."""
+    depth = 0
+    for i in range(start, len(line)):
+        if line[i] == "\\":
+            continue
+        depth += {"[": 1, "]": -1}.get(line[i], 0) if line[i - 1] != "\\" else 0
+        if depth == 0:
+            return line[i + 1:i + 2] == "("
+    return False
 
 
 def _check_quotes(name: str, text: str) -> list[Diagnostic]:
@@ -162,7 +174,7 @@ def _check_image(book: Book, name: str, text: str, src: str) -> list[Diagnostic]
 
 
 def _check_pages(book: Book) -> list[Diagnostic]:
-    """Check each sequence of labels (arabic, roman) in reading order: no repeats, no going back."""
+    """Check each sequence of labels (arabic, roman; unnumbered ones in theirs) in reading order."""
     diags = []
     seen: dict[str, object] = {}
     last: dict[str, object] = {}
@@ -173,15 +185,15 @@ def _check_pages(book: Book) -> list[Diagnostic]:
                                     f"(first at {first.path}:{first.line})"))
             continue
         seen[pb.label] = pb
-        before = last.get(pb.kind)
+        before = last.get(pb.sequence)
         if before is not None and pb.number is not None and before.number is not None:
             if pb.number < before.number:
                 diags.append(Diagnostic(pb.path, pb.line, pb.column, "P003", f"page {pb.label} comes after "
                                         f"page {before.label}: page labels go backwards"))
-            elif pb.number > before.number + 1 and pb.kind != "unnumbered":
+            elif pb.number > before.number + 1:
                 diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
                                         f"{before.label}: pages in between are missing", "warning"))
-        last[pb.kind] = pb
+        last[pb.sequence] = pb
     return diags
 
 
