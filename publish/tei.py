@@ -214,7 +214,7 @@ def _title_page(page, renderer: Renderer) -> list[str]:
     title = "".join(p + ("" if i == len(parts) - 1 else " " if p[-1] in ",.:;" else ", ")
                     for i, p in enumerate(parts)) or escape("Title page")
     rest = [c for c in page if local(c) != "docTitle"]
-    return [f"# {title}", ""] + renderer._blocks(page.text, rest, 2, True)
+    return [f"# {title} {{#title-page}}", ""] + renderer._blocks(page.text, rest, 2, True)
 
 
 def _attach(lines: list[str], lead: list[str]) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -39,6 +39,7 @@ PHRASES = {"signed", "label", "head"}
 ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}
 # Elements holding blocks, where a page break between blocks stands on a line of its own.
 CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
+ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
 
 
@@ -69,6 +70,7 @@ class Volume:
     targets: set[str]  # ids that some ref points to
     anchors: set[str]  # ids the Markdown defines (headings, marked spans)
     warnings: list[Diagnostic]
+    missing: set[str] = field(default_factory=set)  # ref targets found nowhere, warned about once
 
     def warn(self, el, code: str, message: str) -> None:
         self.warnings.append(Diagnostic(self.path, el.sourceline or 0, 0, code, message, "warning"))
@@ -168,8 +170,10 @@ class Renderer:
         target = (ref.get("target") or "").strip()
         href = self._href(target)
         if href is None or heading or not text.strip():
-            if href is None and target:
-                self.volume.warn(ref, "I003", f"ref target '{target}' is not in this volume: kept as text")
+            if href is None and target and target not in self.volume.missing:
+                self.volume.missing.add(target)
+                self.volume.warn(ref, "I003", f"ref target '{target}' is not in this volume: this ref and "
+                                              "any later one to it are kept as text")
             return text
         lead, core, trail = _split_space(text)
         return f"{lead}[{core}]({href}){trail}"
@@ -317,18 +321,18 @@ class Renderer:
                 lead += self.marker(child)
             elif name == "item":
                 lines = self.blocks(child) or [""]
-                if lead and lines[0] and not lines[0].startswith((":::", ">", "- ", "|")):
+                if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "|")):
                     lines[0] = escape_line_start(lead + lines[0])
                 elif lead:
                     lines = [escape_line_start(lead.strip()), ""] + lines
                 lead = ""
-                out.append(("- " + self._anchor(child) + lines[0]).rstrip())
+                out.append((ITEM + self._anchor(child) + lines[0]).rstrip())
                 out += [("    " + line if line else "") for line in lines[1:]]
             elif isinstance(child.tag, str):
                 self._unknown(child)
-                out.append("- " + self.inline(child).strip())
+                out.append(ITEM + self.inline(child).strip())
         if lead.strip():
-            out.append("- " + escape_line_start(lead.strip()))
+            out.append(ITEM + escape_line_start(lead.strip()))
         kind = el.get("type")
         return _fenced(kind, _joined(heads, out)) if kind else _joined(heads, out)
 
@@ -413,7 +417,9 @@ def _fenced(kind: str, inner: list[str]) -> list[str]:
     if not inner:
         return []
     fence = ":::" + ":" * _depth(inner)
-    return [f"{fence} {kind}", *inner, fence]
+    # After a quote, list or table the fence would be read as a lazy continuation of its last line.
+    gap = [""] if inner[-1].startswith((">", "-", "|", " ")) else []
+    return [f"{fence} {kind}", *inner, *gap, fence]
 
 
 def _append_ref(out: list[str], ref: str) -> None:
