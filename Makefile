@@ -7,7 +7,7 @@ MANUSCRIPT ?= manuscript
 OUT ?= build
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check test clean setup
+.PHONY: pdf epub all check test clean setup example
 .DEFAULT_GOAL := pdf
 
 $(STAMP): pyproject.toml
@@ -29,6 +29,10 @@ all: $(STAMP)
 
 check: $(STAMP)
 	$(PUBLISH) check $(MANUSCRIPT) --strict
+
+# A whole real volume, imported from the Office of the Historian's TEI (publish import-tei).
+example: $(STAMP)
+	$(PUBLISH) all examples/frus1894Nicaragua --out $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

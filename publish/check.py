@@ -49,7 +49,7 @@ def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> lis
         for number, line in _lines(text):
             real = [m.span() for m in MARKER.finditer(line)]
             for m in NEAR_MARKER.finditer(line):
-                if not any(s <= m.start() < e for s, e in real) and not _opens_link(line, m.start()):
+                if not any(s <= m.start() < e for s, e in real) and not _literal(line, m.start()):
                     diags.append(Diagnostic(name, number, m.start() + 1, "P001",
                                             f"malformed page marker '{m[0]}': write it as "
                                             "[Page 588], [Page XII] or [Page [I]]"))
@@ -85,8 +85,10 @@ def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> lis
     return diags
 
 
-def _opens_link(line: str, start: int) -> bool:
-    """Tell whether the bracket at start opens a link's text, as in '[page 759 of the volume](url)'."""
+def _literal(line: str, start: int) -> bool:
+    """Tell whether the bracket at start is escaped ('\\[Page 12]') or opens a link's text ('[page 759](url)')."""
+    if line[start - 1:start] == "\\":
+        return True
     depth = 0
     for i in range(start, len(line)):
         if line[i] == "\\":

@@ -201,7 +201,7 @@ def _files(text, vol: Volume) -> list[_File]:
         if files:
             files[-1].lines += [""] + lines
         else:
-            lead += lines
+            lead += lines + [""]
     if lead and files:
         _attach(files[0].lines, lead)
     return files

@@ -320,7 +320,7 @@ class Renderer:
             elif name == "pb":
                 lead += self.marker(child)
             elif name == "item":
-                lines = self.blocks(child) or [""]
+                lines = _trimmed(self.blocks(child)) or [""]
                 if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "|")):
                     lines[0] = escape_line_start(lead + lines[0])
                 elif lead:

@@ -213,3 +213,166 @@ def test_example_is_the_import(tmp_path):
     assert sorted(p.name for p in example.iterdir()) == sorted(p.name for p in folder.iterdir())
     for made in folder.iterdir():
         assert (example / made.name).read_text(encoding="utf-8") == made.read_text(encoding="utf-8"), made.name
+
+
+# ---- tricky encodings, on tiny volumes ----
+
+HEADER = """<?xml version="1.0" encoding="UTF-8"?>
+<TEI xmlns="http://www.tei-c.org/ns/1.0" xmlns:frus="http://history.state.gov/frus/ns/1.0" xml:id="frus9999">
+<teiHeader><fileDesc><titleStmt>
+<title type="complete">Foreign Relations of the United States, 9999, Test Volume</title>
+<title type="series">Foreign Relations of the United States</title><title type="subseries">9999</title>
+<title type="volumenumber">Volume I</title><title type="volume">Test Volume</title>
+<editor role="primary">Ann Editor</editor><editor role="general">Gene Ral</editor>
+</titleStmt><publicationStmt><publisher>GPO</publisher><pubPlace>Washington</pubPlace><date>2001</date>
+<idno type="frus">frus9999v01</idno></publicationStmt></fileDesc></teiHeader>
+<text><front><pb n="[I]" xml:id="pg_I"/><pb n="II" xml:id="pg_II"/>
+<div type="section" xml:id="preface"><head>Preface</head><p>Before.</p></div></front>
+<body><div type="chapter" xml:id="ch1"><head>Chapter One</head>
+"""
+FOOTER = "</div></body></text></TEI>\n"
+
+
+def tiny(tmp_path: Path, body: str, name: str = "tiny"):
+    """Import a tiny volume whose first chapter holds body; return its folder, warnings and built book."""
+    source = tmp_path / f"{name}.xml"
+    source.write_text(HEADER + body + FOOTER, encoding="utf-8")
+    folder = tmp_path / name
+    result = import_tei(source, folder)
+    book, _ = load(folder)
+    return folder, result.warnings, book
+
+
+def chapter_text(book) -> str:
+    return " ".join(" ".join(ch.body.text_content().split()) for ch in book.chapters if not ch.front)
+
+
+def markdown(folder: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md")))
+
+
+def test_metadata_from_the_header(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                            '<p>Text.</p></div>')
+    meta = book.meta
+    assert (meta.id, meta.series, meta.subseries, meta.volume, meta.volume_title) == (
+        "frus9999v01", "Foreign Relations of the United States", "9999", "Volume I", "Test Volume")
+    assert (meta.editors, meta.general_editor, meta.publisher, meta.year) == (["Ann Editor"], "Gene Ral", "GPO",
+                                                                               "2001")
+    assert meta.front_matter == ["01-preface.md"] and meta.chapters == ["02-chapter-one.md"]
+    assert [pb.label for pb in book.page_breaks] == ["[I]", "II"]
+    assert markdown(folder).startswith("# Preface {#preface}\n\n[Page [I]]\n\n[Page II]\n\nBefore.")
+    assert book.chapters[1].sections[0].title == "1. Memo" and book.chapters[1].sections[0].anchor == "d1"
+
+
+def test_page_break_inside_a_word_keeps_the_word(tmp_path):
+    folder, _, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                     '<p>Blue<pb n="5" xml:id="pg_5"/>fields and <hi rend="italic">Kear'
+                                     '<pb n="6" xml:id="pg_6"/>sarge</hi>.</p></div>')
+    assert "Blue[Page 5]fields and *Kear[Page 6]sarge*." in markdown(folder)
+    assert "Bluefields and Kearsarge." in chapter_text(book)
+    assert [pb.label for pb in book.page_breaks][-2:] == ["5", "6"]
+
+
+def test_markdown_characters_read_back_as_written(tmp_path):
+    tricky = ("*not emphasis* _nor this_ [Page 12] [p. 4] &lt;b&gt; $5 and $6 # @cite ~a~ ^b^ \\ | "
+              "&amp;amp; {x} `code`")
+    starts = ["1. Not a list.", "(a) Nor this.", "- Nor this.", "# Not a heading.", "&gt; Not a quote.",
+              "A. Smith.", ": no definition", "iv. roman"]
+    paras = "".join(f"<p>{s}</p>" for s in [tricky] + starts)
+    folder, _, book = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Memo</head>{paras}</div>')
+    expected = " ".join([tricky.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")]
+                        + [s.replace("&gt;", ">") for s in starts])
+    assert chapter_text(book).endswith(expected)
+    assert book.page_breaks[-1].label == "II"  # '[Page 12]' in the text is no marker
+
+
+def test_old_encoding_attachments_closers_and_lists(tmp_path):
+    folder, warnings, book = tiny(tmp_path, """
+      <div type="document" xml:id="d2" n="2">
+        <head>No. 2.<lb/><hi rend="italic">Mr. <persName type="from">Seat</persName> to
+          Mr. <persName type="to">Gresham</persName>.</hi></head>
+        <note rend="inline" type="source">[Telegram.]</note>
+        <dateline><placeName><hi rend="smallcaps">Bluefields</hi></placeName>,
+          <date when="1894-01-25">January 25, 1894</date>.</dateline>
+        <p>Points: <list><label>1.</label><item>One,</item><label>2.</label><item>two.</item></list> End.</p>
+        <closer>For the Secretary:<lb/><signed><hi rend="smallcaps">Seat</hi></signed></closer>
+        <postscript><p>P.S. More.</p></postscript>
+        <frus:attachment><note rend="inline" type="source">[Inclosure.]</note><note n="1" xml:id="d2fn1">A
+          note.</note><head>Enclosed</head><p>See <ref target="#d2">No. 2</ref>, page
+          <ref target="#pg_II">II</ref>, <ref target="frus1961-63v07#d12">another volume</ref> and
+          <ref target="#nowhere">nowhere</ref>.</p></frus:attachment>
+      </div>""")
+    text = markdown(folder)
+    assert "## No. 2. *Mr. Seat to Mr. Gresham.* {#d2}" in text
+    assert "::: source\n\\[Telegram.\\]\n:::" in text
+    assert "::: dateline\n[Bluefields]{.smallcaps}, January 25, 1894.\n:::" in text
+    assert "-   1\\. One,\n-   2\\. two." in text
+    assert "::: closer\nFor the Secretary:\\\n[Seat]{.smallcaps}\n:::" in text
+    assert "::: attachment" in text and "### Enclosed" in text and "\\[Inclosure.\\][^d2fn1]" in text
+    assert "[No. 2](#d2)" in text and "[II](#page-II)" in text
+    assert "[another volume](https://history.state.gov/historicaldocuments/frus1961-63v07/d12)" in text
+    assert [w.code for w in warnings] == ["I003"] and "'#nowhere'" in warnings[0].message
+    assert "Points: 1. One, 2. two. End." in chapter_text(book)
+    assert list(book.chapters[1].notes.values())[0].blocks[0].text_content().strip() == "A note."
+
+
+def test_unknown_element_is_a_warning_and_keeps_its_text(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>Keep <mystery>these words</mystery> here.</p>')
+    assert [(w.code, w.line, w.severity) for w in warnings] == [("I001", HEADER.count("\n") + 1, "warning")]
+    assert "<mystery>" in warnings[0].message
+    assert "Keep these words here." in chapter_text(book)
+
+
+def test_malformed_or_missing_volume_is_one_message(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<TEI>\n<text>\n</TEI>\n", encoding="utf-8")
+    with pytest.raises(PublishError, match=r"bad\.xml:3: not well-formed XML"):
+        import_tei(bad, tmp_path / "m")
+    with pytest.raises(PublishError, match="no such TEI file"):
+        import_tei(tmp_path / "absent.xml", tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_never_overwrites_unless_forced(tmp_path, capsys):
+    source = tmp_path / "v.xml"
+    source.write_text(HEADER + "<p>New.</p>" + FOOTER, encoding="utf-8")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "book.yaml").write_text("id: old\n", encoding="utf-8")
+    (folder / "old.md").write_text("# Old\n", encoding="utf-8")
+    assert main(["import-tei", str(source), str(folder)]) == RefusedError.exit_code
+    assert "already exists" in capsys.readouterr().err and (folder / "old.md").exists()
+    assert main(["import-tei", str(source), str(folder), "--force"]) == 0
+    assert not (folder / "old.md").exists() and "New." in markdown(folder)
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_bytes(b"x")
+    with pytest.raises(RefusedError, match="not a manuscript folder"):
+        import_tei(source, other, force=True)
+
+
+def test_a_failed_import_leaves_nothing(tmp_path, monkeypatch):
+    source = tmp_path / "v.xml"
+    source.write_text(HEADER + "<p>New.</p>" + FOOTER, encoding="utf-8")
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("publish.tei._squeeze", fail)
+    with pytest.raises(OSError):
+        import_tei(source, tmp_path / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.xml"]
+
+
+# ---- build fixes found on real volumes ----
+
+def test_unnumbered_pages_belong_to_their_sequence(tmp_path):
+    from conftest import make_manuscript
+    folder = make_manuscript(tmp_path / "m", {"01.md": """
+        # One
+
+        [Page [I]] Title. [Page [II]] Back. [Page [1]] One. [Page 2] Two. [Page [3]] Three. [Page 4] Four.
+        See [page 759 of the volume](https://history.state.gov/historicaldocuments/frus1888).
+        """})
+    book, warnings = load(folder)
+    assert warnings == [] and len(book.page_breaks) == 6
