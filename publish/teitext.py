@@ -347,7 +347,7 @@ class Renderer:
                 if local(cell) == "pb":
                     lead += self.marker(cell)
                 elif local(cell) == "cell":
-                    text = " ".join(line for line in self.blocks(cell) if line).replace("\\\n", " ")
+                    text = " ".join(line.removesuffix("\\") for line in self.blocks(cell) if line)
                     cells.append(lead + text)
                     lead = ""
                     cells += [""] * (int(cell.get("cols") or 1) - 1)
