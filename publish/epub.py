@@ -139,15 +139,16 @@ def _epub_chapter(chapter: Chapter, anchors: dict[str, int]):
         sup.tail, ref.tail = ref.tail, None
         sup.append(ref)
         asides.append(_aside(note))
-    for link in body.xpath(".//a[starts-with(@href, '#')]"):
-        target = link.get("href")[1:]
-        if link.get("class") != "noteref" and target in anchors and anchors[target] != _index_of(chapter, anchors):
-            link.set("href", f"{chapter_file(anchors[target])}#{target}")
     if asides:
         notes = H.SECTION(H.CLASS("footnotes"), *asides)
         notes.set("epub-type", "footnotes")
         notes.set("aria-label", "Notes")
         body.append(notes)
+    # After the notes are in: a note may link to another chapter too.
+    for link in body.xpath(".//a[starts-with(@href, '#')]"):
+        target = link.get("href")[1:]
+        if link.get("class") != "noteref" and target in anchors and anchors[target] != _index_of(chapter, anchors):
+            link.set("href", f"{chapter_file(anchors[target])}#{target}")
     return body
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from lxml import etree
 
-from .config import BOOK_FILE, FIELDS, ID_PATTERN
+from .config import BOOK_FILE, FIELDS
 from .errors import Diagnostic, PublishError, RefusedError
 from .fsutil import atomic_folder
 from .pages import MARKER, PageBreak
@@ -154,9 +154,7 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     start = _start_page(text)
     if start:
         meta["start_page"] = start
-    ordered = {k: meta[k] for k in FIELDS if k in meta}
-    assert ID_PATTERN.match(ordered["id"])
-    return ordered
+    return {k: meta[k] for k in FIELDS if k in meta}
 
 
 def _volume_title(complete: str, series: str) -> str:
@@ -183,7 +181,7 @@ def _files(text, vol: Volume) -> list[_File]:
     if local(text) == "div":
         units = [(text, False)]
     else:
-        units = [(child, part is not None and local(part) == "front")
+        units = [(child, local(part) == "front")
                  for part in text if local(part) in ("front", "body", "back") for child in part]
     for el, front in units:
         name = local(el)

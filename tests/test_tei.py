@@ -145,10 +145,13 @@ def _letters(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalpha())
 
 
-def imported(tmp_path: Path, name: str) -> Path:
+def imported(tmp_path: Path, name: str, dangling: str = "^$") -> Path:
+    """Import a shared volume; only refs whose target matches dangling may point nowhere."""
     folder = tmp_path / name
     result = import_tei(TEI / f"{name}.xml", folder)
-    assert not [w for w in result.warnings if w.code in ("I001", "I003", "I005", "I007", "I008")], result.warnings
+    unexpected = [w for w in result.warnings if w.code in ("I001", "I005", "I007", "I008")
+                  or w.code == "I003" and not re.search(dangling, w.message)]
+    assert not unexpected, unexpected
     return folder
 
 
@@ -201,7 +204,8 @@ def test_nicaragua_1894(tmp_path):
 
 @pytest.mark.slow
 def test_near_east_1936(tmp_path):
-    folder = imported(tmp_path, "frus1936v03")
+    # The index points to 35 entries, of which the TEI gives only 15 an id.
+    folder = imported(tmp_path, "frus1936v03", dangling=r"'#in\d+'")
     # WeasyPrint drops one footnote (document 557, note 4, 'Not printed.') where deferred footnotes
     # pile up on one page: a known PDF bug, asserted here so that its fix shows.
     result = assert_faithful(TEI / "frus1936v03.xml", folder, tmp_path / "out", lost_notes="Not printed.")
@@ -380,3 +384,15 @@ def test_unnumbered_pages_belong_to_their_sequence(tmp_path):
         """})
     book, warnings = load(folder)
     assert warnings == [] and len(book.page_breaks) == 6
+
+
+def test_a_note_links_to_another_chapter(tmp_path):
+    from conftest import make_manuscript
+    from publish.epub import chapter_file
+    folder = make_manuscript(tmp_path / "m", {
+        "01.md": "# One\n\nText.[^1]\n\n[^1]: See [p. 2](#page-2).\n",
+        "02.md": "# Two\n\n[Page 2] More.\n"})
+    result = build(folder, tmp_path / "out", ("epub",))
+    with zipfile.ZipFile(result.outputs["epub"]) as z:
+        first = z.read(f"EPUB/{chapter_file(0)}").decode()
+    assert f'href="{chapter_file(1)}#page-2"' in first
