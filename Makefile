@@ -10,7 +10,7 @@ DIST ?= dist
 RELEASE_VERSION ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check release test clean setup bench
+.PHONY: pdf epub all check release test clean setup bench example
 .DEFAULT_GOAL := pdf
 
 $(STAMP): pyproject.toml
@@ -35,6 +35,10 @@ check: $(STAMP)
 
 release: $(STAMP)
 	$(PUBLISH) release $(MANUSCRIPT) --dist $(DIST) $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
+
+# A whole real volume, imported from the Office of the Historian's TEI (publish import-tei).
+example: $(STAMP)
+	$(PUBLISH) all examples/frus1894Nicaragua --out $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

@@ -54,8 +54,7 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
     for number, line in rows:
         real = [m.span() for m in MARKER.finditer(line)]
         for m in NEAR_MARKER.finditer(line):
-            link = m[0].endswith("]") and line[m.end():m.end() + 1] in ("(", "{")  # "[p. 2](#page-2)"
-            if not link and not any(s <= m.start() < e for s, e in real):
+            if not _literal(line, m.start()) and not any(s <= m.start() < e for s, e in real):
                 diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
                                         "write it as [Page 588], [Page XII] or [Page [I]]"))
         defined = NOTE_DEF.match(line)
@@ -84,6 +83,20 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
             diags.append(Diagnostic(name, number, col, "N002", f"footnote [^{label}] is defined but not used",
                                     "warning"))
     return diags + _check_quotes(name, rows)
+
+
+def _literal(line: str, start: int) -> bool:
+    """Tell whether the bracket at start is escaped ('\\[Page 12]') or opens a link's text ('[p. 2](#page-2)')."""
+    if line[start - 1:start] == "\\":
+        return True
+    depth = 0
+    for i in range(start, len(line)):
+        if line[i - 1] == "\\":
+            continue
+        depth += {"[": 1, "]": -1}.get(line[i], 0)
+        if depth == 0:
+            return line[i + 1:i + 2] in ("(", "{")
+    return False
 
 
 def _lines(text: str):
@@ -165,7 +178,7 @@ def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
 
 
 def _check_pages(book: Book) -> list[Diagnostic]:
-    """Check each sequence of labels (arabic, roman, unnumbered) in reading order: no repeats, no going back."""
+    """Check each run of labels (arabic, roman; an unnumbered [4] in the arabic one) in reading order."""
     diags = []
     seen, last = {}, {}
     for pb in book.page_breaks:
@@ -179,16 +192,16 @@ def _check_pages(book: Book) -> list[Diagnostic]:
                                     f"(first at {first.path}:{first.line})"))
             continue
         seen[pb.label] = pb
-        before = last.get(pb.kind)
+        before = last.get(pb.sequence)
         if before is None or pb.number is None or before.number is None:
-            pass  # the first of its kind, or an unnumbered label such as [A]: no order to check
+            pass  # the first of its run, or an unnumbered label such as [A]: no order to check
         elif pb.number < before.number:
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P003", f"page {pb.label} comes after "
                                     f"page {before.label}: page labels go backwards"))
-        elif pb.number > before.number + 1 and pb.kind != "unnumbered":
+        elif pb.number > before.number + 1:
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
                                     f"{before.label}: pages in between are missing", "warning"))
-        last[pb.kind] = pb
+        last[pb.sequence] = pb
     return diags
 
 

@@ -144,7 +144,8 @@ def _epub_chapter(chapter: Chapter, anchors: dict[str, int]):
         notes.set("epub-type", "footnotes")
         notes.set("aria-label", "Notes")
         body.append(notes)
-    for link in body.xpath(".//a[starts-with(@href, '#')]"):  # the notes' links too
+    # After the notes are in: a note may link to another chapter too.
+    for link in body.xpath(".//a[starts-with(@href, '#')]"):
         target = link.get("href")[1:]
         if link.get("class") != "noteref" and target in anchors and anchors[target] != _index_of(chapter, anchors):
             link.set("href", f"{chapter_file(anchors[target])}#{target}")

@@ -39,6 +39,11 @@ class PageBreak:
         return "arabic" if self.label.isdigit() else "roman"
 
     @property
+    def sequence(self) -> str:
+        """'arabic' or 'roman': the run of page numbers the label belongs to, printed or not ([4] is arabic)."""
+        return "arabic" if self.label.strip("[]").isdigit() else "roman"
+
+    @property
     def number(self) -> int | None:
         """The label's numeric value, for order checks; None when it has none."""
         text = self.label.strip("[]")

@@ -55,3 +55,11 @@ def edge_build(tmp_path_factory):
     """Build the edge-case manuscript once: both formats."""
     out = tmp_path_factory.mktemp("edge")
     return build(ROOTS / "edge", out)
+
+
+@pytest.fixture(scope="session")
+def synthetic_build(tmp_path_factory):
+    """Build a generated 40-page manuscript: many breaks, in every position a line can give them."""
+    from publish.synthetic import generate
+    folder = generate(tmp_path_factory.mktemp("synthetic") / "m", 40, chapter_pages=20)
+    return build(folder, tmp_path_factory.mktemp("synthetic-out"), ("pdf",))

@@ -34,6 +34,7 @@ class Word:
     x1: float
     top: float
     bottom: float
+    size: float = 0.0
 
 
 class PrintedBook:
@@ -50,8 +51,9 @@ class PrintedBook:
         with pdfplumber.open(path) as pdf:
             self.page_count = len(pdf.pages)
             for index, page in enumerate(pdf.pages):
-                for w in page.extract_words(use_text_flow=False, keep_blank_chars=False):
-                    self.words.append(Word(w["text"], index, w["x0"], w["x1"], w["top"], w["bottom"]))
+                for w in page.extract_words(use_text_flow=False, keep_blank_chars=False, extra_attrs=["size"]):
+                    self.words.append(Word(w["text"], index, w["x0"], w["x1"], w["top"], w["bottom"],
+                                           round(w["size"], 1)))
 
     def block(self, page: int) -> tuple[float, float]:
         """Return the left and right edges of the text block (the first page is a recto)."""
@@ -73,20 +75,47 @@ class PrintedBook:
     def in_zone(self, zone: str, page: int | None = None) -> list[Word]:
         return [w for w in self.words if self.zone(w) == zone and (page is None or w.page == page)]
 
-    def find(self, phrase: str, after: int = 0) -> Word | None:
-        """Return the body word where phrase begins (hyphens and line breaks ignored)."""
+    def _stream(self, text_size: bool):
+        """Return the body's text folded for matching and the index of the body word owning each character.
+
+        With text_size, only words in the text's type size: the notes at the foot of a page do not
+        come between the last words of a page and the first of the next.
+        """
         body = self.in_zone("body")
+        size = max(set(w.size for w in body), key=[w.size for w in body].count)
         stream, owners = [], []
         for i, word in enumerate(body):
+            if text_size and abs(word.size - size) > 0.5:
+                continue
             for ch in normalize(word.text):
                 stream.append(ch)
                 owners.append(i)
-        text = "".join(stream)
+        return "".join(stream), owners
+
+    def find(self, phrase: str, after: int = 0) -> Word | None:
+        """Return the body word where phrase begins, searching from the body word at index after."""
+        body = self.in_zone("body")
         target = normalize(phrase)
-        start = text.find(target, after)
-        if start < 0:
-            start = text.find(target)
-        return body[owners[start]] if start >= 0 else None
+        for text_size in (True, False):
+            text, owners = self._stream(text_size)
+            begin = next((c for c, owner in enumerate(owners) if owner >= after), len(text))
+            start = text.find(target, begin)
+            if start < 0:
+                start = text.find(target)
+            if start >= 0:
+                return body[owners[start]]
+        return None
+
+    def locate(self, book: Book) -> dict[str, Word]:
+        """Find the first word after each page break, in reading order."""
+        found, after = {}, 0
+        body = self.in_zone("body")
+        for pb in book.page_breaks:
+            word = self.find(following_text(book, pb.anchor, 8), after)
+            if word is not None:
+                found[pb.anchor] = word
+                after = body.index(word)
+        return found
 
     def foot_text(self, page: int) -> str:
         return " ".join(w.text for w in self.in_zone("foot", page))

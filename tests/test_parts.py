@@ -55,7 +55,7 @@ def test_parts_make_the_pages_a_single_pass_makes(sequential, tmp_path):
     assert reference.page_count == printed.page_count
 
     def body(pdf, page):
-        return [w.text for w in pdf.in_zone("body", page)]
+        return sorted((round(w.top), round(w.x0), w.text) for w in pdf.in_zone("body", page))
     for page in range(printed.page_count):
         assert body(printed, page) == body(reference, page), f"page {page} differs"
 

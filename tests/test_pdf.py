@@ -14,9 +14,9 @@ from readers import PrintedBook, following_text, normalize, named_destinations, 
 LINE = 15.0  # one line of body text, in points, with a little slack
 
 
-@pytest.fixture(scope="module", params=["sample", "edge"])
-def printed(request, sample_build, edge_build):
-    result = sample_build if request.param == "sample" else edge_build
+@pytest.fixture(scope="module", params=["sample", "edge", "synthetic"])
+def printed(request, sample_build, edge_build, synthetic_build):
+    result = {"sample": sample_build, "edge": edge_build, "synthetic": synthetic_build}[request.param]
     return result.book, PrintedBook(result.outputs["pdf"], result.book)
 
 
@@ -27,8 +27,9 @@ def _numbers(pdf: PrintedBook, label: str):
 def test_each_margin_number_stands_beside_the_line_where_its_page_begins(printed):
     book, pdf = printed
     assert book.page_breaks
+    words = pdf.locate(book)
     for pb in book.page_breaks:
-        word = pdf.find(following_text(book, pb.anchor))
+        word = words.get(pb.anchor)
         assert word is not None, f"text after [Page {pb.label}] not found in the PDF"
         numbers = _numbers(pdf, pb.label)
         assert len(numbers) == 1, f"page {pb.label}: expected one margin number, found {numbers}"
@@ -78,7 +79,8 @@ def test_running_foot_names_the_original_pages_each_page_covers(printed):
         rows.setdefault((w.page, round(w.bottom)), []).append(i)
     heading_words = {i for row in rows.values() if any(normalize(" ".join(body[j].text for j in row)) in h
                                                        for h in headings) for i in row}
-    starts = [(body.index(pdf.find(following_text(book, pb.anchor))), pb.label) for pb in book.page_breaks]
+    words = pdf.locate(book)
+    starts = [(body.index(words[pb.anchor]), pb.label) for pb in book.page_breaks]
     checked = 0
     for page in range(pdf.page_count):
         text = [i for i, w in enumerate(body) if w.page == page and i not in heading_words]

