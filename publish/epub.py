@@ -72,7 +72,9 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
 
     modified = dt.datetime.strptime(book.date, "%Y-%m-%dT%H:%M:%SZ") if book.date else dt.datetime.now()
     raw = io.BytesIO()
-    writer = epub.EpubWriter(raw, ebook, {"mtime": modified, "epub2_guide": False, "raise_exceptions": True})
+    # ebooklib compresses with no effort (level 0): the archive is compressed once, by _repack.
+    writer = epub.EpubWriter(raw, ebook, {"mtime": modified, "epub2_guide": False, "raise_exceptions": True,
+                                          "compresslevel": 0})
     writer.process()
     writer.write()
     with atomic_output(target) as tmp:

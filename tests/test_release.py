@@ -188,6 +188,18 @@ def test_release_version_refuses(declared, tagged, requested, message):
     assert str(caught.value).startswith(message)
 
 
+def test_workflows_match_the_github_actions_schema(tmp_path):
+    # check-jsonschema carries SchemaStore's workflow schema, so this runs with no network (unlike
+    # actionlint below): a misspelt key, a wrong type or a missing `runs-on` fails here.
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    checker = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+    run = subprocess.run([*checker, *workflows], capture_output=True, text=True)
+    assert workflows and run.returncode == 0, run.stdout + run.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text((ROOT / ".github" / "workflows" / "release.yml").read_text().replace("runs-on:", "run-on:"))
+    assert subprocess.run([*checker, str(broken)], capture_output=True).returncode != 0
+
+
 def test_workflows_pass_actionlint():
     actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
     if actionlint is None:
