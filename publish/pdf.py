@@ -118,10 +118,11 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     progress = progress or (lambda message: None)
     style = page_css(book)
     parts = _parts(book)
-    setter = _Typesetter(styles, book.folder, style)
     store = _Cache(cache, styles, style) if cache else None
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
+    # The workers are forked before this process sets up fonts and Pango of its own.
     with _Workers(jobs if jobs > 1 else 0, styles, book.folder, style) as workers:
+        setter = _Typesetter(styles, book.folder, style)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
         # are laid out once to be counted and once more, at the end, with the folios filled in.
         prelims_pages = len(setter.layout(prelims_html(book, {})).pages)
