@@ -117,7 +117,7 @@ def _run(args) -> int:
                f"document(s), {len(book.page_breaks)} original page(s), {len(result.warnings)} warning(s)")
     if args.command == "check":
         print(f"{args.manuscript}: ok: {summary}")
-    for fmt, path in result.outputs.items():
+    for path in result.outputs.values():
         print(f"wrote {path}")
     if result.outputs:
         print(summary)

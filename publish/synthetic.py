@@ -45,7 +45,7 @@ def generate(folder: Path, pages: int, seed: int = 1962, chapter_pages: int = 40
                       f"Washington, November {rng.randint(1, 30)}, 1962.", ":::", ""]
             notes.append(f"[^s{number}]: Source: Department of State, Central Files, "
                          f"611.61/{rng.randint(1, 12)}-{rng.randint(1, 30)}62. Secret. {_sentence(rng, 25)}")
-            for p in range(rng.randint(2, 9)):
+            for _ in range(rng.randint(2, 9)):
                 words = _paragraph(rng, rng.randint(40, 220))
                 text = []
                 for w in words:

@@ -9,7 +9,7 @@ import pytest
 
 from publish.build import build
 
-from readers import PrintedBook, following_text, normalize, named_destinations, outline, page_labels
+from readers import PrintedBook, named_destinations, normalize, outline, page_labels
 
 LINE = 15.0  # one line of body text, in points, with a little slack
 
@@ -49,7 +49,7 @@ def test_margin_numbers_never_overlap_each_other_or_the_text(printed):
     for page in range(pdf.page_count):
         margin = pdf.in_zone("margin", page)
         boxes = margin + pdf.in_zone("body", page)
-        for i, a in enumerate(margin):
+        for a in margin:
             for b in boxes:
                 if b is a:
                     continue
@@ -140,7 +140,7 @@ def test_every_font_is_embedded(printed):
     with pikepdf.open(pdf.path) as doc:
         fonts = {}
         for page in doc.pages:
-            for name, font in page.Resources.get("/Font", {}).items():
+            for font in page.Resources.get("/Font", {}).values():
                 fonts[str(font.get("/BaseFont"))] = font
         assert fonts
         for base, font in fonts.items():
