@@ -37,7 +37,9 @@ def measure(command: list[str], env: dict | None = None) -> dict:
     """Run a command; return its wall time, CPU time (children included) and peak tree RSS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # Its messages go to a file: a pipe nobody reads while it runs would fill and stop it.
+    log = tempfile.TemporaryFile()
+    proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
     peak = 0
     while proc.poll() is None:
         rss = 0
@@ -51,7 +53,8 @@ def measure(command: list[str], env: dict | None = None) -> dict:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()[-2000:]}")
+        log.seek(0)
+        raise SystemExit(f"failed: {' '.join(command)}\n{log.read().decode()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20}
 
