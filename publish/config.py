@@ -126,7 +126,7 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     diags = _duplicate_keys(shown, node)
     values = {}
     for key, value in data.items():
-        line, col = places.get(str(key), (0, 0))[0]
+        line, col = places.get(str(key), [(0, 0)])[0]
         if key not in FIELDS:
             guess = difflib.get_close_matches(str(key), FIELDS, n=1)
             hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(FIELDS)}"

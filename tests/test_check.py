@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT, SAMPLE, make_manuscript
 from publish.build import check
+from publish.config import load_metadata
 from publish.errors import EXIT_MANUSCRIPT, EXIT_OK, EXIT_REFUSED, ManuscriptError
 
 DOC = """\
@@ -380,3 +381,10 @@ def test_a_volume_of_1000_pages_is_checked_whole(tmp_path):
     folder = make_manuscript(tmp_path / "m", files)
     assert [(d.code, Path(d.path).name, d.line) for d in problems(folder)] == [
         ("P002", "09.md", line), ("P004", "09.md", line + 4)]  # and 991 follows 989
+
+
+def test_a_merged_mapping_is_read_not_a_crash(tmp_path):
+    # Found by the property test: YAML's merge key brings in keys that stand nowhere in the file.
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"}, extra="<<: {a: b}\n")
+    meta, diags = load_metadata(folder)
+    assert meta is None and [d.code for d in diags] == ["M005"]
