@@ -54,3 +54,20 @@ def test_missing_manuscript_folder(tmp_path):
     run = publish("pdf", tmp_path / "nowhere")
     assert run.returncode == 3 and "Traceback" not in run.stderr
     assert "book.yaml" in run.stderr
+
+
+def test_progress_shows_on_a_terminal_and_stays_quiet_otherwise(tmp_path):
+    import io
+
+    from publish.build import build
+    from publish.cli import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    assert _progress(io.StringIO()) is None
+    screen = Terminal()
+    build(SAMPLE, tmp_path, ("pdf",), progress=_progress(screen))
+    shown = screen.getvalue()
+    assert "PDF: 1/1 chapters drawn" in shown and "PDF: joining the parts" in shown
+    assert shown.endswith("\r")  # the line is cleared at the end
