@@ -1,6 +1,7 @@
 """Import real FRUS TEI volumes and tricky encodings; build them; every word and page survives."""
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 import zipfile
@@ -148,7 +149,12 @@ def _letters(text: str) -> str:
 def imported(tmp_path: Path, name: str, dangling: str = "^$") -> Path:
     """Import a shared volume; only refs whose target matches dangling may point nowhere."""
     folder = tmp_path / name
-    result = import_tei(TEI / f"{name}.xml", folder)
+    volume = TEI / f"{name}.xml"
+    if not volume.is_file():
+        # The real volumes lie beside the clone (../shared), as they do in CI, where they must be.
+        assert os.environ.get("CI") != "true", f"{volume} is missing"
+        pytest.skip(f"{volume} is not beside this clone")
+    result = import_tei(volume, folder)
     unexpected = [w for w in result.warnings if w.code in ("I001", "I005", "I007", "I008")
                   or w.code == "I003" and not re.search(dangling, w.message)]
     assert not unexpected, unexpected
@@ -215,8 +221,7 @@ def test_near_east_1936(tmp_path):
 
 def test_example_is_the_import(tmp_path):
     """The committed example is exactly what the importer makes of the volume."""
-    folder = tmp_path / "nicaragua"
-    import_tei(TEI / "frus1894Nicaragua.xml", folder)
+    folder = imported(tmp_path, "frus1894Nicaragua")
     example = ROOT / "examples" / "frus1894Nicaragua"
     assert sorted(p.name for p in example.iterdir()) == sorted(p.name for p in folder.iterdir())
     for made in folder.iterdir():
