@@ -57,7 +57,7 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
         [H.SECTION(H.CLASS("titlepage"), *[H.P(H.CLASS(k), v) for k, v in lines])], body_type="titlepage")
     add("edition", "edition.xhtml", "About this edition",
         [H.SECTION(H.CLASS("edition"), *edition_notice(book, "epub"))], body_type="frontmatter")
-    nav = add("nav", "nav.xhtml", "Contents", _nav_body(book), properties=["nav"])
+    nav = add("nav", "nav.xhtml", "Contents", _nav_body(book, anchors), properties=["nav"])
     for index, chapter in enumerate(book.chapters):
         add(f"chapter-{index + 1}", chapter_file(index), chapter.title, [_epub_chapter(chapter, anchors)],
             body_type="frontmatter" if chapter.front else "bodymatter")
@@ -66,7 +66,7 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
                                      media_type=mimetypes.guess_type(image)[0] or "application/octet-stream",
                                      content=(book.folder / image).read_bytes()))
     ebook.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
-                                 content=_ncx(book)))
+                                 content=_ncx(book, anchors)))
     ebook.spine = spine
     del nav  # the nav document is in the spine as the visible contents page
 
@@ -149,13 +149,9 @@ def _epub_chapter(chapter: Chapter, anchors: dict[str, int]):
     # After the notes are in: a note may link to another chapter too.
     for link in body.xpath(".//a[starts-with(@href, '#')]"):
         target = link.get("href")[1:]
-        if link.get("class") != "noteref" and target in anchors and anchors[target] != _index_of(chapter, anchors):
+        if link.get("class") != "noteref" and target in anchors and anchors[target] != anchors[chapter.anchor]:
             link.set("href", f"{chapter_file(anchors[target])}#{target}")
     return body
-
-
-def _index_of(chapter: Chapter, anchors: dict[str, int]) -> int:
-    return anchors[chapter.anchor]
 
 
 def _aside(note):
@@ -172,7 +168,7 @@ def _aside(note):
     return aside
 
 
-def _nav_body(book: Book) -> list:
+def _nav_body(book: Book, where: dict[str, int]) -> list:
     """Return the navigation document: toc, page-list and landmarks."""
     def entries(points: tuple[NavPoint, ...] | list[NavPoint]):
         items = []
@@ -185,7 +181,6 @@ def _nav_body(book: Book) -> list:
 
     toc = H.NAV(H.H1("Contents"), entries(book.outline), id="toc", role="doc-toc")
     toc.set("epub-type", "toc")
-    where = book.anchors()
     pages = H.NAV(H.H2("Pages of the print edition"),
                   H.OL(*[H.LI(H.A(pb.label, href=f"{chapter_file(where[pb.anchor])}#{pb.anchor}"))
                          for pb in book.page_breaks]), id="page-list", role="doc-pagelist", hidden="hidden")
@@ -203,9 +198,8 @@ def _nav_body(book: Book) -> list:
     return [toc, pages, landmarks]
 
 
-def _ncx(book: Book) -> bytes:
+def _ncx(book: Book, where: dict[str, int]) -> bytes:
     """Return the EPUB 2 NCX: navMap and pageList, play order by reading order."""
-    where = book.anchors()
     order = _reading_order(book)
     targets = sorted({(where[a], order[a], a) for a in order})
     play = {a: n for n, (_, _, a) in enumerate(targets, 1)}

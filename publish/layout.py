@@ -35,7 +35,7 @@ class _Number:
     text_before: bool = True
 
 
-def arrange_pages(document, gap: float, report, carried: str | None, folio) -> None:
+def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
     """Place margin numbers on the outer side, stack close ones, and write each page's folio and range.
 
     carried is the original page the text is on where the part begins; folio(i) is the folio of the
@@ -61,7 +61,6 @@ def arrange_pages(document, gap: float, report, carried: str | None, folio) -> N
             box.translate(x - box.position_x, _baseline_shift(box, number.line))
             if number.page != index:
                 _move_to_page(number, page_box)
-            report.margin_numbers[number.label] = (index, "right" if recto else "left")
         _unstack([n.box for n in here])
         first = current
         if here:
@@ -69,7 +68,6 @@ def arrange_pages(document, gap: float, report, carried: str | None, folio) -> N
                 first = here[0].label
             current = here[-1].label
         text = "" if first is None else (f"p. {first}" if first == current else f"pp. {first}–{current}")
-        report.ranges.append(text)
         _fill(page_box, {RANGE: text, FOLIO: folio(index)})
 
 

@@ -15,7 +15,7 @@ import os
 import traceback
 import uuid
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -40,22 +40,11 @@ MARGIN_GAP = 9
 
 
 @dataclass
-class Layout:
-    """What the laid-out PDF shows, read from WeasyPrint's boxes: for tests and the build report."""
-
-    pages: int = 0
-    first_main_page: int = 0  # index of the page on which the first chapter opens
-    # label -> (page index, side) for each margin number
-    margin_numbers: dict[str, tuple[int, str]] = field(default_factory=dict)
-    ranges: list[str] = field(default_factory=list)  # the running foot of each page
-
-
-@dataclass
 class _Laid:
     """One part, laid out and drawn."""
 
     pdf: bytes
-    layout: Layout
+    pages: int
 
 
 class _Typesetter:
@@ -78,10 +67,9 @@ class _Typesetter:
             raise refused(exc) from None
 
     def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> _Laid:
-        layout = Layout(pages=len(document.pages))
-        arrange_pages(document, MARGIN_GAP, layout, carried,
+        arrange_pages(document, MARGIN_GAP, carried,
                       lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
-        return _Laid(document.write_pdf(), layout)
+        return _Laid(document.write_pdf(), len(document.pages))
 
 
 def _lost_notes(document, anchors: set[str]) -> set[str]:
@@ -113,7 +101,7 @@ class _Part:
 
 
 def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
-              progress=None) -> Layout:
+              progress=None) -> None:
     """Lay the book out and write it to target, in `jobs` processes, reusing `cache` where it can."""
     progress = progress or (lambda message: None)
     style = page_css(book)
@@ -134,13 +122,11 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
         raise RuntimeError("the contents changed length once its page numbers were filled in")
     laid = [setter.draw(prelims, None, 1, True)] + [p.result for p in parts]
     progress("PDF: joining the parts")
-    layout = Layout(first_main_page=first_main)
     with atomic_output(target) as tmp:
-        _join(laid, book, layout, tmp)
+        _join(laid, book, first_main, tmp)
     if store:
         store.prune()
     progress("")
-    return layout
 
 
 def _folio(index: int, first_main: int) -> str:
@@ -219,7 +205,7 @@ class _Scheduler:
             if start is not None and part.result is None and self.store:
                 part.result = self.store.get(self._key(part))
                 if part.result is not None:
-                    part.pages = part.result.layout.pages
+                    part.pages = part.result.pages
             if start is not None and part.pages is not None:
                 start += part.pages + part.pages % 2
             else:
@@ -342,9 +328,10 @@ class _Cache:
         if not (pdf.is_file() and info.is_file()):
             return None
         self.used.add(key)
-        layout = Layout(**json.loads(info.read_text(encoding="utf-8")))
-        layout.margin_numbers = {k: tuple(v) for k, v in layout.margin_numbers.items()}
-        return _Laid(pdf.read_bytes(), layout)
+        try:
+            return _Laid(pdf.read_bytes(), int(json.loads(info.read_text(encoding="utf-8"))["pages"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # an entry this version cannot read is laid out again
 
     def put(self, key: str, laid: _Laid) -> None:
         """Keep a part; a cache that cannot be written is no error."""
@@ -353,7 +340,7 @@ class _Cache:
             with atomic_output(self.folder / f"{key}.pdf") as tmp:
                 tmp.write_bytes(laid.pdf)
             with atomic_output(self.folder / f"{key}.json") as tmp:
-                tmp.write_text(json.dumps(asdict(laid.layout)), encoding="utf-8")
+                tmp.write_text(json.dumps({"pages": laid.pages}), encoding="utf-8")
         except (OSError, PublishError):
             return
         self.used.add(key)
@@ -365,7 +352,7 @@ class _Cache:
                 path.unlink(missing_ok=True)
 
 
-def _join(parts: list[_Laid], book: Book, layout: Layout, target: Path) -> None:
+def _join(parts: list[_Laid], book: Book, first_main: int, target: Path) -> None:
     """Join the parts (a blank verso after any that ends on a recto) and save the finished PDF."""
     out = pikepdf.new()
     sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in parts]
@@ -380,14 +367,9 @@ def _join(parts: list[_Laid], book: Book, layout: Layout, target: Path) -> None:
             # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             out.pages.extend(source.pages)
-        for label, (page, side) in part.layout.margin_numbers.items():
-            layout.margin_numbers[label] = (base + page, side)
-        layout.ranges += part.layout.ranges
         if len(source.pages) % 2 and number < len(parts) - 1:
             box = source.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
-            layout.ranges.append("")
-    layout.pages = len(out.pages)
     tree = pikepdf.NameTree.new(out)
     for name in sorted(dests):
         page, rest = dests[name]
@@ -400,13 +382,13 @@ def _join(parts: list[_Laid], book: Book, layout: Layout, target: Path) -> None:
             if uri.startswith(OTHER_PART):
                 del annot["/A"]
                 annot.Dest = pikepdf.String(uri[len(OTHER_PART):])
-    _finish(out, book, layout)
+    _finish(out, book, first_main)
     out.save(target, deterministic_id=True)
     for source in sources:
         source.close()
 
 
-def _finish(pdf: pikepdf.Pdf, book: Book, layout: Layout) -> None:
+def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
     """Add the outline, page labels and metadata: one structure feeds them and the EPUB's navigation."""
     with pdf.open_outline() as outline:
         outline.root.clear()
@@ -415,8 +397,8 @@ def _finish(pdf: pikepdf.Pdf, book: Book, layout: Layout) -> None:
             item.children.extend(pikepdf.OutlineItem(c.title, c.anchor) for c in point.children)
             outline.root.append(item)
     nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
-    if layout.first_main_page:
-        nums += [layout.first_main_page, pikepdf.Dictionary(S=pikepdf.Name.D)]
+    if first_main:
+        nums += [first_main, pikepdf.Dictionary(S=pikepdf.Name.D)]
     pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
     pdf.Root.PageMode = pikepdf.Name.UseOutlines
     pdf.Root.Lang = pikepdf.String(book.meta.language)
