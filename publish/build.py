@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,12 +38,15 @@ def load(folder: Path, strict: bool = False, cache: Path | None = None) -> tuple
     if meta is None or any(d.is_error for d in diags):
         raise _failure(diags)
     sources = read_sources(meta, folder)
-    diags += check_sources(meta, folder, sources)
-    try:
-        conversions = PandocCache(cache)
-        book = convert(meta, folder, {path: clean(text) for path, text in sources.items()}, conversions)
-    except ManuscriptError as exc:
-        raise _failure(diags + exc.diagnostics) from None
+    conversions = PandocCache(cache)
+    # The sources are checked while pandoc converts them: this thread mostly waits for pandoc.
+    with ThreadPoolExecutor(max_workers=1) as side:
+        checking = side.submit(check_sources, meta, folder, sources)
+        try:
+            book = convert(meta, folder, {path: clean(text) for path, text in sources.items()}, conversions)
+        except ManuscriptError as exc:
+            raise _failure(diags + checking.result() + exc.diagnostics) from None
+        diags += checking.result()
     book.date = build_date(folder)
     diags += check_book(book, sources)
     if any(d.is_error or strict for d in diags):
@@ -54,17 +58,18 @@ def load(folder: Path, strict: bool = False, cache: Path | None = None) -> tuple
 def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles: Path = STYLES,
           jobs: int | None = None, progress=None) -> Result:
     """Build the requested formats of the manuscript in folder into out, caching work in out/.cache."""
-    from .epub import write_epub
-    from .pdf import write_pdf
     book, warnings = load(folder, strict, cache=out / CACHE)
     result = Result(warnings, {}, book)
     targets = [out / f"{book.meta.id}.{fmt}" for fmt in formats]
     # All formats or none: a failure in the second leaves the first's previous output too.
     with atomic_outputs(targets) as temps:
         for fmt, tmp in zip(formats, temps):
+            # Each writer is imported only when wanted: WeasyPrint alone takes half a second to load.
             if fmt == "pdf":
+                from .pdf import write_pdf
                 write_pdf(book, tmp, styles, jobs=jobs, cache=out / CACHE, progress=progress)
             else:
+                from .epub import write_epub
                 write_epub(book, tmp, styles)
     result.outputs = dict(zip(formats, targets))
     return result

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +27,7 @@ PANDOC_FORMAT = "markdown-auto_identifiers-smart"
 # and no URL, whatever the Markdown asks for; --quiet: its warnings (unused notes, duplicate ids) are
 # reported by check.py with our codes.
 PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet"]
+PANDOC = pypandoc.get_pandoc_path()
 PANDOC_VERSION = pypandoc.get_pandoc_version()
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
@@ -51,7 +53,12 @@ def prepare(text: str, path: str) -> str:
 
 def to_html(markdown: str) -> str:
     """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
-    return pypandoc.convert_text(markdown, "html5", format=PANDOC_FORMAT, extra_args=PANDOC_ARGS)
+    # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
+    run = subprocess.run([PANDOC, "-f", PANDOC_FORMAT, "-t", "html5", *PANDOC_ARGS],
+                         input=markdown.encode("utf-8"), capture_output=True)
+    if run.returncode:
+        raise PublishError(f"pandoc failed (exit {run.returncode}): {run.stderr.decode(errors='replace').strip()}")
+    return run.stdout.decode("utf-8")
 
 
 class PandocCache:
@@ -108,12 +115,12 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     """Build the book model from the manuscript's sources."""
     paths = list(sources)
     cache = cache or PandocCache(None)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        fragments = list(pool.map(lambda p: cache.convert(prepare(sources[p], str(p))), paths))
     front = {folder / n for n in meta.front_matter}
     builder = _Builder(meta)
-    for path, fragment in zip(paths, fragments):
-        builder.add_file(path, fragment, path in front)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        # Each file is taken apart as soon as pandoc returns it, while pandoc works on the next.
+        for path, fragment in zip(paths, pool.map(lambda p: cache.convert(prepare(sources[p], str(p))), paths)):
+            builder.add_file(path, fragment, path in front)
     builder.finish()
     if builder.diagnostics:
         raise ManuscriptError(builder.diagnostics)

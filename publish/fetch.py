@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, path2url
 
 from .errors import RefusedError
+from .fsutil import inside
 
 # Where WeasyPrint sees the manuscript folder: the same URL wherever the folder lies, because
 # WeasyPrint names resources after their URL (an image's PDF name is a hash of it).
@@ -15,12 +16,6 @@ MANUSCRIPT_URL = "file:///manuscript/"
 
 class RefusedURL(FatalURLFetchingError):
     """Stops WeasyPrint at once: it swallows ordinary fetch errors as warnings."""
-
-
-def inside(path: Path, roots: list[Path]) -> bool:
-    """Tell whether a path, resolved, lies within one of the roots."""
-    resolved = path.resolve()
-    return any(resolved.is_relative_to(root.resolve()) for root in roots)
 
 
 class SafeFetcher(URLFetcher):

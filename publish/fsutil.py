@@ -57,3 +57,9 @@ def atomic_folder(target: Path):
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def inside(path: Path, roots: list[Path]) -> bool:
+    """Tell whether a path, resolved, lies within one of the roots."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve()) for root in roots)

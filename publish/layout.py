@@ -72,23 +72,31 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
 
 
 def _survey(document) -> tuple[list[_Line], list[_Number]]:
-    """Return every line of text and every margin number, in order, with the line each stands in."""
-    lines, numbers, by_box = [], [], {}
+    """Return every line of the text and every margin number, in order, with the line each stands in."""
+    lines, numbers = [], []
     for index, page in enumerate(document.pages):
         text_seen = False
-        for box, ancestors in _walk(page._page_box):
-            if isinstance(box, boxes.MarginBox) or _in_number(ancestors):
-                continue
-            if isinstance(box, boxes.TextBox) and box.text.strip() and not _in_heading(ancestors):
-                text_seen = True
-            elif isinstance(box, boxes.LineBox):
-                area = "footnotes" if any(isinstance(a, boxes.FootnoteAreaBox) for a in ancestors) else "main"
-                lines.append(_Line(index, box, area))
-                by_box[id(box)] = lines[-1]
+
+        def visit(box, parent, line, area, heading):
+            nonlocal text_seen
+            if isinstance(box, boxes.LineBox):
+                line = _Line(index, box, area)
+                lines.append(line)
             elif box.style["position"] == "absolute" and "pn" in _box_classes(box):
-                enclosing = next((a for a in reversed(ancestors) if isinstance(a, boxes.LineBox)), None)
-                line = by_box.get(id(enclosing))
-                numbers.append(_Number(index, box, ancestors[-1], line, _text_of(box), text_seen))
+                numbers.append(_Number(index, box, parent, line, _text_of(box), text_seen))
+                return  # the number's own text is not the page's
+            elif isinstance(box, boxes.TextBox) and not heading and box.text.strip():
+                text_seen = True
+            # Headings are the edition's structure, not text of an original page.
+            heading = heading or getattr(box, "element_tag", "") in HEADINGS
+            for child in getattr(box, "children", None) or ():
+                visit(child, box, line, area, heading)
+
+        for area in page._page_box.children:
+            # The running heads and feet are not the text: a break never moves into them.
+            if not isinstance(area, boxes.MarginBox):
+                visit(area, page._page_box, None,
+                      "footnotes" if isinstance(area, boxes.FootnoteAreaBox) else "main", False)
     return lines, numbers
 
 
@@ -125,11 +133,6 @@ def _box_classes(box) -> set[str]:
     if element is None or getattr(box, "pseudo_type", None):
         return set()
     return set((element.get("class") or "").split())
-
-
-def _in_heading(ancestors) -> bool:
-    """Headings are the edition's structure, not text of an original page."""
-    return any(getattr(a, "element_tag", "") in HEADINGS for a in ancestors)
 
 
 def _in_number(ancestors) -> bool:

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from .fetch import inside
+from .fsutil import inside
 from .model import Book
 
 # Elements that run code, load other documents or change how the page is read.

@@ -9,6 +9,7 @@ import pytest
 
 from publish.build import build
 
+from conftest import make_manuscript
 from readers import PrintedBook, named_destinations, normalize, outline, page_labels
 
 LINE = 15.0  # one line of body text, in points, with a little slack
@@ -205,3 +206,24 @@ def test_a_break_never_changes_the_line_breaking(edge_build, tmp_path):
     marked, unmarked = lines(edge_build), lines(plain)
     assert len(marked) > 20
     assert marked == unmarked
+
+
+def test_a_break_ending_the_last_line_of_a_page_is_marked_beside_the_first_line_of_the_next(tmp_path):
+    words = [f"word{n:03d}" for n in range(700)]
+    folder = make_manuscript(tmp_path / "ms", {"one.md": "# One\n\n[Page 1] " + " ".join(words) + "\n"})
+    plain = build(folder, tmp_path / "plain", ("pdf",))
+    pdf = PrintedBook(plain.outputs["pdf"], plain.book)
+    first = pdf.find(words[0]).page
+    last = max(pdf.in_zone("body", first), key=lambda w: (round(w.bottom), w.x0))
+    assert last.text in words and words.index(last.text) < len(words) - 1
+    # The same text with an original page beginning just after the last word of that page.
+    after = words.index(last.text) + 1
+    marked_text = " ".join(words[:after]) + " [Page 2] " + " ".join(words[after:])
+    (folder / "one.md").write_text("# One\n\n[Page 1] " + marked_text + "\n", encoding="utf-8")
+    marked = build(folder, tmp_path / "marked", ("pdf",))
+    pdf = PrintedBook(marked.outputs["pdf"], marked.book)
+    begins = pdf.find(words[after])
+    numbers = _numbers(pdf, "2")
+    assert begins.page == first + 1
+    assert [(n.page, abs(n.bottom - begins.bottom) <= LINE) for n in numbers] == [(first + 1, True)]
+    assert "p. 2" in pdf.foot_text(first + 1) and "2" not in pdf.foot_text(first).replace("p. 1", "")
