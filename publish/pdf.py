@@ -150,6 +150,7 @@ class _Scheduler:
         self.book, self.parts, self.setter, self.workers = book, parts, setter, workers
         self.store, self.progress = store, progress
         self.first_start = prelims_pages + prelims_pages % 2  # chapters open on a recto
+        self.order = _longest_first(parts, max(1, len(workers)))
 
     def run(self) -> None:
         held = {}  # part index -> the worker holding it laid out, waiting to learn where it goes
@@ -158,32 +159,31 @@ class _Scheduler:
             for index, worker in list(held.items()):
                 part = self.parts[index]
                 if part.result is not None:  # placed at last, it was in the cache after all
-                    worker.send(("skip",))
-                    worker.part = None
+                    worker.tell(("skip", index))
                     del held[index]
                 elif part.start is not None:
-                    worker.send(("draw", part.carried, *self._first_folio(part)))
+                    worker.ask(("draw", index, part.carried, *self._first_folio(part)))
                     del held[index]
             if all(p.result is not None for p in self.parts):
                 return
             if not self.workers:
                 self._here(next(p for p in self.parts if p.result is None))
                 continue
-            busy = {w.part for w in self.workers}
-            waiting = [p for p in self.parts if p.result is None and p.pages is None and p.index not in busy]
+            laying = {w.laying for w in self.workers}
+            waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying]
             for worker, part in zip(self.workers.idle(), waiting):
                 worker.start(part)
             for worker, message in self.workers.messages():
                 part = self.parts[message[1]]
                 if message[0] == "laid" and message[3]:
-                    worker.send(("relayout", chapter_html(self.book, part.index, message[3])))
+                    worker.ask(("relayout", part.index, chapter_html(self.book, part.index, message[3])))
                 elif message[0] == "laid":
                     part.pages = message[2]
                     held[part.index] = worker
+                    worker.laying = None
                 else:
                     part.result = message[2]
                     self._keep(part)
-                    worker.part = None
             self.progress(self._status())
 
     def _here(self, part: _Part) -> None:
@@ -230,21 +230,36 @@ class _Scheduler:
         return f"PDF: {done}/{len(self.parts)} chapters drawn, {pages} pages laid out"
 
 
+def _longest_first(parts: list[_Part], jobs: int) -> list[_Part]:
+    """Return the order to lay parts out in: any part long enough to decide the build's length first."""
+    # A part with more than a quarter of one worker's share, started late, would finish long after
+    # the rest (a real volume can hold half its pages in one chapter). The others go in book order,
+    # so few laid-out parts wait in memory for the ones before them to be counted.
+    share = sum(len(p.html) for p in parts) / jobs
+    long = sorted((p for p in parts if len(p.html) > share / 4), key=lambda p: -len(p.html))
+    return long + [p for p in parts if p not in long]
+
+
 class _Worker:
-    """A process laying out and drawing parts, talking over a pipe."""
+    """A process laying out and drawing parts, talking over a pipe; it may hold several laid out."""
 
     def __init__(self, context, styles, folder, style):
         self.conn, theirs = context.Pipe()
         self.process = context.Process(target=_work, args=(theirs, styles, folder, style), daemon=True)
         self.process.start()
         theirs.close()
-        self.part = None
+        self.laying: int | None = None  # the part it is laying out
+        self.replies = 0  # answers owed
 
     def start(self, part: _Part) -> None:
-        self.part = part.index
-        self.send(("layout", part.index, part.html, part.notes))
+        self.laying = part.index
+        self.ask(("layout", part.index, part.html, part.notes))
 
-    def send(self, message) -> None:
+    def ask(self, message) -> None:
+        self.replies += 1
+        self.tell(message)
+
+    def tell(self, message) -> None:
         self.conn.send(message)
 
 
@@ -264,7 +279,7 @@ class _Workers(list):
     def __exit__(self, *exc):
         for worker in self:
             try:
-                worker.send(None)
+                worker.tell(None)
             except (OSError, ValueError):
                 pass  # the worker is gone already
             worker.process.join(timeout=5)
@@ -272,11 +287,12 @@ class _Workers(list):
                 worker.process.terminate()
 
     def idle(self) -> list[_Worker]:
-        return [w for w in self if w.part is None]
+        """Return the workers laying nothing out (they may still have parts to draw)."""
+        return [w for w in self if w.laying is None]
 
     def messages(self):
-        busy = {w.conn: w for w in self if w.part is not None}
-        for conn in wait(list(busy)):
+        waiting = {w.conn: w for w in self if w.replies}
+        for conn in wait(list(waiting)):
             try:
                 message = conn.recv()
             except EOFError:
@@ -285,23 +301,28 @@ class _Workers(list):
                 raise message[2]
             if message[0] == "crash":
                 raise RuntimeError(f"a PDF worker failed:\n{message[2]}")
-            yield busy[conn], message
+            waiting[conn].replies -= 1
+            yield waiting[conn], message
 
 
 def _work(conn, styles: Path, folder: Path, style: str) -> None:
-    """Serve one worker's pipe: lay out a part, report its length, then draw it when told where it goes."""
+    """Serve one worker's pipe: lay parts out and report their length, draw them when told where they go."""
     index = None
+    held = {}  # laid-out parts by index, until drawn or found in the cache
     try:
         setter = _Typesetter(styles, folder, style)
         while (message := conn.recv()) is not None:
-            _, index, html, notes = message
-            document = setter.layout(html)
-            conn.send(("laid", index, len(document.pages), _lost_notes(document, notes)))
-            while (order := conn.recv())[0] == "relayout":
-                document = setter.layout(order[1])
-                conn.send(("laid", index, len(document.pages), set()))
-            if order[0] == "draw":
-                conn.send(("done", index, setter.draw(document, *order[1:])))
+            order, index = message[0], message[1]
+            if order == "layout":
+                held[index] = setter.layout(message[2])
+                conn.send(("laid", index, len(held[index].pages), _lost_notes(held[index], message[3])))
+            elif order == "relayout":
+                held[index] = setter.layout(message[2])
+                conn.send(("laid", index, len(held[index].pages), set()))
+            elif order == "draw":
+                conn.send(("done", index, setter.draw(held.pop(index), *message[2:])))
+            else:
+                del held[index]
     except PublishError as exc:
         conn.send(("error", index, exc))
     except Exception:

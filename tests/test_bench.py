@@ -13,10 +13,11 @@ def test_benchmark_runs_on_the_sample(tmp_path):
     report = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     results = report["workloads"]["sample"]["results"]
     assert set(results) == {"publish pdf", "publish pdf, one chapter edited", "publish epub",
-                            "publish epub, one chapter edited", "pandoc epub", "pandoc --pdf-engine=weasyprint"}
+                            "publish epub, one chapter edited", "publish pdf, one process", "publish check",
+                            "pandoc epub", "pandoc --pdf-engine=weasyprint"}
     for measured in results.values():
         assert measured["wall"] > 0 and measured["cpu"] > 0 and measured["rss_mb"] > 10
     assert set(report["workloads"]["sample"]["ratios"]) == {
         "pdf cold / pandoc+weasyprint", "pdf edit / pandoc+weasyprint", "epub cold / pandoc epub",
-        "epub edit / pandoc epub"}
+        "epub edit / pandoc epub", "pdf one process / pandoc+weasyprint", "check / pandoc epub"}
     assert "publish pdf, one chapter edited" in run.stdout

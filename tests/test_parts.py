@@ -8,9 +8,9 @@ from lxml import html as lxml_html
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from conftest import ROOTS
-from publish.build import STYLES, build
-from publish.pdf import STYLESHEET
+from conftest import ROOTS, make_manuscript
+from publish.build import STYLES, build, load
+from publish.pdf import STYLESHEET, _longest_first, _parts
 from publish.printhtml import OTHER_PART, chapter_html, page_css, prelims_html
 
 from readers import PrintedBook, named_destinations, outline
@@ -85,3 +85,20 @@ def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp
     assert again.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
     assert rebuilt.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
     assert outline(rebuilt.outputs["pdf"]) == outline(clean.outputs["pdf"])
+
+
+def test_a_long_chapter_is_laid_out_first_and_the_book_is_the_same(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    para = "The Ambassador said that the question of the treaty would be taken up again next week. " * 12
+    short = "# {title}\n\n[Page {page}] " + para + "\n"
+    chapters = {f"{n}.md": short.format(title=f"Short {n}", page=n) for n in (1, 2, 5, 6)}
+    chapters["3.md"] = "# Long\n\n[Page 3] " + "\n\n".join([para] * 60) + "\n\n[Page 4] The end.\n"
+    folder = make_manuscript(tmp_path / "m", dict(sorted(chapters.items())))
+    book = load(folder)[0]
+    parts = _parts(book)
+    assert [p.index for p in _longest_first(parts, 2)] == [2, 0, 1, 3, 4]
+    parallel = build(folder, tmp_path / "two", ("pdf",), jobs=2)
+    sequential = build(folder, tmp_path / "one", ("pdf",), jobs=1)
+    assert parallel.outputs["pdf"].read_bytes() == sequential.outputs["pdf"].read_bytes()
+    pdf = PrintedBook(parallel.outputs["pdf"], parallel.book)
+    assert pdf.page_count > 12 and [w.page for w in pdf.in_zone("margin") if w.text == "4"]
