@@ -118,9 +118,12 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     front = {folder / n for n in meta.front_matter}
     builder = _Builder(meta)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        # Each file is taken apart as soon as pandoc returns it, while pandoc works on the next.
-        for path, fragment in zip(paths, pool.map(lambda p: cache.convert(prepare(sources[p], str(p))), paths)):
-            builder.add_file(path, fragment, path in front)
+        # The longest files go to pandoc first, so that none is left to finish alone; each is taken
+        # apart, in book order, as soon as pandoc returns it, while pandoc works on the others.
+        jobs = {p: pool.submit(lambda p=p: cache.convert(prepare(sources[p], str(p))))
+                for p in sorted(paths, key=lambda p: -len(sources[p]))}
+        for path in paths:
+            builder.add_file(path, jobs[path].result(), path in front)
     builder.finish()
     if builder.diagnostics:
         raise ManuscriptError(builder.diagnostics)
