@@ -14,11 +14,11 @@ from .model import Book
 OTHER_PART = "x-dest:"
 
 
-def _document(book: Book, *sections) -> str:
+def _document(book: Book, *sections, part: str = "prelims") -> str:
     # The document's metadata is written once the parts are joined (pdf._finish): a part's HTML holds
     # only what decides its pages, so that the cache can tell when a part needs laying out again.
     root = E.HTML(E.HEAD(E.META(charset="utf-8"), E.TITLE(book.meta.title)), E.BODY(*sections),
-                  lang=book.meta.language)
+                  E.CLASS(f"{part}-part"), lang=book.meta.language)
     root.set("data-head", book.meta.verso_head)
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
@@ -48,7 +48,7 @@ def chapter_html(book: Book, index: int, long_notes=frozenset()) -> str:
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
             link.set("href", OTHER_PART + link.get("href")[1:])
-    return _document(book, section)
+    return _document(book, section, part="front" if chapter.front else "chapter")
 
 
 def page_css(book: Book) -> str:

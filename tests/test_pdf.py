@@ -179,6 +179,20 @@ def test_running_heads_and_folios(sample_build):
         assert head.endswith(labels[p]) and book.chapters[0].title in head
 
 
+def test_every_page_with_text_after_the_title_pages_prints_its_folio(printed):
+    _, pdf = printed
+    labels = page_labels(pdf.path)
+    margins = {}
+    for word in pdf.words:
+        if pdf.zone(word) in ("head", "foot"):
+            margins.setdefault(word.page, set()).add(word.text)
+    first_contents = next(w.page for w in pdf.words if w.text == "Contents")
+    text_pages = sorted({w.page for w in pdf.words if w.page >= first_contents})
+    # Notes that did not fit under a chapter's last lines get a page of their own: it has its folio too.
+    missing = [p for p in text_pages if labels[p] not in margins.get(p, set())]
+    assert not missing, f"pages with text but no folio: {[labels[p] for p in missing]}"
+
+
 def test_footnotes_are_numbered_per_document_and_set_at_the_foot(edge_build):
     pdf = PrintedBook(edge_build.outputs["pdf"], edge_build.book)
     call = pdf.find("carries a note")
