@@ -237,7 +237,7 @@ def _longest_first(parts: list[_Part], jobs: int) -> list[_Part]:
     # so few laid-out parts wait in memory for the ones before them to be counted.
     share = sum(len(p.html) for p in parts) / jobs
     long = sorted((p for p in parts if len(p.html) > share / 4), key=lambda p: -len(p.html))
-    return long + [p for p in parts if p not in long]
+    return long + [p for p in parts if all(p.index != q.index for q in long)]
 
 
 class _Worker:

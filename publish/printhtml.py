@@ -14,11 +14,13 @@ from .model import Book
 OTHER_PART = "x-dest:"
 
 
-def _document(book: Book, *sections, part: str = "prelims") -> str:
+def _document(book: Book, *sections, part: str = "") -> str:
     # The document's metadata is written once the parts are joined (pdf._finish): a part's HTML holds
     # only what decides its pages, so that the cache can tell when a part needs laying out again.
     root = E.HTML(E.HEAD(E.META(charset="utf-8"), E.TITLE(book.meta.title)), E.BODY(*sections),
-                  E.CLASS(f"{part}-part"), lang=book.meta.language)
+                  lang=book.meta.language)
+    if part:
+        root.set("class", f"{part}-part")  # names the pages print.css gives a chapter's heads
     root.set("data-head", book.meta.verso_head)
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
