@@ -32,6 +32,16 @@ def test_epub_writes_only_the_epub(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["frus1961-63v05-d270.epub"]
 
 
+def test_epub_and_check_never_load_weasyprint(tmp_path):
+    # Loading WeasyPrint takes about half a second, a tenth of a 1,000-page EPUB build.
+    script = ("import sys; from publish.cli import main; code = main(['epub', sys.argv[1], '--out', sys.argv[2]]);"
+              "code = code or main(['check', sys.argv[1]]); print(code, 'weasyprint' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script, str(SAMPLE), str(tmp_path)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.stdout.split()[-2:] == ["0", "False"], run.stderr
+    assert (tmp_path / "frus1961-63v05-d270.epub").is_file()
+
+
 def test_manuscript_errors_are_listed_with_file_and_line_and_no_traceback(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": """
         # One
