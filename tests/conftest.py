@@ -1,6 +1,7 @@
 """Shared fixtures: real builds of small manuscripts, read back as a reader would."""
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -12,7 +13,13 @@ from publish.build import build
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "manuscript"
 ROOTS = Path(__file__).resolve().parent / "roots"
-SHARED = ROOT.parent / "shared"
+# Real FRUS volumes in TEI (public domain), kept in the repository so that a clone alone runs the suite.
+TEI_DATA = Path(__file__).resolve().parent / "data" / "frus-tei"
+# Every build in the suite is dated by this, never by the clock or by when the repository was last
+# committed to: a test that compares two builds, or a build with a date, holds on any day. Tests of
+# how the date is chosen set or remove it themselves.
+FIXED_EPOCH = "1700000000"
+os.environ["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
 
 BOOK_YAML = """\
 id: {id}

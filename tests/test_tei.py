@@ -1,7 +1,6 @@
 """Import real FRUS TEI volumes and tricky encodings; build them; every word and page survives."""
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 import zipfile
@@ -17,9 +16,7 @@ from publish.cli import main
 from publish.errors import PublishError, RefusedError
 from publish.tei import import_tei
 
-from conftest import ROOT, SHARED
-
-TEI = SHARED / "frus-tei"
+from conftest import ROOT, TEI_DATA as TEI
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -147,13 +144,9 @@ def _letters(text: str) -> str:
 
 
 def imported(tmp_path: Path, name: str, dangling: str = "^$") -> Path:
-    """Import a shared volume; only refs whose target matches dangling may point nowhere."""
+    """Import a real volume from tests/data; only refs whose target matches dangling may point nowhere."""
     folder = tmp_path / name
     volume = TEI / f"{name}.xml"
-    if not volume.is_file():
-        # The real volumes lie beside the clone (../shared), as they do in CI, where they must be.
-        assert os.environ.get("CI") != "true", f"{volume} is missing"
-        pytest.skip(f"{volume} is not beside this clone")
     result = import_tei(volume, folder)
     unexpected = [w for w in result.warnings if w.code in ("I001", "I005", "I007", "I008")
                   or w.code == "I003" and not re.search(dangling, w.message)]
