@@ -3,4 +3,6 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+# Guarded: a PDF worker process started by spawn imports the main module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,16 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cache
 from .check import check_book, check_sources, clean
 from .config import Metadata, load_metadata
 from .convert import PandocCache, convert, read_sources
-from .errors import Diagnostic, ManuscriptError, PublishError
+from .errors import Diagnostic, ManuscriptError, SettingsError
 from .fsutil import atomic_outputs
 from .model import Book
+from .progress import QUIET, Progress
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
+# The stylesheets and fonts are package data: an installed wheel carries them (styles/ links here).
+STYLES = Path(__file__).resolve().parent / "styles"
 FORMATS = ("pdf", "epub")
-CACHE = ".cache"  # inside the output folder: converted chapters and laid-out parts, by content hash
 
 
 @dataclass
@@ -29,21 +31,28 @@ class Result:
     book: Book | None = None
 
 
-def load(folder: Path, strict: bool = False, cache: Path | None = None) -> tuple[Book, list[Diagnostic]]:
+def load(folder: Path, strict: bool = False, out: Path | None = None,
+         progress: Progress = QUIET) -> tuple[Book, list[Diagnostic]]:
     """Read, check and convert a manuscript; raise ManuscriptError listing every problem found.
 
-    With a cache folder, pandoc's work is taken from it and, once the manuscript has passed, kept there.
+    With an output folder, pandoc's work is taken from the manuscript's cache there and, once the
+    manuscript has passed, kept there.
     """
     meta, diags = load_metadata(folder)
-    if meta is None or any(d.is_error for d in diags):
+    if meta is None:
         raise _failure(diags)
-    sources = read_sources(meta, folder)
-    conversions = PandocCache(cache)
+    try:
+        sources = read_sources(meta, folder)
+    except ManuscriptError as exc:
+        raise _failure(diags + exc.diagnostics) from None
+    conversions = PandocCache(cache.folder(out, meta.id) if out and meta.id else None)
+    progress.stage("Reading and checking", len(sources), "files")
     # The sources are checked while pandoc converts them: this thread mostly waits for pandoc.
     with ThreadPoolExecutor(max_workers=1) as side:
         checking = side.submit(check_sources, meta, folder, sources)
         try:
-            book = convert(meta, folder, {path: clean(text) for path, text in sources.items()}, conversions)
+            book = convert(meta, folder, {path: clean(text) for path, text in sources.items()}, conversions,
+                           progress)
         except ManuscriptError as exc:
             raise _failure(diags + checking.result() + exc.diagnostics) from None
         diags += checking.result()
@@ -56,9 +65,9 @@ def load(folder: Path, strict: bool = False, cache: Path | None = None) -> tuple
 
 
 def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles: Path = STYLES,
-          jobs: int | None = None, progress=None) -> Result:
+          jobs: int | None = None, progress: Progress = QUIET) -> Result:
     """Build the requested formats of the manuscript in folder into out, caching work in out/.cache."""
-    book, warnings = load(folder, strict, cache=out / CACHE)
+    book, warnings = load(folder, strict, out, progress)
     result = Result(warnings, {}, book)
     targets = [out / f"{book.meta.id}.{fmt}" for fmt in formats]
     # All formats or none: a failure in the second leaves the first's previous output too.
@@ -67,17 +76,18 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
             # Each writer is imported only when wanted: WeasyPrint alone takes half a second to load.
             if fmt == "pdf":
                 from .pdf import write_pdf
-                write_pdf(book, tmp, styles, jobs=jobs, cache=out / CACHE, progress=progress)
+                write_pdf(book, tmp, styles, jobs=jobs, cache=cache.folder(out, book.meta.id), progress=progress)
             else:
                 from .epub import write_epub
+                progress.stage("EPUB: writing")
                 write_epub(book, tmp, styles)
     result.outputs = dict(zip(formats, targets))
     return result
 
 
-def check(folder: Path, strict: bool = False) -> Result:
+def check(folder: Path, strict: bool = False, progress: Progress = QUIET) -> Result:
     """Check a manuscript without writing anything."""
-    book, warnings = load(folder, strict)
+    book, warnings = load(folder, strict, progress=progress)
     return Result(warnings, {}, book)
 
 
@@ -99,7 +109,7 @@ def source_epoch(folder: Path) -> int | None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         if not epoch.isdigit():
-            raise PublishError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not '{epoch}'")
+            raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not '{epoch}'")
         return int(epoch)
     try:
         # --no-show-signature: a log.showSignature setting would print the signature before the time.

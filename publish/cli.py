@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
+from . import __version__, interrupt
+from .errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
+from .progress import for_stream
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="publish")
+    parser = argparse.ArgumentParser(prog="publish", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="exit codes:\n" + "\n".join(f"  {code:>3}  {text}"
+                                                                         for code, text in EXIT_CODES.items()))
     parser.description = "Typeset a FRUS manuscript as a PDF and an EPUB that keep the original page numbers."
     parser.add_argument("--version", action="version", version=f"publish {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -24,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         if name != "check":
             sub.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
         if name in ("pdf", "all"):
-            sub.add_argument("--jobs", type=int, metavar="N", help="processes laying out the PDF "
+            sub.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
                              "(default: one per core)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
     rel = commands.add_parser("release", help="build both formats as a versioned release with SHA256SUMS",
@@ -47,14 +49,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    """Read a whole number of at least 1 (argparse type)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not '{text}'")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = _parser().parse_args(argv)
-    # A terminated build cleans up like an interrupted one: no temporary file stays behind.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    progress = for_stream(sys.stderr)
     try:
-        return _run(args)
+        # A terminated build cleans up like an interrupted one: no temporary file stays behind.
+        with interrupt.handled():
+            return _run(args, progress)
     except ManuscriptError as exc:
+        progress.close()
         for diag in exc.diagnostics:
             print(diag, file=sys.stderr)
         errors = sum(d.is_error for d in exc.diagnostics)
@@ -62,31 +77,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"publish: {errors} error(s), {warnings} warning(s); nothing was written", file=sys.stderr)
         return exc.exit_code
     except PublishError as exc:
+        progress.close()
         print(f"publish: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        progress.close()
         print("publish: interrupted; earlier outputs are untouched", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        progress.close()
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _progress(stream):
-    """Return a function showing the build's progress on one line of a terminal, or doing nothing."""
-    if not stream.isatty():
-        return None
-
-    def show(message: str) -> None:
-        stream.write(f"\r{message[:100]:<100}" if message else "\r" + " " * 100 + "\r")
-        stream.flush()
-    return show
-
-
-def _run(args) -> int:
+def _run(args, progress) -> int:
     from . import build
     if args.command == "import-tei":
         from .tei import import_tei
@@ -105,11 +107,12 @@ def _run(args) -> int:
         print(f"release {done.version} of {done.book.meta.id}, dated {done.book.date}")
         return EXIT_OK
     if args.command == "check":
-        result = build.check(args.manuscript, strict=args.strict)
+        result = build.check(args.manuscript, strict=args.strict, progress=progress)
     else:
         formats = build.FORMATS if args.command == "all" else (args.command,)
         result = build.build(args.manuscript, args.out, formats, strict=args.strict,
-                             jobs=getattr(args, "jobs", None), progress=_progress(sys.stderr))
+                             jobs=getattr(args, "jobs", None), progress=progress)
+    progress.close()
     for diag in result.warnings:
         print(diag, file=sys.stderr)
     book = result.book

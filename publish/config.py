@@ -147,11 +147,15 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
         line, col = places["id"][0]
         diags.append(Diagnostic(shown, line, col, "M008", f"id '{values['id']}' may hold only letters, digits, "
                                 "'.', '_' and '-' (it names the output files)"))
-    if any(d.is_error for d in diags):
-        return None, diags
+    if "chapters" not in values:
+        return None, diags  # missing or unreadable: there is nothing more to check
+    # With errors above, nothing will be built; the files that can be read are still checked, so that
+    # one run reports every problem.
     meta = Metadata(**values)
-    diags += _check_files(meta, folder, shown, places)
-    return meta, diags
+    file_diags, unusable = _check_files(meta, folder, shown, places)
+    meta.front_matter = [name for name in meta.front_matter if name not in unusable]
+    meta.chapters = [name for name in meta.chapters if name not in unusable]
+    return meta, diags + file_diags
 
 
 def _places(node: yaml.MappingNode) -> dict[str, list[tuple[int, int]]]:
@@ -201,9 +205,12 @@ def _coerce(f, value) -> tuple[object, str]:
     return value, ""
 
 
-def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> list[Diagnostic]:
-    """Check that every listed file exists inside the folder, once, and every Markdown file is listed."""
-    diags, listed = [], {}
+def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> tuple[list[Diagnostic], set[str]]:
+    """Check that every listed file exists inside the folder, once, and every Markdown file is listed.
+
+    Return the problems, and the listed names that cannot be read as chapters.
+    """
+    diags, listed, unusable = [], {}, set()
     for key in ("front_matter", "chapters"):
         for index, name in enumerate(getattr(meta, key), 1):
             spots = places.get(key, [(0, 0)])
@@ -211,8 +218,10 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> list
             target = (folder / name).resolve()
             if not target.is_relative_to(folder.resolve()):
                 diags.append(Diagnostic(shown, line, col, "M009", f"'{name}' lies outside the manuscript folder"))
+                unusable.add(name)
             elif not target.is_file():
                 diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"))
+                unusable.add(name)
             elif target in listed:
                 diags.append(Diagnostic(shown, line, col, "M013", f"'{name}' is listed twice "
                                         f"(first on line {listed[target]})"))
@@ -221,4 +230,4 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> list
         if md.resolve() not in listed:
             diags.append(Diagnostic(str(md), 0, 0, "M011", f"'{md.name}' is not listed in {BOOK_FILE}'s "
                                     "chapters or front_matter: add it or move it out", "warning"))
-    return diags
+    return diags, unusable

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,8 +11,10 @@ import pypandoc
 from lxml import html as lxml_html
 
 from .config import Metadata
-from .errors import Diagnostic, ManuscriptError, PublishError
-from .fsutil import atomic_output
+from . import interrupt
+from .cache import Store, digest
+from .errors import Diagnostic, ManuscriptError, ToolError
+from .progress import QUIET, Progress
 from .model import Book, Chapter, Note, Section
 from .pages import PageBreak, find_markers
 
@@ -54,44 +53,36 @@ def prepare(text: str, path: str) -> str:
 def to_html(markdown: str) -> str:
     """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
-    run = subprocess.run([PANDOC, "-f", PANDOC_FORMAT, "-t", "html5", *PANDOC_ARGS],
-                         input=markdown.encode("utf-8"), capture_output=True)
+    try:
+        run = interrupt.run([PANDOC, "-f", PANDOC_FORMAT, "-t", "html5", *PANDOC_ARGS], markdown.encode("utf-8"))
+    except OSError as exc:
+        raise ToolError(f"cannot run pandoc ({PANDOC}): {exc.strerror or exc}") from None
     if run.returncode:
-        raise PublishError(f"pandoc failed (exit {run.returncode}): {run.stderr.decode(errors='replace').strip()}")
+        raise ToolError(f"pandoc failed (exit {run.returncode}): {run.stderr.decode(errors='replace').strip()}")
     return run.stdout.decode("utf-8")
 
 
 class PandocCache:
-    """Pandoc's HTML by the hash of its input, in <cache>/pandoc; written only when the build goes on."""
+    """Pandoc's HTML by the hash of its input; what pandoc made is kept only once the build goes on."""
 
-    def __init__(self, folder: Path | None):
-        self.folder = folder / "pandoc" if folder else None
-        self.used: dict[str, str] = {}
+    def __init__(self, root: Path | None):
+        self.store = Store(root, "pandoc", ".html")
+        self.fresh: dict[str, str] = {}
 
     def convert(self, markdown: str) -> str:
         """Return pandoc's HTML for the prepared Markdown, from the cache when it is there."""
-        key = hashlib.sha256(json.dumps([PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, markdown]).encode()).hexdigest()
-        path = self.folder / f"{key}.html" if self.folder else None
-        html = path.read_text(encoding="utf-8") if path and path.is_file() else to_html(markdown)
-        self.used[key] = html
+        key = digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, markdown)
+        kept = self.store.get(key)
+        if kept is not None:
+            return kept[0].decode("utf-8", errors="replace")
+        html = self.fresh[key] = to_html(markdown)
         return html
 
     def save(self) -> None:
-        """Keep this build's conversions and forget the others; a cache that cannot be written is no error."""
-        if self.folder is None:
-            return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for key, html in self.used.items():
-                path = self.folder / f"{key}.html"
-                if not path.is_file():
-                    with atomic_output(path) as tmp:
-                        tmp.write_text(html, encoding="utf-8")
-            for old in self.folder.glob("*.html"):
-                if old.stem not in self.used:
-                    old.unlink(missing_ok=True)
-        except (OSError, PublishError):
-            pass
+        """Keep this build's conversions and forget the manuscript's others."""
+        for key, html in self.fresh.items():
+            self.store.put(key, html.encode("utf-8"))
+        self.store.prune()
 
 
 def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
@@ -111,19 +102,25 @@ def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
     return sources
 
 
-def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: PandocCache | None = None) -> Book:
+def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: PandocCache | None = None,
+            progress: Progress = QUIET) -> Book:
     """Build the book model from the manuscript's sources."""
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
     builder = _Builder(meta)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
         # apart, in book order, as soon as pandoc returns it, while pandoc works on the others.
         jobs = {p: pool.submit(lambda p=p: cache.convert(prepare(sources[p], str(p))))
                 for p in sorted(paths, key=lambda p: -len(sources[p]))}
-        for path in paths:
+        for done, path in enumerate(paths, 1):
             builder.add_file(path, jobs[path].result(), path in front)
+            progress.update(done)
+    finally:
+        # On a failure or an interrupt, the files not yet begun are not converted.
+        pool.shutdown(cancel_futures=True)
     builder.finish()
     if builder.diagnostics:
         raise ManuscriptError(builder.diagnostics)

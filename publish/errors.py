@@ -4,14 +4,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# Exit codes, documented in the README.
+# Every exit code, declared once: `publish --help` lists this table and the README repeats it.
 EXIT_OK = 0
-EXIT_INTERNAL = 1  # a bug: the traceback is shown
-EXIT_USAGE = 2  # bad command line (argparse's own code)
-EXIT_MANUSCRIPT = 3  # the manuscript has errors (or warnings under --strict)
-EXIT_REFUSED = 4  # the manuscript asks for something unsafe (network, files outside)
-EXIT_OUTPUT = 5  # an output could not be written
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_MANUSCRIPT = 3
+EXIT_REFUSED = 4
+EXIT_OUTPUT = 5
+EXIT_TOOL = 6
+EXIT_SOURCE = 7
+EXIT_SETTINGS = 8
 EXIT_INTERRUPTED = 130
+EXIT_CODES = {
+    EXIT_OK: "success (for check: no errors, and no warnings under --strict)",
+    EXIT_INTERNAL: "an internal error (a bug: the traceback is shown; please report it)",
+    EXIT_USAGE: "the command line is wrong",
+    EXIT_MANUSCRIPT: "the manuscript has errors (or warnings under --strict); nothing was written",
+    EXIT_REFUSED: "the manuscript asks for something unsafe (network, files outside its folder, active content)",
+    EXIT_OUTPUT: "an output could not be written (the folder is named); earlier outputs are untouched",
+    EXIT_TOOL: "a tool the build runs failed (pandoc, or a PDF worker process that crashed)",
+    EXIT_SOURCE: "the TEI file to import is missing, unreadable or not TEI",
+    EXIT_SETTINGS: "the release or build settings are wrong (versions that disagree, no version, no build date, "
+                   "a bad SOURCE_DATE_EPOCH)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); earlier outputs are untouched",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -82,3 +98,21 @@ class OutputError(PublishError):
     """An output file could not be written."""
 
     exit_code = EXIT_OUTPUT
+
+
+class ToolError(PublishError):
+    """A program the build runs (pandoc, a PDF worker) failed."""
+
+    exit_code = EXIT_TOOL
+
+
+class SourceError(PublishError):
+    """The file to import cannot be read as TEI."""
+
+    exit_code = EXIT_SOURCE
+
+
+class SettingsError(PublishError):
+    """The release or build settings cannot be used: versions, the build date."""
+
+    exit_code = EXIT_SETTINGS

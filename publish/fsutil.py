@@ -2,17 +2,26 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from . import interrupt
 from .errors import OutputError
+
+# Why a write fails when the output folder, not the input, is at fault.
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 
 @contextlib.contextmanager
 def atomic_outputs(targets: list[Path]):
-    """Yield one temporary path per target; on success they replace the targets, on any failure they go."""
+    """Yield one temporary path per target; on success they replace the targets, on any failure they go.
+
+    Nothing is replaced after an interrupt, even one that code inside swallowed; a write that fails
+    for want of room or rights is an OutputError naming the folder.
+    """
     temps: list[Path] = []
     try:
         for target in targets:
@@ -20,16 +29,26 @@ def atomic_outputs(targets: list[Path]):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
             except OSError as exc:
-                raise OutputError(f"cannot write to {target.parent}: {exc.strerror}") from None
+                raise _cannot_write(target, exc) from None
             os.close(fd)
             temps.append(Path(name))
-        yield temps
-        for tmp, target in zip(temps, targets):
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
+        try:
+            yield temps
+            interrupt.check()
+            for tmp, target in zip(temps, targets):
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRORS and exc.filename not in map(str, temps + targets):
+                raise
+            raise _cannot_write(targets[0], exc) from None
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
+
+
+def _cannot_write(target: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write to {target.parent}: {exc.strerror or exc}; earlier outputs are untouched")
 
 
 @contextlib.contextmanager

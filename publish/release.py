@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .build import FORMATS, STYLES, load, source_epoch
 from .epub import write_epub
-from .errors import Diagnostic, PublishError
+from .errors import Diagnostic, SettingsError
 from .fsutil import atomic_output
 from .model import Book
 from .pdf import write_pdf
@@ -37,7 +37,7 @@ def release(folder: Path, dist: Path, version: str | None = None, strict: bool =
     """Build both formats into dist as <id>-<version>.<format> and list their SHA-256 sums."""
     book, warnings = load(folder, strict)
     if source_epoch(folder) is None:
-        raise PublishError("a release must not depend on when it is built: commit the manuscript to git "
+        raise SettingsError("a release must not depend on when it is built: commit the manuscript to git "
                            "(its last commit dates the release) or set SOURCE_DATE_EPOCH")
     book.meta.version = release_version(book.meta.version, tag_versions(folder), version)
     names = {fmt: f"{book.meta.id}-{book.meta.version}.{fmt}" for fmt in FORMATS}
@@ -60,14 +60,14 @@ def release_version(declared: str, tagged: list[str], requested: str | None) -> 
     given += [(f"tag v{tag}", tag) for tag in tagged]
     given += [(f"book.yaml version {declared}", declared)] if declared else []
     if not given:
-        raise PublishError("no version to release: set 'version' in book.yaml, tag the commit "
+        raise SettingsError("no version to release: set 'version' in book.yaml, tag the commit "
                            "v<version>, or pass --version")
     if len({v for _, v in given}) > 1:
-        raise PublishError("the versions disagree: " + ", ".join(name for name, _ in given) +
+        raise SettingsError("the versions disagree: " + ", ".join(name for name, _ in given) +
                            "; make them match (book.yaml's version may be left empty)")
     version = given[0][1]
     if not VERSION_PATTERN.match(version):
-        raise PublishError(f"version '{version}' may hold only letters, digits, '.', '+', '_' and '-' "
+        raise SettingsError(f"version '{version}' may hold only letters, digits, '.', '+', '_' and '-' "
                            "(it names the release files)")
     return version
 

@@ -9,7 +9,7 @@ import yaml
 from lxml import etree
 
 from .config import BOOK_FILE, FIELDS
-from .errors import Diagnostic, PublishError, RefusedError
+from .errors import Diagnostic, RefusedError, SourceError
 from .fsutil import atomic_folder
 from .pages import MARKER, PageBreak
 from .teitext import XML_ID, Renderer, Volume, escape, label_of, local
@@ -46,7 +46,7 @@ def import_tei(volume: Path, manuscript: Path, force: bool = False) -> ImportRes
     meta["front_matter"] = [f.name for f in files if f.front]
     meta["chapters"] = [f.name for f in files if not f.front]
     if not meta["chapters"]:
-        raise PublishError("no text to import: the file holds no division or document", volume)
+        raise SourceError("no text to import: the file holds no division or document", volume)
     written = []
     with atomic_folder(manuscript) as tmp:
         header = f"# Imported from {volume.name} by `publish import-tei`: edit freely.\n"
@@ -62,12 +62,14 @@ def import_tei(volume: Path, manuscript: Path, force: bool = False) -> ImportRes
 def parse(path: Path):
     """Parse a TEI file; a missing or malformed file is one clear message with its line."""
     if not path.is_file():
-        raise PublishError("no such TEI file", path)
+        raise SourceError("no such TEI file", path)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
     try:
         return etree.parse(str(path), parser).getroot()
     except etree.XMLSyntaxError as exc:
-        raise PublishError(f"not well-formed XML: {exc.msg}", path, exc.lineno or 0) from None
+        raise SourceError(f"not well-formed XML: {exc.msg}", path, exc.lineno or 0) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}", path) from None
 
 
 def _check_target(target: Path, force: bool) -> None:

@@ -325,14 +325,10 @@ def test_cli_reports_every_problem_in_one_pass(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": DOC + "Over 2# hours [page 3].[^x]\n\n## 1. Again\n",
                                               "02.md": "# Two\n\n<script>x()</script>\n"})
     (folder / "book.yaml").write_text((folder / "book.yaml").read_text() + "colour: red\n")
-    # Metadata errors stop the check before the text is read: book.yaml says which files to read.
-    run = run_cli("check", str(folder))
-    assert run.returncode == EXIT_MANUSCRIPT
-    assert run.stderr.splitlines()[0].startswith(f"{folder}/book.yaml:11:1: M005 unknown key 'colour'")
-    (folder / "book.yaml").write_text((folder / "book.yaml").read_text().replace("colour: red\n", ""))
     run = run_cli("check", str(folder))
     lines = run.stderr.splitlines()
-    assert lines[:-1] == [
+    # An error in book.yaml hides nothing: the chapters it lists are checked in the same run.
+    assert lines[:5] == [
         f"{folder}/01.md:5:6: T001 '2#' looks like a bad transcription (e.g. '2#' for '2½'); check the print edition",
         f"{folder}/01.md:5:15: P001 malformed page marker '[page 3]': write it as [Page 588], [Page XII] or [Page [I]]",
         f"{folder}/01.md:5:24: N001 footnote [^x] is used but not defined",
@@ -340,8 +336,17 @@ def test_cli_reports_every_problem_in_one_pass(tmp_path):
         f"{folder}/02.md:3:1: R001 refused raw HTML <script>: scripts, frames, forms and active content are "
         "not allowed in a manuscript",
     ]
-    assert lines[-1] == "publish: 4 error(s), 1 warning(s); nothing was written"
+    assert len(lines) == 7 and lines[5].startswith(f"{folder}/book.yaml:11:1: M005 unknown key 'colour'")
+    assert lines[-1] == "publish: 5 error(s), 1 warning(s); nothing was written"
     assert run.returncode == EXIT_REFUSED and "Traceback" not in run.stderr
+
+
+def test_a_chapter_book_yaml_cannot_find_is_reported_and_the_others_still_checked(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": DOC + "Text [page 3].\n"})
+    (folder / "book.yaml").write_text((folder / "book.yaml").read_text() + "  - 02.md\npage_size: 6in; 9in\n")
+    run = run_cli("check", str(folder))
+    codes = [line.split()[1] for line in run.stderr.splitlines()[:-1]]
+    assert codes == ["P001", "M010", "M006"] and run.returncode == EXIT_MANUSCRIPT, run.stderr
 
 
 def test_cli_check_ok_and_strict(tmp_path):
@@ -387,4 +392,4 @@ def test_a_merged_mapping_is_read_not_a_crash(tmp_path):
     # Found by the property test: YAML's merge key brings in keys that stand nowhere in the file.
     folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"}, extra="<<: {a: b}\n")
     meta, diags = load_metadata(folder)
-    assert meta is None and [d.code for d in diags] == ["M005"]
+    assert [d.code for d in diags] == ["M005"] and meta.chapters == ["01.md"]

@@ -1,6 +1,7 @@
 """The command line as a user meets it: help, outputs, clear errors and exit codes."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -66,18 +67,65 @@ def test_missing_manuscript_folder(tmp_path):
     assert "book.yaml" in run.stderr
 
 
-def test_progress_shows_on_a_terminal_and_stays_quiet_otherwise(tmp_path):
+def test_progress_shows_on_a_terminal_fitted_to_its_width_and_is_erased(tmp_path):
     import io
+    import re
 
     from publish.build import build
-    from publish.cli import _progress
+    from publish.progress import QUIET, for_stream
 
     class Terminal(io.StringIO):
         def isatty(self):
             return True
-    assert _progress(io.StringIO()) is None
+    assert for_stream(io.StringIO()) is QUIET
     screen = Terminal()
-    build(SAMPLE, tmp_path, ("pdf",), progress=_progress(screen))
-    shown = screen.getvalue()
-    assert "PDF: 1/1 chapters drawn" in shown and "PDF: joining the parts" in shown
-    assert shown.endswith("\r")  # the line is cleared at the end
+    progress = for_stream(screen)
+    build(SAMPLE, tmp_path, ("pdf", "epub"), progress=progress)
+    progress.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    shown = [line for line in text.replace("\r", "\n").split("\n") if line.strip()]
+    stages = {line.split(" ━")[0].split(" ╺")[0].strip() for line in shown}
+    assert {"Reading and checking", "PDF: laying out", "EPUB: writing"} <= stages, shown
+    laying = [line for line in shown if line.startswith("PDF: laying out")]
+    assert any(re.search(r"\d+/\d+ pages\s+\d+%\s+0:00:\d\d", line) for line in laying), laying
+    assert all(len(line) <= 80 for line in shown)  # rich's width for a terminal it cannot measure
+    assert screen.getvalue().endswith("\x1b[2K")  # the line is erased at the end
+
+
+def test_not_on_a_terminal_only_the_final_lines_are_printed(tmp_path):
+    run = publish("all", SAMPLE, "--out", tmp_path)
+    assert run.returncode == 0
+    assert run.stderr == "" and "\r" not in run.stdout and "\x1b" not in run.stdout
+    assert run.stdout.splitlines()[-1].startswith("1 chapter(s)")
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_positive_number(jobs, tmp_path):
+    run = publish("pdf", SAMPLE, "--out", tmp_path, "--jobs", jobs)
+    assert run.returncode == 2 and "--jobs: must be a whole number of at least 1" in run.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_lists_every_exit_code():
+    from publish.errors import EXIT_CODES
+    run = publish("--help")
+    listed = dict(re.findall(r"^\s+(\d+)  (.+)$", run.stdout.split("exit codes:")[1], re.M))
+    assert {int(code) for code in listed} == set(EXIT_CODES) and len(EXIT_CODES) >= 10
+
+
+def test_pandoc_failing_is_a_tool_error_not_a_manuscript_error(tmp_path, monkeypatch, capsys):
+    import publish.convert
+    from publish.cli import main
+    from publish.errors import EXIT_TOOL
+    monkeypatch.setattr(publish.convert, "PANDOC", "/bin/false")
+    assert main(["epub", str(SAMPLE), "--out", str(tmp_path)]) == EXIT_TOOL
+    assert capsys.readouterr().err == "publish: error: pandoc failed (exit 1): \n"
+    assert not any(tmp_path.glob("*.epub"))
+
+
+def test_an_unreadable_tei_file_has_its_own_exit_code(tmp_path):
+    from publish.errors import EXIT_SOURCE
+    (tmp_path / "vol.xml").write_text("<TEI><text>", encoding="utf-8")
+    for volume in ("vol.xml", "missing.xml"):
+        run = publish("import-tei", tmp_path / volume, tmp_path / "ms")
+        assert run.returncode == EXIT_SOURCE and "Traceback" not in run.stderr, run.stderr

@@ -10,7 +10,9 @@ from weasyprint.text.fonts import FontConfiguration
 
 from conftest import ROOTS, make_manuscript
 from publish.build import STYLES, build, load
-from publish.pdf import STYLESHEET, _longest_first, _parts
+from publish import cache
+from publish.pdf import _longest_first, _parts
+from publish.typeset import STYLESHEET
 from publish.printhtml import OTHER_PART, chapter_html, page_css, prelims_html
 
 from readers import PrintedBook, named_destinations, outline
@@ -71,16 +73,16 @@ def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp
     shutil.copytree(ROOTS / "edge", folder)
     out = tmp_path / "out"
     build(folder, out, ("pdf",), jobs=2)
-    cached = set((out / ".cache" / "pdf").glob("*.pdf"))
+    cached = set((cache.folder(out, "edge") / "pdf").glob("*.pdf"))
     assert len(cached) == 3  # the preface and two chapters; the prelims are always laid out anew
     chapter = folder / "02-two.md"
     chapter.write_text(chapter.read_text(encoding="utf-8").replace("telegram then", "telegram thEn"),
                        encoding="utf-8")
     rebuilt = build(folder, out, ("pdf",), jobs=2)
-    now = set((out / ".cache" / "pdf").glob("*.pdf"))
+    now = set((cache.folder(out, "edge") / "pdf").glob("*.pdf"))
     assert len(now - cached) == 1 and len(cached - now) == 1, "only the edited chapter is laid out again"
     again = build(folder, out, ("pdf",), jobs=1)  # nothing to lay out: every part from the cache
-    assert set((out / ".cache" / "pdf").glob("*.pdf")) == now
+    assert set((cache.folder(out, "edge") / "pdf").glob("*.pdf")) == now
     clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1)
     assert again.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
     assert rebuilt.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()

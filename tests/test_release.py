@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT, SAMPLE, make_manuscript
-from publish.errors import PublishError
+from publish.errors import EXIT_SETTINGS, PublishError
 from publish.release import SUMS, release, release_version
 
 EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
@@ -147,7 +147,7 @@ def test_tag_disagreeing_with_book_yaml_stops_the_release(tmp_path):
     dist.mkdir()
     (dist / SUMS).write_text("the previous release\n")
     run = publish("release", str(folder), "--dist", str(dist), cwd=tmp_path)
-    assert run.returncode == 3
+    assert run.returncode == EXIT_SETTINGS
     assert run.stderr == ("publish: error: the versions disagree: tag v1.1.0, book.yaml version 1.0.0; "
                           "make them match (book.yaml's version may be left empty)\n")
     assert [p.name for p in dist.iterdir()] == [SUMS] and (dist / SUMS).read_text() == "the previous release\n"
@@ -162,7 +162,7 @@ def test_release_needs_a_fixed_date(tmp_path, epoch, message):
     folder = manuscript(tmp_path / "ms")
     env = {"GIT_CEILING_DIRECTORIES": str(tmp_path)} | ({"SOURCE_DATE_EPOCH": epoch} if epoch else {})
     run = publish("release", str(folder), "--dist", str(tmp_path / "dist"), cwd=tmp_path, **env)
-    assert (run.returncode, run.stderr) == (3, f"publish: error: {message}\n")
+    assert (run.returncode, run.stderr) == (EXIT_SETTINGS, f"publish: error: {message}\n")
     assert not (tmp_path / "dist").exists()
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import publish.epub
 import publish.pdf
+import publish.typeset
 from conftest import ROOT, SAMPLE, make_manuscript
 from publish import cli
 from publish.build import STYLES, build, load
@@ -52,7 +53,7 @@ def test_pdf_renderer_refuses_stylesheet_reaching_out(tmp_path, css):
     """The same rule holds while WeasyPrint lays the book out, through its URL fetcher hook."""
     styles = tmp_path / "styles"
     shutil.copytree(STYLES, styles)
-    sheet = styles / publish.pdf.STYLESHEET
+    sheet = styles / publish.typeset.STYLESHEET
     sheet.write_text(css + "\n" + sheet.read_text(encoding="utf-8"), encoding="utf-8")
     book, _ = load(SAMPLE)
     with pytest.raises(RefusedError, match="refused") as caught:
