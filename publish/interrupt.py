@@ -32,6 +32,7 @@ def handled():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        _state["signalled"] = False  # answered: later work in this process is not interrupted by it
 
 
 def check() -> None:

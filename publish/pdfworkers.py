@@ -26,7 +26,8 @@ POLL = 0.25
 class Worker:
     """A process laying out and drawing parts, talking over a pipe; it may hold several laid out."""
 
-    def __init__(self, context, styles: Path, folder: Path, style: str, scratch: Path):
+    def __init__(self, context, styles: Path, folder: Path, style: str, scratch: Path, name_of):
+        self.name_of = name_of  # part index -> how to name it in an error
         self.conn, theirs = context.Pipe()
         self.page = context.Value("i", 0, lock=False)  # the page it is laying out now
         self.process = context.Process(target=_work, args=(theirs, self.page, styles, folder, style, scratch),
@@ -47,7 +48,19 @@ class Worker:
         self.tell(message)
 
     def tell(self, message) -> None:
-        self.conn.send(message)
+        try:
+            self.conn.send(message)
+        except OSError:
+            raise self.died() from None
+
+    def died(self) -> ToolError:
+        """Return the error that says this worker stopped, and while doing what."""
+        interrupt.check()  # a worker stopped by the same signal as the build
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        how = f"was killed by signal {-code}" if code and code < 0 else f"stopped (exit {code})"
+        return ToolError(f"the PDF worker process laying out {self.name_of(self.asked)} {how}; nothing was "
+                         "written. Build again; if it recurs, please report it")
 
 
 class Workers(list):
@@ -55,7 +68,6 @@ class Workers(list):
 
     def __init__(self, count: int, styles: Path, folder: Path, style: str, scratch: Path, name_of):
         super().__init__()
-        self.name_of = name_of  # part index -> how to name it in an error
         if not count:
             return
         context = multiprocessing.get_context("spawn")
@@ -67,7 +79,7 @@ class Workers(list):
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            self.extend(Worker(context, styles, folder, style, scratch) for _ in range(count))
+            self.extend(Worker(context, styles, folder, style, scratch, name_of) for _ in range(count))
         finally:
             if main:
                 signal.signal(signal.SIGINT, handler)
@@ -104,16 +116,11 @@ class Workers(list):
             try:
                 message = conn.recv()
             except (EOFError, OSError):
-                interrupt.check()  # a worker stopped by the same signal as the build
-                worker.process.join(timeout=5)
-                code = worker.process.exitcode
-                how = f"was killed by signal {-code}" if code and code < 0 else f"stopped (exit {code})"
-                raise ToolError(f"the PDF worker process laying out {self.name_of(worker.asked)} {how}; "
-                                "nothing was written. Build again; if it recurs, please report it") from None
+                raise worker.died() from None
             if message[0] == "error":
                 raise message[2]
             if message[0] == "crash":
-                raise ToolError(f"laying out {self.name_of(message[1])} failed:\n{message[2]}")
+                raise ToolError(f"laying out {worker.name_of(message[1])} failed:\n{message[2]}")
             worker.replies -= 1
             yield worker, message
 
