@@ -10,13 +10,14 @@ DIST ?= dist
 RELEASE_VERSION ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check release test clean setup bench example
+.PHONY: pdf epub all check release test clean setup bench example lock
 .DEFAULT_GOAL := pdf
 
-$(STAMP): pyproject.toml
+# Every package comes at the version constraints.txt pins, so that a build a year from now gives the same bytes.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --upgrade pip -c constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -45,6 +46,16 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# Pin the newest versions pyproject.toml allows (run after changing the dependencies; commit the result).
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	{ echo "# Every package the project installs, pinned: made by 'make lock', used by 'make' and CI (pip -c)."; \
+	  .lock-venv/bin/pip freeze --all --exclude-editable | grep -v '^frus-publish'; } > constraints.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(OUT) $(DIST) .pytest_cache

@@ -1,3 +1,3 @@
 """Typeset FRUS manuscripts as a PDF with original page numbers in the margin and a matching EPUB."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
