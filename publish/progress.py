@@ -48,8 +48,10 @@ class Terminal(Progress):
             self.total = max(self.total, completed)
             count = f"{completed:.0f}/{self.total:.0f} {self.unit}".rstrip()
             percent = f"{100 * completed / self.total:.0f}%"
-        # rich draws no bar for a total of None: the stage's length is not known yet.
-        self.bar.update(self.task, completed=completed, total=self.total, count=count, percent=percent)
+        # rich draws no bar for a total of None: the stage's length is not known yet. Drawn now, not at
+        # the next tick: a short stage is seen too (the ticks keep the elapsed time going between).
+        self.bar.update(self.task, completed=completed, total=self.total, count=count, percent=percent,
+                        refresh=True)
 
     def close(self) -> None:
         self.bar.stop()
