@@ -330,6 +330,22 @@ def test_unknown_element_is_a_warning_and_keeps_its_text(tmp_path):
     assert "Keep these words here." in chapter_text(book)
 
 
+def test_import_writes_only_safe_links_and_attributes(tmp_path):
+    body = ('<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+            '<p><ref target="javascript:alert(1)">one</ref>, <ref target=" JavaScript:alert(1)">two</ref>, '
+            '<ref target="https://example.org/x">three</ref>, <ref target="https://history.state.gov/x){onclick=a}">'
+            'four</ref>, <ref target="#x{onclick=a}">five</ref>, <ref target="https://history.state.gov/about">'
+            'six</ref>.<gap reason=\'x" onclick="alert(1)\'/></p>'
+            '<note type=\'x {onclick="alert(1)"}\' rend="inline"><p>Note.</p></note>'
+            '<p>Target.</p></div>')
+    folder, warnings, book = tiny(tmp_path, body)
+    text = markdown(folder)
+    assert not re.search(r"javascript|onclick|example\.org", text, re.I), text
+    assert "[six](https://history.state.gov/about)" in text
+    assert "one, two, three, four, five, six." in chapter_text(book)
+    assert sum(w.code == "I003" for w in warnings) == 5
+
+
 def test_malformed_or_missing_volume_is_one_message(tmp_path):
     bad = tmp_path / "bad.xml"
     bad.write_text("<TEI>\n<text>\n</TEI>\n", encoding="utf-8")
