@@ -77,6 +77,16 @@ GOOD = "id: t\nvolume_title: T\nchapters:\n  - 01.md\n"
     ("id: t\nchapters:\n  - 01.md\n", "M007", 1),
     ("id: t\nvolume_title: ''\nchapters:\n  - 01.md\n", "M007", 2),
     ("id: ../evil\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
+    ('id: "t\\n"\nvolume_title: T\nchapters:\n  - 01.md\n', "M008", 1),
+    ("id: |\n  t\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
+    ("id: a/b\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
+    ("id: '..'\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
+    ('id: t\nvolume_title: T\nversion: "1.0\\n"\nchapters:\n  - 01.md\n', "M006", 3),
+    ('id: t\nvolume_title: T\nlanguage: "en\\n"\nchapters:\n  - 01.md\n', "M006", 3),
+    ("id: t\nvolume_title: T\nmargins: 1in 4in\nchapters:\n  - 01.md\n", "M014", 3),
+    ("id: t\nvolume_title: T\npage_size: 6in 9in\nmargins: 5in 1in\nchapters:\n  - 01.md\n", "M014", 4),
+    ("id: t\nvolume_title: T\nfont_size: 1000pt\nchapters:\n  - 01.md\n", "M014", 3),
+    ("id: t\nvolume_title: T\npage_size: 9999in 9in\nchapters:\n  - 01.md\n", "M014", 3),
     ("id: t\nvolume_title: T\nchapters:\n  - 01.md\n  - ../outside.md\n", "M009", 5),
     ("id: t\nvolume_title: T\nchapters:\n  - 01.md\n  - 02.md\n", "M010", 5),
     ("id: t\nvolume_title: T\nid: u\nchapters:\n  - 01.md\n", "M012", 3),
@@ -87,6 +97,12 @@ def test_metadata_problem(tmp_path, yaml_text, code, line):
     diag = one(write_yaml(tmp_path, yaml_text), code)
     assert (Path(diag.path).name, diag.line) == ("book.yaml", line)
     assert diag.is_error
+
+
+@pytest.mark.parametrize("geometry", ["page_size: A4 landscape", "page_size: letter\nmargins: 1in",
+                                      "margins: 2cm 25mm 2cm 3em\nfont_size: 12pt", "page_size: 5.5in 8.5in"])
+def test_page_geometry_that_holds_text_is_accepted(tmp_path, geometry):
+    assert problems(write_yaml(tmp_path, GOOD + geometry + "\n")) == []
 
 
 def test_unknown_key_names_the_likely_key(tmp_path):
