@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,14 +52,45 @@ def prepare(text: str, path: str) -> str:
     return "\n".join(lines)
 
 
+# Bounds on one pandoc run (the README's safety model): beyond them the input is refused, not waited for.
+PANDOC_SECONDS = 180
+PANDOC_MEGABYTES = 2048  # GHC's heap limit, +RTS -M: pandoc stops with "Heap exhausted" instead of swapping
+_running: set[subprocess.Popen] = set()  # pandoc processes now running, stopped at once on an interrupt
+_lock = threading.Lock()
+
+
 def to_html(markdown: str) -> str:
     """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
-    run = subprocess.run([PANDOC, "-f", PANDOC_FORMAT, "-t", "html5", *PANDOC_ARGS],
-                         input=markdown.encode("utf-8"), capture_output=True)
+    with subprocess.Popen([PANDOC, "+RTS", f"-M{PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
+                           *PANDOC_ARGS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as run:
+        with _lock:
+            _running.add(run)
+        try:
+            out, err = run.communicate(markdown.encode("utf-8"), timeout=PANDOC_SECONDS)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            run.communicate()
+            raise PublishError(f"pandoc took more than {PANDOC_SECONDS} s to read one file: simplify or "
+                               "split it") from None
+        finally:
+            with _lock:
+                _running.discard(run)
     if run.returncode:
-        raise PublishError(f"pandoc failed (exit {run.returncode}): {run.stderr.decode(errors='replace').strip()}")
-    return run.stdout.decode("utf-8")
+        text = err.decode(errors="replace").strip()
+        if "Heap exhausted" in text or "heap overflow" in text:
+            raise PublishError(f"pandoc needed more than {PANDOC_MEGABYTES} MB of memory to read one file: "
+                               "simplify or split it")
+        raise PublishError(f"pandoc failed (exit {run.returncode}): {text}")
+    return out.decode("utf-8")
+
+
+def stop_pandoc() -> None:
+    """Kill every pandoc still running: an interrupted build does not wait for them."""
+    with _lock:
+        for run in _running:
+            run.kill()
 
 
 class PandocCache:
@@ -122,8 +154,14 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
         # apart, in book order, as soon as pandoc returns it, while pandoc works on the others.
         jobs = {p: pool.submit(lambda p=p: cache.convert(prepare(sources[p], str(p))))
                 for p in sorted(paths, key=lambda p: -len(sources[p]))}
-        for path in paths:
-            builder.add_file(path, jobs[path].result(), path in front)
+        try:
+            for path in paths:
+                builder.add_file(path, jobs[path].result(), path in front)
+        except BaseException:
+            # An interrupt, or a file pandoc could not read: the others are not waited for.
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pandoc()
+            raise
     builder.finish()
     if builder.diagnostics:
         raise ManuscriptError(builder.diagnostics)

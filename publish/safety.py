@@ -83,18 +83,18 @@ def _deepest_line(text: str) -> tuple[int, int] | None:
     """Return (line, depth) where quotes, list items, fenced divs and block tags first nest past MAX_DEPTH."""
     divs = tags = 0
     for number, line in enumerate(text.split("\n"), 1):
-        prefix = 0
-        pos = 0
+        prefix = pos = 0
         while (m := NESTING_MARKS.match(line, pos)) and m.end() > pos:
             prefix, pos = prefix + 1, m.end()
         fence = FENCED_DIV.match(line)
         if fence:
             divs = divs + 1 if fence[2] else max(divs - 1, 0)
+        deepest = tags
         for m in NESTED_TAG.finditer(line):
             tags = max(tags - 1, 0) if m[1] else tags + (not m[3])
-        depth = prefix + divs + tags
-        if depth > MAX_DEPTH:
-            return number, depth
+            deepest = max(deepest, tags)
+        if prefix + divs + deepest > MAX_DEPTH:
+            return number, prefix + divs + deepest
     return None
 
 

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 import zlib
@@ -12,9 +16,9 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from conftest import PNG, make_manuscript
+from conftest import PNG, ROOT, make_manuscript
 from publish.build import build, check
-from publish.errors import ManuscriptError
+from publish.errors import EXIT_INTERRUPTED, ManuscriptError, PublishError
 
 DOC = "# Chapter\n\n## 1. Document {#d1 page=1}\n\n"
 
@@ -174,3 +178,74 @@ def test_raw_html_that_loads_or_runs_is_refused_with_its_line(tmp_path, body, co
     assert code in {d.code for d in diags}, [str(d) for d in diags]
     assert all(d.line == body[:body.index(body.strip().split("\n")[-1])].count("\n") + 5 for d in diags), \
         [str(d) for d in diags]
+
+
+# ---- bounded work: limits checked before pandoc runs, pandoc bounded in time and memory ----
+
+@pytest.mark.parametrize("body, code", [
+    ("> " * 40000 + "deep\n", "S008"),
+    ("<div>" * 5000 + "deep" + "</div>" * 5000 + "\n", "S008"),
+    ("::: a\n" * 100 + "deep\n" + ":::\n" * 100, "S008"),
+    ("".join(f"x[^{i}]\n\n[^{i}]: n\n\n" for i in range(20_001)), "L003"),
+    ("\x00" * 4_000_000, "L002"),
+    ("\x01 " * 1001, "L002"),
+])
+def test_limits_are_checked_before_pandoc_runs(tmp_path, monkeypatch, body, code):
+    folder = case(tmp_path, body)
+    monkeypatch.setattr("publish.convert.to_html", lambda markdown: pytest.fail("pandoc ran"))
+    started = time.monotonic()
+    with pytest.raises(ManuscriptError) as failed:
+        check(folder)
+    assert [d.code for d in failed.value.diagnostics if d.is_error] == [code]
+    assert time.monotonic() - started < 30
+
+
+def test_file_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("publish.safety.MAX_SOURCE_BYTES", 1000)
+    folder = case(tmp_path, "word " * 300)
+    with pytest.raises(ManuscriptError) as failed:
+        check(folder)
+    assert [d.code for d in failed.value.diagnostics] == ["L001"]
+
+
+def test_pandoc_memory_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr("publish.convert.PANDOC_MEGABYTES", 6)
+    folder = case(tmp_path, "word *x* " * 100_000 + "\n")
+    with pytest.raises(PublishError, match="more than 6 MB of memory"):
+        check(folder)
+
+
+@pytest.fixture
+def slow_pandoc(tmp_path):
+    script = tmp_path / "pandoc"
+    script.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+def test_pandoc_time_is_bounded(tmp_path, monkeypatch, slow_pandoc):
+    monkeypatch.setattr("publish.convert.PANDOC", str(slow_pandoc))
+    monkeypatch.setattr("publish.convert.PANDOC_SECONDS", 1)
+    started = time.monotonic()
+    with pytest.raises(PublishError, match="more than 1 s"):
+        check(case(tmp_path, "Text.\n"))
+    assert time.monotonic() - started < 10
+
+
+def test_sigterm_stops_pandoc_at_once(tmp_path, slow_pandoc):
+    folder = case(tmp_path, "Text.\n")
+    code = ("import sys, publish.convert as c; c.PANDOC = sys.argv[1]; from publish.cli import main; "
+            "sys.exit(main(['epub', sys.argv[2], '--out', sys.argv[3]]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(slow_pandoc), str(folder), str(tmp_path / "out")],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE)
+    time.sleep(3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert time.monotonic() - started < 5
+    assert b"Traceback" not in err
+    assert not list(tmp_path.glob("out/*.part"))
