@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from .config import CONTROL, Metadata
+from .convert import GENERATED_ID
 from .errors import Diagnostic
 from .model import Book
 from .pages import MARKER, NEAR_MARKER, is_label
@@ -29,6 +30,10 @@ TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:
 # Spans whose text is not prose: code, link targets, tags and autolinks, attribute blocks, entities.
 NOT_PROSE = re.compile(r"`[^`]*`|\]\([^)]*\)|<[^>\n]*>|\{[^}\n]*\}|&#?\w+;")
 CURLY = re.compile("[“”]")
+# Characters that show nothing (joiners, zero-width spaces, direction marks, soft hyphens): inside a
+# page marker one makes it no marker, though it reads as one.
+INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+BRACKETED = re.compile(r"\[[^\]\n]{1,40}\]?")
 
 
 def clean(text: str) -> str:
@@ -51,6 +56,12 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
     refs, defs = {}, {}
     for number, line in rows:
         real = [m.span() for m in MARKER.finditer(line)]
+        for m in BRACKETED.finditer(line):
+            if INVISIBLE.search(m[0]) and NEAR_MARKER.match(INVISIBLE.sub("", m[0])):
+                char = INVISIBLE.search(m[0])[0]
+                diags.append(Diagnostic(name, number, m.start() + 1, "P005", f"'{INVISIBLE.sub('', m[0])}' holds an "
+                                        f"invisible character (U+{ord(char):04X}), so it is not read as a page "
+                                        "marker: delete the character", "warning"))
         for m in NEAR_MARKER.finditer(line):
             if not _literal(line, m.start()) and not any(s <= m.start() < e for s, e in real):
                 diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
@@ -238,6 +249,11 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
             ident = el.get("id")
             if not ident or el.get("class") in ("pagebreak", "noteref"):
                 continue  # generated: page labels are checked above
+            if GENERATED_ID.fullmatch(ident):
+                diags.append(Diagnostic(name, *finder.next(name, re.escape("#" + ident) + r"\b"), "S009",
+                                        f"anchor '#{ident}' has the form of an original page's or a footnote's "
+                                        "anchor, which the build makes itself: choose another"))
+                continue
             if ident in anchors and ident not in doubled:
                 needle = re.escape("#" + ident) + r"\b"
                 first = anchors[ident]

@@ -32,6 +32,9 @@ PANDOC = pypandoc.get_pandoc_path()
 PANDOC_VERSION = pypandoc.get_pandoc_version()
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
+# The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
+# a manuscript may not set them, and a heading's slug never is one.
+GENERATED_ID = re.compile(r"page-(?:unnumbered-)?[0-9A-Za-z]+|.+-fn\d+(?:ref)?")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
@@ -410,6 +413,8 @@ def _slug(text: str, used: set) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
     if base[0].isdigit():
         base = "s-" + base
+    if GENERATED_ID.fullmatch(base):
+        base += "-section"
     slug, n = base, 1
     while slug in used:
         n += 1

@@ -249,3 +249,24 @@ def test_sigterm_stops_pandoc_at_once(tmp_path, slow_pandoc):
     assert time.monotonic() - started < 5
     assert b"Traceback" not in err
     assert not list(tmp_path.glob("out/*.part"))
+
+
+# ---- ids the build makes itself; markers that only look like markers ----
+
+@pytest.mark.parametrize("body", ["Text [Page 2] and [here]{#page-2}.\n", "Text.[^1] [here]{#d1-fn1}\n\n[^1]: Note.\n",
+                                  "### Part {#d1-fn1ref}\n\nText.\n", "[x]{#page-unnumbered-I}\n"])
+def test_ids_of_the_generated_form_are_refused(tmp_path, body):
+    assert refused(case(tmp_path, body), "S009").line == 5
+
+
+def test_a_heading_never_slugs_to_a_generated_id(tmp_path):
+    folder = case(tmp_path, "[Page 5] Text.\n\n## Page 5\n\nMore.\n\n## Notes fn1\n\nEnd.\n")
+    book = check(folder).book
+    assert [s.anchor for s in book.chapters[0].sections] == ["d1", "page-5-section", "notes-fn1-section"]
+
+
+@pytest.mark.parametrize("char", ["\u200d", "\u200b", "\ufeff", "\u00ad"])
+def test_marker_with_an_invisible_character_is_a_warning(tmp_path, char):
+    folder = case(tmp_path, f"Text [Pa{char}ge 2] more.\n")
+    warnings = [d for d in diagnostics(folder) if d.code == "P005"]
+    assert [(d.line, d.column, d.severity) for d in warnings] == [(5, 6, "warning")]
