@@ -14,7 +14,7 @@ from .convert import PandocCache, convert, read_sources
 from .errors import Diagnostic, ManuscriptError, PublishError
 from .fsutil import atomic_outputs
 from .model import Book
-from .safety import source_limits
+from .safety import before_pandoc
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 FORMATS = ("pdf", "epub")
@@ -39,7 +39,7 @@ def load(folder: Path, strict: bool = False, cache: Path | None = None) -> tuple
     if meta is None or any(d.is_error for d in diags):
         raise _failure(diags)
     sources = read_sources(meta, folder)
-    if limits := source_limits(sources):
+    if limits := before_pandoc(sources):
         raise _failure(diags + limits)
     conversions = PandocCache(cache)
     # The sources are checked while pandoc converts them: this thread mostly waits for pandoc.

@@ -25,7 +25,7 @@ PAGE_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or
 # A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
 VERSION = (re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*"), "letters, digits, '.', '+', '_' and '-', such as '1.2.0'")
 # Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _key(doc: str, default=None, required: bool = False, kind: type = str, form=None):
@@ -117,6 +117,8 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except ValueError as exc:  # a number too long to read (Python caps integers at 4300 digits)
+        return None, [Diagnostic(shown, 0, 0, "M003", f"YAML value cannot be read: {exc}")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -216,17 +218,26 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> list
         for index, name in enumerate(getattr(meta, key), 1):
             spots = places.get(key, [(0, 0)])
             line, col = spots[index] if index < len(spots) else spots[0]
-            target = (folder / name).resolve()
+            try:
+                target = (folder / name).resolve()
+                found = target.is_file()
+            except (OSError, RuntimeError, ValueError) as exc:  # a name too long, a symlink loop, a NUL
+                diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' cannot be read: {exc}"))
+                continue
             if not target.is_relative_to(folder.resolve()):
                 diags.append(Diagnostic(shown, line, col, "M009", f"'{name}' lies outside the manuscript folder"))
-            elif not target.is_file():
+            elif not found:
                 diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"))
             elif target in listed:
                 diags.append(Diagnostic(shown, line, col, "M013", f"'{name}' is listed twice "
                                         f"(first on line {listed[target]})"))
             listed.setdefault(target, line)
     for md in sorted(folder.glob("*.md")):
-        if md.resolve() not in listed:
+        try:
+            unlisted = md.resolve() not in listed
+        except RuntimeError:  # a symlink loop: it is no chapter
+            unlisted = True
+        if unlisted:
             diags.append(Diagnostic(str(md), 0, 0, "M011", f"'{md.name}' is not listed in {BOOK_FILE}'s "
                                     "chapters or front_matter: add it or move it out", "warning"))
     return diags

@@ -51,10 +51,14 @@ NESTING_MARKS = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
 FENCED_DIV = re.compile(r"^ {0,3}(:{3,})\s*(\S?)")
 NESTED_TAG = re.compile(r"<(/?)(div|blockquote|section|ul|ol|dl|table|span)\b[^>]*?(/?)>", re.I)
 NOTE_REF = re.compile(r"\[\^")
+# The classes the build gives page breaks and notes, and pandoc gives its notes: the manuscript may not
+# set them, or raw HTML could pass for a page break or a note the build never made.
+RESERVED_CLASS = re.compile(r"(?:\.|\bclass\s*=\s*[\"']?[^\"'>\n]*?)(?<![\w-])(pagebreak|noteref|footnote-ref|"
+                            r"footnote-back|footnotes)(?![\w-])", re.I)
 
 
-def source_limits(sources: dict[Path, str]) -> list[Diagnostic]:
-    """Check every source against the limits on size, notes, control characters and nesting."""
+def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
+    """Check every source against the limits (size, notes, control characters, nesting) and reserved classes."""
     diags = []
     for path, text in sources.items():
         name = str(path)
@@ -72,6 +76,11 @@ def source_limits(sources: dict[Path, str]) -> list[Diagnostic]:
         if notes > 2 * MAX_NOTES:  # a reference and its definition each begin with "[^"
             diags.append(Diagnostic(name, 0, 0, "L003", f"the file has about {notes // 2:,} footnotes; a file may "
                                     f"have at most {MAX_NOTES:,}: split it into chapters"))
+        for m in RESERVED_CLASS.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            diags.append(Diagnostic(name, line, m.start() - text.rfind("\n", 0, m.start()), "S010",
+                                    f"class '{m[1]}' is the build's own (page breaks and notes): write a "
+                                    "page marker as [Page 588] and a note as [^1]"))
         if (deep := _deepest_line(text)):
             line, depth = deep
             diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
@@ -172,11 +181,16 @@ def _bind_image(book: Book, el, url: str):
         yield needles, "R003", f"refused image '{url[:60]}': an image is a file, named without '?' or '#'"
         return
     folder = book.folder.resolve()
-    real = (folder / unquote(parts.path)).resolve()
+    try:
+        real = (folder / unquote(parts.path)).resolve()
+        found = real.is_file()
+    except (OSError, RuntimeError, ValueError) as exc:  # a name too long, a symlink loop, a NUL
+        yield needles, "S007", f"image '{url[:60]}' cannot be read: {exc}"
+        return
     if not real.is_relative_to(folder) or real == folder:
         yield needles, "R003", f"refused '{url[:60]}': it lies outside the manuscript folder"
         return
-    if not real.is_file():
+    if not found:
         yield needles, "S007", f"image '{url[:60]}' does not exist"
         return
     media_type, why = image_problem(real)

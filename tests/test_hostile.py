@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from lxml import etree
 from PIL import Image
@@ -270,3 +271,45 @@ def test_marker_with_an_invisible_character_is_a_warning(tmp_path, char):
     folder = case(tmp_path, f"Text [Pa{char}ge 2] more.\n")
     warnings = [d for d in diagnostics(folder) if d.code == "P005"]
     assert [(d.line, d.column, d.severity) for d in warnings] == [(5, 6, "warning")]
+
+
+def test_pdf_draws_images_from_their_resolved_files(tmp_path):
+    svg = SVG.format('<rect width="10" height="10" fill="black"/>').replace("<svg ", '<svg width="10" height="10" ')
+    folder = case(tmp_path, "![a map](sub/../img.png)\n\nText.[^1]\n\n[^1]: A figure: ![a figure](fig.svg)\n",
+                  {"img.png": PNG, "fig.svg": svg.encode()})
+    out = build(folder, tmp_path / "out", formats=("pdf",)).outputs["pdf"]
+    with pdfplumber.open(out) as pdf:
+        drawn = [img for page in pdf.pages for img in page.images]
+        rects = [r for page in pdf.pages for r in page.rects if r["non_stroking_color"] in ((0,), [0], (0, 0, 0))]
+    assert len(drawn) == 1 and rects
+
+
+# ---- what gave a traceback is a clear error ----
+
+@pytest.mark.parametrize("body, code", [
+    ('<a class="noteref" href="#x">1</a>\n', "S010"),
+    ('<span class="pagebreak">x</span>\n', "S010"),
+    ("[x]{.footnote-ref}\n", "S010"),
+    ('<img src="%00.png">\n', "S007"),
+    ('<img src="loop.png">\n', "S007"),
+    ("<img src=\"" + "a" * 300 + ".png\">\n", "S007"),
+])
+def test_raw_html_that_crashed_the_build_is_a_clear_error(tmp_path, body, code):
+    folder = case(tmp_path, body)
+    (folder / "loop.png").symlink_to("loop.png")
+    assert refused(folder, code).line == 5
+
+
+@pytest.mark.parametrize("yaml_text", [
+    "id: t\nvolume_title: T\nchapters: ['" + "a" * 300 + ".md']\n",
+    "id: t\nvolume_title: T\nchapters: [loop.md]\n",
+    "id: t\nvolume_title: T\nyear: 1" + "0" * 5000 + "\nchapters: [01.md]\n",
+    'id: t\nvolume_title: "\\ud800"\nchapters: [01.md]\n',
+])
+def test_book_yaml_that_crashed_the_build_is_a_clear_error(tmp_path, yaml_text):
+    folder = case(tmp_path, "Text.\n")
+    (folder / "loop.md").symlink_to("loop.md")
+    (folder / "book.yaml").write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(ManuscriptError) as failed:
+        check(folder)
+    assert {d.code for d in failed.value.diagnostics if d.is_error} <= {"M003", "M006", "M010"}
