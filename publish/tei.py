@@ -102,7 +102,7 @@ def _imported(manuscript: Path) -> set[str]:
         [n for key in ("front_matter", "chapters") if isinstance(data.get(key), list) for n in data[key]]
     # Only names an import writes: a Markdown file directly in the folder, not a link out of it.
     return {BOOK_FILE} | {n for n in listed if isinstance(n, str) and IMPORTED_NAME.fullmatch(n)
-                          and not (manuscript / n).is_symlink()}
+                          and not (manuscript / n).is_symlink() and not (manuscript / n).is_dir()}
 
 
 def parse(path: Path):
