@@ -326,8 +326,9 @@ def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
             # Raw HTML may spell the link with entities or tabs pandoc rewrites: then its attribute is found.
             needles = (re.escape(href), r"\bhref\s*=")
             if parts.netloc or parts.path:
-                diags.append(Diagnostic(name, *finder.next_of(name, needles), "S006", f"link to '{href}', which is not in the book: write "
-                                        "a cross-reference as '#d270' and a web link as 'https://…'"))
+                diags.append(Diagnostic(name, *finder.next_of(name, needles), "S006", f"link to '{href}', which "
+                                        "is not in the book: write a cross-reference as '#d270' and a web link as "
+                                        "'https://…'"))
             elif unquote(parts.fragment) not in known:
                 diags.append(Diagnostic(name, *finder.next_of(name, needles), "S006", f"link to '{href}', "
                                         "which no heading, anchor or page marker in the book defines"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pypandoc
 from lxml import html as lxml_html
 
+from . import safety
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError
 from .fsutil import atomic_output
@@ -55,9 +56,6 @@ def prepare(text: str, path: str) -> str:
     return "\n".join(lines)
 
 
-# Bounds on one pandoc run (the README's safety model): beyond them the input is refused, not waited for.
-PANDOC_SECONDS = 180
-PANDOC_MEGABYTES = 2048  # GHC's heap limit, +RTS -M: pandoc stops with "Heap exhausted" instead of swapping
 _running: set[subprocess.Popen] = set()  # pandoc processes now running, stopped at once on an interrupt
 _lock = threading.Lock()
 
@@ -65,26 +63,26 @@ _lock = threading.Lock()
 def to_html(markdown: str) -> str:
     """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
-    with subprocess.Popen([PANDOC, "+RTS", f"-M{PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
-                           *PANDOC_ARGS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE) as run:
+    command = [PANDOC, "+RTS", f"-M{safety.PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
+               *PANDOC_ARGS]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
         with _lock:
             _running.add(run)
         try:
-            out, err = run.communicate(markdown.encode("utf-8"), timeout=PANDOC_SECONDS)
+            out, err = run.communicate(markdown.encode("utf-8"), timeout=safety.PANDOC_SECONDS)
         except subprocess.TimeoutExpired:
             run.kill()
             run.communicate()
-            raise PublishError(f"pandoc took more than {PANDOC_SECONDS} s to read one file: simplify or "
-                               "split it") from None
+            raise PublishError(f"pandoc took more than {safety.PANDOC_SECONDS} s to read one file: "
+                               "simplify or split it") from None
         finally:
             with _lock:
                 _running.discard(run)
     if run.returncode:
         text = err.decode(errors="replace").strip()
         if "Heap exhausted" in text or "heap overflow" in text:
-            raise PublishError(f"pandoc needed more than {PANDOC_MEGABYTES} MB of memory to read one file: "
-                               "simplify or split it")
+            raise PublishError(f"pandoc needed more than {safety.PANDOC_MEGABYTES} MB of memory to read one "
+                               "file: simplify or split it")
         raise PublishError(f"pandoc failed (exit {run.returncode}): {text}")
     return out.decode("utf-8")
 

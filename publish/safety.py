@@ -45,6 +45,9 @@ URL_IGNORED = re.compile(r"[\x00-\x20]+")
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
 MAX_NOTES = 20_000  # footnote references in one file
 MAX_CONTROL = 1000  # control characters in one file: more is a binary file, not a transcription
+# Bounds on one pandoc run: beyond them the file is refused, not waited for.
+PANDOC_SECONDS = 180
+PANDOC_MEGABYTES = 2048  # GHC's heap limit, +RTS -M: pandoc stops with "Heap exhausted" instead of swapping
 # Deeper nesting than any real text has: the PDF's layout recurses once per level and would fail.
 MAX_DEPTH = 48
 NESTING_MARKS = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")

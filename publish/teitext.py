@@ -15,6 +15,7 @@ XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 # attribute gives only when it is a plain name, a web link only to history.state.gov. Anything else
 # could close the attribute block and add an event handler, or send a reader anywhere.
 SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+SAFE_VALUE = re.compile(r"[\w .-]*")  # an attribute's value: no quote or brace to end it early
 SAFE_WEB = re.compile(r"https?://history\.state\.gov(?:/[A-Za-z0-9_.~/%-]*)?(?:#[A-Za-z0-9_.-]*)?")
 SPACE = re.compile(r"[ \t\r\n]+")  # XML whitespace only: a no-break space is text
 # Characters pandoc would read as markup anywhere in a line.
@@ -128,7 +129,7 @@ class Renderer:
             return " "
         if name == "gap":  # an omission: kept for the editor, printed as nothing
             attrs = "".join(f' {k}="{v}"' for k, v in child.attrib.items()
-                            if k in ("reason", "quantity", "unit") and SAFE_NAME.fullmatch(v))
+                            if k in ("reason", "quantity", "unit") and SAFE_VALUE.fullmatch(v))
             return f"[]{{.gap{attrs}}}"
         if name == "del":
             return _wrap("~~", self.inline(child, heading), "~~")

@@ -210,7 +210,7 @@ def test_file_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
 
 
 def test_pandoc_memory_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr("publish.convert.PANDOC_MEGABYTES", 6)
+    monkeypatch.setattr("publish.safety.PANDOC_MEGABYTES", 6)
     folder = case(tmp_path, "word *x* " * 100_000 + "\n")
     with pytest.raises(PublishError, match="more than 6 MB of memory"):
         check(folder)
@@ -226,7 +226,7 @@ def slow_pandoc(tmp_path):
 
 def test_pandoc_time_is_bounded(tmp_path, monkeypatch, slow_pandoc):
     monkeypatch.setattr("publish.convert.PANDOC", str(slow_pandoc))
-    monkeypatch.setattr("publish.convert.PANDOC_SECONDS", 1)
+    monkeypatch.setattr("publish.safety.PANDOC_SECONDS", 1)
     started = time.monotonic()
     with pytest.raises(PublishError, match="more than 1 s"):
         check(case(tmp_path, "Text.\n"))

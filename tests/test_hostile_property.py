@@ -38,7 +38,8 @@ SVG_PIECES = ['<rect width="4" height="4"/>', '<use href="#a"/>', '<g id="a"><us
               '<foreignObject><p>x</p></foreignObject>', '<text>words</text>']
 TEI_PIECES = ['<ref target="javascript:alert(1)">a</ref>', '<ref target="https://example.org/">b</ref>',
               '<ref target="#d1">c</ref>', '<gap reason=\'x" onclick="y\'/>', '<pb n="2"/>', '<pb n="2 x"/>',
-              '<note n="1">A note.</note>', '<hi rend="italic">i</hi>', '<ref target="https://history.state.gov/a">d</ref>',
+              '<note n="1">A note.</note>', '<hi rend="italic">i</hi>',
+              '<ref target="https://history.state.gov/a">d</ref>',
               '<note type=\'x {onclick=y}\' rend="inline"><p>n</p></note>', '<list><item>x</item></list>']
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
