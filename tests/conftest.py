@@ -23,7 +23,8 @@ FIXED_EPOCH = "1700000000"
 os.environ["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
 
 # The smallest real PNG (one pixel): images are judged by their content, so a header alone is refused.
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                       "hgGAWjR9awAAAABJRU5ErkJggg==")
 
 BOOK_YAML = """\
 id: {id}
