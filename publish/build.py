@@ -16,6 +16,7 @@ from .errors import Diagnostic, ManuscriptError, SettingsError
 from .fsutil import atomic_outputs
 from .model import Book
 from .progress import QUIET, Progress
+from .safety import before_pandoc
 
 # The stylesheets and fonts are package data: an installed wheel carries them (styles/ links here).
 STYLES = Path(__file__).resolve().parent / "styles"
@@ -45,6 +46,8 @@ def load(folder: Path, strict: bool = False, out: Path | None = None,
         sources = read_sources(meta, folder)
     except ManuscriptError as exc:
         raise _failure(diags + exc.diagnostics) from None
+    if limits := before_pandoc(sources):
+        raise _failure(diags + limits)
     conversions = PandocCache(cache.folder(out, meta.id) if out and meta.id else None)
     progress.stage("Reading and checking", len(sources), "files")
     # The sources are checked while pandoc converts them: this thread mostly waits for pandoc.

@@ -12,10 +12,11 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from .config import CONTROL, Metadata
+from .convert import GENERATED_ID
 from .errors import Diagnostic
 from .model import Book
 from .pages import MARKER, NEAR_MARKER, is_label
-from .safety import elements, problems as safety_problems
+from .safety import MAX_DEPTH, elements, problems as safety_problems
 
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
@@ -29,8 +30,10 @@ TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:
 # Spans whose text is not prose: code, link targets, tags and autolinks, attribute blocks, entities.
 NOT_PROSE = re.compile(r"`[^`]*`|\]\([^)]*\)|<[^>\n]*>|\{[^}\n]*\}|&#?\w+;")
 CURLY = re.compile("[“”]")
-# Deeper nesting than any real text has: the PDF's layout recurses once per level and would fail.
-MAX_DEPTH = 48
+# Characters that show nothing (joiners, zero-width spaces, direction marks, soft hyphens): inside a
+# page marker one makes it no marker, though it reads as one.
+INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+BRACKETED = re.compile(r"\[[^\]\n]{1,40}\]?")
 
 
 def clean(text: str) -> str:
@@ -53,6 +56,12 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
     refs, defs = {}, {}
     for number, line in rows:
         real = [m.span() for m in MARKER.finditer(line)]
+        for m in BRACKETED.finditer(line):
+            if INVISIBLE.search(m[0]) and NEAR_MARKER.match(INVISIBLE.sub("", m[0])):
+                char = INVISIBLE.search(m[0])[0]
+                diags.append(Diagnostic(name, number, m.start() + 1, "P005", f"'{INVISIBLE.sub('', m[0])}' holds an "
+                                        f"invisible character (U+{ord(char):04X}), so it is not read as a page "
+                                        "marker: delete the character", "warning"))
         for m in NEAR_MARKER.finditer(line):
             if not _literal(line, m.start()) and not any(s <= m.start() < e for s, e in real):
                 diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
@@ -172,8 +181,8 @@ def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
     diags += _check_documents(book, finder)
     diags += _check_links(book, finder)
     diags += _check_depth(book, finder)
-    for path, needle, code, message in safety_problems(book):
-        diags.append(Diagnostic(path, *finder.next(path, needle), code, message))
+    for path, needles, code, message in safety_problems(book):
+        diags.append(Diagnostic(path, *finder.next_of(path, needles), code, message))
     return diags
 
 
@@ -240,6 +249,11 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
             ident = el.get("id")
             if not ident or el.get("class") in ("pagebreak", "noteref"):
                 continue  # generated: page labels are checked above
+            if GENERATED_ID.fullmatch(ident):
+                diags.append(Diagnostic(name, *finder.next(name, re.escape("#" + ident) + r"\b"), "S009",
+                                        f"anchor '#{ident}' has the form of an original page's or a footnote's "
+                                        "anchor, which the build makes itself: choose another"))
+                continue
             if ident in anchors and ident not in doubled:
                 needle = re.escape("#" + ident) + r"\b"
                 first = anchors[ident]
@@ -303,15 +317,20 @@ def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
             href = el.get("href") if el.tag == "a" else None
             if href is None:
                 continue
-            parts = urlsplit(href.strip())
+            try:
+                parts = urlsplit(href.strip())
+            except ValueError:
+                continue  # not a URL: see safety.py
             if parts.scheme or el.get("class") == "noteref":
                 continue  # other schemes: see safety.py
+            # Raw HTML may spell the link with entities or tabs pandoc rewrites: then its attribute is found.
+            needles = (re.escape(href), r"\bhref\s*=")
             if parts.netloc or parts.path:
-                diags.append(Diagnostic(name, *finder.next(name, re.escape(href)), "S006", f"link to '{href}', "
-                                        "which is not in the book: write a cross-reference as '#d270' and a web "
-                                        "link as 'https://…'"))
+                diags.append(Diagnostic(name, *finder.next_of(name, needles), "S006", f"link to '{href}', which "
+                                        "is not in the book: write a cross-reference as '#d270' and a web link as "
+                                        "'https://…'"))
             elif unquote(parts.fragment) not in known:
-                diags.append(Diagnostic(name, *finder.next(name, re.escape(href)), "S006", f"link to '{href}', "
+                diags.append(Diagnostic(name, *finder.next_of(name, needles), "S006", f"link to '{href}', "
                                         "which no heading, anchor or page marker in the book defines"))
     return diags
 
@@ -333,6 +352,14 @@ class Finder:
         if skip and key not in self.done:
             self._at(path, needle, 0)
         return self._at(path, needle, self.done.get(key, 0))
+
+    def next_of(self, path: str, needles: tuple[str, ...]) -> tuple[int, int]:
+        """Return the (line, column) of the next occurrence of the first needle found, or (0, 0)."""
+        for needle in needles:
+            found = self.next(path, needle)
+            if found != (0, 0):
+                return found
+        return 0, 0
 
     def _at(self, path: str, needle: str, start: int) -> tuple[int, int]:
         text = self.texts.get(path, "")

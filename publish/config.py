@@ -10,19 +10,22 @@ from pathlib import Path
 import yaml
 
 from .errors import Diagnostic
+from .geometry import geometry_problem
 from .pages import LABEL
 
 BOOK_FILE = "book.yaml"
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Values that end up in the PDF's CSS must be plain lengths or keywords (A4, landscape), nothing
 # that could close the rule and add another: an @import would fetch.
 _CSS_VALUE = r"(?:[0-9]*\.?[0-9]+(?:in|cm|mm|pt|pc|px|q|em|rem)?|[A-Za-z][A-Za-z0-9-]*)"
-CSS_LENGTHS = (re.compile(rf"^{_CSS_VALUE}(?:\s+{_CSS_VALUE}){{0,3}}$", re.I),
+CSS_LENGTHS = (re.compile(rf"^{_CSS_VALUE}(?:\s+{_CSS_VALUE}){{0,3}}", re.I),
                "CSS lengths or keywords such as '6in 9in'")
-LANGUAGE = (re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"), "a BCP 47 language tag such as 'en' or 'en-US'")
-PAGE_LABEL = (re.compile(rf"^(?:{LABEL})$"), "a page label as printed: 588, XII or [I]")
+LANGUAGE = (re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"), "a BCP 47 language tag such as 'en' or 'en-US'")
+PAGE_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or [I]")
+# A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
+VERSION = (re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*"), "letters, digits, '.', '+', '_' and '-', such as '1.2.0'")
 # Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _key(doc: str, default=None, required: bool = False, kind: type = str, form=None):
@@ -53,7 +56,7 @@ class Metadata:
     identifier: str = _key("Stable identifier of this edition; derived from id when empty.", "")
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
-    version: str = _key("Edition version; a release tag v<version> overrides it.", "")
+    version: str = _key("Edition version; a release tag v<version> overrides it.", "", form=VERSION)
     start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "",
                           form=PAGE_LABEL)
     running_head: str = _key("Verso running head; derived from series, subseries and volume when empty.", "")
@@ -114,6 +117,8 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except ValueError as exc:  # a number too long to read (Python caps integers at 4300 digits)
+        return None, [Diagnostic(shown, 0, 0, "M003", f"YAML value cannot be read: {exc}")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -143,7 +148,8 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
         line, col = places[name][0] if name in data else (1, 1)
         state = "empty" if name in data else "missing"
         diags.append(Diagnostic(shown, line, col, "M007", f"required key '{name}' is {state}: {f.metadata['doc']}"))
-    if values.get("id") and not ID_PATTERN.match(values["id"]):
+    # fullmatch: with match and $, "id\n" would pass, and name files with a newline.
+    if values.get("id") and not ID_PATTERN.fullmatch(values["id"]):
         line, col = places["id"][0]
         diags.append(Diagnostic(shown, line, col, "M008", f"id '{values['id']}' may hold only letters, digits, "
                                 "'.', '_' and '-' (it names the output files)"))
@@ -152,6 +158,9 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     # With errors above, nothing will be built; the files that can be read are still checked, so that
     # one run reports every problem.
     meta = Metadata(**values)
+    if problem := geometry_problem(meta.page_size, meta.margins, meta.font_size):
+        key = next((k for k in ("margins", "page_size", "font_size") if k in places), "id")
+        diags.append(Diagnostic(shown, *places.get(key, [(1, 1)])[0], "M014", f"the page cannot hold text: {problem}"))
     file_diags, unusable = _check_files(meta, folder, shown, places)
     meta.front_matter = [name for name in meta.front_matter if name not in unusable]
     meta.chapters = [name for name in meta.chapters if name not in unusable]
@@ -200,7 +209,7 @@ def _coerce(f, value) -> tuple[object, str]:
     if any(CONTROL.search(t) for t in texts):
         return value, "holds a control character"
     form = f.metadata["form"]
-    if form and value and not form[0].match(value):
+    if form and value and not form[0].fullmatch(value):
         return value, f"must be {form[1]}, not '{value}'"
     return value, ""
 
@@ -215,11 +224,17 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> tupl
         for index, name in enumerate(getattr(meta, key), 1):
             spots = places.get(key, [(0, 0)])
             line, col = spots[index] if index < len(spots) else spots[0]
-            target = (folder / name).resolve()
+            try:
+                target = (folder / name).resolve()
+                found = target.is_file()
+            except (OSError, RuntimeError, ValueError) as exc:  # a name too long, a symlink loop, a NUL
+                diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' cannot be read: {exc}"))
+                unusable.add(name)
+                continue
             if not target.is_relative_to(folder.resolve()):
                 diags.append(Diagnostic(shown, line, col, "M009", f"'{name}' lies outside the manuscript folder"))
                 unusable.add(name)
-            elif not target.is_file():
+            elif not found:
                 diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"))
                 unusable.add(name)
             elif target in listed:
@@ -227,7 +242,11 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> tupl
                                         f"(first on line {listed[target]})"))
             listed.setdefault(target, line)
     for md in sorted(folder.glob("*.md")):
-        if md.resolve() not in listed:
+        try:
+            unlisted = md.resolve() not in listed
+        except RuntimeError:  # a symlink loop: it is no chapter
+            unlisted = True
+        if unlisted:
             diags.append(Diagnostic(str(md), 0, 0, "M011", f"'{md.name}' is not listed in {BOOK_FILE}'s "
                                     "chapters or front_matter: add it or move it out", "warning"))
     return diags, unusable

@@ -4,19 +4,20 @@ from __future__ import annotations
 import copy
 import os
 import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pypandoc
 from lxml import html as lxml_html
 
-from .config import Metadata
-from . import interrupt
+from . import interrupt, safety
 from .cache import Store, digest
-from .errors import Diagnostic, ManuscriptError, ToolError
-from .progress import QUIET, Progress
+from .config import Metadata
+from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import Book, Chapter, Note, Section
 from .pages import PageBreak, find_markers
+from .progress import QUIET, Progress
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
 # exactly as the source has them.
@@ -30,6 +31,9 @@ PANDOC = pypandoc.get_pandoc_path()
 PANDOC_VERSION = pypandoc.get_pandoc_version()
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
+# The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
+# a manuscript may not set them, and a heading's slug never is one.
+GENERATED_ID = re.compile(r"page-(?:unnumbered-)?[0-9A-Za-z]+|.+-fn\d+(?:ref)?")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
@@ -53,12 +57,21 @@ def prepare(text: str, path: str) -> str:
 def to_html(markdown: str) -> str:
     """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
+    command = [PANDOC, "+RTS", f"-M{safety.PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
+               *PANDOC_ARGS]
     try:
-        run = interrupt.run([PANDOC, "-f", PANDOC_FORMAT, "-t", "html5", *PANDOC_ARGS], markdown.encode("utf-8"))
+        run = interrupt.run(command, markdown.encode("utf-8"), timeout=safety.PANDOC_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise PublishError(f"pandoc took more than {safety.PANDOC_SECONDS} s to read one file: "
+                           "simplify or split it") from None
     except OSError as exc:
         raise ToolError(f"cannot run pandoc ({PANDOC}): {exc.strerror or exc}") from None
     if run.returncode:
-        raise ToolError(f"pandoc failed (exit {run.returncode}): {run.stderr.decode(errors='replace').strip()}")
+        text = run.stderr.decode(errors="replace").strip()
+        if "Heap exhausted" in text or "heap overflow" in text:
+            raise PublishError(f"pandoc needed more than {safety.PANDOC_MEGABYTES} MB of memory to read one "
+                               "file: simplify or split it")
+        raise ToolError(f"pandoc failed (exit {run.returncode}): {text}")
     return run.stdout.decode("utf-8")
 
 
@@ -118,9 +131,12 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
         for done, path in enumerate(paths, 1):
             builder.add_file(path, jobs[path].result(), path in front)
             progress.update(done)
-    finally:
-        # On a failure or an interrupt, the files not yet begun are not converted.
-        pool.shutdown(cancel_futures=True)
+    except BaseException:
+        # An interrupt, or a file pandoc could not read: the others are neither begun nor waited for.
+        pool.shutdown(wait=False, cancel_futures=True)
+        interrupt.stop_children()
+        raise
+    pool.shutdown()
     builder.finish()
     if builder.diagnostics:
         raise ManuscriptError(builder.diagnostics)
@@ -369,6 +385,8 @@ def _slug(text: str, used: set) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
     if base[0].isdigit():
         base = "s-" + base
+    if GENERATED_ID.fullmatch(base):
+        base += "-section"
     slug, n = base, 1
     while slug in used:
         n += 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
-import mimetypes
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 from ebooklib import epub
 from lxml import etree
@@ -14,6 +14,7 @@ from lxml.html import builder as H
 
 from . import __version__
 from .frontmatter import edition_notice, title_lines
+from .images import SUFFIX
 from .fsutil import atomic_output
 from .model import Book, Chapter, NavPoint
 
@@ -42,6 +43,7 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
     ebook.add_item(css)
     lang = meta.language
     anchors = book.anchors()
+    media = _media_names(book)
     spine = []
 
     def add(uid: str, name: str, title: str, body: list, properties=(), body_type: str = "") -> epub.EpubItem:
@@ -59,12 +61,11 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
         [H.SECTION(H.CLASS("edition"), *edition_notice(book, "epub"))], body_type="frontmatter")
     nav = add("nav", "nav.xhtml", "Contents", _nav_body(book, anchors), properties=["nav"])
     for index, chapter in enumerate(book.chapters):
-        add(f"chapter-{index + 1}", chapter_file(index), chapter.title, [_epub_chapter(chapter, anchors)],
+        add(f"chapter-{index + 1}", chapter_file(index), chapter.title, [_epub_chapter(chapter, anchors, media)],
             body_type="frontmatter" if chapter.front else "bodymatter")
-    for image in _images(book):
-        ebook.add_item(epub.EpubItem(uid=f"img-{len(ebook.items)}", file_name=image,
-                                     media_type=mimetypes.guess_type(image)[0] or "application/octet-stream",
-                                     content=(book.folder / image).read_bytes()))
+    for src, resource in book.resources.items():
+        ebook.add_item(epub.EpubItem(uid=f"img-{len(ebook.items)}", file_name=media[src],
+                                     media_type=resource.media_type, content=resource.path.read_bytes()))
     ebook.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
                                  content=_ncx(book, anchors)))
     ebook.spine = spine
@@ -120,8 +121,14 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
         ebook.add_metadata(None, "meta", value, {"property": prop})
 
 
-def _epub_chapter(chapter: Chapter, anchors: dict[str, int]):
-    """Copy a chapter's body as EPUB content: page-break markers, noterefs and footnote asides."""
+def _media_names(book: Book) -> dict[str, str]:
+    """Name each image in the EPUB by its order: the names in the manuscript folder may be anything."""
+    return {src: f"media/image-{i:03d}{SUFFIX[resource.media_type]}"
+            for i, (src, resource) in enumerate(book.resources.items(), 1)}
+
+
+def _epub_chapter(chapter: Chapter, anchors: dict[str, int], media: dict[str, str]):
+    """Copy a chapter's body as EPUB content: page-break markers, noterefs, footnote asides, images."""
     body = copy.deepcopy(chapter.body)
     body.set("epub-type", "frontmatter" if chapter.front else "chapter")
     body.set("role", "doc-preface" if chapter.front else "doc-chapter")
@@ -146,6 +153,8 @@ def _epub_chapter(chapter: Chapter, anchors: dict[str, int]):
         notes.set("epub-type", "footnotes")
         notes.set("aria-label", "Notes")
         body.append(notes)
+    for img in body.xpath(".//img[@src]"):  # safety.problems bound every src to a resource
+        img.set("src", media[unquote(img.get("src"))])
     # After the notes are in: a note may link to another chapter too.
     for link in body.xpath(".//a[starts-with(@href, '#')]"):
         target = link.get("href")[1:]
@@ -251,16 +260,6 @@ def _reading_order(book: Book) -> dict[str, tuple[int, int]]:
             if ident in wanted:
                 order[ident] = (index, position)
     return order
-
-
-def _images(book: Book) -> list[str]:
-    found = []
-    for chapter in book.chapters:
-        for img in chapter.body.iter("img"):
-            src = img.get("src")
-            if src and src not in found:
-                found.append(src)
-    return found
 
 
 def _document(title: str, lang: str, body: list, body_type: str = "") -> bytes:

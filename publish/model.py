@@ -52,6 +52,14 @@ class Chapter:
     page_breaks: list[PageBreak] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Resource:
+    """A file the book shows (an image), resolved once to its real path inside the manuscript folder."""
+
+    path: Path
+    media_type: str
+
+
 @dataclass
 class Book:
     """The whole volume."""
@@ -61,6 +69,8 @@ class Book:
     chapters: list[Chapter]
     # The volume's build date (ISO 8601), from SOURCE_DATE_EPOCH or the last commit.
     date: str = ""
+    # Every image, by the src its elements carry (its path inside the folder); set by safety.problems.
+    resources: dict[str, Resource] = field(default_factory=dict)
 
     @property
     def page_breaks(self) -> list[PageBreak]:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .build import FORMATS, STYLES, load, source_epoch
+from .config import VERSION
 from .epub import write_epub
 from .errors import Diagnostic, SettingsError
 from .fsutil import atomic_output
@@ -16,8 +16,6 @@ from .model import Book
 from .pdf import write_pdf
 
 SUMS = "SHA256SUMS"
-# A version names files: no path separators, no spaces, nothing a shell or a URL would mangle.
-VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 WRITERS = {"pdf": write_pdf, "epub": write_epub}
 
 
@@ -66,7 +64,7 @@ def release_version(declared: str, tagged: list[str], requested: str | None) -> 
         raise SettingsError("the versions disagree: " + ", ".join(name for name, _ in given) +
                            "; make them match (book.yaml's version may be left empty)")
     version = given[0][1]
-    if not VERSION_PATTERN.match(version):
+    if not VERSION[0].fullmatch(version):  # match with $ would let "1.0\n" through
         raise SettingsError(f"version '{version}' may hold only letters, digits, '.', '+', '_' and '-' "
                            "(it names the release files)")
     return version

@@ -1,25 +1,32 @@
-"""What a manuscript may not hold or reach: active content, the network, files outside its folder.
+"""The safety model, enforced in one place: what a manuscript may reference, what is refused, the limits.
 
-Checked on the HTML pandoc makes, so raw HTML, pandoc attributes (``{onclick=…}``) and Markdown
-links are judged alike. The fetcher (fetch.py) enforces the same rule again while the PDF is laid out.
+A manuscript may link to anchors in the book and to http(s) and mailto addresses, and show images
+(``![](map.png)``, ``<img src>``) that are files inside its folder and pass images.py; nothing else it
+writes may load, fetch or run anything. Judged on the HTML pandoc makes, so raw HTML, pandoc attributes
+(``{onclick=…}``) and Markdown links are judged alike. Each image is resolved here, once, to its real
+file; both writers use only that (Book.resources). The fetcher (fetch.py) enforces the folder again
+while the PDF is laid out. The limits on the sources are checked before pandoc runs.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from lxml import etree
+from .config import CONTROL
+from .errors import Diagnostic
+from .images import image_problem
+from .model import Book, Resource
 
-from .fsutil import inside
-from .model import Book
-
-# Elements that run code, load other documents or change how the page is read.
+# Elements that run code, load other documents, take input or change how the page is read.
 ACTIVE_TAGS = {"script", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
-               "form", "meta", "link", "style", "template", "portal"}
+               "form", "input", "button", "select", "textarea", "meta", "link", "style", "template", "portal"}
+# Elements that load media or draw inline graphics: an edition of printed pages has only still images.
+MEDIA_TAGS = {"video", "audio", "source", "track", "picture", "svg", "canvas", "map"}
 LINK_SCHEMES = {"http", "https", "mailto"}
-# Attributes whose value the PDF renderer or a reading system would fetch.
-RESOURCE_ATTRS = {"src", "srcset", "poster", "background", "data", "action", "formaction"}
+# Attributes whose value a renderer or a reading system would fetch; only <img src> may, once vetted.
+RESOURCE_ATTRS = {"src", "srcset", "poster", "background", "data", "action", "formaction", "lowsrc",
+                  "dynsrc", "longdesc", "usemap", "codebase", "archive", "manifest", "ping", "profile"}
 # What a style attribute may say: keywords for the few properties a transcription needs, and sizes
 # below 1000 units (pandoc writes ![](map.png){width=50%} as one). Nothing else: CSS can fetch
 # (url(), @import, spelt with escapes too) and huge values break the layout (font-size: 1e9px).
@@ -29,100 +36,173 @@ STYLE_DECLARATION = re.compile(r"\s*(?:(?:text-align|font-style|font-weight|font
                                r"\s*", re.I)
 # Table spans as HTML caps them; WeasyPrint does not, and lays out every spanned column.
 MAX_SPAN = 1000
-SVG_DATA = re.compile(r"data:image/(?:png|jpeg|gif|webp)[;,]", re.I)
+# Spaces and control characters anywhere in a link: a browser ignores some of them ("java\tscript:",
+# " javascript:"), so a link's scheme is judged without any of them.
+URL_IGNORED = re.compile(r"[\x00-\x20]+")
+
+# Limits on each source file, checked before pandoc reads it: beyond them pandoc or the layout would
+# take minutes and gigabytes, and no real volume comes near them.
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+MAX_NOTES = 20_000  # footnote references in one file
+MAX_CONTROL = 1000  # control characters in one file: more is a binary file, not a transcription
+# Bounds on one pandoc run: beyond them the file is refused, not waited for.
+PANDOC_SECONDS = 180
+PANDOC_MEGABYTES = 2048  # GHC's heap limit, +RTS -M: pandoc stops with "Heap exhausted" instead of swapping
+# Deeper nesting than any real text has: the PDF's layout recurses once per level and would fail.
+MAX_DEPTH = 48
+NESTING_MARKS = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
+FENCED_DIV = re.compile(r"^ {0,3}(:{3,})\s*(\S?)")
+NESTED_TAG = re.compile(r"<(/?)(div|blockquote|section|ul|ol|dl|table|span)\b[^>]*?(/?)>", re.I)
+NOTE_REF = re.compile(r"\[\^")
+# The classes the build gives page breaks and notes, and pandoc gives its notes: the manuscript may not
+# set them, or raw HTML could pass for a page break or a note the build never made.
+RESERVED_CLASS = re.compile(r"(?:\.|\bclass\s*=\s*[\"']?[^\"'>\n]*?)(?<![\w-])(pagebreak|noteref|footnote-ref|"
+                            r"footnote-back|footnotes)(?![\w-])", re.I)
+
+
+def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
+    """Check every source against the limits (size, notes, control characters, nesting) and reserved classes."""
+    diags = []
+    for path, text in sources.items():
+        name = str(path)
+        size = len(text.encode("utf-8"))
+        if size > MAX_SOURCE_BYTES:
+            diags.append(Diagnostic(name, 0, 0, "L001", f"the file has {size:,} bytes; a file may have at most "
+                                    f"{MAX_SOURCE_BYTES:,}: split it into chapters"))
+            continue
+        if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
+            line = text.count("\n", 0, (CONTROL.search(text) or re.search("$", text)).start()) + 1
+            diags.append(Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
+                                    f"{MAX_CONTROL} control characters: it is not a text file"))
+            continue
+        notes = len(NOTE_REF.findall(text))
+        if notes > 2 * MAX_NOTES:  # a reference and its definition each begin with "[^"
+            diags.append(Diagnostic(name, 0, 0, "L003", f"the file has about {notes // 2:,} footnotes; a file may "
+                                    f"have at most {MAX_NOTES:,}: split it into chapters"))
+        for m in RESERVED_CLASS.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            diags.append(Diagnostic(name, line, m.start() - text.rfind("\n", 0, m.start()), "S010",
+                                    f"class '{m[1]}' is the build's own (page breaks and notes): write a "
+                                    "page marker as [Page 588] and a note as [^1]"))
+        if (deep := _deepest_line(text)):
+            line, depth = deep
+            diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
+                                    f"within each other); at most {MAX_DEPTH} can be typeset"))
+    return diags
+
+
+def _deepest_line(text: str) -> tuple[int, int] | None:
+    """Return (line, depth) where quotes, list items, fenced divs and block tags first nest past MAX_DEPTH."""
+    divs = tags = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        prefix = pos = 0
+        while (m := NESTING_MARKS.match(line, pos)) and m.end() > pos:
+            prefix, pos = prefix + 1, m.end()
+        fence = FENCED_DIV.match(line)
+        if fence:
+            divs = divs + 1 if fence[2] else max(divs - 1, 0)
+        deepest = tags
+        for m in NESTED_TAG.finditer(line):
+            tags = max(tags - 1, 0) if m[1] else tags + (not m[3])
+            deepest = max(deepest, tags)
+        if prefix + divs + deepest > MAX_DEPTH:
+            return number, prefix + divs + deepest
+    return None
 
 
 def problems(book: Book):
-    """Yield (path, needle, code, message) for each refused or missing resource: all are errors.
+    """Yield (path, needles, code, message) for each refused or missing resource: all are errors.
 
-    The needle is a regular expression that finds the problem in the file's Markdown.
+    Binds each image to its one real file on the way: its src becomes the file's path inside the
+    folder and Book.resources holds the file. The needles are regular expressions that find the
+    problem in the file's Markdown, the first that is found.
     """
+    book.resources = {}
     for chapter in book.chapters:
         path = str(chapter.path)
         for el in elements(chapter):
-            for needle, code, message in _element_problems(book, el):
-                yield path, needle, code, message
+            for needles, code, message in _element_problems(book, el):
+                yield path, needles, code, message
 
 
 def _element_problems(book: Book, el):
     tag = el.tag.lower()
     if tag in ACTIVE_TAGS:
-        yield rf"<\s*{tag}\b", "R001", f"refused raw HTML <{tag}>: scripts, frames, forms and active " \
-                                       "content are not allowed in a manuscript"
+        yield (rf"<\s*{tag}\b",), "R001", f"refused raw HTML <{tag}>: scripts, frames, forms and active " \
+                                          "content are not allowed in a manuscript"
+    elif tag in MEDIA_TAGS:
+        yield (rf"<\s*{tag}\b",), "R003", f"refused raw HTML <{tag}>: a manuscript shows only still images, " \
+                                          "as ![text](file.png)"
     for name, value in el.attrib.items():
         lname = name.lower().split(":")[-1]
+        where = (rf"\b{re.escape(name)}\s*=",)
         if lname.startswith("on"):
-            yield rf"\b{re.escape(name)}\s*=", "R001", f"refused event handler '{name}' on <{tag}>: " \
-                                                      "a manuscript may not run code"
+            yield where, "R001", f"refused event handler '{name}' on <{tag}>: a manuscript may not run code"
         elif lname == "style" and (bad := [d for d in value.split(";") if d.strip()
                                            and not STYLE_DECLARATION.fullmatch(d)]):
             # Pandoc writes {width=50%} as style="width:50%": look for the value, which both share.
-            yield re.escape(bad[0].split(":", 1)[-1].strip()[:40]), "R004", \
+            yield (re.escape(bad[0].split(":", 1)[-1].strip()[:40]), *where), "R004", \
                 f"refused style '{value}': a style attribute may set only text alignment, font style and " \
                 "sizes below 1000 units"
         elif lname in ("colspan", "rowspan", "span") and int(re.match(r"\s*(\d*)", value)[1] or 0) > MAX_SPAN:
-            yield rf"\b{lname}\s*=\s*['\"]?\s*{re.escape(value.strip())}", "R004", \
+            yield (rf"\b{lname}\s*=\s*['\"]?\s*{re.escape(value.strip())}", *where), "R004", \
                 f"refused {lname}=\"{value}\" on <{tag}>: a table cell spans at most {MAX_SPAN}"
-        elif lname == "href" and tag in ("a", "area"):
+        elif lname == "href" and tag in ("a", "area") and name.lower() == "href":
             yield from _link_problems(value)
+        elif lname == "src" and tag == "img":
+            yield from _bind_image(book, el, value)
         elif lname == "href" or lname in RESOURCE_ATTRS:
-            urls = [u.split()[0] for u in value.split(",") if u.strip()] if lname == "srcset" else [value]
-            for url in urls:
-                yield from _resource_problems(book, url)
+            yield (re.escape(value[:40]), *where), "R003", \
+                f"refused attribute {name}=\"{value[:60]}\" on <{tag}>: only an image's src may load a file"
 
 
 def _link_problems(href: str):
-    scheme = urlsplit(href.strip()).scheme.lower()
-    if scheme == "javascript":
-        yield re.escape(href[:40]), "R001", f"refused link '{href}': a manuscript may not run code"
-    elif scheme and scheme not in LINK_SCHEMES:
-        yield re.escape(href[:40]), "R002", f"refused link '{href}': links may be '#anchor', http(s) or mailto"
-
-
-def _resource_problems(book: Book, url: str):
-    """Check an image or other fetched resource: a relative path to a file inside the folder."""
-    needle = re.escape(url[:60])
-    parts = urlsplit(url.strip())
-    if parts.scheme or parts.netloc:
-        yield needle, "R003", f"refused '{url}': a build fetches nothing from the network or by URL; copy " \
-                              "the file into the manuscript folder and link it by a relative path"
-        return
-    path = book.folder / unquote(parts.path)
-    if not inside(path, [book.folder]):
-        yield needle, "R003", f"refused '{url}': it lies outside the manuscript folder"
-    elif not path.is_file():
-        yield needle, "S007", f"image '{url}' does not exist"
-    elif path.suffix.lower() == ".svg" and (reason := svg_problem(path)):
-        yield needle, "R003", f"refused image '{url}': {reason}"
-
-
-def svg_problem(path: Path) -> str:
-    """Return why an SVG file may not be used (scripts, external references, entities), or ''."""
-    data = path.read_bytes()
-    if b"<!ENTITY" in data:
-        return "it declares XML entities"
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    needles = (re.escape(href[:40]), r"\bhref\s*=")
     try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        return f"it is not well-formed XML ({exc.msg})"
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        local = etree.QName(el).localname.lower()
-        if local in ACTIVE_TAGS - {"style"} or local == "foreignobject":
-            return f"it holds a <{local}> element"
-        if local == "style" and re.search(r"url\s*\((?!\s*['\"]?#)|@import", el.text or "", re.I):
-            return "its stylesheet loads resources"
-        for name, value in el.attrib.items():
-            attr = etree.QName(name).localname.lower()
-            if attr.startswith("on"):
-                return f"it has an event handler ({attr})"
-            if attr == "href" and not value.startswith("#") and not SVG_DATA.match(value):
-                return f"it references '{value[:60]}'"
-            if re.search(r"url\s*\((?!\s*['\"]?#)", value, re.I):
-                return f"it references a resource in '{value[:60]}'"
-    return ""
+        scheme = urlsplit(URL_IGNORED.sub("", href)).scheme.lower()
+    except ValueError:  # a malformed host, e.g. "http://["
+        yield needles, "R002", f"refused link '{href[:60]}': it is not a valid URL"
+        return
+    if scheme == "javascript" or (scheme and scheme.startswith("java")):
+        yield needles, "R001", f"refused link '{href[:60]}': a manuscript may not run code"
+    elif scheme and scheme not in LINK_SCHEMES:
+        yield needles, "R002", f"refused link '{href[:60]}': links may be '#anchor', http(s) or mailto"
+
+
+def _bind_image(book: Book, el, url: str):
+    """Resolve an image to one real file inside the folder, judge it, and point the element at it."""
+    needles = (re.escape(url[:60]), re.escape(url.strip()[:60]), r"\bsrc\s*=")
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme or parts.netloc:
+        yield needles, "R003", f"refused '{url[:60]}': a build fetches nothing from the network or by URL; " \
+                               "copy the file into the manuscript folder and link it by a relative path"
+        return
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        yield needles, "R003", f"refused image '{url[:60]}': an image is a file, named without '?' or '#'"
+        return
+    folder = book.folder.resolve()
+    try:
+        real = (folder / unquote(parts.path)).resolve()
+        found = real.is_file()
+    except (OSError, RuntimeError, ValueError) as exc:  # a name too long, a symlink loop, a NUL
+        yield needles, "S007", f"image '{url[:60]}' cannot be read: {exc}"
+        return
+    if not real.is_relative_to(folder) or real == folder:
+        yield needles, "R003", f"refused '{url[:60]}': it lies outside the manuscript folder"
+        return
+    if not found:
+        yield needles, "S007", f"image '{url[:60]}' does not exist"
+        return
+    media_type, why = image_problem(real)
+    if why:
+        yield needles, "R003", f"refused image '{url[:60]}': {why}"
+        return
+    name = real.relative_to(folder).as_posix()
+    book.resources[name] = Resource(real, media_type)
+    el.set("src", quote(name))
 
 
 def elements(chapter):

@@ -1,7 +1,10 @@
 """Import a FRUS volume from the Office of the Historian's TEI XML as a manuscript (book.yaml and Markdown)."""
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,11 +12,13 @@ import yaml
 from lxml import etree
 
 from .config import BOOK_FILE, FIELDS
-from .errors import Diagnostic, RefusedError, SourceError
+from .errors import Diagnostic, OutputError, RefusedError, SourceError
 from .fsutil import atomic_folder
 from .pages import MARKER, PageBreak
 from .teitext import XML_ID, Renderer, Volume, escape, label_of, local
 
+# The names import-tei gives the Markdown files it writes: 01-title-page.md.
+IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
 # titleStmt title types -> book.yaml keys
 TITLES = {"series": "series", "subseries": "subseries", "volumenumber": "volume", "volume": "volume_title"}
 
@@ -47,16 +52,57 @@ def import_tei(volume: Path, manuscript: Path, force: bool = False) -> ImportRes
     meta["chapters"] = [f.name for f in files if not f.front]
     if not meta["chapters"]:
         raise SourceError("no text to import: the file holds no division or document", volume)
-    written = []
-    with atomic_folder(manuscript) as tmp:
-        header = f"# Imported from {volume.name} by `publish import-tei`: edit freely.\n"
-        yaml_text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-        (tmp / BOOK_FILE).write_text(header + yaml_text, encoding="utf-8")
-        written.append(manuscript / BOOK_FILE)
-        for f in files:
-            (tmp / f.name).write_text("\n".join(_squeeze(f.lines)) + "\n", encoding="utf-8")
-            written.append(manuscript / f.name)
-    return ImportResult(written, vol.warnings)
+    header = f"# Imported from {volume.name} by `publish import-tei`: edit freely.\n"
+    texts = {f.name: "\n".join(_squeeze(f.lines)) + "\n" for f in files}
+    texts[BOOK_FILE] = header + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
+    _write(manuscript, texts, volume)
+    return ImportResult([manuscript / name for name in [BOOK_FILE, *(f.name for f in files)]], vol.warnings)
+
+
+def _write(manuscript: Path, texts: dict[str, str], volume: Path) -> None:
+    """Write the files; into an existing folder, replace only what an earlier import wrote, book.yaml last."""
+    if not manuscript.exists():
+        with atomic_folder(manuscript) as tmp:
+            for name, text in texts.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+        return
+    earlier = _imported(manuscript)
+    for name in texts:
+        if (manuscript / name).exists() and name not in earlier:
+            raise RefusedError(f"{manuscript / name} was not written by an import (book.yaml does not list it): "
+                               "move it away, or import into a new folder")
+    if volume.resolve() in {(manuscript / name).resolve() for name in earlier | set(texts)}:
+        raise RefusedError(f"{volume} would be replaced by the import: keep the TEI file apart from the manuscript")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".import-", suffix=".part", dir=manuscript))
+    except OSError as exc:
+        raise OutputError(f"cannot write to {manuscript}: {exc.strerror}") from None
+    try:
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name in sorted(texts, key=lambda n: n == BOOK_FILE):
+            os.replace(tmp / name, manuscript / name)
+        for name in earlier - set(texts):
+            (manuscript / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {manuscript}: {exc.strerror}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _imported(manuscript: Path) -> set[str]:
+    """Return the files an earlier import wrote: book.yaml and the Markdown files it lists in the folder."""
+    if not (manuscript / BOOK_FILE).is_file():
+        return set()
+    try:
+        data = yaml.safe_load((manuscript / BOOK_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None
+    listed = [] if not isinstance(data, dict) else \
+        [n for key in ("front_matter", "chapters") if isinstance(data.get(key), list) for n in data[key]]
+    # Only names an import writes: a Markdown file directly in the folder, not a link out of it.
+    return {BOOK_FILE} | {n for n in listed if isinstance(n, str) and IMPORTED_NAME.fullmatch(n)
+                          and not (manuscript / n).is_symlink() and not (manuscript / n).is_dir()}
 
 
 def parse(path: Path):

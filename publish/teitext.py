@@ -11,6 +11,12 @@ from .pages import PageBreak
 
 HSG = "https://history.state.gov/historicaldocuments/"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+# What the importer writes into Markdown attributes and links, and nothing else: an id or class a TEI
+# attribute gives only when it is a plain name, a web link only to history.state.gov. Anything else
+# could close the attribute block and add an event handler, or send a reader anywhere.
+SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+SAFE_VALUE = re.compile(r"[\w .-]*")  # an attribute's value: no quote or brace to end it early
+SAFE_WEB = re.compile(r"https?://history\.state\.gov(?:/[A-Za-z0-9_.~/%-]*)?(?:#[A-Za-z0-9_.-]*)?")
 SPACE = re.compile(r"[ \t\r\n]+")  # XML whitespace only: a no-break space is text
 # Characters pandoc would read as markup anywhere in a line.
 SPECIAL = re.compile(r"([\\`*_\[\]<$~^|@{}])|&(?=#?\w+;)")
@@ -122,7 +128,8 @@ class Renderer:
         if name == "space":
             return " "
         if name == "gap":  # an omission: kept for the editor, printed as nothing
-            attrs = "".join(f' {k}="{v}"' for k, v in child.attrib.items() if k in ("reason", "quantity", "unit"))
+            attrs = "".join(f' {k}="{v}"' for k, v in child.attrib.items()
+                            if k in ("reason", "quantity", "unit") and SAFE_VALUE.fullmatch(v))
             return f"[]{{.gap{attrs}}}"
         if name == "del":
             return _wrap("~~", self.inline(child, heading), "~~")
@@ -172,16 +179,19 @@ class Renderer:
         if href is None or heading or not text.strip():
             if href is None and target and target not in self.volume.missing:
                 self.volume.missing.add(target)
-                self.volume.warn(ref, "I003", f"ref target '{target}' is not in this volume: this ref and "
-                                              "any later one to it are kept as text")
+                self.volume.warn(ref, "I003", f"ref target '{target[:80]}' is not in this volume or on "
+                                              "history.state.gov: this ref and any later one to it are kept as text")
             return text
         lead, core, trail = _split_space(text)
         return f"{lead}[{core}]({href}){trail}"
 
     def _href(self, target: str) -> str | None:
+        """Return where a ref may link: an anchor in the volume or a page of history.state.gov; else None."""
         if target.startswith(("http://", "https://")):
-            return target
+            return target if SAFE_WEB.fullmatch(target) else None
         volume, _, ident = target.partition("#")
+        if ident and not SAFE_NAME.fullmatch(ident):
+            return None
         if volume:
             if not re.fullmatch(r"frus[A-Za-z0-9-]+", volume):
                 return None
@@ -193,7 +203,7 @@ class Renderer:
     def _anchor(self, el) -> str:
         """Return an empty span carrying the element's id when a ref points to it and no heading does."""
         ident = el.get(XML_ID)
-        if ident and ident in self.volume.targets and local(el) != "div":
+        if ident and ident in self.volume.targets and local(el) != "div" and SAFE_NAME.fullmatch(ident):
             return f"[]{{#{ident}}}"
         return ""
 
@@ -253,7 +263,8 @@ class Renderer:
         if name == "quote":
             return [("> " + line if line else ">") for line in _trimmed(self.blocks(el, level))]
         if name == "note":  # a note printed in place, as old volumes print source notes
-            return _fenced(el.get("type") or "note", self.blocks(el, level))
+            kind = el.get("type") or "note"
+            return _fenced(kind if SAFE_NAME.fullmatch(kind) else "note", self.blocks(el, level))
         if name == "figure":
             for graphic in el.iter("{*}graphic"):
                 self.volume.warn(graphic, "I004", f"image '{graphic.get('url')}' is not imported: "
@@ -288,14 +299,14 @@ class Renderer:
         title = self.inline(head, heading=True).strip() if head is not None else ""
         number = (div.get("n") or "").strip() if document else ""
         if number and not re.match(rf"^(No\.\s*)?{re.escape(number)}\b", _plain(title)):
-            title = f"{number}. {title}".strip()
+            title = f"{escape(number)}. {title}".strip()
         out: list[str] = []
         if level <= 2 and not title:
             title = escape(fallback_title(div))
             self.volume.warn(div, "I005", f"division without a head: titled '{title}' in the manuscript")
         if title:
             ident = div.get(XML_ID)
-            attrs = f" {{#{ident}}}" if ident else ""
+            attrs = f" {{#{ident}}}" if ident and SAFE_NAME.fullmatch(ident) else ""
             out.append(f"{'#' * min(level, 6)} {title}{attrs}")
             out.append("")
         body = [c for c in children if c is not head]

@@ -1,6 +1,7 @@
 """Shared fixtures: real builds of small manuscripts, read back as a reader would."""
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import textwrap
@@ -20,6 +21,10 @@ TEI_DATA = Path(__file__).resolve().parent / "data" / "frus-tei"
 # how the date is chosen set or remove it themselves.
 FIXED_EPOCH = "1700000000"
 os.environ["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
+
+# The smallest real PNG (one pixel): images are judged by their content, so a header alone is refused.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                       "hgGAWjR9awAAAABJRU5ErkJggg==")
 
 BOOK_YAML = """\
 id: {id}

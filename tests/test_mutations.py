@@ -24,7 +24,7 @@ from publish.errors import EXIT_MANUSCRIPT, EXIT_OK, EXIT_REFUSED, PublishError
 from publish.pages import MARKER
 
 CHAPTER = "01-mikoyan.md"
-CODE = re.compile(r"^[MPSNTR]\d{3}$")
+CODE = re.compile(r"^[MPSNTRL]\d{3}$")
 
 where = st.floats(0, 1)
 files = st.sampled_from([CHAPTER, CHAPTER, "book.yaml"])  # the text has more to get wrong

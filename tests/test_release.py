@@ -1,7 +1,6 @@
 """Releases: versioned outputs with their sums, byte-identical from the same sources, dated by them."""
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import subprocess
@@ -14,12 +13,11 @@ import pikepdf
 import pytest
 from lxml import etree
 
-from conftest import ROOT, SAMPLE, make_manuscript
+from conftest import PNG, ROOT, SAMPLE, make_manuscript
 from publish.errors import EXIT_SETTINGS, PublishError
 from publish.release import SUMS, release, release_version
 
 EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
 # Every kind of content whose PDF form could depend on where the build runs: an image (WeasyPrint
 # names it by its URL), links, notes, every font face.

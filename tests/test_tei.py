@@ -330,6 +330,22 @@ def test_unknown_element_is_a_warning_and_keeps_its_text(tmp_path):
     assert "Keep these words here." in chapter_text(book)
 
 
+def test_import_writes_only_safe_links_and_attributes(tmp_path):
+    body = ('<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+            '<p><ref target="javascript:alert(1)">one</ref>, <ref target=" JavaScript:alert(1)">two</ref>, '
+            '<ref target="https://example.org/x">three</ref>, <ref target="https://history.state.gov/x){onclick=a}">'
+            'four</ref>, <ref target="#x{onclick=a}">five</ref>, <ref target="https://history.state.gov/about">'
+            'six</ref>.<gap reason=\'x" onclick="alert(1)\'/></p>'
+            '<note type=\'x {onclick="alert(1)"}\' rend="inline"><p>Note.</p></note>'
+            '<p>Target.</p></div>')
+    folder, warnings, book = tiny(tmp_path, body)
+    text = markdown(folder)
+    assert not re.search(r"javascript|onclick|example\.org", text, re.I), text
+    assert "[six](https://history.state.gov/about)" in text
+    assert "one, two, three, four, five, six." in chapter_text(book)
+    assert sum(w.code == "I003" for w in warnings) == 5
+
+
 def test_malformed_or_missing_volume_is_one_message(tmp_path):
     bad = tmp_path / "bad.xml"
     bad.write_text("<TEI>\n<text>\n</TEI>\n", encoding="utf-8")
@@ -349,6 +365,7 @@ def test_never_overwrites_unless_forced(tmp_path, capsys):
     (folder / "old.md").write_text("# Old\n", encoding="utf-8")
     assert main(["import-tei", str(source), str(folder)]) == RefusedError.exit_code
     assert "already exists" in capsys.readouterr().err and (folder / "old.md").exists()
+    (folder / "book.yaml").write_text("id: old\nchapters: [old.md]\n", encoding="utf-8")
     assert main(["import-tei", str(source), str(folder), "--force"]) == 0
     assert not (folder / "old.md").exists() and "New." in markdown(folder)
     other = tmp_path / "photos"
@@ -356,6 +373,36 @@ def test_never_overwrites_unless_forced(tmp_path, capsys):
     (other / "cat.jpg").write_bytes(b"x")
     with pytest.raises(RefusedError, match="not a manuscript folder"):
         import_tei(source, other, force=True)
+
+
+def test_force_replaces_only_what_an_import_wrote(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    source = folder / "v.xml"  # the TEI file inside the folder it is imported into
+    source.write_text(HEADER + "<p>New.</p>" + FOOTER, encoding="utf-8")
+    monkeypatch.chdir(folder)
+    assert main(["import-tei", "v.xml", ".", "--force"]) == RefusedError.exit_code  # no book.yaml: no manuscript
+    (folder / "book.yaml").write_text("id: old\nchapters: [old.md, ../outside.md]\n", encoding="utf-8")
+    (folder / "old.md").write_text("# Old\n", encoding="utf-8")
+    (tmp_path / "outside.md").write_text("# Outside\n", encoding="utf-8")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    assert main(["import-tei", "v.xml", ".", "--force"]) == 0, capsys.readouterr().err
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == sorted([".git", "notes.txt", "v.xml", "book.yaml", *load_names(folder)])
+    assert (tmp_path / "outside.md").exists() and (folder / ".git" / "HEAD").exists()
+    assert "New." in markdown(folder)
+    # A file of the user's with a name the import writes is never replaced.
+    (folder / "book.yaml").write_text("id: old\nchapters: [x.md]\n", encoding="utf-8")
+    theirs = (folder / load_names(folder, "01")[0])
+    assert main(["import-tei", "v.xml", ".", "--force"]) == RefusedError.exit_code
+    assert "was not written by an import" in capsys.readouterr().err and theirs.exists()
+
+
+def load_names(folder: Path, prefix: str = "") -> list[str]:
+    """Return the Markdown files in folder whose names begin with prefix."""
+    return sorted(p.name for p in folder.glob(f"{prefix}*.md"))
 
 
 def test_a_failed_import_leaves_nothing(tmp_path, monkeypatch):
