@@ -60,8 +60,9 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
             parts.append([])
         parts[-1].append(el)
         body.remove(el)
+    titles = {s.anchor: s.title for s in chapter.sections}
     for part in parts:
-        notes = _notes(part, chapter)
+        notes = _notes(part, chapter, titles.get(part[0].get("id"), chapter.title) if part else chapter.title)
         if notes is not None:
             part.append(notes)
     files: list[list] = [[]]
@@ -94,7 +95,7 @@ def _mark_breaks(body) -> None:
         span.set("aria-label", span.attrib.pop(PAGE_LABEL))
 
 
-def _notes(part: list, chapter: Chapter):
+def _notes(part: list, chapter: Chapter, title: str):
     """Turn the part's note references into EPUB noterefs; return its notes as a section, or None."""
     asides = []
     for ref in (r for el in part for r in el.xpath(f"descendant-or-self::a[@class='{NOTEREF}']")):
@@ -111,7 +112,7 @@ def _notes(part: list, chapter: Chapter):
         return None
     notes = H.SECTION(H.CLASS("footnotes"), *asides)
     notes.set("epub-type", "footnotes")
-    notes.set("aria-label", "Notes")
+    notes.set("aria-label", f"Notes to {title}")  # each a landmark of its own, named apart
     return notes
 
 
