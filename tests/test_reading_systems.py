@@ -1,4 +1,4 @@
-"""The EPUB in real reading systems: epub.js in headless Chromium, and DAISY Ace.
+"""The EPUB in real reading systems: epub.js in headless Chromium, DAISY Ace and Calibre.
 
 The engines are installed by tests/js/setup.sh. Without them these tests skip, saying why, except on
 CI (CI=true), where a missing engine is a failure.
@@ -24,10 +24,11 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 VOLUMES = ["sample", "example", "imported"]
 
 
-def engines() -> None:
-    """Fail (on CI) or skip (elsewhere) unless node, Chromium and the npm packages are installed."""
+def engines(*extra: str) -> None:
+    """Fail (on CI) or skip (elsewhere) unless node, Chromium, the npm packages and the extra commands are there."""
     missing = [what for what, there in (("node", shutil.which("node")), ("Chromium", Path(CHROMIUM).exists()),
-                                        ("tests/js/node_modules", (JS / "node_modules" / "epubjs").is_dir()))
+                                        ("tests/js/node_modules", (JS / "node_modules" / "epubjs").is_dir()),
+                                        *((name, shutil.which(name)) for name in extra))
                if not there]
     if missing:
         reason = f"{', '.join(missing)} missing: run tests/js/setup.sh"
@@ -137,3 +138,14 @@ def test_ace_finds_nothing_critical_serious_or_moderate(epubs, volume, tmp_path)
             "schema:accessibilityHazard", "schema:accessibilitySummary", "dcterms:conformsTo",
             "a11y:certifiedBy"} <= set(report["a11y-metadata"]["present"])
 
+
+
+def test_calibre_shows_no_hidden_navigation_as_text(epubs, tmp_path):
+    engines("ebook-convert")
+    text = tmp_path / "book.txt"
+    run = subprocess.run(["ebook-convert", str(epubs["sample"]), str(text)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    words = text.read_text(encoding="utf-8")
+    assert "Mikoyan in Washington" in words and "Contents" in words
+    assert "Pages of the print edition" not in words and "Landmarks" not in words
