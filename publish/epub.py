@@ -1,4 +1,4 @@
-"""The EPUB writer: one XHTML per chapter, navigation written from the book's own outline and pages."""
+"""The EPUB writer: the package, its metadata and navigation, written from the book's own outline and pages."""
 from __future__ import annotations
 
 import copy
@@ -13,9 +13,9 @@ from lxml import etree
 from lxml.html import builder as H
 
 from . import __version__
+from .epubcontent import chapter_documents, chapter_file, locations
 from .frontmatter import edition_notice, title_lines
 from .fsutil import atomic_output
-from .epubcontent import chapter_documents, chapter_file, locations
 from .model import Book, NavPoint
 
 XHTML = "http://www.w3.org/1999/xhtml"

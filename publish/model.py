@@ -30,7 +30,6 @@ class NavPoint:
 
     title: str
     anchor: str
-    chapter: int  # index into Book.chapters: the EPUB file the anchor lives in
     children: tuple[NavPoint, ...] = ()
 
 
@@ -89,9 +88,8 @@ class Book:
     @property
     def outline(self) -> list[NavPoint]:
         """Chapters, then their documents, in order."""
-        return [NavPoint(ch.title, ch.anchor, i,
-                         tuple(NavPoint(s.title, s.anchor, i) for s in ch.sections))
-                for i, ch in enumerate(self.chapters)]
+        return [NavPoint(ch.title, ch.anchor, tuple(NavPoint(s.title, s.anchor) for s in ch.sections))
+                for ch in self.chapters]
 
     def reading_order(self) -> dict[str, int]:
         """Rank every id in the book by its place in reading order (a note where it is referenced)."""
