@@ -11,7 +11,8 @@ from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note
 
 # Reading systems and e-book converters advise content documents of at most about 300 KB: larger ones
 # are slow to open (a 700 KB chapter takes seconds in epub.js) or are split by the converter at
-# arbitrary points. The budget leaves room for the document's head.
+# arbitrary points. A part is measured as serialized XML, as it is written (less the namespace
+# declarations, made once per file); the budget leaves room for the file's head.
 MAX_DOCUMENT_BYTES = 300_000
 HEAD_ROOM = 2_000
 # Blocks that hold text: a note's back-link goes into the first of them, never into a table or list.
