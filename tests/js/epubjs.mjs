@@ -2,9 +2,9 @@
 //
 //   node epubjs.mjs BOOK.epub PAGE_ANCHOR NOTEREF_HREF [SCREENSHOT.png]
 //
-// Prints {toc, pageList, views: {paginated, scrolled}}. Each view holds the viewer's rectangle and,
-// once epub.js has displayed the page-list target PAGE_ANCHOR, the document shown and the page number
-// as Chromium drew it (its text, style and box); then, once epub.js has gone to the note reference
+// Prints {toc, pageList, views: {paginated, scrolled}}. Each view holds the viewer's rectangle, how
+// long epub.js took to display the page-list target PAGE_ANCHOR (ms), then the document shown and
+// the page number as Chromium drew it (its text, style and box); then, once epub.js has gone to the note reference
 // NOTEREF_HREF ("chapter-002.xhtml#d5-fn1ref", "" for none), the document before and after a click on
 // it and where its note is drawn. Boxes are in the page's
 // CSS pixels. The screenshot, if asked for, is the paginated viewer.
@@ -38,12 +38,15 @@ try {
       pageList: window.book.pageList.pageList.map((p) => ({ page: p.page, href: p.href })),
     })));
     const target = result.pageList.find((p) => p.href.endsWith(`#${anchor}`));
-    await show(page, target.href);
+    const start = Date.now();
+    await page.evaluate((h) => window.rendition.display(h), target.href);
+    const ms = Date.now() - start;
+    await settle(page);
     const viewer = await page.evaluate(() => {
       const r = document.getElementById("viewer").getBoundingClientRect();
       return { x: r.x, y: r.y, width: r.width, height: r.height };
     });
-    result.views[name] = { viewer, shown: await shown(page), number: await pageNumber(page, anchor) };
+    result.views[name] = { viewer, ms, shown: await shown(page), number: await pageNumber(page, anchor) };
     if (name === "paginated" && screenshot) await page.screenshot({ path: screenshot, clip: viewer });
     result.views[name].note = noteref ? await followNote(page, noteref) : null;
     await page.close();
