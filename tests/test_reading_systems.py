@@ -38,34 +38,34 @@ def engines(*extra: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def epubs(sample_build, tmp_path_factory) -> dict[str, Path]:
-    """The sample, the 1894 example and a volume imported from the shared TEI, as EPUBs."""
+def epubs(sample_build, edge_build, tmp_path_factory) -> dict[str, Path]:
+    """The sample, the edge cases, the 1894 example and a volume imported from the shared TEI, as EPUBs."""
     out = tmp_path_factory.mktemp("readers")
     imported = out / "imported"
     import_tei(TEI_DATA / "frus1872p2v5.xml", imported)
-    return {"sample": sample_build.outputs["epub"],
+    return {"sample": sample_build.outputs["epub"], "edge": edge_build.outputs["epub"],
             "example": build(ROOT / "examples" / "frus1894Nicaragua", out / "example", ("epub",)).outputs["epub"],
             "imported": build(imported, out / "imported-out", ("epub",)).outputs["epub"]}
 
 
 @pytest.fixture(scope="module")
 def in_epubjs(epubs, tmp_path_factory):
-    """What epub.js shows of each volume: its navigation, and the page in the middle of its page list."""
+    """What epub.js shows of each volume: its navigation, and a page (by default the middle one of its page list)."""
     engines()
     seen = {}
 
-    def read(volume: str):
-        if volume not in seen:
+    def read(volume: str, page: str = ""):
+        if (volume, page) not in seen:
             epub = Ebook(epubs[volume])
-            labels = [label for label, _ in epub.page_list()]
-            middle = epub.page_list()[len(labels) // 2]
+            pages = epub.page_list()
+            middle = next(p for p in pages if p[0] == page) if page else pages[len(pages) // 2]
             shot = tmp_path_factory.mktemp("shots") / f"{volume}.png"
             run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epubs[volume]), middle[1].split("#")[1],
                                   _noteref(epub, middle[1]), str(shot)], capture_output=True, text=True, timeout=300,
                                  env={**os.environ, "CHROMIUM": CHROMIUM})
             assert run.returncode == 0, run.stderr
-            seen[volume] = epub, middle, json.loads(run.stdout)
-        return seen[volume]
+            seen[volume, page] = epub, middle, json.loads(run.stdout)
+        return seen[volume, page]
     return read
 
 
@@ -99,7 +99,7 @@ def test_epubjs_reads_the_toc_and_the_page_list(in_epubjs, volume):
                                                     for label, _ in epub.page_list()]
 
 
-@pytest.mark.parametrize("view", ["paginated", "scrolled"])
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow"])
 @pytest.mark.parametrize("volume", VOLUMES)
 def test_going_to_a_page_shows_its_number_on_screen(in_epubjs, volume, view):
     _, (label, href), seen = in_epubjs(volume)
@@ -110,6 +110,16 @@ def test_going_to_a_page_shows_its_number_on_screen(in_epubjs, volume, view):
     assert number["display"] != "none" and number["visibility"] == "visible" and float(number["opacity"]) >= 0.6
     assert float(number["fontSize"].removesuffix("px")) >= 10
     assert number["box"]["width"] > 0 and inside(number["box"], shown["viewer"]), (number, shown["viewer"])
+
+
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow"])
+def test_a_page_that_begins_mid_word_leaves_the_word_whole(in_epubjs, view):
+    _, (label, _), seen = in_epubjs("edge", "8")  # "imple[Page 8]mentation"
+    number = seen["views"][view]["number"]
+    assert number["content"] == f'"[{label}]"' and inside(number["box"], seen["views"][view]["viewer"])
+    word = number["word"]
+    assert word["before"]["top"] == word["after"]["top"]
+    assert 0 <= word["after"]["left"] - word["before"]["right"] < 0.5, word
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled"])

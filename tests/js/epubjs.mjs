@@ -23,6 +23,7 @@ const ORIGIN = "http://reader.invalid";
 const VIEWS = {
   paginated: { width: 600, height: 800, flow: "paginated" },
   scrolled: { width: 1000, height: 800, flow: "scrolled-doc" },
+  narrow: { width: 320, height: 560, flow: "paginated" },
 };
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
@@ -128,8 +129,21 @@ async function pageNumber(page, id) {
     const el = document.getElementById(i);
     if (!el) return null;
     const s = getComputedStyle(el, "::before");
+    // A break inside a word: where the letters on either side of it are drawn.
+    const letter = (node, at) => {
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + 1);
+      const r = range.getBoundingClientRect();
+      return { left: r.left, right: r.right, top: r.top };
+    };
+    const before = el.previousSibling;
+    const after = el.nextSibling;
+    const inWord = before?.nodeType === Node.TEXT_NODE && after?.nodeType === Node.TEXT_NODE
+      && /\w$/.test(before.data) && /^\w/.test(after.data);
     return { content: s.content, display: s.display, visibility: s.visibility, opacity: s.opacity,
-      fontSize: s.fontSize };
+      fontSize: s.fontSize,
+      word: inWord ? { before: letter(before, before.data.length - 1), after: letter(after, 0) } : null };
   }, id);
   return style && { ...style, box: await drawn(page, id, "before") };
 }
