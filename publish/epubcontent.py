@@ -66,6 +66,10 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
         notes = _notes(part, chapter, titles.get(part[0].get("id"), chapter.title) if part else chapter.title)
         if notes is not None:
             part.append(notes)
+    if len(parts) > 1:
+        # The chapter's heading and opening text stay with its first document: no file holds a title alone.
+        opening = parts.pop(0)
+        parts[0][:0] = opening
     files: list[list] = [[]]
     size = 0
     for part in parts:

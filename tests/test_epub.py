@@ -124,6 +124,9 @@ def test_a_long_chapter_is_split_at_documents_into_files_of_at_most_300_kb(examp
     assert max(sizes.values()) <= MAX_DOCUMENT_BYTES, sizes
     long = [h for h in sizes if h.startswith("chapter-004")]
     assert len(long) >= 3 and long == sorted(long, key=epub.spine.index)
+    # The chapter's heading opens its first file, with the first document: never a title alone.
+    assert epub.xhtml(long[0]).xpath("count(//x:h1)", namespaces=NS) == 1
+    assert epub.xhtml(long[0]).xpath("count(//x:h2)", namespaces=NS) >= 1
     for href in long[1:]:
         # A continuation opens with a document's heading: the split falls between documents.
         first = epub.xhtml(href).xpath("//x:body/*[1]/*[1]", namespaces=NS)[0]
