@@ -24,12 +24,12 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 VOLUMES = ["sample", "example", "imported"]
 
 
-def engines(*extra: str) -> None:
-    """Fail (on CI) or skip (elsewhere) unless node, Chromium, the npm packages and the extra commands are there."""
-    missing = [what for what, there in (("node", shutil.which("node")), ("Chromium", Path(CHROMIUM).exists()),
-                                        ("tests/js/node_modules", (JS / "node_modules" / "epubjs").is_dir()),
-                                        *((name, shutil.which(name)) for name in extra))
-               if not there]
+def engines(*commands: str) -> None:
+    """Fail (on CI) or skip (elsewhere) unless the commands are there; none given: node, Chromium and tests/js."""
+    wanted = [(name, shutil.which(name)) for name in commands] or [
+        ("node", shutil.which("node")), ("Chromium", Path(CHROMIUM).exists()),
+        ("tests/js/node_modules", (JS / "node_modules" / "epubjs").is_dir())]
+    missing = [what for what, there in wanted if not there]
     if missing:
         reason = f"{', '.join(missing)} missing: run tests/js/setup.sh"
         if os.environ.get("CI") == "true":
