@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,6 +81,20 @@ def _noteref(epub: Ebook, after: str) -> str:
     return ""
 
 
+def contrast(color: str, opacity: float, ground: str) -> float:
+    """Return the WCAG contrast ratio of a CSS rgb() colour, at an opacity, on a ground."""
+    def rgb(css: str) -> list[float]:
+        return [float(v) for v in re.findall(r"[\d.]+", css)][:3]
+
+    def luminance(c: list[float]) -> float:
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    back = rgb(ground)
+    fore = [opacity * f + (1 - opacity) * b for f, b in zip(rgb(color), back)]
+    light, dark = sorted((luminance(fore), luminance(back)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def inside(box: dict, area: dict) -> bool:
     """Tell whether a box lies within an area, vertically by its middle (a line's leading may be cut)."""
     middle = box["y"] + box["height"] / 2
@@ -99,7 +114,7 @@ def test_epubjs_reads_the_toc_and_the_page_list(in_epubjs, volume):
                                                     for label, _ in epub.page_list()]
 
 
-@pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow"])
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow", "night"])
 @pytest.mark.parametrize("volume", VOLUMES)
 def test_going_to_a_page_shows_its_number_on_screen(in_epubjs, volume, view):
     _, (label, href), seen = in_epubjs(volume)
@@ -110,6 +125,8 @@ def test_going_to_a_page_shows_its_number_on_screen(in_epubjs, volume, view):
     assert number["display"] != "none" and number["visibility"] == "visible" and float(number["opacity"]) >= 0.6
     assert float(number["fontSize"].removesuffix("px")) >= 10
     assert number["box"]["width"] > 0 and inside(number["box"], shown["viewer"]), (number, shown["viewer"])
+    # Readable on the reader's ground, day or night: WCAG AA contrast for small text.
+    assert contrast(number["color"], float(number["opacity"]), number["ground"]) >= 4.5, number
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow"])

@@ -24,6 +24,8 @@ const VIEWS = {
   paginated: { width: 600, height: 800, flow: "paginated" },
   scrolled: { width: 1000, height: 800, flow: "scrolled-doc" },
   narrow: { width: 320, height: 560, flow: "paginated" },
+  // A reading system's night mode: light text on a dark ground, set on the document by the reader.
+  night: { width: 600, height: 800, flow: "paginated", colors: { color: "#e6e6e6", background: "#121212" } },
 };
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
@@ -75,6 +77,7 @@ async function open(page, data, view) {
     window.rendition = window.book.renderTo("viewer", { width: view.width, height: view.height,
       flow: view.flow, spread: "none" });
     await window.book.ready;
+    if (view.colors) window.rendition.themes.default({ body: view.colors });
     await window.rendition.display();
   }, view);
   await settle(page);
@@ -137,12 +140,20 @@ async function pageNumber(page, id) {
       const r = range.getBoundingClientRect();
       return { left: r.left, right: r.right, top: r.top };
     };
+    // The colour the number is drawn on: the first ancestor with a background, else the page's white.
+    const ground = (node) => {
+      for (let n = node; n && n.nodeType === Node.ELEMENT_NODE; n = n.parentNode) {
+        const c = getComputedStyle(n).backgroundColor;
+        if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c;
+      }
+      return "rgb(255, 255, 255)";
+    };
     const before = el.previousSibling;
     const after = el.nextSibling;
     const inWord = before?.nodeType === Node.TEXT_NODE && after?.nodeType === Node.TEXT_NODE
       && /\w$/.test(before.data) && /^\w/.test(after.data);
     return { content: s.content, display: s.display, visibility: s.visibility, opacity: s.opacity,
-      fontSize: s.fontSize,
+      fontSize: s.fontSize, color: s.color, ground: ground(el),
       word: inWord ? { before: letter(before, before.data.length - 1), after: letter(after, 0) } : null };
   }, id);
   return style && { ...style, box: await drawn(page, id, "before") };
