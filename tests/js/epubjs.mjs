@@ -2,12 +2,12 @@
 //
 //   node epubjs.mjs BOOK.epub PAGE_ANCHOR NOTEREF_HREF [SCREENSHOT.png]
 //
-// Prints {toc, pageList, views: {paginated, scrolled, narrow, night}}. Each view holds the viewer's rectangle, how
-// long epub.js took to display the page-list target PAGE_ANCHOR (ms), then the document shown and
-// the page number as Chromium drew it (its text, style and box); then, once epub.js has gone to the
-// note reference NOTEREF_HREF ("chapter-002.xhtml#d5-fn1ref", "" for none), the document before and
-// after a click on it and where its note is drawn. Boxes are in the page's CSS pixels. The
-// screenshot, if asked for, is the paginated viewer.
+// Prints {toc, pageList, views: {paginated, scrolled, narrow, night}}. Each view holds the viewer's
+// rectangle, how long epub.js took to display the page-list target PAGE_ANCHOR (ms), then the
+// document shown and the page number as Chromium drew it (its text, style and box); then, once
+// epub.js has gone to the note reference NOTEREF_HREF ("chapter-002.xhtml#d5-fn1ref", "" for none),
+// the document before and after a click on it and where its note is drawn. Boxes are in the page's
+// CSS pixels. The screenshot, if asked for, is the paginated viewer (docs/ in the README).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
