@@ -107,13 +107,18 @@ def build_date(folder: Path) -> str:
     return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def environment_epoch() -> int | None:
+    """Return SOURCE_DATE_EPOCH, if set; refuse one that is not whole seconds since 1970."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch and not epoch.isdigit():
+        raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not '{epoch}'")
+    return int(epoch) if epoch else None
+
+
 def source_epoch(folder: Path) -> int | None:
     """Return SOURCE_DATE_EPOCH, else the time of the last commit holding folder, else None."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        if not epoch.isdigit():
-            raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not '{epoch}'")
-        return int(epoch)
+    if (epoch := environment_epoch()) is not None:
+        return epoch
     try:
         # --no-show-signature: a log.showSignature setting would print the signature before the time.
         epoch = subprocess.run(["git", "log", "-1", "--no-show-signature", "--format=%ct"], cwd=folder,

@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, progress) -> int:
     from . import build
+    # Before WeasyPrint loads: fontconfig reads SOURCE_DATE_EPOCH too, and complains of a bad one itself.
+    build.environment_epoch()
     if args.command == "import-tei":
         from .tei import import_tei
         result = import_tei(args.volume, args.manuscript, force=args.force)

@@ -15,7 +15,7 @@ from . import interrupt, safety
 from .cache import Store, digest
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
-from .model import Book, Chapter, Note, Section
+from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
 from .pages import PageBreak, find_markers
 from .progress import QUIET, Progress
 
@@ -43,7 +43,7 @@ def prepare(text: str, path: str) -> str:
     out, last = [], 0
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
-        out.append(f'[]{{.pagebreak label="{pb.label}" srcline={pb.line} srccol={pb.column}}}')
+        out.append(f'[]{{.{PAGEBREAK} label="{pb.label}" srcline={pb.line} srccol={pb.column}}}')
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
@@ -212,7 +212,7 @@ class _Builder:
                 blocks = [copy.deepcopy(b) for b in li] if li is not None else []
                 chapter.notes[anchor] = Note(anchor, str(counter), blocks)
                 ref = lxml_html.Element("a")
-                ref.set("class", "noteref")
+                ref.set("class", NOTEREF)
                 ref.set("href", f"#{anchor}")
                 ref.set("id", f"{anchor}ref")
                 ref.text = str(counter)
@@ -240,7 +240,7 @@ class _Builder:
             _prepend(heading, span)
         if self.current is None and self.start_page and not self.chapters and not _starts_with_break(chapter):
             _prepend(heading, _break_span(PageBreak(self.start_page, "book.yaml")))
-        for el in list(_walk(chapter)):
+        for el in list(chapter.walk()):
             label = el.get("data-page")
             if el.tag in ("h1", "h2") and label:
                 line = int(el.attrib.pop("data-srcline", 0))
@@ -249,7 +249,7 @@ class _Builder:
                     span = _break_span(PageBreak(label, str(chapter.path), line))
                     _prepend(el, span)
                     self._record(chapter, span)
-            elif el.get("class") == "pagebreak":
+            elif el.get("class") == PAGEBREAK:
                 self._record(chapter, el)
         for para in chapter.body.xpath(".//p"):
             if _only_breaks(para) and para.getparent() is not None:
@@ -258,7 +258,7 @@ class _Builder:
     def _record(self, chapter: Chapter, span) -> None:
         pb = self.known.get(span.get("id"))
         if pb is None:
-            pb = PageBreak(span.get("data-label"), span.attrib.pop("data-path", str(chapter.path)),
+            pb = PageBreak(span.get(PAGE_LABEL), span.attrib.pop("data-path", str(chapter.path)),
                            int(span.attrib.pop("data-srcline", 0)), int(span.attrib.pop("data-srccol", 0)))
             span.set("id", pb.anchor)
             self.known[pb.anchor] = pb
@@ -268,7 +268,7 @@ class _Builder:
     def _move_forward(self, chapter: Chapter, para) -> None:
         """Move a paragraph holding only page breaks to the start of the next block."""
         target = _next_block(para)
-        breaks = [s for s in para if s.get("class") == "pagebreak"]
+        breaks = [s for s in para if s.get("class") == PAGEBREAK]
         para.getparent().remove(para)
         if target is None:
             # The page begins with the next chapter.
@@ -288,21 +288,6 @@ class _Builder:
             last.body.append(para)
             last.page_breaks.extend(self.known[s.get("id")] for s in self.pending)
             self.pending = []
-
-
-def _walk(chapter: Chapter):
-    """Yield the chapter's elements in reading order, footnotes where they are referenced."""
-    def walk(el):
-        for child in el:
-            yield child
-            if child.tag == "a" and child.get("class") == "noteref":
-                note = chapter.notes.get(child.get("href")[1:])
-                for block in note.blocks if note else []:
-                    yield block
-                    yield from walk(block)
-            else:
-                yield from walk(child)
-    yield from walk(chapter.body)
 
 
 def _next_block(el):
@@ -334,8 +319,8 @@ def _first_block(el):
 
 def _break_span(pb: PageBreak):
     span = lxml_html.Element("span")
-    span.set("class", "pagebreak")
-    span.set("data-label", pb.label)
+    span.set("class", PAGEBREAK)
+    span.set(PAGE_LABEL, pb.label)
     span.set("data-path", pb.path)
     span.set("data-srcline", str(pb.line))
     return span
@@ -349,12 +334,12 @@ def _prepend(block, span) -> None:
 
 def _only_breaks(p) -> bool:
     return not (p.text or "").strip() and all(
-        c.get("class") == "pagebreak" and not (c.tail or "").strip() for c in p)
+        c.get("class") == PAGEBREAK and not (c.tail or "").strip() for c in p)
 
 
 def _starts_with_break(chapter: Chapter) -> bool:
     for el in chapter.body.iter():
-        if el.get("class") == "pagebreak":
+        if el.get("class") == PAGEBREAK:
             return True
         if (el.text or "").strip() and el.tag != "h1":
             return False
@@ -364,7 +349,7 @@ def _starts_with_break(chapter: Chapter) -> bool:
 def _heading_text(h) -> str:
     """Return a heading's text without its note references."""
     clone = copy.deepcopy(h)
-    for ref in clone.xpath(".//a[contains(@class, 'footnote-ref') or @class='noteref']"):
+    for ref in clone.xpath(f".//a[contains(@class, 'footnote-ref') or @class='{NOTEREF}']"):
         _drop(ref)
     return " ".join(clone.text_content().split())
 
@@ -395,7 +380,7 @@ def _slug(text: str, used: set) -> str:
 
 
 def _is_blank(el) -> bool:
-    return not el.text_content().strip() and not len(el.xpath(".//*[@class='pagebreak']"))
+    return not el.text_content().strip() and not len(el.xpath(f".//*[@class='{PAGEBREAK}']"))
 
 
 def _line_of(el) -> int:

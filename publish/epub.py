@@ -1,4 +1,4 @@
-"""The EPUB writer: one XHTML per chapter, navigation written from the book's own outline and pages."""
+"""The EPUB writer: the package, its metadata and navigation, written from the book's own outline and pages."""
 from __future__ import annotations
 
 import copy
@@ -13,10 +13,11 @@ from lxml import etree
 from lxml.html import builder as H
 
 from . import __version__
+from .epubcontent import chapter_documents, chapter_file, locations
 from .frontmatter import edition_notice, title_lines
 from .images import SUFFIX
 from .fsutil import atomic_output
-from .model import Book, Chapter, NavPoint
+from .model import Book, NavPoint
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -26,11 +27,13 @@ STYLESHEET = "epub.css"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # zip's epoch: the archive does not depend on when it was built
 A11Y_FEATURES = ("tableOfContents", "readingOrder", "structuralNavigation", "pageNavigation",
                  "pageBreakMarkers")
-
-
-def chapter_file(index: int) -> str:
-    """Return the file name of a chapter in the EPUB."""
-    return f"chapter-{index + 1:03d}.xhtml"
+# What was checked, and by whom: the claim is the publisher's, the checks are the build's tests.
+A11Y_SUMMARY = ("Text only, with a table of contents, headings in reading order, each document's notes "
+                "after it, and the page numbers of the print edition as page-break markers and a page list. "
+                "Conformance is declared by the publisher: the software that made this file (frus-publish "
+                "{version}) is tested with EPUBCheck, with DAISY Ace (no critical, serious or moderate "
+                "findings) and in the epub.js reading system; this file was not reviewed by a person.")
+AUTHOR_BODY = "Office of the Historian, U.S. Department of State"
 
 
 def write_epub(book: Book, target: Path, styles: Path) -> None:
@@ -42,34 +45,35 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
                         content=(styles / STYLESHEET).read_bytes())
     ebook.add_item(css)
     lang = meta.language
-    anchors = book.anchors()
     media = _media_names(book)
     spine = []
 
-    def add(uid: str, name: str, title: str, body: list, properties=(), body_type: str = "") -> epub.EpubItem:
+    def add(uid: str, name: str, title: str, body: list, properties=(), body_type: str = "") -> None:
         item = epub.EpubItem(uid=uid, file_name=name, media_type="application/xhtml+xml",
                              content=_document(title, lang, body, body_type))
         item.properties = list(properties)
         ebook.add_item(item)
         spine.append(item)
-        return item
 
+    chapters = chapter_documents(book)
+    where = locations(chapters)
     lines = title_lines(meta)
     add("titlepage", "titlepage.xhtml", meta.title,
         [H.SECTION(H.CLASS("titlepage"), *[H.P(H.CLASS(k), v) for k, v in lines])], body_type="titlepage")
     add("edition", "edition.xhtml", "About this edition",
         [H.SECTION(H.CLASS("edition"), *edition_notice(book, "epub"))], body_type="frontmatter")
-    nav = add("nav", "nav.xhtml", "Contents", _nav_body(book, anchors), properties=["nav"])
-    for index, chapter in enumerate(book.chapters):
-        add(f"chapter-{index + 1}", chapter_file(index), chapter.title, [_epub_chapter(chapter, anchors, media)],
-            body_type="frontmatter" if chapter.front else "bodymatter")
+    # The nav document is in the spine as the visible contents page.
+    add("nav", "nav.xhtml", "Contents", _nav_body(book, where), properties=["nav"])
+    for doc in chapters:
+        for img in (i for el in doc.body for i in el.xpath("descendant-or-self::img[@src]")):
+            img.set("src", media[unquote(img.get("src"))])  # safety.problems bound every src to a resource
+        add(doc.name.removesuffix(".xhtml"), doc.name, doc.title, doc.body, body_type=doc.body_type)
     for src, resource in book.resources.items():
         ebook.add_item(epub.EpubItem(uid=f"img-{len(ebook.items)}", file_name=media[src],
                                      media_type=resource.media_type, content=resource.path.read_bytes()))
     ebook.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
-                                 content=_ncx(book, anchors)))
+                                 content=_ncx(book, where)))
     ebook.spine = spine
-    del nav  # the nav document is in the spine as the visible contents page
 
     modified = dt.datetime.strptime(book.date, "%Y-%m-%dT%H:%M:%SZ") if book.date else dt.datetime.now()
     raw = io.BytesIO()
@@ -79,7 +83,7 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
     writer.process()
     writer.write()
     with atomic_output(target) as tmp:
-        _repack(raw.getvalue(), tmp)
+        _repack(raw.getvalue(), tmp, lang)
 
 
 def _metadata(ebook: epub.EpubBook, book: Book) -> None:
@@ -89,6 +93,9 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
     ebook.set_language(meta.language)
     for i, editor in enumerate(meta.editors, 1):
         ebook.add_author(editor, role="edt", uid=f"editor{i}")
+    if not meta.editors:
+        # A volume imported without its editors' names: the body that edits the series stands for them.
+        ebook.add_author(AUTHOR_BODY, role="edt", uid="editor1")
     if meta.general_editor:
         ebook.add_metadata("DC", "contributor", meta.general_editor, {"id": "general-editor"})
         ebook.add_metadata(None, "meta", "edt", {"refines": "#general-editor", "property": "role",
@@ -97,8 +104,9 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
         ebook.add_metadata("DC", "publisher", meta.publisher)
     ebook.add_metadata("DC", "rights", meta.rights)
     ebook.add_metadata("DC", "source", meta.source_edition)
-    if book.date:
-        ebook.add_metadata("DC", "date", book.date)
+    if meta.year:
+        # The date of publication is the print edition's; when this file was made is dcterms:modified.
+        ebook.add_metadata("DC", "date", meta.year)
     if meta.description:
         ebook.add_metadata("DC", "description", meta.description)
     for keyword in meta.keywords:
@@ -112,11 +120,10 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
     a11y = [("schema:accessMode", "textual"), ("schema:accessModeSufficient", "textual")]
     a11y += [("schema:accessibilityFeature", f) for f in A11Y_FEATURES]
     a11y += [("schema:accessibilityHazard", "none"),
-             ("schema:accessibilitySummary",
-              "A text-only publication with a table of contents, structured headings in reading order, "
-              "and the page numbers of the print edition as page-break markers and a page list."),
-             ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"),
-             ("a11y:certifiedBy", f"frus-publish {__version__} (self-declared)")]
+             ("schema:accessibilitySummary", A11Y_SUMMARY.format(version=__version__)),
+             ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA")]
+    if meta.publisher:
+        a11y.append(("a11y:certifiedBy", meta.publisher))
     for prop, value in a11y:
         ebook.add_metadata(None, "meta", value, {"property": prop})
 
@@ -127,62 +134,12 @@ def _media_names(book: Book) -> dict[str, str]:
             for i, (src, resource) in enumerate(book.resources.items(), 1)}
 
 
-def _epub_chapter(chapter: Chapter, anchors: dict[str, int], media: dict[str, str]):
-    """Copy a chapter's body as EPUB content: page-break markers, noterefs, footnote asides, images."""
-    body = copy.deepcopy(chapter.body)
-    body.set("epub-type", "frontmatter" if chapter.front else "chapter")
-    body.set("role", "doc-preface" if chapter.front else "doc-chapter")
-    body.set("aria-labelledby", chapter.anchor)
-    for span in body.xpath(".//span[@class='pagebreak']") + [s for n in chapter.notes.values() for b in n.blocks
-                                                            for s in b.xpath(".//span[@class='pagebreak']")]:
-        span.set("epub-type", "pagebreak")
-        span.set("role", "doc-pagebreak")
-        span.set("aria-label", span.attrib.pop("data-label"))
-    asides = []
-    for ref in body.xpath(".//a[@class='noteref']"):
-        note = chapter.notes[ref.get("href")[1:]]
-        ref.set("epub-type", "noteref")
-        ref.set("role", "doc-noteref")
-        sup = H.SUP()
-        ref.getparent().replace(ref, sup)
-        sup.tail, ref.tail = ref.tail, None
-        sup.append(ref)
-        asides.append(_aside(note))
-    if asides:
-        notes = H.SECTION(H.CLASS("footnotes"), *asides)
-        notes.set("epub-type", "footnotes")
-        notes.set("aria-label", "Notes")
-        body.append(notes)
-    for img in body.xpath(".//img[@src]"):  # safety.problems bound every src to a resource
-        img.set("src", media[unquote(img.get("src"))])
-    # After the notes are in: a note may link to another chapter too.
-    for link in body.xpath(".//a[starts-with(@href, '#')]"):
-        target = link.get("href")[1:]
-        if link.get("class") != "noteref" and target in anchors and anchors[target] != anchors[chapter.anchor]:
-            link.set("href", f"{chapter_file(anchors[target])}#{target}")
-    return body
-
-
-def _aside(note):
-    aside = H.ASIDE(id=note.anchor)
-    aside.set("epub-type", "footnote")
-    aside.set("role", "doc-footnote")
-    blocks = [copy.deepcopy(b) for b in note.blocks] or [H.P()]
-    back = H.A(f"{note.number}.", href=f"#{note.anchor}ref")
-    back.set("role", "doc-backlink")
-    back.tail = " " + (blocks[0].text or "")
-    blocks[0].text = None
-    blocks[0].insert(0, back)
-    aside.extend(blocks)
-    return aside
-
-
-def _nav_body(book: Book, where: dict[str, int]) -> list:
+def _nav_body(book: Book, where: dict[str, str]) -> list:
     """Return the navigation document: toc, page-list and landmarks."""
     def entries(points: tuple[NavPoint, ...] | list[NavPoint]):
         items = []
         for p in points:
-            li = H.LI(H.A(p.title, href=f"{chapter_file(p.chapter)}#{p.anchor}"))
+            li = H.LI(H.A(p.title, href=f"{where[p.anchor]}#{p.anchor}"))
             if p.children:
                 li.append(entries(p.children))
             items.append(li)
@@ -191,7 +148,7 @@ def _nav_body(book: Book, where: dict[str, int]) -> list:
     toc = H.NAV(H.H1("Contents"), entries(book.outline), id="toc", role="doc-toc")
     toc.set("epub-type", "toc")
     pages = H.NAV(H.H2("Pages of the print edition"),
-                  H.OL(*[H.LI(H.A(pb.label, href=f"{chapter_file(where[pb.anchor])}#{pb.anchor}"))
+                  H.OL(*[H.LI(H.A(pb.label, href=f"{where[pb.anchor]}#{pb.anchor}"))
                          for pb in book.page_breaks]), id="page-list", role="doc-pagelist", hidden="hidden")
     pages.set("epub-type", "page-list")
     first_body = next((i for i, ch in enumerate(book.chapters) if not ch.front), 0)
@@ -207,11 +164,12 @@ def _nav_body(book: Book, where: dict[str, int]) -> list:
     return [toc, pages, landmarks]
 
 
-def _ncx(book: Book, where: dict[str, int]) -> bytes:
-    """Return the EPUB 2 NCX: navMap and pageList, play order by reading order."""
-    order = _reading_order(book)
-    targets = sorted({(where[a], order[a], a) for a in order})
-    play = {a: n for n, (_, _, a) in enumerate(targets, 1)}
+def _ncx(book: Book, where: dict[str, str]) -> bytes:
+    """Return the EPUB 2 NCX: navMap and pageList, play order by the book's reading order."""
+    order = book.reading_order()
+    wanted = {p.anchor for p in book.outline} | {c.anchor for p in book.outline for c in p.children}
+    wanted |= {pb.anchor for pb in book.page_breaks}
+    play = {a: n for n, a in enumerate(sorted(wanted, key=order.__getitem__), 1)}
 
     def el(parent, tag, **attrs):
         return etree.SubElement(parent, f"{{{NCX}}}{tag}", **attrs)
@@ -232,7 +190,7 @@ def _ncx(book: Book, where: dict[str, int]) -> bytes:
         for p in points:
             point = el(parent, "navPoint", id=f"nav-{p.anchor}", playOrder=str(play[p.anchor]))
             el(el(point, "navLabel"), "text").text = p.title
-            el(point, "content", src=f"{chapter_file(p.chapter)}#{p.anchor}")
+            el(point, "content", src=f"{where[p.anchor]}#{p.anchor}")
             add_points(point, p.children)
     add_points(nav_map, book.outline)
 
@@ -244,22 +202,10 @@ def _ncx(book: Book, where: dict[str, int]) -> bytes:
         if pb.kind == "arabic":
             target.set("value", pb.label)
         el(el(target, "navLabel"), "text").text = pb.label
-        el(target, "content", src=f"{chapter_file(where[pb.anchor])}#{pb.anchor}")
+        el(target, "content", src=f"{where[pb.anchor]}#{pb.anchor}")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
-def _reading_order(book: Book) -> dict[str, tuple[int, int]]:
-    """Rank every navigation target (headings and page breaks) by its place in the text."""
-    wanted = {p.anchor for p in book.outline} | {c.anchor for p in book.outline for c in p.children}
-    wanted |= {pb.anchor for pb in book.page_breaks}
-    order = {}
-    for index, chapter in enumerate(book.chapters):
-        elements = list(chapter.body.iter()) + [e for n in chapter.notes.values() for b in n.blocks for e in b.iter()]
-        for position, element in enumerate(elements):
-            ident = element.get("id") if isinstance(element.tag, str) else None
-            if ident in wanted:
-                order[ident] = (index, position)
-    return order
 
 
 def _document(title: str, lang: str, body: list, body_type: str = "") -> bytes:
@@ -297,8 +243,12 @@ def _xhtml(element):
     return out
 
 
-def _repack(data: bytes, target: Path) -> None:
-    """Rewrite the archive reproducibly: mimetype first and stored, fixed times, fixed order."""
+def _repack(data: bytes, target: Path, lang: str) -> None:
+    """Rewrite the archive reproducibly: mimetype first and stored, fixed times, fixed order.
+
+    The package document gets the book's language too (ebooklib writes none there), which accessibility
+    checkers read as the language of the metadata.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(target, "w") as out:
         names = source.namelist()
         names.sort(key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
@@ -307,4 +257,9 @@ def _repack(data: bytes, target: Path) -> None:
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3  # Unix: zipfile would write 0 when the build runs on Windows
-            out.writestr(info, source.read(name))
+            content = source.read(name)
+            if name.endswith(".opf"):
+                package = etree.fromstring(content)
+                package.set(XML_LANG, lang)
+                content = etree.tostring(package, xml_declaration=True, encoding="utf-8")
+            out.writestr(info, content)

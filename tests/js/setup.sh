@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install the reading systems the EPUB tests drive: Debian's Chromium (never a downloaded browser) and
+# Calibre, and epub.js, playwright-core and DAISY Ace at the versions in package-lock.json. Run as root
+# on Debian; CI calls it before `make test`.
+set -euo pipefail
+cd "$(dirname "$0")"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v ebook-convert >/dev/null 2>&1 || missing+=(calibre)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# --ignore-scripts: no install script runs, so puppeteer and playwright download no browser.
+npm ci --ignore-scripts --no-audit --no-fund
