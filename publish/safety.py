@@ -206,7 +206,7 @@ def _link_problems(href: str):
     except ValueError:  # a malformed host, e.g. "http://["
         yield needles, "R002", f"refused link '{href[:60]}': it is not a valid URL"
         return
-    if scheme == "javascript" or (scheme and scheme.startswith("java")):
+    if scheme == "javascript":
         yield needles, "R001", f"refused link '{href[:60]}': a manuscript may not run code"
     elif scheme and scheme not in LINK_SCHEMES:
         yield needles, "R002", f"refused link '{href[:60]}': links may be '#anchor', http(s) or mailto"
