@@ -14,8 +14,8 @@ from lxml.html import builder as H
 
 from . import __version__
 from .frontmatter import edition_notice, title_lines
-from .images import SUFFIX
 from .fsutil import atomic_output
+from .images import SUFFIX
 from .model import Book, Chapter, NavPoint
 
 XHTML = "http://www.w3.org/1999/xhtml"
