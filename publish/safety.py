@@ -79,7 +79,7 @@ def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
                                     f"{MAX_SOURCE_BYTES:,}: split it into chapters"))
             continue
         if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
-            line = text.count("\n", 0, (CONTROL.search(text) or re.search("$", text)).start()) + 1
+            line = text.count("\n", 0, CONTROL.search(text).start()) + 1  # NUL is a control character too
             diags.append(Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
                                     f"{MAX_CONTROL} control characters: it is not a text file"))
             continue
@@ -112,7 +112,7 @@ def _tangled(text: str) -> tuple[int, int, str, str] | None:
         brackets += {"[": 1, "]": -1}.get(token, 0)
         parens += {"(": 1, ")": -1}.get(token, 0)
         brackets, parens = max(brackets, 0), max(parens, 0)
-        what = ("a run of more than {} backticks".format(MAX_BACKTICKS) if token[0] == "`" else
+        what = (f"a run of more than {MAX_BACKTICKS} backticks" if token[0] == "`" else
                 f"more than {MAX_BRACKETS} brackets open at once" if brackets > MAX_BRACKETS else
                 f"more than {MAX_PARENTHESES} parentheses open at once" if parens > MAX_PARENTHESES else "")
         if what:
