@@ -15,8 +15,8 @@ from lxml.html import builder as H
 from . import __version__
 from .epubcontent import chapter_documents, chapter_file, locations
 from .frontmatter import edition_notice, title_lines
-from .images import SUFFIX
 from .fsutil import atomic_output
+from .images import SUFFIX
 from .model import Book, NavPoint
 
 XHTML = "http://www.w3.org/1999/xhtml"

@@ -51,9 +51,17 @@ PANDOC_MEGABYTES = 2048  # GHC's heap limit, +RTS -M: pandoc stops with "Heap ex
 # Deeper nesting than any real text has: the PDF's layout recurses once per level and would fail.
 MAX_DEPTH = 48
 NESTING_MARKS = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
+LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 FENCED_DIV = re.compile(r"^ {0,3}(:{3,})\s*(\S?)")
 NESTED_TAG = re.compile(r"<(/?)(div|blockquote|section|ul|ol|dl|table|span)\b[^>]*?(/?)>", re.I)
 NOTE_REF = re.compile(r"\[\^")
+# pandoc's Markdown reader takes time exponential in the brackets open at once in a paragraph (twelve
+# nested take 30 s) and quadratic in unclosed parentheses and long backtick runs; transcriptions nest
+# brackets two or three deep ("[Page [I]]").
+MAX_BRACKETS = 6
+MAX_PARENTHESES = 32
+MAX_BACKTICKS = 32
+INLINE_TOKEN = re.compile(r"\\.|\n[ \t]*(?=\n)|[\[\]()]|`{%d,}" % (MAX_BACKTICKS + 1))
 # The classes the build gives page breaks and notes, and pandoc gives its notes: the manuscript may not
 # set them, or raw HTML could pass for a page break or a note the build never made.
 RESERVED_CLASS = re.compile(r"(?:\.|\bclass\s*=\s*[\"']?[^\"'>\n]*?)(?<![\w-])(pagebreak|noteref|footnote-ref|"
@@ -71,7 +79,7 @@ def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
                                     f"{MAX_SOURCE_BYTES:,}: split it into chapters"))
             continue
         if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
-            line = text.count("\n", 0, (CONTROL.search(text) or re.search("$", text)).start()) + 1
+            line = text.count("\n", 0, CONTROL.search(text).start()) + 1  # NUL is a control character too
             diags.append(Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
                                     f"{MAX_CONTROL} control characters: it is not a text file"))
             continue
@@ -84,6 +92,8 @@ def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
             diags.append(Diagnostic(name, line, m.start() - text.rfind("\n", 0, m.start()), "S010",
                                     f"class '{m[1]}' is the build's own (page breaks and notes): write a "
                                     "page marker as [Page 588] and a note as [^1]"))
+        if (tangle := _tangled(text)):
+            diags.append(Diagnostic(name, *tangle))
         if (deep := _deepest_line(text)):
             line, depth = deep
             diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
@@ -91,13 +101,45 @@ def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
     return diags
 
 
+def _tangled(text: str) -> tuple[int, int, str, str] | None:
+    """Return (line, column, code, message) where brackets, parentheses or backticks pass their limit."""
+    brackets = parens = 0
+    for m in INLINE_TOKEN.finditer(text):
+        token = m[0]
+        if token[0] == "\n":  # a blank line ends the paragraph
+            brackets = parens = 0
+            continue
+        brackets += {"[": 1, "]": -1}.get(token, 0)
+        parens += {"(": 1, ")": -1}.get(token, 0)
+        brackets, parens = max(brackets, 0), max(parens, 0)
+        what = (f"a run of more than {MAX_BACKTICKS} backticks" if token[0] == "`" else
+                f"more than {MAX_BRACKETS} brackets open at once" if brackets > MAX_BRACKETS else
+                f"more than {MAX_PARENTHESES} parentheses open at once" if parens > MAX_PARENTHESES else "")
+        if what:
+            line = text.count("\n", 0, m.start()) + 1
+            return line, m.start() - text.rfind("\n", 0, m.start()), "L004", \
+                f"{what} in one paragraph: pandoc cannot read it in bounded time; close them, or escape " \
+                "literal ones (\\[, \\(, \\`)"
+    return None
+
+
 def _deepest_line(text: str) -> tuple[int, int] | None:
     """Return (line, depth) where quotes, list items, fenced divs and block tags first nest past MAX_DEPTH."""
     divs = tags = 0
+    items: list[int] = []  # the indents of the list items open above this line
     for number, line in enumerate(text.split("\n"), 1):
         prefix = pos = 0
         while (m := NESTING_MARKS.match(line, pos)) and m.end() > pos:
             prefix, pos = prefix + 1, m.end()
+        stripped = line.lstrip(" \t")
+        indent = len(line[:len(line) - len(stripped)].expandtabs(4))
+        item = LIST_ITEM.match(stripped)
+        if item or (stripped and not indent):  # an item ends those indented as far, an unindented line all
+            while items and items[-1] >= indent:
+                items.pop()
+        depth = len(items) + prefix
+        if item:
+            items.append(indent)
         fence = FENCED_DIV.match(line)
         if fence:
             divs = divs + 1 if fence[2] else max(divs - 1, 0)
@@ -105,8 +147,9 @@ def _deepest_line(text: str) -> tuple[int, int] | None:
         for m in NESTED_TAG.finditer(line):
             tags = max(tags - 1, 0) if m[1] else tags + (not m[3])
             deepest = max(deepest, tags)
-        if prefix + divs + deepest > MAX_DEPTH:
-            return number, prefix + divs + deepest
+        depth += divs + deepest
+        if depth > MAX_DEPTH:
+            return number, depth
     return None
 
 
@@ -163,7 +206,7 @@ def _link_problems(href: str):
     except ValueError:  # a malformed host, e.g. "http://["
         yield needles, "R002", f"refused link '{href[:60]}': it is not a valid URL"
         return
-    if scheme == "javascript" or (scheme and scheme.startswith("java")):
+    if scheme == "javascript":
         yield needles, "R001", f"refused link '{href[:60]}': a manuscript may not run code"
     elif scheme and scheme not in LINK_SCHEMES:
         yield needles, "R002", f"refused link '{href[:60]}': links may be '#anchor', http(s) or mailto"

@@ -96,7 +96,7 @@ def _imported(manuscript: Path) -> set[str]:
         return set()
     try:
         data = yaml.safe_load((manuscript / BOOK_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8, or a number too long
         data = None
     listed = [] if not isinstance(data, dict) else \
         [n for key in ("front_matter", "chapters") if isinstance(data.get(key), list) for n in data[key]]

@@ -313,3 +313,24 @@ def test_book_yaml_that_crashed_the_build_is_a_clear_error(tmp_path, yaml_text):
     with pytest.raises(ManuscriptError) as failed:
         check(folder)
     assert {d.code for d in failed.value.diagnostics if d.is_error} <= {"M003", "M006", "M010"}
+
+
+@pytest.mark.parametrize("body, code", [
+    ("".join(" " * (2 * i) + "- x\n" for i in range(300)), "S008"),  # pandoc: 4 s for 300, cubic
+    ("[" * 12 + "x" + "]" * 12 + "\n", "L004"),  # pandoc: over 30 s, exponential
+    ("Text [" * 20 + "\n", "L004"),
+    ("[a](#d1 " * 400 + "\n", "L004"),
+    ("`" * 4000 + "x\n", "L004"),
+])
+def test_input_pandoc_reads_in_unbounded_time_is_refused_first(tmp_path, monkeypatch, body, code):
+    folder = case(tmp_path, body)
+    monkeypatch.setattr("publish.convert.to_html", lambda markdown: pytest.fail("pandoc ran"))
+    with pytest.raises(ManuscriptError) as failed:
+        check(folder)
+    assert [(d.code, d.line) for d in failed.value.diagnostics if d.is_error] == [(code, 5 if code == "L004" else 53)]
+
+
+def test_nesting_that_real_text_has_is_accepted(tmp_path):
+    body = ("- a\n    - b\n        - c\n\n> quoted [Page 2] [Page [I]] (see (a) and (b)) ``code``\n\n"
+            "1. one\n2. two\n\nText \\[ and \\[ escaped [[x](#d1)].\n")
+    assert [d for d in diagnostics(case(tmp_path, body)) if d.is_error] == []

@@ -179,6 +179,7 @@ def test_release_version_is_the_one_all_sources_agree_on(declared, tagged, reque
     ("1.0.0", ["1.0.0", "1.0"], None, "the versions disagree: tag v1.0.0, tag v1.0, book.yaml version 1.0.0;"),
     ("1.0.0", [], "1.0.1", "the versions disagree: --version 1.0.1, book.yaml version 1.0.0;"),
     ("", [], "1.0/../x", "version '1.0/../x' may hold only letters"),
+    ("", [], "1.0\n", "version '1.0\n' may hold only letters"),
 ])
 def test_release_version_refuses(declared, tagged, requested, message):
     with pytest.raises(PublishError) as caught:
