@@ -5,6 +5,7 @@ import contextlib
 import errno
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -25,13 +26,18 @@ def atomic_outputs(targets: list[Path]):
     temps: list[Path] = []
     try:
         for target in targets:
+            # No signal between making a temporary file and recording it: a file made but not
+            # recorded would be left behind.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+                temps.append(Path(name))
+                os.close(fd)
             except OSError as exc:
                 raise _cannot_write(target, exc) from None
-            os.close(fd)
-            temps.append(Path(name))
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         try:
             yield temps
             interrupt.check()

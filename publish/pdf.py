@@ -38,7 +38,7 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     """Lay the book out and write it to target, in `jobs` processes, reusing `cache` where it can."""
     style = page_css(book)
     parts = _parts(book)
-    store = _PartCache(cache, styles, style)
+    store = _PartCache(cache, styles, style, book)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
     progress.stage("PDF: laying out", _estimate(parts), "pages")
     with _scratch() as scratch, Workers(jobs if jobs > 1 else 0, styles, book.folder, style, scratch,
@@ -95,11 +95,14 @@ def _estimate(parts) -> int:
 class _PartCache:
     """Laid-out parts in the manuscript's cache, each checked as it is read back."""
 
-    def __init__(self, root: Path | None, styles: Path, style: str):
+    def __init__(self, root: Path | None, styles: Path, style: str, book: Book):
         self.store = Store(root, "pdf", ".pdf")
         base = hashlib.sha256(f"{__version__} {weasyprint.__version__}\n{style}".encode())
         for path in sorted(p for p in styles.rglob("*") if p.is_file()):
             base.update(path.name.encode() + path.read_bytes())
+        # An image replaced under the same name changes the pages that show it.
+        for src, resource in sorted(book.resources.items()):
+            base.update(src.encode() + hashlib.sha256(resource.path.read_bytes()).digest())
         self.base = base.hexdigest()
 
     def key(self, html: str, carried: str | None, first_folio: int, lower_roman: bool) -> str:

@@ -184,3 +184,21 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path):
     for entry in (cache.folder(out, "edge") / "pdf").glob("*.pdf"):
         entry.write_bytes(entry.read_bytes()[:-100])
     assert build(ROOTS / "edge", out, ("pdf",), jobs=1).outputs["pdf"].read_bytes() == first
+
+
+def test_an_image_replaced_under_its_name_is_drawn_anew(tmp_path):
+    from PIL import Image
+    folder = tmp_path / "m"
+    (folder).mkdir()
+    (folder / "book.yaml").write_text((ROOTS / "edge" / "book.yaml").read_text())
+    for md in (ROOTS / "edge").glob("*.md"):
+        (folder / md.name).write_text(md.read_text())
+    chapter = folder / "01-one.md"
+    chapter.write_text(chapter.read_text() + "\n![A map](map.png)\n")
+    Image.new("RGB", (40, 20), "white").save(folder / "map.png")
+    out = tmp_path / "out"
+    build(folder, out, ("pdf",), jobs=1)
+    Image.new("RGB", (40, 20), "black").save(folder / "map.png")
+    rebuilt = build(folder, out, ("pdf",), jobs=1).outputs["pdf"].read_bytes()
+    clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1).outputs["pdf"].read_bytes()
+    assert rebuilt == clean
