@@ -88,7 +88,8 @@ def _estimate(parts) -> int:
     """Return the likely number of pages: those counted, and the rest by the length of their HTML."""
     known = [p for p in parts if p.pages is not None]
     counted = sum(len(p.html) for p in known)
-    rate = sum(p.pages for p in known) / counted if counted else 1 / HTML_PER_PAGE
+    # A title page or a short preface says little of the pages to come: learn from forty pages or so.
+    rate = sum(p.pages for p in known) / counted if counted > 40 * HTML_PER_PAGE else 1 / HTML_PER_PAGE
     return round(sum(p.pages if p.pages is not None else max(1, len(p.html) * rate) for p in parts))
 
 

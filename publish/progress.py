@@ -32,16 +32,17 @@ class Terminal(Progress):
                        TimeElapsedColumn(), console=Console(file=stream), transient=True,
                        refresh_per_second=4)
         self.task = self.bar.add_task("", total=None, count="", percent="")
-        self.unit, self.total = "", None
+        self.unit, self.total, self.done = "", None, 0
         self.bar.start()
 
     def stage(self, name: str, total: float | None = None, unit: str = "") -> None:
-        self.unit, self.total = unit, total
+        self.unit, self.total, self.done = unit, total, 0
         self.bar.update(self.task, description=name)
         self.update(0)
 
     def update(self, completed: float, total: float | None = None) -> None:
         self.total = total if total is not None else self.total
+        completed = self.done = max(completed, self.done)  # within a stage, the count never goes back
         count = percent = ""
         if self.total:
             # An estimate can fall short of the count: the total is never shown below what is done.
