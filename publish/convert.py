@@ -17,7 +17,7 @@ from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError
 from .fsutil import atomic_output
 from .model import Book, Chapter, Note, Section
-from .pages import PageBreak, find_markers
+from .pages import BOUNDARY, PageBreak, find_markers
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
 # exactly as the source has them.
@@ -247,8 +247,10 @@ class _Builder:
         if pb is None:
             pb = PageBreak(span.get("data-label"), span.attrib.pop("data-path", str(chapter.path)),
                            int(span.attrib.pop("data-srcline", 0)), int(span.attrib.pop("data-srccol", 0)))
-            span.set("id", pb.anchor)
-            self.known[pb.anchor] = pb
+            # Pages without a label share no anchor; each is told apart until finish() unmarks it.
+            key = pb.anchor if pb.labelled else f"{BOUNDARY}-{len(self.known)}"
+            span.set("id", key)
+            self.known[key] = pb
         chapter.page_breaks.append(pb)
         self.current = pb.label
 
@@ -259,15 +261,15 @@ class _Builder:
         para.getparent().remove(para)
         if target is None:
             # The page begins with the next chapter.
-            moved = {s.get("id") for s in breaks}
-            chapter.page_breaks = [pb for pb in chapter.page_breaks if pb.anchor not in moved]
+            moved = [self.known[s.get("id")] for s in breaks]
+            chapter.page_breaks = [pb for pb in chapter.page_breaks if not any(pb is m for m in moved)]
             self.pending.extend(breaks)
             return
         for span in reversed(breaks):
             _prepend(target, span)
 
     def finish(self) -> None:
-        """Keep page breaks that end the book in the last chapter."""
+        """Keep page breaks that end the book in the last chapter; unmark pages without a label."""
         if self.pending and self.chapters:
             last = self.chapters[-1]
             para = lxml_html.Element("p")
@@ -275,6 +277,12 @@ class _Builder:
             last.body.append(para)
             last.page_breaks.extend(self.known[s.get("id")] for s in self.pending)
             self.pending = []
+        for chapter in self.chapters:
+            roots = [chapter.body] + [b for n in chapter.notes.values() for b in n.blocks]
+            for span in (s for root in roots for s in root.xpath(f".//span[starts-with(@id, '{BOUNDARY}-')]")):
+                # A boundary for the PDF's page ranges, not a page break a reader can go to.
+                span.attrib.clear()
+                span.set("class", BOUNDARY)
 
 
 def _walk(chapter: Chapter):

@@ -11,8 +11,8 @@ from lxml import etree
 from .config import BOOK_FILE, FIELDS
 from .errors import Diagnostic, PublishError, RefusedError
 from .fsutil import atomic_folder
-from .pages import MARKER, PageBreak
-from .teitext import XML_ID, Renderer, Volume, escape, label_of, local
+from .pages import MARKER, UNLABELLED, PageBreak, gap_name, gaps
+from .teitext import XML_ID, Renderer, Volume, escape, headed, label_of, local
 
 # titleStmt title types -> book.yaml keys
 TITLES = {"series": "series", "subseries": "subseries", "volumenumber": "volume", "volume": "volume_title"}
@@ -95,7 +95,10 @@ def _index(text, path: str) -> tuple[dict, dict, set, set, list]:
     """Find page breaks, the ids refs point to, and the ids the Markdown will define."""
     pages, markers, warnings, seen = {}, {}, [], {}
     for pb in text.iter("{*}pb", "pb"):
-        label = label_of(pb)
+        label = label_of(pb) or UNLABELLED
+        if label == UNLABELLED:
+            markers[pb] = f"[Page {label}]"  # a page boundary, not a page a link can go to
+            continue
         if not MARKER.fullmatch(f"[Page {label}]"):
             warnings.append(Diagnostic(path, pb.sourceline, 0, "I007", f"page label '{label}' cannot be written "
                                        "as a page marker ([Page 588], [Page XII], [Page [I]]): left out",
@@ -154,6 +157,13 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     start = _start_page(text)
     if start:
         meta["start_page"] = start
+    # The print edition's own gaps (plates, maps, inserts), so that check tells them from lost pages.
+    breaks = [PageBreak(MARKER.fullmatch(m)["label"]) for m in vol.markers.values()]
+    if start:
+        breaks.insert(0, PageBreak(start))
+    found = [gap_name(before, after) for before, after in gaps(breaks)]
+    if found:
+        meta["page_gaps"] = found
     return {k: meta[k] for k in FIELDS if k in meta}
 
 
@@ -181,11 +191,17 @@ def _files(text, vol: Volume) -> list[_File]:
     if local(text) == "div":
         units = [(text, False)]
     else:
+        # A page break between the front, body and back belongs to the text around it.
         units = [(child, local(part) == "front")
-                 for part in text if local(part) in ("front", "body", "back") for child in part]
+                 for part in text if local(part) in ("front", "body", "back", "pb")
+                 for child in ([part] if local(part) == "pb" else part)]
     for el, front in units:
         name = local(el)
         renderer = Renderer(vol)
+        if name == "div" and files and not headed(el):
+            # A division the print edition gave no heading continues the one before it.
+            files[-1].lines += [""] + renderer.division(el, 2) + renderer.take_notes()
+            continue
         if name in ("div", "titlePage"):
             lines = renderer.division(el, 1) if name == "div" else _title_page(el, renderer)
             lines += renderer.take_notes()

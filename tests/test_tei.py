@@ -313,7 +313,7 @@ def test_old_encoding_attachments_closers_and_lists(tmp_path):
     assert "## No. 2. *Mr. Seat to Mr. Gresham.* {#d2}" in text
     assert "::: source\n\\[Telegram.\\]\n:::" in text
     assert "::: dateline\n[Bluefields]{.smallcaps}, January 25, 1894.\n:::" in text
-    assert "-   1\\. One,\n-   2\\. two." in text
+    assert "::: list\n1\\. One,\n\n2\\. two.\n:::" in text  # printed labels, no bullets
     assert "::: closer\nFor the Secretary:\\\n[Seat]{.smallcaps}\n:::" in text
     assert "::: attachment" in text and "### Enclosed" in text and "\\[Inclosure.\\][^d2fn1]" in text
     assert "[No. 2](#d2)" in text and "[II](#page-II)" in text
