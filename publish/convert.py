@@ -153,6 +153,8 @@ class _Builder:
                 chapters.append(self._new_chapter(el, path, front))
             elif chapters:
                 chapters[-1].body.append(el)
+            elif el.tag == "p" and _only_breaks(el):
+                self.pending.extend(el)  # pages that begin with the file's first heading
             elif not _is_blank(el):
                 self.diagnostics.append(Diagnostic(str(path), _line_of(el), 0, "S001",
                                                    "text before the first chapter heading ('# Title')"))

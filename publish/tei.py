@@ -232,17 +232,11 @@ def _title_page(page, renderer: Renderer) -> list[str]:
 
 
 def _attach(lines: list[str], lead: list[str]) -> None:
-    """Put what precedes the first heading just after it: a lone page marker on the heading itself."""
-    markers = [line for line in lead if line]
-    if len(markers) == 1 and MARKER.fullmatch(markers[0]):
-        label = MARKER.fullmatch(markers[0])["label"]
-        heading = lines[0]
-        if heading.endswith("}"):
-            lines[0] = heading[:-1] + f' page="{label}"}}'
-        else:
-            lines[0] = heading + f' {{page="{label}"}}'
-        return
-    lines[1:1] = [""] + lead
+    """Put what precedes the first heading with it: page markers before it, anything else just after it."""
+    if all(MARKER.fullmatch(line) for line in lead if line):
+        lines[0:0] = lead
+    else:
+        lines[1:1] = [""] + lead
 
 
 def _slug(heading: str) -> str:
