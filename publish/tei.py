@@ -227,8 +227,12 @@ def _title_page(page, renderer: Renderer) -> list[str]:
     parts = [p for p in parts if p]
     title = "".join(p + ("" if i == len(parts) - 1 else " " if p[-1] in ",.:;" else ", ")
                     for i, p in enumerate(parts)) or escape("Title page")
-    rest = [c for c in page if local(c) != "docTitle"]
-    return [f"# {title} {{#title-page}}", ""] + renderer._blocks(page.text, rest, 2, True)
+    # Pages that begin before the title begin with it.
+    title_at = next((i for i, c in enumerate(page) if local(c) == "docTitle"), 0)
+    lead = [c for c in page[:title_at] if local(c) == "pb"]
+    rest = [c for c in page if local(c) != "docTitle" and c not in lead]
+    return [line for pb in lead for line in (renderer.marker(pb), "")] + [f"# {title} {{#title-page}}", ""] \
+        + renderer._blocks(page.text, rest, 2, True)
 
 
 def _attach(lines: list[str], lead: list[str]) -> None:

@@ -41,6 +41,7 @@ ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}
 CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
 MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\]$")
 TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no head to be named
+FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
 
@@ -369,7 +370,9 @@ class Renderer:
                 if local(cell) == "pb":
                     lead += self.marker(cell)
                 elif local(cell) == "cell":
-                    text = " ".join(line.removesuffix("\\") for line in self.blocks(cell) if line)
+                    # A pipe table's cell is one line: its blocks run on, without their fences and bullets.
+                    text = " ".join(line.removesuffix("\\").removeprefix(ITEM).strip() for line in self.blocks(cell)
+                                    if line and not FENCE.match(line))
                     cells.append(_follow(lead, text))
                     lead = ""
                     cells += [""] * (int(cell.get("cols") or 1) - 1)
