@@ -155,10 +155,15 @@ def pdf_letters(path: Path, anchor: str) -> tuple[str, str, str]:
             # book.yaml's default margins: 0.9in outside, 0.7in inside; a recto is an odd page.
             left = (0.7 if index % 2 == 0 else 0.9) * 72 - 2
             right = page.width - (0.9 if index % 2 == 0 else 0.7) * 72 + 2
+            base = None  # the last character on a baseline: (stream, bottom, size)
             for ch in page.chars:
                 if 0.7 * 72 < ch["top"] < page.height - 0.75 * 72 and left < ch["x0"] and ch["x1"] < right:
-                    # print.css: body 10.5pt, quotes 9.975pt; tables 9.45pt (8.98pt in a quote); notes 8.6pt
-                    kind = "body" if ch["size"] > 9.7 else "table" if ch["size"] > 8.8 else "note"
+                    if base and ch["size"] < base[2] - 0.3 and ch["bottom"] < base[1] - 1:
+                        kind = base[0]  # a superscript belongs to the text it is raised in
+                    else:
+                        # print.css: body 10.5pt, quotes 9.975pt; tables 9.45pt (8.98pt in a quote); notes 8.6pt
+                        kind = "body" if ch["size"] > 9.7 else "table" if ch["size"] > 8.8 else "note"
+                        base = (kind, ch["bottom"], ch["size"])
                     streams[kind].append(ch["text"])
     return tuple(_letters("".join(s)) for s in streams.values())
 
