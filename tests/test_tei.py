@@ -318,10 +318,10 @@ HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 FOOTER = "</div></body></text></TEI>\n"
 
 
-def tiny(tmp_path: Path, body: str, name: str = "tiny"):
+def tiny(tmp_path: Path, body: str, name: str = "tiny", header: str = HEADER):
     """Import a tiny volume whose first chapter holds body; return its folder, warnings and built book."""
     source = tmp_path / f"{name}.xml"
-    source.write_text(HEADER + body + FOOTER, encoding="utf-8")
+    source.write_text(header + body + FOOTER, encoding="utf-8")
     folder = tmp_path / name
     result = import_tei(source, folder)
     book, _ = load(folder)
@@ -475,3 +475,122 @@ def test_a_note_links_to_another_chapter(tmp_path):
     with zipfile.ZipFile(result.outputs["epub"]) as z:
         first = z.read(f"EPUB/{chapter_file(0)}").decode()
     assert f'href="{chapter_file(1)}#page-2"' in first
+
+
+# ---- issue 14: every volume page for page ----
+
+def test_page_breaks_between_front_body_and_back_are_kept(tmp_path):
+    header = HEADER.replace("</front>\n<body>", '</front><pb n="[2]" xml:id="pg_2"/><pb n="3" xml:id="pg_3"/>\n<body>')
+    folder, warnings, book = tiny(tmp_path, '<p>See <ref target="#pg_3">3</ref>.</p>', header=header)
+    assert [pb.label for pb in book.page_breaks] == ["[I]", "II", "[2]", "3"]
+    # Both begin with the first chapter of the body, and the link to p. 3 goes there.
+    assert [s.get("id") for s in book.chapters[1].body[0].xpath("span")] == ["page-unnumbered-2", "page-3"]
+    assert "[3](#page-3)" in markdown(folder) and warnings == []
+
+
+def test_a_link_reading_like_a_marker_is_no_marker(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>See <ref target="#pg_II">Page II</ref> and <ref target="#pg_5">'
+                                            'Page 5</ref>.</p><p>On <pb n="5" xml:id="pg_5"/>(a) the page.</p>')
+    assert [pb.label for pb in book.page_breaks] == ["[I]", "II", "5"]
+    assert "See Page II and Page 5. On (a) the page." in chapter_text(book)
+    assert "[Page 5](#page-5)" in markdown(folder) and "[Page 5]\\(a)" in markdown(folder)
+    links = book.chapters[1].body.xpath(".//a[@href='#page-5']")
+    assert [a.text_content() for a in links] == ["Page 5"]
+
+
+def test_a_page_break_between_table_rows_begins_the_next_row(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<table><row><cell>one</cell><cell>1</cell></row>'
+                                            '<pb n="5" xml:id="pg_5"/><row><cell>two</cell><cell>2</cell></row>'
+                                            '</table><p>After.</p>')
+    assert [pb.label for pb in book.page_breaks] == ["[I]", "II", "5"]
+    (span,) = book.chapters[1].body.xpath(".//span[@id='page-5']")
+    row = span.xpath("ancestor::tr")[0]
+    assert row.text_content().split() == ["two", "2"] and span.getparent().index(span) == 0
+    assert warnings == []
+
+
+def test_a_page_without_a_label_bounds_pages_but_is_no_entry(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>One.</p><pb n="4" xml:id="pg_4"/><p>Four.</p>'
+                                            '<pb n="" xml:id="pg_x"/><p>Plate.</p><pb n="[]"/><p>Plate.</p>'
+                                            '<pb n="6" xml:id="pg_6"/><p>Six.</p>')
+    assert warnings == []
+    assert [pb.label for pb in book.page_breaks] == ["[I]", "II", "4", "6"]
+    assert [pb.label for pb in book.boundaries][-4:] == ["4", "[]", "[]", "6"]
+    assert "page_gaps" not in (folder / "book.yaml").read_text(encoding="utf-8")  # 5 may be a plate's
+    assert len(book.chapters[1].body.xpath(".//span[@class='pageboundary' and not(@id)]")) == 2
+    assert main(["check", str(folder), "--strict"]) == 0
+    result = build(folder, tmp_path / "out", ("epub",))
+    with zipfile.ZipFile(result.outputs["epub"]) as z:
+        nav = html.fromstring(z.read("EPUB/nav.xhtml"))
+    assert [a.text for a in nav.xpath("//nav[@id='page-list']//a")] == ["[I]", "II", "4", "6"]
+
+
+def test_an_unlabelled_page_names_no_page_in_the_foot(tmp_path):
+    from conftest import make_manuscript
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\n[Page 4] Four.\n\n[Page []] A plate.\n\n"
+                                                        "[Page 5] Five.\n"})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    numbers = margin_numbers(printed)
+    assert [label for _, label in numbers] == ["4", "5"]
+    assert printed.foot_text(numbers[0][0]).endswith(" pp. 4–5")
+
+
+def test_a_gap_in_the_print_is_recorded_and_an_unrecorded_one_caught(tmp_path, capsys):
+    folder, warnings, book = tiny(tmp_path, '<p>One.</p><pb n="4" xml:id="pg_4"/><p>Four.</p>'
+                                            '<pb n="8" xml:id="pg_8"/><p>Eight.</p>')
+    yaml_text = (folder / "book.yaml").read_text(encoding="utf-8")
+    assert "page_gaps:\n- 4–8\n" in yaml_text
+    assert main(["check", str(folder), "--strict"]) == 0
+    (folder / "book.yaml").write_text(yaml_text.replace("- 4–8", "- 4-7"), encoding="utf-8")
+    assert main(["check", str(folder), "--strict"]) == 3
+    assert "P004 page 8 follows page 4" in capsys.readouterr().err
+    (folder / "book.yaml").write_text(yaml_text.replace("- 4–8", "- 4 - 8"), encoding="utf-8")
+    assert main(["check", str(folder), "--strict"]) == 0
+    (folder / "book.yaml").write_text(yaml_text.replace("- 4–8", "- four"), encoding="utf-8")
+    assert main(["check", str(folder)]) == 3
+    assert "M006 'page_gaps' must be the pages on either side" in capsys.readouterr().err
+
+
+def test_notes_printed_in_the_body_stay_there(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Proclamation</head>'
+                                            '<note rend="center">A.</note><p>Text.<note n="1" xml:id="d1fn1">A '
+                                            'footnote.</note></p><note>By the President:</note>'
+                                            '<p>W. H. Seward.</p></div>')
+    chapter = book.chapters[1]
+    assert [n.blocks[0].text_content().strip() for n in chapter.notes.values()] == ["A footnote."]
+    assert "1. Proclamation A. Text.1 By the President: W. H. Seward." in chapter_text(book)
+    (centred,) = chapter.body.xpath(".//div[contains(@class, 'center')]")
+    assert centred.text_content().strip() == "A."
+
+
+def test_signatures_and_labelled_items_as_printed(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>Points: <list><label>(1)</label><item>One;</item><label>Article XI.'
+                                            '</label><item>Two.</item></list></p><closer><signed><list>'
+                                            '<item>A. Lincoln.</item><item>W. H. Seward.</item></list></signed>'
+                                            '</closer>')
+    body = book.chapters[1].body
+    assert not body.xpath(".//ul | .//li")
+    assert [p.text_content() for p in body.xpath(".//div[@class='list']/p")] == ["(1) One;", "Article XI. Two."]
+    (signature,) = body.xpath(".//div[@class='signature']/p")
+    assert signature.text_content().split("\n") == ["A. Lincoln.", "W. H. Seward."] and signature.xpath("br")
+
+
+def test_a_division_without_a_head_gets_no_invented_title(tmp_path):
+    # Chapter One loses its head; a chapter Zero comes before it.
+    header = HEADER.replace('<body><div type="chapter" xml:id="ch1"><head>Chapter One</head>',
+                            '<body><div type="chapter" xml:id="ch0"><head>Zero</head><p>0.</p></div>'
+                            '<div type="chapter" xml:id="ch1">')
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                            '<p>Text.</p></div>', header=header)
+    assert [c.title for c in book.chapters] == ["Preface", "Zero"]
+    assert [s.anchor for s in book.chapters[1].sections] == ["d1"] and warnings == []
+    assert "Ch1" not in markdown(folder)
+
+
+def test_a_label_of_words_keeps_its_space(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>One.</p><pb n="[Map 1]" xml:id="pg_map1"/><p>A map.</p>'
+                                            '<p>See <ref target="#pg_map1">Map 1</ref>.</p>')
+    assert [pb.label for pb in book.page_breaks][-1] == "[Map 1]"
+    assert book.page_breaks[-1].anchor == "page-unnumbered-Map-1" and warnings == []
+    assert "See Map 1." in chapter_text(book)
