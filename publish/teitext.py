@@ -380,16 +380,21 @@ class Renderer:
                 header = cells
             else:
                 rows.append(cells)
-        width = max(len(r) for r in rows + [header or [""]])
         if lead:
             rows.append([lead])
+        head = next((h for h in el if local(h) == "head"), None)
+        if any(local(a) == "cell" for a in el.iterancestors()):
+            # A pipe table's cell holds one line: a table in it runs on there, row by row.
+            self.volume.warn(el, "I006", "a table inside a table cell: its cells run on as text in that cell")
+            caption = [self.inline(head).strip()] if head is not None else []
+            return _paragraph(" ".join(c for r in [caption, header or []] + rows for c in r if c))
+        width = max(len(r) for r in rows + [header or [""]])
         header = (header or []) + [""] * (width - len(header or []))
         rows = [r + [""] * (width - len(r)) for r in rows]
         longest = [max(len(r[i]) for r in rows + [header]) for i in range(width)]
         dashes = [max(3, round(48 * n / (sum(longest) or 1))) for n in longest]
         out = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * d for d in dashes) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
-        head = next((h for h in el if local(h) == "head"), None)
         if head is not None:
             out += ["", ": " + self.inline(head).strip()]
         return out
