@@ -258,7 +258,7 @@ class _Builder:
 
     def _move_forward(self, chapter: Chapter, para) -> None:
         """Move a paragraph holding only page breaks to the start of the next block."""
-        target = _next_block(para)
+        target = _next_block(para, chapter.body)
         breaks = [s for s in para if s.get("class") == "pagebreak"]
         para.getparent().remove(para)
         if target is None:
@@ -302,19 +302,18 @@ def _walk(chapter: Chapter):
     yield from walk(chapter.body)
 
 
-def _next_block(el):
-    """Return the first text-bearing block after el, in document order, or None."""
+def _next_block(el, body):
+    """Return the first text-bearing block after el within the chapter's body, in document order, or None."""
     node = el
-    while node is not None:
+    while node is not None and node is not body:
         sib = node.getnext()
         while sib is not None:
             block = _first_block(sib)
             if block is not None:
                 return block
             sib = sib.getnext()
+        # Pandoc makes a section of a fenced div holding a heading (an attachment): not the chapter's end.
         node = node.getparent()
-        if node is not None and node.tag == "section":
-            return None
     return None
 
 

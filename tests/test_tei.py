@@ -594,3 +594,16 @@ def test_a_label_of_words_keeps_its_space(tmp_path):
     assert [pb.label for pb in book.page_breaks][-1] == "[Map 1]"
     assert book.page_breaks[-1].anchor == "page-unnumbered-Map-1" and warnings == []
     assert "See Map 1." in chapter_text(book)
+
+
+def test_a_page_break_ending_an_attachment_begins_the_next_document(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>One</head><p>x</p>'
+                                            '<frus:attachment><head>Inclosure</head><p>Last.</p><pb n="5" '
+                                            'xml:id="pg_5"/></frus:attachment></div><div type="document" '
+                                            'xml:id="d2" n="2"><head>Two</head><p>y</p><pb n="6" xml:id="pg_6"/>'
+                                            '</div></div><div type="chapter" xml:id="ch2"><head>Next</head>'
+                                            '<p>z</p>')
+    assert [(c.title, [pb.label for pb in c.page_breaks]) for c in book.chapters[1:]] == [
+        ("Chapter One", ["5"]), ("Next", ["6"])]
+    (span,) = book.chapters[1].body.xpath(".//span[@id='page-5']")
+    assert span.getparent().get("id") == "d2"
