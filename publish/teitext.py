@@ -494,7 +494,7 @@ def _trimmed(lines: list[str]) -> list[str]:
 
 def _depth(lines: list[str]) -> int:
     """Return how many more colons an enclosing fence needs than the deepest fence inside."""
-    inner = [len(m[1]) - 2 for line in lines if (m := re.match(r"^(:{3,})", line))]
+    inner = [len(m[0]) - 2 for line in lines if (m := FENCE.match(line))]
     return max(inner, default=0)
 
 

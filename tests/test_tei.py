@@ -294,8 +294,8 @@ PDF_VOLUMES = {"frus1861", "frus1872p2v5"}
 @pytest.mark.parametrize("name", VOLUMES)
 def test_every_volume_imports_and_builds_page_for_page(tmp_path, name):
     result = import_tei(TEI / f"{name}.xml", tmp_path / name)
-    # Only what the TEI itself lacks: link targets, image files.
-    assert {w.code for w in result.warnings} <= {"I003", "I004"}, result.warnings
+    # Only what the TEI itself lacks (link targets, image files) or a pipe table cannot hold (a table in a cell).
+    assert {w.code for w in result.warnings} <= {"I003", "I004", "I006"}, result.warnings
     formats = ("pdf", "epub") if name in PDF_VOLUMES else ("epub",)
     assert_faithful(TEI / f"{name}.xml", tmp_path / name, tmp_path / "out", formats)
 
