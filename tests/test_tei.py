@@ -17,7 +17,7 @@ from publish.errors import PublishError, RefusedError
 from publish.tei import import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
-from readers import PrintedBook
+from readers import PrintedBook, named_destinations
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -607,3 +607,18 @@ def test_a_page_break_ending_an_attachment_begins_the_next_document(tmp_path):
         ("Chapter One", ["5"]), ("Next", ["6"])]
     (span,) = book.chapters[1].body.xpath(".//span[@id='page-5']")
     assert span.getparent().get("id") == "d2"
+
+
+def test_a_table_wider_than_the_page_stays_on_it(tmp_path):
+    # Fourteen columns of a ship's log: their words, laid side by side, are three times the measure.
+    from conftest import make_manuscript
+    words_ = ["Thermometer.", "Derivation", "Barometer.", "Temperature", "Initials", "Standard"]
+    row = "| " + " | ".join(words_[i % 6] + f"{i}" for i in range(14)) + " |"
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# Log\n\n" + row + "\n|" + "---|" * 14 + "\n" + row + "\n"})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    assert printed.in_zone("margin") == []  # nothing beyond the text block, nor off the page
+    # Words broken within their cells are read line by line across the row: the letters are compared as a whole.
+    start = named_destinations(result.outputs["pdf"])[result.book.chapters[0].anchor]
+    table = [w.text for w in printed.in_zone("body") if w.size < 10 and w.page >= start]
+    assert Counter(_letters("".join(table))) == Counter(_letters(row * 2))
