@@ -295,7 +295,7 @@ class Renderer:
         if number and not re.match(rf"^(No\.\s*)?{re.escape(number)}\b", _plain(title)):
             title = f"{number}. {title}".strip()
         out: list[str] = []
-        if level == 1 and not title:  # a file needs a heading: a list's kind names it, else the warning
+        if level == 1 and not title:  # a file needs a heading: the kind (contents, index) or id, warned of
             title = escape(fallback_title(div))
             self.volume.warn(div, "I005", f"division without a head: titled '{title}' in the manuscript")
         elif not title and div.get(XML_ID) in self.volume.targets:
