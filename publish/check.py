@@ -15,7 +15,7 @@ from .config import CONTROL, Metadata
 from .convert import GENERATED_ID
 from .errors import Diagnostic
 from .model import Book
-from .pages import MARKER, NEAR_MARKER, is_label
+from .pages import MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from .safety import MAX_DEPTH, elements, problems as safety_problems
 
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
@@ -207,10 +207,14 @@ def _check_pages(book: Book) -> list[Diagnostic]:
         elif pb.number < before.number:
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P003", f"page {pb.label} comes after "
                                     f"page {before.label}: page labels go backwards"))
-        elif pb.number > before.number + 1:
-            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
-                                    f"{before.label}: pages in between are missing", "warning"))
         last[pb.sequence] = pb
+    recorded = {re.sub(r"\s*[-–]\s*", "–", gap) for gap in book.meta.page_gaps}
+    for before, pb in gaps(book.boundaries):
+        if gap_name(before, pb) not in recorded:
+            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P004", f"page {pb.label} follows page "
+                                    f"{before.label}: pages in between are missing (if the print edition "
+                                    f"has this gap, list '{gap_name(before, pb)}' in book.yaml's page_gaps)",
+                                    "warning"))
     return diags
 
 

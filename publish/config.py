@@ -22,6 +22,8 @@ CSS_LENGTHS = (re.compile(rf"^{_CSS_VALUE}(?:\s+{_CSS_VALUE}){{0,3}}", re.I),
                "CSS lengths or keywords such as '6in 9in'")
 LANGUAGE = (re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"), "a BCP 47 language tag such as 'en' or 'en-US'")
 PAGE_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or [I]")
+PAGE_GAP = (re.compile(rf"(?:{LABEL})\s*[-–]\s*(?:{LABEL})"),
+            "the pages on either side of a gap in the printed numbering, such as '4–8'")
 # A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
 VERSION = (re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*"), "letters, digits, '.', '+', '_' and '-', such as '1.2.0'")
 # Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
@@ -59,6 +61,8 @@ class Metadata:
     version: str = _key("Edition version; a release tag v<version> overrides it.", "", form=VERSION)
     start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "",
                           form=PAGE_LABEL)
+    page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
+                           "4–8.", [], kind=list, form=PAGE_GAP)
     running_head: str = _key("Verso running head; derived from series, subseries and volume when empty.", "")
     page_size: str = _key("Trim size of the PDF, as CSS: width then height.", "6in 9in", form=CSS_LENGTHS)
     margins: str = _key("PDF page margins as CSS: top outer bottom inner.", "0.75in 0.9in 0.8in 0.7in",
@@ -209,8 +213,9 @@ def _coerce(f, value) -> tuple[object, str]:
     if any(CONTROL.search(t) for t in texts):
         return value, "holds a control character"
     form = f.metadata["form"]
-    if form and value and not form[0].fullmatch(value):
-        return value, f"must be {form[1]}, not '{value}'"
+    for text in texts if form else ():
+        if text and not form[0].fullmatch(text):
+            return value, f"must be {form[1]}, not '{text}'"
     return value, ""
 
 

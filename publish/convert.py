@@ -16,7 +16,7 @@ from .cache import Store, digest
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
-from .pages import PageBreak, find_markers
+from .pages import BOUNDARY, PageBreak, find_markers
 from .progress import QUIET, Progress
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
@@ -166,6 +166,8 @@ class _Builder:
                 chapters.append(self._new_chapter(el, path, front))
             elif chapters:
                 chapters[-1].body.append(el)
+            elif el.tag == "p" and _only_breaks(el):
+                self.pending.extend(el)  # pages that begin with the file's first heading
             elif not _is_blank(el):
                 self.diagnostics.append(Diagnostic(str(path), _line_of(el), 0, "S001",
                                                    "text before the first chapter heading ('# Title')"))
@@ -260,27 +262,29 @@ class _Builder:
         if pb is None:
             pb = PageBreak(span.get(PAGE_LABEL), span.attrib.pop("data-path", str(chapter.path)),
                            int(span.attrib.pop("data-srcline", 0)), int(span.attrib.pop("data-srccol", 0)))
-            span.set("id", pb.anchor)
-            self.known[pb.anchor] = pb
+            # Pages without a label share no anchor; each is told apart until finish() unmarks it.
+            key = pb.anchor if pb.labelled else f"{BOUNDARY}-{len(self.known)}"
+            span.set("id", key)
+            self.known[key] = pb
         chapter.page_breaks.append(pb)
         self.current = pb.label
 
     def _move_forward(self, chapter: Chapter, para) -> None:
         """Move a paragraph holding only page breaks to the start of the next block."""
-        target = _next_block(para)
+        target = _next_block(para, chapter.body)
         breaks = [s for s in para if s.get("class") == PAGEBREAK]
         para.getparent().remove(para)
         if target is None:
             # The page begins with the next chapter.
-            moved = {s.get("id") for s in breaks}
-            chapter.page_breaks = [pb for pb in chapter.page_breaks if pb.anchor not in moved]
+            moved = [self.known[s.get("id")] for s in breaks]
+            chapter.page_breaks = [pb for pb in chapter.page_breaks if not any(pb is m for m in moved)]
             self.pending.extend(breaks)
             return
         for span in reversed(breaks):
             _prepend(target, span)
 
     def finish(self) -> None:
-        """Keep page breaks that end the book in the last chapter."""
+        """Keep page breaks that end the book in the last chapter; unmark pages without a label."""
         if self.pending and self.chapters:
             last = self.chapters[-1]
             para = lxml_html.Element("p")
@@ -288,21 +292,26 @@ class _Builder:
             last.body.append(para)
             last.page_breaks.extend(self.known[s.get("id")] for s in self.pending)
             self.pending = []
+        for chapter in self.chapters:
+            roots = [chapter.body] + [b for n in chapter.notes.values() for b in n.blocks]
+            for span in (s for root in roots for s in root.xpath(f".//span[starts-with(@id, '{BOUNDARY}-')]")):
+                # A boundary for the PDF's page ranges, not a page break a reader can go to.
+                span.attrib.clear()
+                span.set("class", BOUNDARY)
 
 
-def _next_block(el):
-    """Return the first text-bearing block after el, in document order, or None."""
+def _next_block(el, body):
+    """Return the first text-bearing block after el within the chapter's body, in document order, or None."""
     node = el
-    while node is not None:
+    while node is not None and node is not body:
         sib = node.getnext()
         while sib is not None:
             block = _first_block(sib)
             if block is not None:
                 return block
             sib = sib.getnext()
+        # Pandoc makes a section of a fenced div holding a heading (an attachment): not the chapter's end.
         node = node.getparent()
-        if node is not None and node.tag == "section":
-            return None
     return None
 
 

@@ -67,7 +67,9 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
             if first is None or not here[0].text_before:
                 first = here[0].label
             current = here[-1].label
-        text = "" if first is None else (f"p. {first}" if first == current else f"pp. {first}–{current}")
+        # A page without a label ("") bounds the range but is not named in it.
+        named = [label for label in (first, *(n.label for n in here)) if label]
+        text = "" if not named else f"p. {named[0]}" if named[0] == named[-1] else f"pp. {named[0]}–{named[-1]}"
         _fill(page_box, {RANGE: text, FOLIO: folio(index)})
 
 

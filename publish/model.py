@@ -92,7 +92,12 @@ class Book:
 
     @property
     def page_breaks(self) -> list[PageBreak]:
-        """Every original page break, in reading order."""
+        """Every original page a reader can go to (it has a label), in reading order."""
+        return [pb for pb in self.boundaries if pb.labelled]
+
+    @property
+    def boundaries(self) -> list[PageBreak]:
+        """Every original page break, labelled or not, in reading order."""
         return [pb for ch in self.chapters for pb in ch.page_breaks]
 
     @property

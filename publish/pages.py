@@ -5,9 +5,13 @@ import bisect
 import re
 from dataclasses import dataclass
 
-# `[Page 588]`, `[Page XII]`, `[Page [I]]`: exactly as history.state.gov prints them.
-LABEL = r"\[[0-9A-Za-z]+\]|[0-9]+|[IVXLCDMivxlcdm]+"
-MARKER = re.compile(rf"\[Page (?P<label>{LABEL})\]")
+# `[Page 588]`, `[Page XII]`, `[Page [I]]`, `[Page [Map 1]]`: exactly as history.state.gov prints them;
+# `[Page []]` is a page the print edition gave no label at all.
+LABEL = r"\[(?:[0-9A-Za-z]+(?: [0-9A-Za-z]+)*)?\]|[0-9]+|[IVXLCDMivxlcdm]+"
+UNLABELLED = "[]"
+BOUNDARY = "pageboundary"  # the HTML class of a page without a label: it bounds page ranges, no more
+# Brackets followed by "(" or "{" are a link's or a span's text, whatever they say: never a marker.
+MARKER = re.compile(rf"\[Page (?P<label>{LABEL})\](?![({{])")
 # Things that look like a marker but are not one: another spelling of "Page", a stray space or
 # letter in the number, a missing bracket. "[P]resident" and "[pm]" are not markers.
 NEAR_MARKER = re.compile(r"\[\s*(?:page|pg|p)(?:\.\s*|\s+|(?=\d))\[?(?:\d|[IVXLCDM]+(?![a-z]))[^\]\n]{0,12}\]?"
@@ -28,8 +32,13 @@ class PageBreak:
     def anchor(self) -> str:
         """The id shared by the PDF named destination and the EPUB marker."""
         if self.label.startswith("["):
-            return f"page-unnumbered-{self.label.strip('[]')}"
+            return f"page-unnumbered-{self.label.strip('[]').replace(' ', '-')}"
         return f"page-{self.label}"
+
+    @property
+    def labelled(self) -> bool:
+        """False for a page with no printed label: a page boundary, but no page a reader can go to."""
+        return self.label != UNLABELLED
 
     @property
     def kind(self) -> str:
@@ -91,3 +100,31 @@ def find_markers(text: str, path: str = "") -> list[tuple[re.Match, PageBreak]]:
         column = match.start() - line_starts[line - 1] + 1
         found.append((match, PageBreak(match["label"], path, line, column)))
     return found
+
+
+def gaps(breaks) -> list[tuple[PageBreak, PageBreak]]:
+    """Return each pair of pages of one run (arabic, roman) between which numbers are missing.
+
+    A page with no label between them may stand for one missing number; a repeated label or one
+    that is not a label is passed over (check.py reports it).
+    """
+    found, last, seen, unlabelled = [], {}, set(), 0
+    for pb in breaks:
+        if not pb.labelled:
+            unlabelled += 1
+            continue
+        if pb.label in seen or not is_label(pb.label):
+            continue
+        seen.add(pb.label)
+        before = last.get(pb.sequence)
+        if before is not None and None not in (pb.number, before.number) \
+                and pb.number - before.number - 1 > unlabelled:
+            found.append((before, pb))
+        last[pb.sequence] = pb
+        unlabelled = 0
+    return found
+
+
+def gap_name(before: PageBreak, after: PageBreak) -> str:
+    """Return how book.yaml's page_gaps names a gap: the pages on either side, '4–8'."""
+    return f"{before.label}–{after.label}"

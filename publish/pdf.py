@@ -144,7 +144,8 @@ def _parts(book: Book) -> list[_Part]:
     for index, chapter in enumerate(book.chapters):
         parts.append(_Part(index, chapter_html(book, index), set(chapter.notes), current, chapter.front))
         if chapter.page_breaks:
-            current = chapter.page_breaks[-1].label
+            last = chapter.page_breaks[-1]
+            current = last.label if last.labelled else ""
     return parts
 
 

@@ -8,6 +8,7 @@ from lxml.html import builder as E
 
 from .frontmatter import edition_notice, title_lines
 from .model import Book
+from .pages import BOUNDARY
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
 # once the parts are joined.
@@ -90,12 +91,13 @@ def _print_chapter(chapter, long_notes=frozenset()):
             _long_note(body, ref, note)
         else:
             ref.getparent().replace(ref, _footnote(note, ref.tail))
-    for span in body.xpath(".//span[@class='pagebreak']"):
+    # A page without a label gets an empty number: it bounds the page ranges in the foot.
+    for span in body.xpath(f".//span[@class='pagebreak' or @class='{BOUNDARY}']"):
         if span.getprevious() is None and not (span.getparent().text or "").strip():
-            span.set("class", "pagebreak at-start")
+            span.set("class", span.get("class") + " at-start")
         else:
             _hold_to_word(span)
-        span.append(E.SPAN(E.CLASS("pn"), span.get("data-label")))
+        span.append(E.SPAN(E.CLASS("pn"), span.get("data-label", "")))
     return body
 
 

@@ -14,8 +14,8 @@ from lxml import etree
 from .config import BOOK_FILE, FIELDS
 from .errors import Diagnostic, OutputError, RefusedError, SourceError
 from .fsutil import atomic_folder
-from .pages import MARKER, PageBreak
-from .teitext import XML_ID, Renderer, Volume, escape, label_of, local
+from .pages import MARKER, UNLABELLED, PageBreak, gap_name, gaps
+from .teitext import XML_ID, Renderer, Volume, escape, headed, label_of, local
 
 # The names import-tei gives the Markdown files it writes: 01-title-page.md.
 IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
@@ -143,7 +143,10 @@ def _index(text, path: str) -> tuple[dict, dict, set, set, list]:
     """Find page breaks, the ids refs point to, and the ids the Markdown will define."""
     pages, markers, warnings, seen = {}, {}, [], {}
     for pb in text.iter("{*}pb", "pb"):
-        label = label_of(pb)
+        label = label_of(pb) or UNLABELLED
+        if label == UNLABELLED:
+            markers[pb] = f"[Page {label}]"  # a page boundary, not a page a link can go to
+            continue
         if not MARKER.fullmatch(f"[Page {label}]"):
             warnings.append(Diagnostic(path, pb.sourceline, 0, "I007", f"page label '{label}' cannot be written "
                                        "as a page marker ([Page 588], [Page XII], [Page [I]]): left out",
@@ -202,6 +205,13 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     start = _start_page(text)
     if start:
         meta["start_page"] = start
+    # The print edition's own gaps (plates, maps, inserts), so that check tells them from lost pages.
+    breaks = [PageBreak(MARKER.fullmatch(m)["label"]) for m in vol.markers.values()]
+    if start:
+        breaks.insert(0, PageBreak(start))
+    found = [gap_name(before, after) for before, after in gaps(breaks)]
+    if found:
+        meta["page_gaps"] = found
     return {k: meta[k] for k in FIELDS if k in meta}
 
 
@@ -229,11 +239,17 @@ def _files(text, vol: Volume) -> list[_File]:
     if local(text) == "div":
         units = [(text, False)]
     else:
+        # A page break between the front, body and back belongs to the text around it.
         units = [(child, local(part) == "front")
-                 for part in text if local(part) in ("front", "body", "back") for child in part]
+                 for part in text if local(part) in ("front", "body", "back", "pb")
+                 for child in ([part] if local(part) == "pb" else part)]
     for el, front in units:
         name = local(el)
         renderer = Renderer(vol)
+        if name == "div" and files and not headed(el):
+            # A division the print edition gave no heading continues the one before it.
+            files[-1].lines += [""] + renderer.division(el, 2) + renderer.take_notes()
+            continue
         if name in ("div", "titlePage"):
             lines = renderer.division(el, 1) if name == "div" else _title_page(el, renderer)
             lines += renderer.take_notes()
@@ -259,22 +275,20 @@ def _title_page(page, renderer: Renderer) -> list[str]:
     parts = [p for p in parts if p]
     title = "".join(p + ("" if i == len(parts) - 1 else " " if p[-1] in ",.:;" else ", ")
                     for i, p in enumerate(parts)) or escape("Title page")
-    rest = [c for c in page if local(c) != "docTitle"]
-    return [f"# {title} {{#title-page}}", ""] + renderer._blocks(page.text, rest, 2, True)
+    # Pages that begin before the title begin with it.
+    title_at = next((i for i, c in enumerate(page) if local(c) == "docTitle"), 0)
+    lead = [c for c in page[:title_at] if local(c) == "pb"]
+    rest = [c for c in page if local(c) != "docTitle" and c not in lead]
+    return [line for pb in lead for line in (renderer.marker(pb), "")] + [f"# {title} {{#title-page}}", ""] \
+        + renderer._blocks(page.text, rest, 2, True)
 
 
 def _attach(lines: list[str], lead: list[str]) -> None:
-    """Put what precedes the first heading just after it: a lone page marker on the heading itself."""
-    markers = [line for line in lead if line]
-    if len(markers) == 1 and MARKER.fullmatch(markers[0]):
-        label = MARKER.fullmatch(markers[0])["label"]
-        heading = lines[0]
-        if heading.endswith("}"):
-            lines[0] = heading[:-1] + f' page="{label}"}}'
-        else:
-            lines[0] = heading + f' {{page="{label}"}}'
-        return
-    lines[1:1] = [""] + lead
+    """Put what precedes the first heading with it: page markers before it, anything else just after it."""
+    if all(MARKER.fullmatch(line) for line in lead if line):
+        lines[0:0] = lead
+    else:
+        lines[1:1] = [""] + lead
 
 
 def _slug(heading: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .errors import Diagnostic
-from .pages import PageBreak
+from .pages import LABEL, PageBreak
 
 HSG = "https://history.state.gov/historicaldocuments/"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
@@ -45,6 +45,9 @@ PHRASES = {"signed", "label", "head"}
 ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}
 # Elements holding blocks, where a page break between blocks stands on a line of its own.
 CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
+MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\]$")
+TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no head to be named
+FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
 
@@ -97,7 +100,7 @@ class Renderer:
         return self._inline_run(el.text, list(el), heading)
 
     def _inline_run(self, text: str | None, children: list, heading: bool) -> str:
-        out = [escape(_space(text))]
+        out = escape(_space(text))
         i = 0
         while i < len(children):
             run = [children[i]]
@@ -105,10 +108,10 @@ class Renderer:
             while (local(run[-1]) == "hi" and not run[-1].tail and i + len(run) < len(children)
                    and _same_hi(run[0], children[i + len(run)])):
                 run.append(children[i + len(run)])
-            out.append(self._inline_child(run, heading))
-            out.append(escape(_space(run[-1].tail)))
+            out = _follow(out, self._inline_child(run, heading))
+            out = _follow(out, escape(_space(run[-1].tail)))
             i += len(run)
-        return "".join(out)
+        return out
 
     def _inline_child(self, run: list, heading: bool) -> str:
         child = run[0]
@@ -230,14 +233,14 @@ class Renderer:
         lead = text
         for i, child in enumerate(children):
             name = local(child)
-            if name == "note" and child.get("rend") != "inline" and divisional:
+            footnote = name == "note" and not printed_in_place(child)
+            if footnote and divisional:
                 flush(i, lead)
                 _append_ref(out, self.note_ref(child))
                 start, lead = i + 1, child.tail
                 continue
-            inline_note = name == "note" and child.get("rend") != "inline"
             lone_pb = name == "pb" and container and not self._inline_run(lead, children[start:i], False).strip()
-            block = name in BLOCKS and (container or name not in PHRASES) and not inline_note
+            block = name in BLOCKS and (container or name not in PHRASES) and not footnote
             if block or lone_pb or (name in PHRASES and _holds_blocks(child)):
                 flush(i, lead)
                 _add(out, [self.marker(child)] if lone_pb else self.block(child, level))
@@ -262,9 +265,11 @@ class Renderer:
             return self.table(el)
         if name == "quote":
             return [("> " + line if line else ">") for line in _trimmed(self.blocks(el, level))]
-        if name == "note":  # a note printed in place, as old volumes print source notes
+        if name == "note":  # a note printed in place: old volumes' source notes, captions, "By the President:"
+            rend = el.get("rend")
             kind = el.get("type") or "note"
-            return _fenced(kind if SAFE_NAME.fullmatch(kind) else "note", self.blocks(el, level))
+            kind = kind if SAFE_NAME.fullmatch(kind) else "note"
+            return _fenced(f"{{.{kind} .{rend}}}" if rend in ALIGNMENTS else kind, self.blocks(el, level))
         if name == "figure":
             for graphic in el.iter("{*}graphic"):
                 self.volume.warn(graphic, "I004", f"image '{graphic.get('url')}' is not imported: "
@@ -301,9 +306,11 @@ class Renderer:
         if number and not re.match(rf"^(No\.\s*)?{re.escape(number)}\b", _plain(title)):
             title = f"{escape(number)}. {title}".strip()
         out: list[str] = []
-        if level <= 2 and not title:
+        if level == 1 and not title:  # a file needs a heading: the kind (contents, index) or id, warned of
             title = escape(fallback_title(div))
             self.volume.warn(div, "I005", f"division without a head: titled '{title}' in the manuscript")
+        elif not title and div.get(XML_ID) in self.volume.targets:
+            out += [f"[]{{#{div.get(XML_ID)}}}", ""]  # what links to it still finds it
         if title:
             ident = div.get(XML_ID)
             attrs = f" {{#{ident}}}" if ident and SAFE_NAME.fullmatch(ident) else ""
@@ -318,8 +325,11 @@ class Renderer:
         return out
 
     def list_(self, el) -> list[str]:
-        """Return a list as a Markdown bullet list; labels and page markers lead their items."""
-        out: list[str] = []
+        """Return a list as printed: a signature's names line by line, labelled items as paragraphs led by
+        their labels, other items as a bullet list; page markers lead their items."""
+        signature = local(el.getparent()) == "signed"
+        labelled = any(local(c) == "label" for c in el)
+        items: list[list[str]] = []
         heads: list[str] = []
         lead = ""
         for child in el:
@@ -327,24 +337,33 @@ class Renderer:
             if name == "head":
                 heads += _paragraph(self.inline(child).strip())
             elif name == "label":
-                lead += self.inline(child).strip() + " "
+                lead = _follow(lead, self.inline(child).strip() + " ")
             elif name == "pb":
                 lead += self.marker(child)
             elif name == "item":
                 lines = _trimmed(self.blocks(child)) or [""]
                 if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "|")):
-                    lines[0] = escape_line_start(lead + lines[0])
+                    lines[0] = escape_line_start(_follow(lead, lines[0]))
                 elif lead:
                     lines = [escape_line_start(lead.strip()), ""] + lines
                 lead = ""
-                out.append((ITEM + self._anchor(child) + lines[0]).rstrip())
-                out += [("    " + line if line else "") for line in lines[1:]]
+                items.append([self._anchor(child) + lines[0]] + lines[1:])
             elif isinstance(child.tag, str):
                 self._unknown(child)
-                out.append(ITEM + self.inline(child).strip())
+                items.append(_paragraph(self.inline(child).strip()) or [""])
         if lead.strip():
-            out.append(ITEM + escape_line_start(lead.strip()))
-        kind = el.get("type")
+            items.append([escape_line_start(lead.strip())])
+        if signature:  # one name (and title) under another
+            names = [line.removesuffix("\\") for lines in items for line in lines if line]
+            out = [name + "\\" for name in names[:-1]] + names[-1:]
+        elif labelled:
+            out = _joined(*items)
+        else:
+            out = []
+            for lines in items:
+                out.append((ITEM + lines[0]).rstrip())
+                out += [("    " + line if line else "") for line in lines[1:]]
+        kind = el.get("type") or ("list" if labelled else "")
         return _fenced(kind, _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
@@ -352,32 +371,41 @@ class Renderer:
         header: list[str] | None = None
         rows: list[list[str]] = []
         lead = ""
-        for row in el.iter("{*}row", "row"):
+        for row in el:
+            if local(row) == "pb":  # between rows: the page begins with the next row
+                lead += self.marker(row)
+            if local(row) != "row":
+                continue
             cells: list[str] = []
             for cell in row:
                 if local(cell) == "pb":
                     lead += self.marker(cell)
                 elif local(cell) == "cell":
-                    text = " ".join(line.removesuffix("\\") for line in self.blocks(cell) if line)
-                    cells.append(lead + text)
+                    # A pipe table's cell is one line: its blocks run on, without their fences and bullets.
+                    text = " ".join(line.removesuffix("\\").removeprefix(ITEM).strip() for line in self.blocks(cell)
+                                    if line and not FENCE.match(line))
+                    cells.append(_follow(lead, text))
                     lead = ""
                     cells += [""] * (int(cell.get("cols") or 1) - 1)
             if row.get("role") == "label" and header is None and not rows:
                 header = cells
             else:
                 rows.append(cells)
-        for pb in el.iterchildren("{*}pb", "pb"):
-            self.volume.warn(pb, "I006", "a page break between table rows is moved into the next cell")
-        width = max(len(r) for r in rows + [header or [""]])
         if lead:
             rows.append([lead])
+        head = next((h for h in el if local(h) == "head"), None)
+        if any(local(a) == "cell" for a in el.iterancestors()):
+            # A pipe table's cell holds one line: a table in it runs on there, row by row.
+            self.volume.warn(el, "I006", "a table inside a table cell: its cells run on as text in that cell")
+            caption = [self.inline(head).strip()] if head is not None else []
+            return _paragraph(" ".join(c for r in [caption, header or []] + rows for c in r if c))
+        width = max(len(r) for r in rows + [header or [""]])
         header = (header or []) + [""] * (width - len(header or []))
         rows = [r + [""] * (width - len(r)) for r in rows]
         longest = [max(len(r[i]) for r in rows + [header]) for i in range(width)]
         dashes = [max(3, round(48 * n / (sum(longest) or 1))) for n in longest]
         out = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * d for d in dashes) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
-        head = next((h for h in el if local(h) == "head"), None)
         if head is not None:
             out += ["", ": " + self.inline(head).strip()]
         return out
@@ -391,9 +419,28 @@ class Renderer:
         return out
 
 
+def printed_in_place(note) -> bool:
+    """Tell whether a note is printed where it stands, not as a footnote.
+
+    So it is when marked inline or aligned (a centred caption), or when, standing among a division's
+    blocks, it has no mark (@n) for a reference in the text to carry.
+    """
+    rend = note.get("rend")
+    among_blocks = local(note.getparent()) in ("div", "attachment")
+    return rend == "inline" or rend in ALIGNMENTS or (among_blocks and not (note.get("n") or "").strip())
+
+
 def label_of(pb) -> str:
-    """Return a pb's page label as printed."""
-    return SPACE.sub("", pb.get("n") or "")
+    """Return a pb's page label as printed: words apart in a bracketed one ("[Map 1]"), else as one."""
+    label = " ".join(SPACE.split(pb.get("n") or "")).strip()
+    return label if label.startswith("[") else label.replace(" ", "")
+
+
+def _follow(left: str, right: str) -> str:
+    """Join two pieces of a line; a "(" or "{" just after a page marker would make it a link's text."""
+    if right[:1] in ("(", "{") and MARKER_END.search(left):
+        return left + "\\" + right
+    return left + right
 
 
 def _space(text: str | None) -> str:
@@ -458,7 +505,7 @@ def _trimmed(lines: list[str]) -> list[str]:
 
 def _depth(lines: list[str]) -> int:
     """Return how many more colons an enclosing fence needs than the deepest fence inside."""
-    inner = [len(m[1]) - 2 for line in lines if (m := re.match(r"^(:{3,})", line))]
+    inner = [len(m[0]) - 2 for line in lines if (m := FENCE.match(line))]
     return max(inner, default=0)
 
 
@@ -485,6 +532,12 @@ def _plain(markdown: str) -> str:
 
 
 
+def headed(div) -> bool:
+    """Tell whether a division has a heading with text, or one its kind gives it (contents, index)."""
+    head = next((c for c in div if local(c) == "head"), None)
+    return div.get("type") in TITLED or (head is not None and bool("".join(head.itertext()).strip()))
+
+
 def fallback_title(div) -> str:
     kind = div.get("type") or "section"
-    return {"toc": "Contents", "index": "Index"}.get(kind, (div.get(XML_ID) or kind).replace("-", " ").title())
+    return TITLED.get(kind, (div.get(XML_ID) or kind).replace("-", " ").title())
