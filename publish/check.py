@@ -14,7 +14,7 @@ from lxml import etree
 from .config import CONTROL, Metadata
 from .convert import GENERATED_ID
 from .errors import Diagnostic
-from .model import Book
+from .model import NOTEREF, PAGEBREAK, Book
 from .pages import MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from .safety import MAX_DEPTH, elements, problems as safety_problems
 
@@ -251,7 +251,7 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
         name = str(chapter.path)
         for el in elements(chapter):
             ident = el.get("id")
-            if not ident or el.get("class") in ("pagebreak", "noteref"):
+            if not ident or el.get("class") in (PAGEBREAK, NOTEREF):
                 continue  # generated: page labels are checked above
             if GENERATED_ID.fullmatch(ident):
                 diags.append(Diagnostic(name, *finder.next(name, re.escape("#" + ident) + r"\b"), "S009",
@@ -325,7 +325,7 @@ def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
                 parts = urlsplit(href.strip())
             except ValueError:
                 continue  # not a URL: see safety.py
-            if parts.scheme or el.get("class") == "noteref":
+            if parts.scheme or el.get("class") == NOTEREF:
                 continue  # other schemes: see safety.py
             # Raw HTML may spell the link with entities or tabs pandoc rewrites: then its attribute is found.
             needles = (re.escape(href), r"\bhref\s*=")

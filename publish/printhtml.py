@@ -7,7 +7,7 @@ from lxml import html as lxml_html
 from lxml.html import builder as E
 
 from .frontmatter import edition_notice, title_lines
-from .model import Book
+from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book
 from .pages import BOUNDARY
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
@@ -85,19 +85,19 @@ def _print_chapter(chapter, long_notes=frozenset()):
     body = copy.deepcopy(chapter.body)
     body.set("class", "chapter front" if chapter.front else "chapter")
     body[0].set("data-title", running_head(chapter.title))
-    for ref in body.xpath(".//a[@class='noteref']"):
+    for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
         note = chapter.notes[ref.get("href")[1:]]
         if note.anchor in long_notes:
             _long_note(body, ref, note)
         else:
             ref.getparent().replace(ref, _footnote(note, ref.tail))
     # A page without a label gets an empty number: it bounds the page ranges in the foot.
-    for span in body.xpath(f".//span[@class='pagebreak' or @class='{BOUNDARY}']"):
+    for span in body.xpath(f".//span[@class='{PAGEBREAK}' or @class='{BOUNDARY}']"):
         if span.getprevious() is None and not (span.getparent().text or "").strip():
             span.set("class", span.get("class") + " at-start")
         else:
             _hold_to_word(span)
-        span.append(E.SPAN(E.CLASS("pn"), span.get("data-label", "")))
+        span.append(E.SPAN(E.CLASS("pn"), span.get(PAGE_LABEL, "")))
     return body
 
 
