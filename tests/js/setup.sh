@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# $CHROMIUM names another build of Chromium where Debian's is not to be had (GitHub's Ubuntu runners
+# ship Google Chrome; Ubuntu's chromium package is only a snap).
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v ebook-convert >/dev/null 2>&1 || missing+=(calibre)
 if [ ${#missing[@]} -gt 0 ]; then
