@@ -9,7 +9,9 @@ HOW_SHOWN = {
     "pdf": ("The numbers in the outer margin are the page numbers of that edition. Each stands level "
             "with the line in which the printed page began, and a thin vertical rule in the line marks "
             "the exact point. The foot of every page names the original pages its text covers, so "
-            "that any page of this edition can be cited by the pages of the print edition."),
+            "that any page of this edition can be cited by the pages of the print edition. To go to "
+            "an original page, open “Original pages” among the viewer's bookmarks, or open this file "
+            "at #page- and the number (#page-150); a viewer's page box goes to this edition's pages."),
     "epub": ("The page numbers of that edition are marked in the text where each printed page began, "
              "and this book's page list is that pagination: a reading system's “go to page” takes you "
              "to the original page, and the pages it shows are the ones to cite."),

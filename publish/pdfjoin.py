@@ -17,6 +17,9 @@ from .model import Book
 from .printhtml import OTHER_PART
 from .typeset import Laid
 
+# The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
+ORIGINAL_PAGES = "Original pages"
+GROUP = 10
 # Link targets a part may hold: the web, mail, and anchors in other parts (made destinations here).
 SAFE_URI = ("http://", "https://", "mailto:", OTHER_PART)
 
@@ -89,6 +92,23 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     return saved.getvalue()
 
 
+def _original_pages(book: Book) -> pikepdf.OutlineItem:
+    """Return the outline's way to the original pages (the EPUB's page list), grouped by tens."""
+    # A viewer's page box goes to this edition's folios (the page labels); a reader given "p. 150"
+    # of the print edition opens this branch instead. Closed, so that it does not crowd the contents.
+    pages = book.page_breaks
+    branch = pikepdf.OutlineItem(ORIGINAL_PAGES, pages[0].anchor)
+    for start in range(0, len(pages), GROUP):
+        group = pages[start:start + GROUP]
+        span = f"p. {group[0].label}" if len(group) == 1 else f"pp. {group[0].label}–{group[-1].label}"
+        item = pikepdf.OutlineItem(span, group[0].anchor)
+        item.children.extend(pikepdf.OutlineItem(f"p. {pb.label}", pb.anchor) for pb in group)
+        item.is_closed = True
+        branch.children.append(item)
+    branch.is_closed = True
+    return branch
+
+
 def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
     """Add the outline, page labels and metadata: one structure feeds them and the EPUB's navigation."""
     with pdf.open_outline() as outline:
@@ -97,6 +117,8 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
             item = pikepdf.OutlineItem(point.title, point.anchor)
             item.children.extend(pikepdf.OutlineItem(c.title, c.anchor) for c in point.children)
             outline.root.append(item)
+        if book.page_breaks:
+            outline.root.append(_original_pages(book))
     nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
     if first_main:
         nums += [first_main, pikepdf.Dictionary(S=pikepdf.Name.D)]

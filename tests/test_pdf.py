@@ -101,13 +101,26 @@ def test_running_foot_names_the_original_pages_each_page_covers(printed):
     assert checked >= 2
 
 
-def test_outline_is_the_books_structure(printed):
+def test_outline_is_the_books_structure_then_the_original_pages(printed):
     book, pdf = printed
     expected = []
     for point in book.outline:
         expected.append((1, point.title, point.anchor))
         expected += [(2, child.title, child.anchor) for child in point.children]
-    assert outline(pdf.path) == expected
+    items = outline(pdf.path)
+    assert items[:len(expected)] == expected
+    # Then the print edition's pages, as the EPUB's page list has them, grouped by tens.
+    branch = items[len(expected):]
+    assert branch[0][:2] == (1, "Original pages")
+    leaves = [(title, dest) for level, title, dest in branch if level == 3]
+    assert leaves == [(f"p. {pb.label}", pb.anchor) for pb in book.page_breaks]
+    groups = [item for item in branch if item[0] == 2]
+    assert len(groups) == -(-len(book.page_breaks) // 10)
+    dests = named_destinations(pdf.path)
+    for _, title, dest in groups:
+        assert dest in dests and title.startswith("p")
+    with pikepdf.open(pdf.path) as doc, doc.open_outline() as tree:
+        assert tree.root[-1].is_closed  # closed: the contents come first
 
 
 def test_named_destinations_for_every_document_and_original_page(printed):
