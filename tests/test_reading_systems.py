@@ -40,7 +40,7 @@ def engines(*commands: str) -> None:
 
 @pytest.fixture(scope="module")
 def epubs(sample_build, edge_build, tmp_path_factory) -> dict[str, Path]:
-    """The sample, the edge cases, the 1894 example and a volume imported from the shared TEI, as EPUBs."""
+    """The sample, the edge cases, the 1894 example and a volume imported from the TEI in tests/data, as EPUBs."""
     out = tmp_path_factory.mktemp("readers")
     imported = out / "imported"
     import_tei(TEI_DATA / "frus1872p2v5.xml", imported)
