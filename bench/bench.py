@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from publish.config import load_metadata  # noqa: E402
 from publish.synthetic import generate  # noqa: E402
 
-TEI_VOLUME = ROOT / "tests" / "data" / "frus-tei" / "frus1936v03.xml"
+TEI_VOLUME = ROOT / "tests" / "data" / "frus1936v03.xml"
 SCALES = (100, 300, 1000)
 
 

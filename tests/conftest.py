@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "manuscript"
 ROOTS = Path(__file__).resolve().parent / "roots"
 # Real FRUS volumes in TEI (public domain), kept in the repository so that a clone alone runs the suite.
-TEI_DATA = Path(__file__).resolve().parent / "data" / "frus-tei"
+TEI_DATA = Path(__file__).resolve().parent / "data"
 # Every build in the suite is dated by this, never by the clock or by when the repository was last
 # committed to: a test that compares two builds, or a build with a date, holds on any day. Tests of
 # how the date is chosen set or remove it themselves.
