@@ -6,14 +6,17 @@ that acts (scripts, launch or form actions, embedded files, page actions).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 import warnings
 
 import pikepdf
+from lxml import etree
 
 from . import __version__
 from .model import Book
+from .pages import roman
 from .printhtml import OTHER_PART
 from .typeset import Laid
 
@@ -22,6 +25,8 @@ ORIGINAL_PAGES = "Original pages"
 GROUP = 10
 # Link targets a part may hold: the web, mail, and anchors in other parts (made destinations here).
 SAFE_URI = ("http://", "https://", "mailto:", OTHER_PART)
+# What the book's features need (tagged PDF, output intents); PDF/A-2 allows at most this.
+PDF_VERSION = "1.7"
 
 
 def part_problem(pdf: bytes) -> str:
@@ -36,6 +41,7 @@ def part_problem(pdf: bytes) -> str:
             if key in root:
                 return f"its catalog has {key}"
         names = root.get("/Names", {})
+        # Tagging (StructTreeRoot, MarkInfo, ...) and the output intent are allowed: they only describe.
         if any(key != "/Dests" for key in names.keys()):
             return "its name tree holds more than destinations"
         for number, page in enumerate(part.pages, 1):
@@ -58,6 +64,7 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     out = pikepdf.new()
     sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in parts]
     dests = {}
+    structure = _Structure(out)
     for number, (part, source) in enumerate(zip(parts, sources)):
         base = len(out.pages)
         local = {page.objgen: i for i, page in enumerate(source.pages)}
@@ -68,6 +75,7 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
             # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             out.pages.extend(source.pages)
+        structure.add(source, out.pages[base:])
         if len(source.pages) % 2 and number < len(parts) - 1:
             box = source.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
@@ -76,6 +84,7 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
         page, rest = dests[name]
         tree[name] = pikepdf.Array([out.pages[page].obj, *rest])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    titles = {point.anchor: point.title for point in _points(book.outline)}
     for page in out.pages:
         for annot in page.get("/Annots", []):
             action = annot.get("/A")
@@ -83,13 +92,153 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
             if uri.startswith(OTHER_PART):
                 del annot["/A"]
                 annot.Dest = pikepdf.String(uri[len(OTHER_PART):])
+            if "/Dest" in annot:
+                name = str(annot.Dest)
+                target = titles.get(name) or (f"page {_label(dests[name][0], first_main)}" if name in dests else name)
+                annot.Contents = pikepdf.String(f"Go to {target}")
+    structure.finish(sources[0])
+    _unique_subsets(out)
     _finish(out, book, first_main)
     # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
     saved = io.BytesIO()
-    out.save(saved, deterministic_id=True)
+    out.save(saved, deterministic_id=True, min_version=PDF_VERSION)
     for source in sources:
         source.close()
     return saved.getvalue()
+
+
+def _points(points):
+    for point in points:
+        yield point
+        yield from _points(point.children)
+
+
+def _label(index: int, first_main: int) -> str:
+    """Return the page label of the page at index, as the viewer shows it (see _finish)."""
+    return str(index - first_main + 1) if first_main and index >= first_main else roman(index + 1).lower()
+
+
+class _Structure:
+    """One structure tree for the joined book, grown part by part (ISO 32000-1 14.7)."""
+
+    def __init__(self, pdf: pikepdf.Pdf):
+        self.pdf = pdf
+        self.document = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem,
+                                                             S=pikepdf.Name.Document, K=pikepdf.Array()))
+        self.parents = []  # the joined parent tree: [key, value, ...], keys ascending
+        self.roles = pikepdf.Dictionary()
+        self.ids = {}
+
+    def add(self, source: pikepdf.Pdf, pages) -> None:
+        """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far."""
+        root = source.Root.get("/StructTreeRoot")
+        if root is None:
+            return
+        offset = self.parents[-2] + 1 if self.parents else 0
+        for page in pages:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+            for annot in page.get("/Annots", []):
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + offset
+        for key, value in _number_tree(root.ParentTree):
+            self.parents += [key + offset, _copy(self.pdf, value)]
+        for role, standard in root.get("/RoleMap", {}).items():
+            self.roles[role] = standard
+        for top in root.K if isinstance(root.K, pikepdf.Array) else [root.K]:
+            top = self.pdf.copy_foreign(top)
+            kids = top.K if top.S == pikepdf.Name.Document else [top]
+            for kid in kids:
+                if isinstance(kid, pikepdf.Dictionary):
+                    kid.P = self.document
+                self.document.K.append(kid)
+        for element in _elements(self.document):
+            if "/ID" in element:
+                self.ids[str(element.ID)] = element
+
+    def finish(self, first: pikepdf.Pdf) -> None:
+        """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
+        pdf = self.pdf
+        root = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([self.document]),
+            ParentTree=pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(self.parents))),
+            ParentTreeNextKey=self.parents[-2] + 1 if self.parents else 0))
+        self.document.P = root
+        if self.roles:
+            root.RoleMap = self.roles
+        if self.ids:
+            tree = pikepdf.NameTree.new(pdf)
+            for name in sorted(self.ids):
+                tree[name] = self.ids[name]
+            root.IDTree = tree.obj
+        pdf.Root.StructTreeRoot = root
+        pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+        pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        if "/OutputIntents" in first.Root:
+            pdf.Root.OutputIntents = _copy(pdf, first.Root.OutputIntents)
+        for page in pdf.pages:
+            page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
+
+
+def _copy(pdf: pikepdf.Pdf, value):
+    """Copy an object of another file into pdf, direct or not (pikepdf copies only indirect ones)."""
+    if isinstance(value, pikepdf.Object) and value.is_indirect:
+        return pdf.copy_foreign(value)
+    if isinstance(value, pikepdf.Array):
+        return pikepdf.Array([_copy(pdf, v) for v in value])
+    if isinstance(value, pikepdf.Dictionary):
+        return pikepdf.Dictionary({k: _copy(pdf, v) for k, v in value.items()})
+    return value
+
+
+def _number_tree(tree):
+    """Yield the (key, value) pairs of a number tree, flat or not."""
+    nums = tree.get("/Nums", [])
+    for i in range(0, len(nums), 2):
+        yield int(nums[i]), nums[i + 1]
+    for kid in tree.get("/Kids", []):
+        yield from _number_tree(kid)
+
+
+def _elements(element):
+    """Yield the structure elements under element."""
+    kids = element.get("/K", [])
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
+                and "/S" in kid:
+            yield kid
+            yield from _elements(kid)
+
+
+def _unique_subsets(pdf: pikepdf.Pdf) -> None:
+    """Name each font subset after its own program: parts subset a font each in their own way.
+
+    A subset's name is a tag of six capitals and the font's name (ISO 32000-1 9.6.4); two different
+    programs may not share one, and WeasyPrint, laying parts out apart, gives them the same.
+    """
+    seen = set()
+    for page in pdf.pages:
+        for font in page.obj.get("/Resources", {}).get("/Font", {}).values():
+            if font.objgen in seen:
+                continue
+            seen.add(font.objgen)
+            group = [font, *font.get("/DescendantFonts", [])]
+            descriptors = [f.FontDescriptor for f in group if "/FontDescriptor" in f]
+            program = next((d[k] for d in descriptors for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in d),
+                           None)
+            if program is None:
+                continue
+            tag = _subset_tag(program.read_raw_bytes())
+            for holder, key in [*((f, "/BaseFont") for f in group), *((d, "/FontName") for d in descriptors)]:
+                name = str(holder.get(key, ""))
+                if len(name) > 8 and name[7] == "+":  # "/ABCDEF+Name"
+                    holder[key] = pikepdf.Name(f"/{tag}{name[7:]}")
+
+
+def _subset_tag(program: bytes) -> str:
+    """Return six capitals drawn from the font program's digest."""
+    digest = hashlib.sha256(program).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:6])
 
 
 def _original_pages(book: Book) -> pikepdf.OutlineItem:
@@ -137,6 +286,10 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
         xmp["dc:source"] = meta.source_edition
         xmp["pdf:Keywords"] = ", ".join(meta.keywords)
         xmp["pdf:Producer"] = f"publish {__version__} (WeasyPrint, pikepdf)"
+        # Archival and accessible at once (the PDF Association's advice for archived accessible files).
+        xmp["pdfaid:part"] = "2"
+        xmp["pdfaid:conformance"] = "U"
+        xmp["pdfuaid:part"] = "1"
         if book.date:
             # pikepdf rebuilds /CreationDate and /ModDate from these, and drops them without.
             for key in ("xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"):
@@ -145,3 +298,25 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
         xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
         instance = f"{meta.urn}#{meta.version}@{book.date}"
         xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
+    _declare_pdfuaid(pdf)
+
+
+# PDF/A admits in the XMP only the schemas it predefines and those the file describes: PDF/UA's is
+# described thus (ISO 19005-2 6.6.2.3.3; ISO 14289-1 5).
+_PDFUA_SCHEMA = """<rdf:Description xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" rdf:about=""
+ xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
+ xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"><pdfaExtension:schemas><rdf:Bag>
+<rdf:li rdf:parseType="Resource"><pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix><pdfaSchema:schema>PDF/UA identification schema</pdfaSchema:schema>
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource"><pdfaProperty:name>part</pdfaProperty:name>
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType><pdfaProperty:category>internal</pdfaProperty:category>
+<pdfaProperty:description>PDF/UA version identifier</pdfaProperty:description></rdf:li></rdf:Seq>
+</pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>"""
+
+
+def _declare_pdfuaid(pdf: pikepdf.Pdf) -> None:
+    """Describe the PDF/UA identification schema in the XMP, as PDF/A asks of any schema it does not know."""
+    stream = pdf.Root.Metadata
+    xmp = etree.fromstring(stream.read_bytes())
+    xmp.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF").append(etree.fromstring(_PDFUA_SCHEMA))
+    stream.write(etree.tostring(xmp, encoding="utf-8"))

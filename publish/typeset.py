@@ -13,6 +13,7 @@ from weasyprint.text.fonts import FontConfiguration
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .layout import arrange_pages
 from .pages import roman
+from .tagging import install, mark_furniture
 
 STYLESHEET = "print.css"
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
@@ -22,6 +23,10 @@ _PAGE_LOGGED = re.compile(r"Creating layout - Page (\d+)")
 _PROGRESS = logging.getLogger("weasyprint.progress")
 _PROGRESS.setLevel(logging.INFO)
 _PROGRESS.propagate = False  # its messages are for the display, never for the console
+# Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
+# PDF/A-2u and PDF/UA-1 (pdfjoin.py).
+PDF_VARIANT = "pdf/a-2a"
+install()
 
 
 @dataclass
@@ -71,7 +76,8 @@ class Typesetter:
     def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> Laid:
         arrange_pages(document, MARGIN_GAP, carried,
                       lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
-        return Laid(document.write_pdf(), len(document.pages))
+        mark_furniture(document)
+        return Laid(document.write_pdf(pdf_variant=PDF_VARIANT), len(document.pages))
 
 
 def lost_notes(document, anchors: set[str]) -> set[str]:

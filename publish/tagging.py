@@ -1,0 +1,103 @@
+"""What WeasyPrint's tagging (write_pdf's pdf_tags) is told about a part that it cannot see in the HTML.
+
+WeasyPrint tags every text it draws as content of the element that holds it, margin boxes included,
+and leaves those out of the structure tree. Here, once the pages are arranged (layout.py): the running
+heads, folios, page ranges and original-page margin numbers become pagination artifacts that assistive
+technology and text extraction skip; the original page break itself becomes an empty structure element
+whose /Alt names the page ("page 588"), where it falls in the text; a footnote becomes a Note with an ID.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import pydyf
+from weasyprint.formatting_structure import boxes
+from weasyprint.layout.absolute import AbsolutePlaceholder
+from weasyprint.pdf import stream as _stream
+from weasyprint.pdf import tags as _tags
+
+from .model import PAGE_LABEL, PAGEBREAK
+
+# Set on a laid-out box whose drawing is page furniture, to the artifact's subtype (ISO 32000-1 14.8.2.2).
+FURNITURE = "publish_artifact"
+PAGE_NUMBER = "pn"  # class of the margin number that printhtml.py puts in each break
+NOTE_CLASSES = {"footnote", "longnote"}
+
+
+def mark_furniture(document) -> None:
+    """Flag the running heads, folios, page ranges and margin numbers of a laid-out part as artifacts."""
+    for page in document.pages:
+        for area in page._page_box.children:
+            if isinstance(area, boxes.MarginBox):
+                _flag(area, "Header" if area.at_keyword.startswith("@top") else "Footer")
+            else:
+                _mark_numbers(area)
+
+
+def _mark_numbers(box) -> None:
+    for child in getattr(box, "children", None) or ():
+        child = child._box if isinstance(child, AbsolutePlaceholder) else child
+        if PAGE_NUMBER in _classes(child):
+            _flag(child, "Pagination")
+        else:
+            _mark_numbers(child)
+
+
+def _flag(box, subtype: str) -> None:
+    """Flag a box and everything in it: WeasyPrint marks content text box by text box."""
+    setattr(box, FURNITURE, subtype)
+    for child in getattr(box, "children", None) or ():
+        _flag(child._box if isinstance(child, AbsolutePlaceholder) else child, subtype)
+
+
+def _classes(box) -> set[str]:
+    element = getattr(box, "element", None)
+    if element is None or getattr(box, "pseudo_type", None):
+        return set()
+    return set((element.get("class") or "").split())
+
+
+_original_marked = _stream.Stream.marked
+_original_build = _tags._build_box_tree
+
+
+def _marked(self, box, tag):
+    """Mark a text as a pagination artifact where it is page furniture, else as WeasyPrint would."""
+    subtype = getattr(box, FURNITURE, None)
+    if self._tags is None or not subtype:
+        return _original_marked(self, box, tag)
+    properties = {"Type": "/Pagination"}
+    if subtype != "Pagination":
+        properties["Subtype"] = f"/{subtype}"
+    return _artifact(self, pydyf.Dictionary(properties))
+
+
+@contextlib.contextmanager
+def _artifact(stream, properties):
+    stream.begin_marked_content("Artifact", properties)
+    try:
+        yield
+    finally:
+        stream.end_marked_content()
+
+
+def _build_box_tree(box, parent, pdf, page_number, nums, annotations, tags):
+    """Build WeasyPrint's structure for a box, leaving furniture out and naming notes and page breaks."""
+    inner = box._box if isinstance(box, AbsolutePlaceholder) else box
+    if getattr(inner, FURNITURE, None):
+        return
+    for element in _original_build(box, parent, pdf, page_number, nums, annotations, tags):
+        classes = set() if isinstance(inner, boxes.PageBox) or getattr(inner, "element_tag", None) in ("html", "body") \
+            else _classes(inner)
+        if PAGEBREAK in classes and inner.element.get(PAGE_LABEL):
+            element["Alt"] = pydyf.String(f"page {inner.element.get(PAGE_LABEL)}")
+        elif classes & NOTE_CLASSES and inner.element.get("id"):
+            element["S"] = "/Note"
+            element["ID"] = pydyf.String(inner.element.get("id"))
+        yield element
+
+
+def install() -> None:
+    """Teach WeasyPrint's drawing and tagging the above (both are looked up at each call)."""
+    _stream.Stream.marked = _marked
+    _tags._build_box_tree = _build_box_tree
