@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
+import zlib
 import warnings
 
 import pikepdf
@@ -98,6 +99,7 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
                 annot.Contents = pikepdf.String(f"Go to {target}")
     structure.finish(sources[0])
     _unique_subsets(out)
+    _unambiguous_ends(out)
     _finish(out, book, first_main)
     # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
     saved = io.BytesIO()
@@ -152,9 +154,29 @@ class _Structure:
                 if isinstance(kid, pikepdf.Dictionary):
                     kid.P = self.document
                 self.document.K.append(kid)
-        for element in _elements(self.document):
-            if "/ID" in element:
-                self.ids[str(element.ID)] = element
+            for element in _elements(top):
+                self._settle(element)
+
+    def _settle(self, element) -> None:
+        """Mend what WeasyPrint's tagging leaves amiss for PDF/UA in one element of the tree."""
+        if element.S == pikepdf.Name.LI:
+            # A list item's paragraphs go in its body (ISO 32000-1 14.8.4.3.3), not beside its label.
+            labels = [k for k in element.K if _role(k) == pikepdf.Name.Lbl]
+            rest = [k for k in element.K if _role(k) != pikepdf.Name.Lbl]
+            if any(_role(k) != pikepdf.Name.LBody for k in rest) and all(_role(k) for k in rest):
+                body = self.pdf.make_indirect(pikepdf.Dictionary(
+                    Type=pikepdf.Name.StructElem, S=pikepdf.Name.LBody, P=element, K=pikepdf.Array(rest)))
+                for kid in rest:
+                    kid.P = body
+                element.K = pikepdf.Array([*labels, body])
+        if "/ID" in element:
+            # A note that runs onto the next page is tagged once on each: an ID names one element.
+            name, count = str(element.ID), 1
+            while name in self.ids:
+                count += 1
+                name = f"{element.ID} ({count})"
+            element.ID = pikepdf.String(name)
+            self.ids[name] = element
 
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
@@ -178,6 +200,11 @@ class _Structure:
             pdf.Root.OutputIntents = _copy(pdf, first.Root.OutputIntents)
         for page in pdf.pages:
             page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
+
+
+def _role(kid):
+    """Return the structure type of a kid of a structure element, None if it is content (an MCID, an OBJR)."""
+    return kid.get("/S") if isinstance(kid, pikepdf.Dictionary) else None
 
 
 def _copy(pdf: pikepdf.Pdf, value):
@@ -233,6 +260,25 @@ def _unique_subsets(pdf: pikepdf.Pdf) -> None:
                 name = str(holder.get(key, ""))
                 if len(name) > 8 and name[7] == "+":  # "/ABCDEF+Name"
                     holder[key] = pikepdf.Name(f"/{tag}{name[7:]}")
+
+
+def _unambiguous_ends(pdf: pikepdf.Pdf) -> None:
+    """Give a line feed more to any page's content whose compressed data would end in a carriage return.
+
+    Before "endstream" the writer puts a line feed; a reader (a PDF/A validator among them) takes a
+    carriage return before it for part of that end of line, and finds the stream a byte short. A zlib
+    stream ends in the Adler-32 checksum of its data, whatever the compression: the data must change,
+    and white space at the end of a content stream changes nothing drawn.
+    """
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        for stream in contents if isinstance(contents, pikepdf.Array) else [contents]:
+            if stream is None or not stream.read_raw_bytes().endswith(b"\r"):
+                continue
+            data = stream.read_bytes()
+            while zlib.adler32(data) & 0xFF == ord("\r"):
+                data += b"\n"
+            stream.write(data)  # compressed again when saved
 
 
 def _subset_tag(program: bytes) -> str:

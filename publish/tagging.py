@@ -22,6 +22,8 @@ from .model import PAGE_LABEL, PAGEBREAK
 FURNITURE = "publish_artifact"
 PAGE_NUMBER = "pn"  # class of the margin number that printhtml.py puts in each break
 NOTE_CLASSES = {"footnote", "longnote"}
+# A note's number in the text refers to it; at the note, it is its label.
+PSEUDO_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
 
 
 def mark_furniture(document) -> None:
@@ -51,8 +53,9 @@ def _flag(box, subtype: str) -> None:
 
 
 def _classes(box) -> set[str]:
+    """Return the classes of the element a box draws, none for its ::before, ::marker and the like."""
     element = getattr(box, "element", None)
-    if element is None or getattr(box, "pseudo_type", None):
+    if element is None or "::" in (getattr(box, "element_tag", None) or ""):
         return set()
     return set((element.get("class") or "").split())
 
@@ -89,7 +92,10 @@ def _build_box_tree(box, parent, pdf, page_number, nums, annotations, tags):
     for element in _original_build(box, parent, pdf, page_number, nums, annotations, tags):
         classes = set() if isinstance(inner, boxes.PageBox) or getattr(inner, "element_tag", None) in ("html", "body") \
             else _classes(inner)
-        if PAGEBREAK in classes and inner.element.get(PAGE_LABEL):
+        pseudo = (getattr(inner, "element_tag", None) or "").partition("::")[2]
+        if pseudo in PSEUDO_ROLES:
+            element["S"] = PSEUDO_ROLES[pseudo]
+        elif PAGEBREAK in classes and inner.element.get(PAGE_LABEL):
             element["Alt"] = pydyf.String(f"page {inner.element.get(PAGE_LABEL)}")
         elif classes & NOTE_CLASSES and inner.element.get("id"):
             element["S"] = "/Note"
