@@ -97,6 +97,9 @@ def _build_box_tree(box, parent, pdf, page_number, nums, annotations, tags):
             element["S"] = PSEUDO_ROLES[pseudo]
         elif PAGEBREAK in classes and inner.element.get(PAGE_LABEL):
             element["Alt"] = pydyf.String(f"page {inner.element.get(PAGE_LABEL)}")
+        elif element["S"] == "/TH":
+            # Which cells a header heads, for checkers and readers that do not follow /Headers.
+            element["A"]["Scope"] = "/Row" if inner.element.get("scope") == "row" else "/Column"
         elif classes & NOTE_CLASSES and inner.element.get("id"):
             element["S"] = "/Note"
             element["ID"] = pydyf.String(inner.element.get("id"))

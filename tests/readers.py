@@ -230,3 +230,23 @@ class Ebook:
         for href in self.spine:
             found |= set(self.xhtml(href).xpath("//@id"))
         return found
+
+
+def structure_elements(pdf: pikepdf.Pdf):
+    """Yield every structure element reachable from the structure tree's root, in order."""
+    def walk(node):
+        kids = node.get("/K", [])
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                yield kid
+                yield from walk(kid)
+    yield from walk(pdf.Root.StructTreeRoot)
+
+
+def assert_accessible_and_archival(path: Path) -> None:
+    """Assert that page-validation finds no failed rule of PDF/UA-1 or PDF/A-2u."""
+    import page
+    for profile in ("ua1", "2u"):
+        report = page.validate_pdf(path, profile=profile)
+        failed = sorted({f"{f.rule_id}: {f.message}" for f in report.failures})
+        assert report.is_compliant and not failed, f"{profile}: {failed}"

@@ -1,0 +1,102 @@
+"""The PDF as assistive technology and an archive read it: tagged PDF/UA-1 and PDF/A-2u, validated."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pdfplumber
+import pikepdf
+import pytest
+
+from readers import assert_accessible_and_archival, structure_elements
+
+
+@pytest.fixture(scope="module", params=["sample", "edge"])
+def built(request, sample_build, edge_build):
+    return {"sample": sample_build, "edge": edge_build}[request.param]
+
+
+def test_both_validators_pass(built):
+    path = built.outputs["pdf"]
+    assert_accessible_and_archival(path)
+    # A second, independent checker of PDF/UA-1's machine-checkable rules (built on pikepdf).
+    run = subprocess.run([str(Path(sys.executable).parent / "pdfua"), "check", str(path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and "result: PASS" in run.stdout, run.stdout
+
+
+def test_structure_tree_holds_headings_notes_and_tables(edge_build):
+    pdf = pikepdf.open(edge_build.outputs["pdf"])
+    roles = Counter(str(e.S) for e in structure_elements(pdf))
+    assert roles["/H1"] >= 1 and roles["/H2"] >= 1 and roles["/P"] > 10
+    assert roles["/Table"] >= 1 and roles["/TH"] >= 1 and roles["/TD"] >= 1
+    notes = [e for e in structure_elements(pdf) if e.S == pikepdf.Name.Note]
+    anchors = {a for ch in edge_build.book.chapters for a in ch.notes}
+    assert anchors and anchors <= {str(n.ID).split(" (")[0] for n in notes}
+    ids = pikepdf.NameTree(pdf.Root.StructTreeRoot.IDTree)
+    assert len({str(n.ID) for n in notes}) == len(notes), "a note's ID names it alone"
+    assert all(ids[str(n.ID)].objgen == n.objgen for n in notes), "the ID tree finds every note"
+    assert roles["/Reference"] >= len(anchors), "each note's number in the text refers to it"
+    assert roles["/Link"] >= 1
+    for link in (e for e in structure_elements(pdf) if e.S == pikepdf.Name.Link):
+        annots = [k.Obj for k in link.K if isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR"]
+        assert annots and all(str(a.Contents).strip() for a in annots), "a link is tagged and described"
+
+
+def test_every_marked_content_id_is_reachable_from_the_root(built):
+    pdf = pikepdf.open(built.outputs["pdf"])
+    root = pdf.Root.StructTreeRoot
+    nums = root.ParentTree.Nums
+    parents = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+    in_tree = {e.objgen for e in structure_elements(pdf)}
+    keys = set()
+    for number, page in enumerate(pdf.pages):
+        assert page.obj.Tabs == pikepdf.Name.S
+        mcids = [int(op.operands[1].MCID) for op in pikepdf.parse_content_stream(page)
+                 if op.operator == pikepdf.Operator("BDC") and "/MCID" in op.operands[1]]
+        if not mcids:
+            continue
+        key = int(page.obj.StructParents)
+        assert key not in keys, "two pages share a parent-tree entry"
+        keys.add(key)
+        for mcid in mcids:
+            element = parents[key][mcid]
+            assert element.objgen in in_tree, f"page {number}: MCID {mcid} belongs to no element of the tree"
+            assert mcid in (element.K if isinstance(element.K, pikepdf.Array) else [element.K])
+    assert int(root.ParentTreeNextKey) > max(parents)
+
+
+def test_tagged_text_reads_across_page_and_margin_breaks_whole(sample_build):
+    with pdfplumber.open(sample_build.outputs["pdf"]) as pdf:
+        pages = [page.filter(lambda o: o.get("object_type") != "char" or o.get("tag") != "Artifact")
+                 for page in pdf.pages]
+        text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pages))
+        furniture = " ".join(c["text"] for page in pdf.pages for c in page.chars if c.get("tag") == "Artifact")
+    # The sentences around [Page 588] and [Page 589] read on without their margin numbers.
+    assert "the cause of the Cuban revolution; as a matter of fact it knew much less" in text
+    assert "a Latin American atom-free-zone, a nuclear test ban" in text
+    assert not re.search(r"\b58[89]\b", text.split("Central Files")[0]), "a margin number is read as text"
+    assert "5 8 8" in furniture and "5 8 9" in furniture
+
+
+def test_an_original_page_break_stays_findable(sample_build):
+    pdf = pikepdf.open(sample_build.outputs["pdf"])
+    alts = [str(e.Alt) for e in structure_elements(pdf) if "/Alt" in e and e.S == pikepdf.Name.Span]
+    assert [f"page {pb.label}" for pb in sample_build.book.page_breaks if pb.labelled] == alts
+
+
+def test_one_font_program_per_subset_name_and_a_true_header(built):
+    pdf = pikepdf.open(built.outputs["pdf"])
+    assert pdf.pdf_version == "1.7"
+    programs = {}
+    for page in pdf.pages:
+        for font in page.obj.Resources.get("/Font", {}).values():
+            for descendant in font.get("/DescendantFonts", [font]):
+                descriptor = descendant.FontDescriptor
+                program = next(descriptor[k] for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor)
+                programs.setdefault(str(descriptor.FontName), set()).add(program.read_raw_bytes())
+    assert programs and all(len(p) == 1 for p in programs.values()), \
+        [name for name, p in programs.items() if len(p) > 1]
