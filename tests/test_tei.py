@@ -17,7 +17,7 @@ from publish.errors import PublishError, RefusedError
 from publish.tei import import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
-from readers import Ebook, PrintedBook, named_destinations
+from readers import Ebook, PrintedBook, assert_accessible_and_archival, named_destinations
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -260,6 +260,8 @@ def test_nicaragua_1894(tmp_path):
     assert len(meta.front_matter) == 3 and len(result.book.chapters) == 4
     assert sum(len(c.sections) for c in result.book.chapters) == 138
     assert [pb.label for pb in result.book.page_breaks][:5] == ["[I]", "[II]", "[1]", "2", "3"]
+    # A whole real volume, tables and notes running across pages among them, joined from several parts.
+    assert_accessible_and_archival(result.outputs["pdf"])
 
 
 @pytest.mark.slow
