@@ -1,8 +1,8 @@
 """Join the laid-out parts into one PDF: pages, named destinations, links across parts, outline, metadata.
 
 Every part is checked before it is joined, whether just laid out or read from a cache that may come
-from elsewhere: a part may hold pages, fonts, images, links to anchors and to the web, and nothing
-that acts (scripts, launch or form actions, embedded files, page actions).
+from elsewhere: a part holds its structure tree, and may hold pages, fonts, images, links to anchors
+and to the web, and nothing that acts (scripts, launch or form actions, embedded files, page actions).
 """
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ def part_problem(pdf: bytes) -> str:
         for key in ("/OpenAction", "/AA", "/AcroForm", "/JavaScript"):
             if key in root:
                 return f"its catalog has {key}"
+        # The book is tagged: a part without its structure (an old cache entry, say) cannot join it.
+        if "/StructTreeRoot" not in root:
+            return "it is not tagged"
         names = root.get("/Names", {})
-        # Tagging (StructTreeRoot, MarkInfo, ...) and the output intent are allowed: they only describe.
         if any(key != "/Dests" for key in names.keys()):
             return "its name tree holds more than destinations"
         for number, page in enumerate(part.pages, 1):

@@ -89,21 +89,32 @@ def _build_box_tree(box, parent, pdf, page_number, nums, annotations, tags):
     inner = box._box if isinstance(box, AbsolutePlaceholder) else box
     if getattr(inner, FURNITURE, None):
         return
+    tag, _, pseudo = (getattr(inner, "element_tag", None) or "").partition("::")
+    # For the page, html and body, WeasyPrint yields the elements of their children.
+    html = inner.element if tag not in ("", "html", "body") and not isinstance(inner, boxes.PageBox) else None
     for element in _original_build(box, parent, pdf, page_number, nums, annotations, tags):
-        classes = set() if isinstance(inner, boxes.PageBox) or getattr(inner, "element_tag", None) in ("html", "body") \
-            else _classes(inner)
-        pseudo = (getattr(inner, "element_tag", None) or "").partition("::")[2]
-        if pseudo in PSEUDO_ROLES:
-            element["S"] = PSEUDO_ROLES[pseudo]
-        elif PAGEBREAK in classes and inner.element.get(PAGE_LABEL):
-            element["Alt"] = pydyf.String(f"page {inner.element.get(PAGE_LABEL)}")
-        elif element["S"] == "/TH":
-            # Which cells a header heads, for checkers and readers that do not follow /Headers.
-            element["A"]["Scope"] = "/Row" if inner.element.get("scope") == "row" else "/Column"
-        elif classes & NOTE_CLASSES and inner.element.get("id"):
-            element["S"] = "/Note"
-            element["ID"] = pydyf.String(inner.element.get("id"))
+        if html is None:
+            pass
+        elif pseudo:
+            if pseudo in PSEUDO_ROLES:
+                element["S"] = PSEUDO_ROLES[pseudo]
+        else:
+            _describe(element, html, set((html.get("class") or "").split()))
         yield element
+
+
+def _describe(element, html, classes: set[str]) -> None:
+    """Add to the structure element of an HTML element what WeasyPrint leaves out."""
+    if html.get("lang"):
+        element["Lang"] = pydyf.String(html.get("lang"))  # text in another language
+    if PAGEBREAK in classes and html.get(PAGE_LABEL):
+        element["Alt"] = pydyf.String(f"page {html.get(PAGE_LABEL)}")
+    elif element["S"] == "/TH":
+        # Which cells a header heads, for checkers and readers that do not follow /Headers.
+        element["A"]["Scope"] = "/Row" if html.get("scope") == "row" else "/Column"
+    elif classes & NOTE_CLASSES and html.get("id"):
+        element["S"] = "/Note"
+        element["ID"] = pydyf.String(html.get("id"))
 
 
 def install() -> None:

@@ -11,6 +11,9 @@ import pdfplumber
 import pikepdf
 import pytest
 
+from publish.build import build
+
+from conftest import make_manuscript
 from readers import assert_accessible_and_archival, structure_elements
 
 
@@ -100,3 +103,23 @@ def test_one_font_program_per_subset_name_and_a_true_header(built):
                 programs.setdefault(str(descriptor.FontName), set()).add(program.read_raw_bytes())
     assert programs and all(len(p) == 1 for p in programs.values()), \
         [name for name, p in programs.items() if len(p) > 1]
+
+
+def test_text_in_another_language_says_so(tmp_path):
+    folder = make_manuscript(tmp_path / "ms", {"one.md": """
+        # One
+
+        [Page 1] The minister answered [c'est la guerre]{lang=fr} and left; a list follows.
+
+        - first item, in a list with [Page 2] a break
+
+          and a second paragraph in the same item
+        - second item
+        """})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    pdf = pikepdf.open(result.outputs["pdf"])
+    assert [str(e.Lang) for e in structure_elements(pdf) if "/Lang" in e] == ["fr"]
+    assert str(pdf.Root.Lang) == result.book.meta.language
+    items = [e for e in structure_elements(pdf) if e.S == pikepdf.Name.LI]
+    assert items and all({str(k.S) for k in e.K} <= {"/Lbl", "/LBody"} for e in items)
+    assert_accessible_and_archival(result.outputs["pdf"])

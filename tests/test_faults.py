@@ -156,7 +156,7 @@ def _javascript_in(pdf: Path) -> list[str]:
                 if isinstance(obj, pikepdf.Dictionary) and ("/JS" in obj or obj.get("/S") == pikepdf.Name.JavaScript)]
 
 
-@pytest.mark.parametrize("where", ["catalog", "page", "link"])
+@pytest.mark.parametrize("where", ["catalog", "page", "link", "untagged"])
 def test_a_tampered_cache_entry_is_laid_out_again_not_joined(tmp_path, where):
     out = tmp_path / "out"
     build(ROOTS / "edge", out, ("pdf",), jobs=1)
@@ -166,6 +166,8 @@ def test_a_tampered_cache_entry_is_laid_out_again_not_joined(tmp_path, where):
             script = part.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")))
             if where == "catalog":
                 part.Root.OpenAction = script
+            elif where == "untagged":  # as an entry from before tagging would be
+                del part.Root.StructTreeRoot
             elif where == "page":
                 part.pages[0].obj.AA = pikepdf.Dictionary(O=script)
             else:
