@@ -112,6 +112,7 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
 
 
 def _points(points):
+    """Yield the outline's points, each before its children."""
     for point in points:
         yield point
         yield from _points(point.children)
@@ -130,6 +131,7 @@ class _Structure:
         self.document = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem,
                                                              S=pikepdf.Name.Document, K=pikepdf.Array()))
         self.parents = []  # the joined parent tree: [key, value, ...], keys ascending
+        self.next_key = 0  # the first parent-tree key no part has taken
         self.roles = pikepdf.Dictionary()
         self.ids = {}
 
@@ -138,15 +140,16 @@ class _Structure:
         root = source.Root.get("/StructTreeRoot")
         if root is None:
             return
-        offset = self.parents[-2] + 1 if self.parents else 0
+        offset = self.next_key
         for page in pages:
             if "/StructParents" in page.obj:
                 page.obj.StructParents = int(page.obj.StructParents) + offset
             for annot in page.get("/Annots", []):
                 if "/StructParent" in annot:
                     annot.StructParent = int(annot.StructParent) + offset
-        for key, value in _number_tree(root.ParentTree):
+        for key, value in sorted(_number_tree(root.ParentTree), key=lambda entry: entry[0]):
             self.parents += [key + offset, _copy(self.pdf, value)]
+            self.next_key = max(self.next_key, key + offset + 1)
         for role, standard in root.get("/RoleMap", {}).items():
             self.roles[role] = standard
         for top in root.K if isinstance(root.K, pikepdf.Array) else [root.K]:
@@ -186,7 +189,7 @@ class _Structure:
         root = pdf.make_indirect(pikepdf.Dictionary(
             Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([self.document]),
             ParentTree=pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(self.parents))),
-            ParentTreeNextKey=self.parents[-2] + 1 if self.parents else 0))
+            ParentTreeNextKey=self.next_key))
         self.document.P = root
         if self.roles:
             root.RoleMap = self.roles
