@@ -4,7 +4,9 @@ WeasyPrint tags every text it draws as content of the element that holds it, mar
 and leaves those out of the structure tree. Here, once the pages are arranged (layout.py): the running
 heads, folios, page ranges and original-page margin numbers become pagination artifacts that assistive
 technology and text extraction skip; the original page break itself becomes an empty structure element
-whose /Alt names the page ("page 588"), where it falls in the text; a footnote becomes a Note with an ID.
+whose /Alt names the page ("page 588"), where it falls in the text; a footnote becomes a Note with an ID,
+its number in the text a Reference; a table header gets its scope, an element in another language its
+/Lang. The join (pdfjoin.py) makes one tree of the parts' trees and mends what is left per part.
 """
 from __future__ import annotations
 
@@ -93,12 +95,9 @@ def _build_box_tree(box, parent, pdf, page_number, nums, annotations, tags):
     # For the page, html and body, WeasyPrint yields the elements of their children.
     html = inner.element if tag not in ("", "html", "body") and not isinstance(inner, boxes.PageBox) else None
     for element in _original_build(box, parent, pdf, page_number, nums, annotations, tags):
-        if html is None:
-            pass
-        elif pseudo:
-            if pseudo in PSEUDO_ROLES:
-                element["S"] = PSEUDO_ROLES[pseudo]
-        else:
+        if html is not None and pseudo in PSEUDO_ROLES:
+            element["S"] = PSEUDO_ROLES[pseudo]
+        elif html is not None and not pseudo:
             _describe(element, html, set((html.get("class") or "").split()))
         yield element
 
@@ -118,6 +117,6 @@ def _describe(element, html, classes: set[str]) -> None:
 
 
 def install() -> None:
-    """Teach WeasyPrint's drawing and tagging the above (both are looked up at each call)."""
+    """Teach WeasyPrint's drawing and tagging the above (both are looked up at each call); idempotent."""
     _stream.Stream.marked = _marked
     _tags._build_box_tree = _build_box_tree

@@ -26,7 +26,6 @@ _PROGRESS.propagate = False  # its messages are for the display, never for the c
 # Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
 # PDF/A-2u and PDF/UA-1 (pdfjoin.py).
 PDF_VARIANT = "pdf/a-2a"
-install()
 
 
 @dataclass
@@ -54,6 +53,7 @@ class Typesetter:
     """Lay out and draw parts; one per process."""
 
     def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None):
+        install()  # in this process, WeasyPrint's tagging learns what is furniture (tagging.py)
         self.fonts = FontConfiguration()
         self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
         self.counter = _PageCounter(on_page)
