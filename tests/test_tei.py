@@ -669,3 +669,115 @@ def test_a_table_wider_than_the_page_stays_on_it(tmp_path):
     start = named_destinations(result.outputs["pdf"])[result.book.chapters[0].anchor]
     table = [w.text for w in printed.in_zone("body") if w.size < 10 and w.page >= start]
     assert Counter(_letters("".join(table))) == Counter(_letters(row * 2))
+
+
+# ---- tables ----
+
+def table_volume(tmp_path, rows: str, name: str = "tiny", attrs: str = ""):
+    """Import a tiny volume holding one table of the given TEI rows; build its PDF and EPUB."""
+    folder, warnings, _ = tiny(tmp_path, f"<p>Before.</p><table{attrs}>{rows}</table><p>After.</p>", name)
+    assert warnings == []
+    result = build(folder, tmp_path / f"{name}-out", ("pdf", "epub"))
+    chapter = Ebook(result.outputs["epub"]).content_documents()[-1]
+    return result, PrintedBook(result.outputs["pdf"], result.book), Ebook(result.outputs["epub"]).xhtml(chapter)
+
+
+def x(tree, path: str) -> list:
+    return tree.xpath(path, namespaces={"x": "http://www.w3.org/1999/xhtml"})
+
+
+def text_of(el) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def test_row_and_column_spans_keep_every_cell_in_its_column(tmp_path):
+    # An amortization table as printed: a country's name spans its two lines of figures; "Total" spans
+    # two columns; figures stand right-aligned.
+    rows = ('<row role="label"><cell>Country</cell><cell cols="2">Total</cell><cell>Remarks</cell></row>'
+            '<row><cell rows="2">Germany</cell><cell role="num">1,000.00</cell><cell role="num">20.00</cell>'
+            '<cell rows="2">Paid</cell></row>'
+            '<row><cell role="num">300.00</cell><cell role="num">4.00</cell></row>'
+            '<row><cell>Austria</cell><cell role="num" cols="2">55.00</cell><cell>Due</cell></row>')
+    result, printed, xhtml = table_volume(tmp_path, rows)
+    assert [(text_of(th), th.get("scope"), th.get("colspan")) for th in x(xhtml, "//x:table/x:thead/x:tr/x:th")] == \
+        [("Country", "col", None), ("Total", "col", "2"), ("Remarks", "col", None)]
+    assert [text_of(td) for td in x(xhtml, "//x:tbody/x:tr[2]/x:td")] == ["300.00", "4.00"]
+    assert [text_of(td) for td in x(xhtml, "//x:td[@rowspan='2']")] == ["Germany", "Paid"]
+    assert x(xhtml, "//x:td[@colspan='2']/@class") == ["num"]
+    assert x(xhtml, "//x:div[@class='table'][@tabindex='0']/x:table")
+    # In the PDF the second line of figures stands under the first, not slid left under "Germany".
+    body = {w.text: w for w in printed.in_zone("body")}
+    assert body["300.00"].x0 > body["Germany"].x1
+    assert abs(body["300.00"].x1 - body["1,000.00"].x1) < 1 and abs(body["4.00"].x1 - body["20.00"].x1) < 1
+    assert body["Remarks"].x0 > body["20.00"].x1 and body["Paid"].x0 > body["20.00"].x1
+    # "55.00" spans both figure columns: right-aligned, it ends where the second one does.
+    assert abs(body["55.00"].x1 - body["20.00"].x1) < 1 and body["55.00"].x0 > body["1,000.00"].x0
+
+
+def test_a_nested_table_keeps_its_words_and_rows(tmp_path):
+    # A ship's log: the hours of a watch are a table inside one cell of the log; a note inside it.
+    rows = ('<row><cell>Hours.</cell><cell>Remarks.</cell></row>'
+            '<row><cell><table><row><cell>1</cell><cell rows="2">}</cell></row><row><cell>2</cell></row></table></cell>'
+            '<cell><p>A. M. Lighted fires.<note n="1" xml:id="fn1">Not printed.</note></p>'
+            '<table><row><cell/><cell><hi rend="italic">Tons.</hi></cell></row>'
+            '<row><cell>Expended—Coals</cell><cell>2</cell></row></table><p>P. M. Sounded.</p></cell></row>')
+    result, printed, xhtml = table_volume(tmp_path, rows)
+    assert x(xhtml, "//x:table//x:div[@class='table']") == []  # only the outer table scrolls
+    nested = x(xhtml, "//x:table/x:tr/x:td/x:table")
+    assert [[text_of(td) for td in x(t, "x:tr/x:td")] for t in nested] == \
+        [["1", "}", "2"], ["", "Tons.", "Expended—Coals", "2"]]
+    assert x(xhtml, "//x:td//x:sup/x:a[@role='doc-noteref']")
+    words_ = [w.text for w in printed.in_zone("body")]
+    for word in ("Hours.", "Remarks.", "Lighted", "Tons.", "Expended—Coals", "Sounded.", "}"):
+        assert words_.count(word) == 1, word
+    assert "Not" in [w.text for w in printed.words if w.size < 9]  # the note is at the foot
+
+
+def test_a_table_too_wide_for_the_text_block_is_set_smaller_or_turned(tmp_path):
+    # Fourteen columns of a ship's log, as frus1872p2v5 prints them.
+    heads = ["Initials of the officer of the watch.", "Hours.", "Knots.", "Tenths.", "Standard compass courses.",
+             "Leeway points.", "Direction.", "Force.", "Weather.", "Derivation of standard compass.", "Barometer.",
+             "Thermometer.", "Temperature of the sea.", "Remarks."]
+    cells = "".join(f"<cell>{h}</cell>" for h in heads)
+    narrow = "<row><cell>Hours.</cell><cell>Knots.</cell></row>"
+    folder, warnings, _ = tiny(tmp_path, f'<p>Before.</p><table><row role="label">{cells}</row>'
+                               f'<pb n="5" xml:id="pg_5"/><row>{cells}</row></table>'
+                               f'<p>After.</p><table>{narrow}</table>')
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    turned = [i for i, (w, h) in enumerate(printed.sizes) if w > h]
+    assert len(turned) == 1  # the log on a landscape page, the narrow table not
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        for page in pdf.pages:
+            assert all(0 <= c["x0"] and c["x1"] <= page.width and 0 <= c["top"] and c["bottom"] <= page.height
+                       for c in page.chars)
+        page = pdf.pages[turned[0]]
+        sizes = {round(c["size"], 1) for c in page.chars if page.height * 0.2 < c["top"] < page.height * 0.8}
+        assert max(sizes) < 8.5  # smaller type than a table that fits (9.45pt)
+        # A word of the log breaks only where a hyphen can break it: each piece is a whole word, or one
+        # ending in a hyphen whose rest follows.
+        whole = {w for h in heads for w in h.split()}
+        found = [w["text"] for w in page.extract_words()]
+        pieces = [w for w in found if w not in whole and w not in ("2", "5", "Foreign", "Relations,", "9999,",
+                                                                     "Volume", "I", "pp.", "II–5")]
+        assert pieces, "the narrow columns of the log hyphenate their headings"
+        heads_ = [p for p in pieces if p.endswith(("-", "\u2010"))]
+        assert {h[:-1] + t for h in heads_ for t in pieces if h[:-1] + t in whole} and len(heads_) * 2 == len(pieces)
+    # The page keeps its margin number, its running head and its folio.
+    assert [label for page, label in margin_numbers(printed) if page == turned[0]] == ["5"]
+    assert printed.in_zone("head", turned[0]) and printed.foot_text(turned[0]).startswith("pp.")
+
+
+def test_a_long_table_repeats_its_header_row_on_every_page(tmp_path):
+    rows = '<row role="label"><cell>Port</cell><cell>Tonnage</cell></row>' + "".join(
+        f'<row><cell>Port {i}</cell><cell role="num">{i * 37}</cell></row>' for i in range(1, 121))
+    result, printed, xhtml = table_volume(tmp_path, rows)
+    assert len(x(xhtml, "//x:thead/x:tr")) == 1 and len(x(xhtml, "//x:tbody/x:tr")) == 120
+    pages = sorted({w.page for w in printed.in_zone("body") if w.text == "Port"})
+    assert len(pages) >= 3
+    for page in pages:
+        on_page = sorted((w for w in printed.in_zone("body", page) if w.size < 10), key=lambda w: (w.top, w.x0))
+        assert [w.text for w in on_page[:2]] == ["Port", "Tonnage"], page  # the header heads each page's rows
+    figures = [w for w in printed.in_zone("body") if w.text.isdigit() and w.size < 10]
+    for page in pages:  # right-aligned: on each page every figure ends at one edge
+        assert len({round(w.x1) for w in figures if w.page == page}) == 1
