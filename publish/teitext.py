@@ -370,7 +370,7 @@ class Renderer:
         return _fenced(kind, _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
-        """Return a table as an HTML table, a cell to a line: pipe tables can hold neither spans nor blocks."""
+        """Return a table as an HTML table, a row to a line: pipe tables can hold neither spans nor blocks."""
         head = next((h for h in el if local(h) == "head"), None)
         caption = [f"<caption>{self.inline(head).strip()}</caption>"] if head is not None else []
         header: list[str] = []  # the leading label rows: a page break inside the table repeats them
@@ -389,7 +389,10 @@ class Renderer:
                 elif local(cell) == "cell":
                     cells += self._cell(cell, label, lead)
                     lead = ""
-            (header if label and not body else body).extend(["<tr>", *cells, "</tr>"])
+            # A row of one-line cells is one line, as a pipe table's; one holding blocks has a cell to a line.
+            lines = ["<tr>" + "".join(cells) + "</tr>"] if all(c.startswith("<t") for c in cells) else \
+                ["<tr>", *cells, "</tr>"]
+            (header if label and not body else body).extend(lines)
         out = ["<table>", *caption]
         if header:  # a body is told from its header only when there is one
             out += ["<thead>", *header, "</thead>"]
