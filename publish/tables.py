@@ -59,7 +59,7 @@ def _too_wide(root, tables: list, which: list[int], setting: str, render) -> set
             el.drop_tree()
         trial.set("class", f"{trial.get('class') or ''} {setting}".strip())
         trial.set(PROBE, str(i))
-        trials.append(E.DIV(trial))
+        trials.append(E.DIV(_in_place(tables[i], trial)))
     body = root.find("body")
     document = E.HTML(copy.deepcopy(root.find("head")), E.BODY(*trials), **dict(root.attrib))
     document.find("body").attrib.update(body.attrib)
@@ -67,22 +67,35 @@ def _too_wide(root, tables: list, which: list[int], setting: str, render) -> set
     found = set()
     for page in laid.pages:
         box = page._page_box
-        left, right = box.content_box_x(), box.content_box_x() + box.width
-        for number, table in _trials(box):
+        for number, table, (left, right) in _trials(box, (box.content_box_x(), box.content_box_x() + box.width)):
             first, last = _extent(table)
             if first < left - SLACK or last > right + SLACK:
                 found.add(int(number))
     return found
 
 
-def _trials(box):
-    """Yield (trial number, table box) for each piece of a trial table on a page."""
-    element = getattr(box, "element", None)
-    if isinstance(box, boxes.TableBox) and element is not None and element.get(PROBE) is not None:
-        yield element.get(PROBE), box
-        return
+def _in_place(table, trial):
+    """Return the trial within copies of the blocks holding the table (a quotation narrows the measure)."""
+    for holder in table.iterancestors():
+        if holder.tag in ("body", "section"):  # a chapter's section would begin each trial on a new page
+            break
+        shell = lxml_html.Element(holder.tag, {k: v for k, v in holder.attrib.items() if k != "id"})
+        shell.append(trial)
+        trial = shell
+    return trial
+
+
+def _trials(box, frame: tuple[float, float]):
+    """Yield (trial number, table box, the left and right of the block holding it) for each piece of a trial
+    table within box."""
     for child in getattr(box, "children", ()):
-        yield from _trials(child)
+        element = getattr(child, "element", None)
+        if isinstance(child, boxes.TableBox) and element is not None and element.get(PROBE) is not None:
+            yield element.get(PROBE), child, frame
+        elif isinstance(child, boxes.BlockContainerBox) and not getattr(child, "is_table_wrapper", False):
+            yield from _trials(child, (child.content_box_x(), child.content_box_x() + child.width))
+        else:
+            yield from _trials(child, frame)
 
 
 def _extent(box) -> tuple[float, float]:

@@ -12,8 +12,8 @@ from weasyprint.text.fonts import FontConfiguration
 
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .layout import arrange_pages
-from .tables import fit_tables
 from .pages import roman
+from .tables import fit_tables
 
 STYLESHEET = "print.css"
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).

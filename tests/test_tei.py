@@ -793,3 +793,14 @@ def test_a_long_table_repeats_its_header_row_on_every_page(tmp_path):
     figures = [w for w in printed.in_zone("body") if w.text.isdigit() and w.size < 10]
     for page in pages:  # right-aligned: on each page every figure ends at one edge
         assert len({round(w.x1) for w in figures if w.page == page}) == 1
+
+
+def test_a_table_in_a_quotation_is_measured_in_its_narrower_measure(tmp_path):
+    # Five columns that fit the text block but not a quotation's narrower measure.
+    cells = "".join(f"<cell>Thermometer{i}</cell>" for i in range(4)) + "<cell>Tenths</cell>"
+    folder, _, _ = tiny(tmp_path, f"<quote><table><row>{cells}</row></table></quote><table><row>{cells}</row></table>")
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    quoted, plain = sorted((w for w in printed.in_zone("body") if w.text == "Tenths"), key=lambda w: (w.page, w.top))
+    assert quoted.size < 8.5 and plain.size > 9  # the quoted one in smaller type, the other as tables are
+    assert_within_trim(result.outputs["pdf"])
