@@ -492,8 +492,11 @@ def _fenced(kind: str, inner: list[str]) -> list[str]:
 
 def _append_ref(out: list[str], ref: str) -> None:
     """Put a footnote reference at the end of the text of the last block, or alone where there is none."""
+    inside = 0  # tables the search is in, from their end: a cell's paragraphs are not the block's text
     for i in range(len(out) - 1, -1, -1):
-        if out[i] and not out[i].startswith((":::", "<")):
+        line = out[i].lstrip(" >")
+        inside += line.startswith("</table>") - line.startswith("<table>")
+        if out[i] and not inside and not line.startswith((":::", "<")):
             out[i] = out[i].removesuffix("\\") + ref
             return
     _add(out, [ref])

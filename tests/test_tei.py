@@ -804,3 +804,11 @@ def test_a_table_in_a_quotation_is_measured_in_its_narrower_measure(tmp_path):
     quoted, plain = sorted((w for w in printed.in_zone("body") if w.text == "Tenths"), key=lambda w: (w.page, w.top))
     assert quoted.size < 8.5 and plain.size > 9  # the quoted one in smaller type, the other as tables are
     assert_within_trim(result.outputs["pdf"])
+
+
+def test_a_note_after_a_table_is_called_from_the_text_before_it_not_from_a_cell(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>Log</head><p>Text.</p>'
+                                            '<table><row><cell><p>A.</p><p>B.</p></cell></row></table>'
+                                            '<note n="1" xml:id="d1fn1">The note.</note></div>')
+    (cell,) = book.chapters[1].body.xpath(".//td")
+    assert cell.xpath(".//a") == [] and book.chapters[1].body.xpath(".//p[a[@class='noteref']]")[0].text == "Text."
