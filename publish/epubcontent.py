@@ -37,6 +37,9 @@ def chapter_file(index: int, part: int = 1) -> str:
 def chapter_documents(book: Book) -> list[ContentDocument]:
     """Return every chapter's content documents, in reading order, with links between them resolved."""
     docs = [doc for index, chapter in enumerate(book.chapters) for doc in _split(chapter, index)]
+    for doc in docs:
+        for el in doc.body:
+            _scrolling_tables(el)
     where = locations(docs)
     for doc in docs:
         for link in (a for el in doc.body for a in el.xpath(".//a[starts-with(@href, '#')]")):
@@ -90,6 +93,17 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
         holder.extend(elements)
         docs.append(ContentDocument(chapter_file(index, number), chapter.title, [holder], body_type))
     return docs
+
+
+def _scrolling_tables(root) -> None:
+    """Put each table in a box of its own that scrolls sideways: a wide table never widens the page."""
+    for table in root.xpath("descendant-or-self::table[not(ancestor::table)]"):
+        caption = table.find("caption")
+        box = H.DIV(H.CLASS("table"), tabindex="0", role="region")  # the keyboard scrolls what it can focus
+        box.set("aria-label", " ".join(caption.text_content().split()) if caption is not None else "Table")
+        box.tail, table.tail = table.tail, None
+        table.addprevious(box)
+        box.append(table)
 
 
 def _mark_breaks(body) -> None:

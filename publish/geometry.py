@@ -79,3 +79,9 @@ def _size(value: str, font: float) -> tuple[float, float] | None:
     else:
         return None
     return (height, width) if landscape else (width, height)
+
+
+def turned(page_size: str, font_size: str) -> str:
+    """Return the page size turned a quarter, as CSS: a landscape page for a table too wide for the text block."""
+    width, height = _size(page_size, _font(font_size) or 12.0)
+    return f"{height:g}pt {width:g}pt"

@@ -7,6 +7,7 @@ from lxml import html as lxml_html
 from lxml.html import builder as E
 
 from .frontmatter import edition_notice, title_lines
+from .geometry import turned
 from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book
 from .pages import BOUNDARY
 
@@ -58,6 +59,7 @@ def page_css(book: Book) -> str:
     """Page geometry and language from book.yaml (everything else is in styles/print.css)."""
     meta = book.meta
     return (f"@page {{ size: {meta.page_size}; margin: {meta.margins}; }}\n"
+            f"@page landscape {{ size: {turned(meta.page_size, meta.font_size)}; }}\n"
             f"@page :left {{ margin-left: {_outer(meta.margins)}; margin-right: {_inner(meta.margins)}; }}\n"
             f"@page :right {{ margin-left: {_inner(meta.margins)}; margin-right: {_outer(meta.margins)}; }}\n"
             f"html {{ font-size: {meta.font_size}; }}\n")

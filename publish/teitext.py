@@ -8,6 +8,7 @@ from lxml import etree
 
 from .errors import Diagnostic
 from .pages import LABEL, PageBreak
+from .safety import MAX_SPAN
 
 HSG = "https://history.state.gov/historicaldocuments/"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
@@ -50,6 +51,8 @@ TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no
 FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
+# A cell's role as a class print.css and epub.css set: figures right-aligned, a brace as tall as its rows.
+CELL_CLASSES = {"num": "num", "brace": "brace"}
 
 
 def local(el) -> str:
@@ -342,7 +345,7 @@ class Renderer:
                 lead += self.marker(child)
             elif name == "item":
                 lines = _trimmed(self.blocks(child)) or [""]
-                if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "|")):
+                if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "<")):
                     lines[0] = escape_line_start(_follow(lead, lines[0]))
                 elif lead:
                     lines = [escape_line_start(lead.strip()), ""] + lines
@@ -367,48 +370,55 @@ class Renderer:
         return _fenced(kind, _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
-        """Return a table as a pipe table (a line break in a cell becomes a space: pipe cells are one line)."""
-        header: list[str] | None = None
-        rows: list[list[str]] = []
-        lead = ""
+        """Return a table as an HTML table, a row to a line: pipe tables can hold neither spans nor blocks."""
+        head = next((h for h in el if local(h) == "head"), None)
+        caption = [f"<caption>{self.inline(head).strip()}</caption>"] if head is not None else []
+        header: list[str] = []  # the leading label rows: a page break inside the table repeats them
+        body: list[str] = []
+        lead = ""  # page markers between rows or cells: the page begins with the next cell
         for row in el:
-            if local(row) == "pb":  # between rows: the page begins with the next row
+            if local(row) == "pb":
                 lead += self.marker(row)
             if local(row) != "row":
                 continue
+            label = row.get("role") == "label"
             cells: list[str] = []
             for cell in row:
                 if local(cell) == "pb":
                     lead += self.marker(cell)
                 elif local(cell) == "cell":
-                    # A pipe table's cell is one line: its blocks run on, without their fences and bullets.
-                    text = " ".join(line.removesuffix("\\").removeprefix(ITEM).strip() for line in self.blocks(cell)
-                                    if line and not FENCE.match(line))
-                    cells.append(_follow(lead, text))
+                    cells += self._cell(cell, label, lead)
                     lead = ""
-                    cells += [""] * (int(cell.get("cols") or 1) - 1)
-            if row.get("role") == "label" and header is None and not rows:
-                header = cells
-            else:
-                rows.append(cells)
-        if lead:
-            rows.append([lead])
-        head = next((h for h in el if local(h) == "head"), None)
-        if any(local(a) == "cell" for a in el.iterancestors()):
-            # A pipe table's cell holds one line: a table in it runs on there, row by row.
-            self.volume.warn(el, "I006", "a table inside a table cell: its cells run on as text in that cell")
-            caption = [self.inline(head).strip()] if head is not None else []
-            return _paragraph(" ".join(c for r in [caption, header or []] + rows for c in r if c))
-        width = max(len(r) for r in rows + [header or [""]])
-        header = (header or []) + [""] * (width - len(header or []))
-        rows = [r + [""] * (width - len(r)) for r in rows]
-        longest = [max(len(r[i]) for r in rows + [header]) for i in range(width)]
-        dashes = [max(3, round(48 * n / (sum(longest) or 1))) for n in longest]
-        out = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * d for d in dashes) + "|"]
-        out += ["| " + " | ".join(r) + " |" for r in rows]
-        if head is not None:
-            out += ["", ": " + self.inline(head).strip()]
-        return out
+            # A row of one-line cells is one line, as a pipe table's; one holding blocks has a cell to a line.
+            lines = ["<tr>" + "".join(cells) + "</tr>"] if all(c.startswith("<t") for c in cells) else \
+                ["<tr>", *cells, "</tr>"]
+            (header if label and not body else body).extend(lines)
+        out = ["<table>", *caption]
+        if header:  # a body is told from its header only when there is one
+            out += ["<thead>", *header, "</thead>"]
+            body = ["<tbody>", *body, "</tbody>"] if body else []
+        out += [*body, "</table>"]
+        return _joined(out, [lead]) if lead else out
+
+    def _cell(self, cell, label_row: bool, lead: str) -> list[str]:
+        """Return a cell as HTML lines: a header cell (role="label") as th, its spans, a number aligned."""
+        role = cell.get("role")
+        tag = "th" if label_row or role == "label" else "td"
+        attrs = f' scope="{"col" if label_row else "row"}"' if tag == "th" else ""
+        for tei, html in (("rows", "rowspan"), ("cols", "colspan")):
+            span = min(int(cell.get(tei)), MAX_SPAN) if (cell.get(tei) or "").strip().isdigit() else 1
+            attrs += f' {html}="{span}"' if span > 1 else ""
+        if role in CELL_CLASSES:
+            attrs += f' class="{CELL_CLASSES[role]}"'
+        lines = _trimmed(self.blocks(cell))
+        if lead and lines and not lines[0].startswith(("<", ":::")):
+            lines[0] = _follow(lead, lines[0])
+        elif lead:
+            lines = [lead, ""] + lines
+        if len(lines) <= 1:
+            return [f"<{tag}{attrs}>{''.join(lines)}</{tag}>"]
+        # Blocks in a cell (paragraphs, a table) are Markdown between blank lines, as pandoc reads them.
+        return [f"<{tag}{attrs}>", "", *lines, "", f"</{tag}>"]
 
     def take_notes(self) -> list[str]:
         """Return the footnote definitions collected so far, and forget them."""
@@ -476,14 +486,17 @@ def _fenced(kind: str, inner: list[str]) -> list[str]:
         return []
     fence = ":::" + ":" * _depth(inner)
     # After a quote, list or table the fence would be read as a lazy continuation of its last line.
-    gap = [""] if inner[-1].startswith((">", "-", "|", " ")) else []
+    gap = [""] if inner[-1].startswith((">", "-", "<", " ")) else []
     return [f"{fence} {kind}", *inner, *gap, fence]
 
 
 def _append_ref(out: list[str], ref: str) -> None:
     """Put a footnote reference at the end of the text of the last block, or alone where there is none."""
+    inside = 0  # tables the search is in, from their end: a cell's paragraphs are not the block's text
     for i in range(len(out) - 1, -1, -1):
-        if out[i] and not out[i].startswith((":::", "|")):
+        line = out[i].lstrip(" >")
+        inside += line.startswith("</table>") - line.startswith("<table>")
+        if out[i] and not inside and not line.startswith((":::", "<")):
             out[i] = out[i].removesuffix("\\") + ref
             return
     _add(out, [ref])

@@ -13,6 +13,7 @@ from weasyprint.text.fonts import FontConfiguration
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .layout import arrange_pages
 from .pages import roman
+from .tables import fit_tables
 from .tagging import install, mark_furniture
 
 STYLESHEET = "print.css"
@@ -64,7 +65,13 @@ class Typesetter:
             raise refused(exc) from None
 
     def layout(self, html: str):
-        _PROGRESS.addHandler(self.counter)
+        html = fit_tables(html, self._lay_out)
+        return self._lay_out(html, counted=True)
+
+    def _lay_out(self, html: str, counted: bool = False):
+        """Lay out a document; counted: report its pages (a trial of tables is not the part's)."""
+        if counted:
+            _PROGRESS.addHandler(self.counter)
         try:
             return HTML(string=html, base_url=MANUSCRIPT_URL, url_fetcher=self.fetcher).render(
                 stylesheets=self.sheets, font_config=self.fonts)

@@ -48,25 +48,28 @@ class PrintedBook:
         self.top, self.bottom, self.outer, self.inner = top, self.height - bottom, outer, inner
         self.words: list[Word] = []
         self.lines_by_page: list[list[str]] = []
+        self.sizes: list[tuple[float, float]] = []  # each page's own: a table may turn one landscape
         with pdfplumber.open(path) as pdf:
             self.page_count = len(pdf.pages)
             for index, page in enumerate(pdf.pages):
+                self.sizes.append((float(page.width), float(page.height)))
                 for w in page.extract_words(use_text_flow=False, keep_blank_chars=False, extra_attrs=["size"]):
                     self.words.append(Word(w["text"], index, w["x0"], w["x1"], w["top"], w["bottom"],
                                            round(w["size"], 1)))
 
     def block(self, page: int) -> tuple[float, float]:
         """Return the left and right edges of the text block (the first page is a recto)."""
+        width = self.sizes[page][0]
         if page % 2 == 0:
-            return self.inner, self.width - self.outer
-        return self.outer, self.width - self.inner
+            return self.inner, width - self.outer
+        return self.outer, width - self.inner
 
     def zone(self, word: Word) -> str:
         """Say where a word stands: 'head', 'foot', 'margin' or 'body'."""
         left, right = self.block(word.page)
         if word.bottom <= self.top + 1:
             return "head"
-        if word.top >= self.bottom - 1:
+        if word.top >= self.bottom + self.sizes[word.page][1] - self.height - 1:
             return "foot"
         if word.x1 <= left + 0.5 or word.x0 >= right - 0.5:
             return "margin"

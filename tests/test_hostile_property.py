@@ -40,7 +40,9 @@ TEI_PIECES = ['<ref target="javascript:alert(1)">a</ref>', '<ref target="https:/
               '<ref target="#d1">c</ref>', '<gap reason=\'x" onclick="y\'/>', '<pb n="2"/>', '<pb n="2 x"/>',
               '<note n="1">A note.</note>', '<hi rend="italic">i</hi>',
               '<ref target="https://history.state.gov/a">d</ref>',
-              '<note type=\'x {onclick=y}\' rend="inline"><p>n</p></note>', '<list><item>x</item></list>']
+              '<note type=\'x {onclick=y}\' rend="inline"><p>n</p></note>', '<list><item>x</item></list>',
+              '<table><row><cell rows="99999" cols="x" role=\'num" onclick="y\'>&lt;/td&gt;&lt;/table&gt;'
+              '<table><row><cell>|</cell></row></table></cell></row></table>']
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
 piece = st.one_of(st.sampled_from(HTML), text)

@@ -1,0 +1,107 @@
+"""Wide tables in print, set as a typesetter sets them: in smaller type, else on a landscape page.
+
+Whether a table fits the text block is known only once it is laid out: each part's tables are laid
+out alone first (print.css breaks a word in a cell only at a hyphen, so a table is as wide as its
+longest words), and one wider than the text block is marked for print.css to set in smaller type
+(.wide); one too wide even so is turned on a landscape page (.landscape), and one too wide for that
+breaks its words anywhere (.crowded) rather than run off the page.
+"""
+from __future__ import annotations
+
+import copy
+
+from lxml import html as lxml_html
+from lxml.html import builder as E
+from weasyprint.formatting_structure import boxes
+
+# The ways to set a table, tried in order; the last, words broken anywhere, when none fits whole words.
+SETTINGS = ("", "wide", "wide landscape", "wide landscape crowded")
+PROBE = "data-probe"  # the attribute telling each trial copy's table apart
+SLACK = 0.5  # CSS px a table may pass the text block by: rounding in the layout
+
+
+def fit_tables(html: str, render) -> str:
+    """Return a part's HTML with each table too wide for the text block marked to be set smaller or turned.
+
+    render lays out an HTML document and returns WeasyPrint's document.
+    """
+    if "<table" not in html:
+        return html
+    root = lxml_html.document_fromstring(html)
+    tables = root.xpath("//body//table[not(ancestor::table)]")
+    pending = list(range(len(tables)))
+    chosen = {}
+    for setting in SETTINGS[:-1]:
+        if not pending:
+            break
+        too_wide = _too_wide(root, tables, pending, setting, render)
+        chosen.update((i, setting) for i in pending if i not in too_wide)
+        pending = sorted(too_wide)
+    chosen.update((i, SETTINGS[-1]) for i in pending)
+    if not any(chosen.values()):
+        return html
+    for i, setting in chosen.items():
+        if setting:
+            tables[i].set("class", f"{tables[i].get('class') or ''} {setting}".strip())
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _too_wide(root, tables: list, which: list[int], setting: str, render) -> set[int]:
+    """Return which of the tables, set so, are wider than the text block when laid out alone."""
+    trials = []
+    for i in which:
+        trial = copy.deepcopy(tables[i])
+        trial.tail = None
+        # Ids, notes and page numbers belong to the book's real copy, not to a trial one.
+        for el in trial.xpath(".//*[@id]"):
+            del el.attrib["id"]
+        for el in trial.xpath(".//span[contains(concat(' ', @class, ' '), ' footnote ') or @class='pn']"):
+            el.drop_tree()
+        trial.set("class", f"{trial.get('class') or ''} {setting}".strip())
+        trial.set(PROBE, str(i))
+        trials.append(E.DIV(_in_place(tables[i], trial)))
+    body = root.find("body")
+    document = E.HTML(copy.deepcopy(root.find("head")), E.BODY(*trials), **dict(root.attrib))
+    document.find("body").attrib.update(body.attrib)
+    laid = render(lxml_html.tostring(document, encoding="unicode", doctype="<!DOCTYPE html>"))
+    found = set()
+    for page in laid.pages:
+        box = page._page_box
+        for number, table, (left, right) in _trials(box, (box.content_box_x(), box.content_box_x() + box.width)):
+            first, last = _extent(table)
+            if first < left - SLACK or last > right + SLACK:
+                found.add(int(number))
+    return found
+
+
+def _in_place(table, trial):
+    """Return the trial within copies of the blocks holding the table (a quotation narrows the measure)."""
+    for holder in table.iterancestors():
+        if holder.tag in ("body", "section"):  # a chapter's section would begin each trial on a new page
+            break
+        shell = lxml_html.Element(holder.tag, {k: v for k, v in holder.attrib.items() if k != "id"})
+        shell.append(trial)
+        trial = shell
+    return trial
+
+
+def _trials(box, frame: tuple[float, float]):
+    """Yield (trial number, table box, the left and right of the block holding it) for each piece of a trial
+    table within box."""
+    for child in getattr(box, "children", ()):
+        element = getattr(child, "element", None)
+        if isinstance(child, boxes.TableBox) and element is not None and element.get(PROBE) is not None:
+            yield element.get(PROBE), child, frame
+        elif isinstance(child, boxes.BlockContainerBox) and not getattr(child, "is_table_wrapper", False):
+            yield from _trials(child, (child.content_box_x(), child.content_box_x() + child.width))
+        else:
+            yield from _trials(child, frame)
+
+
+def _extent(box) -> tuple[float, float]:
+    """Return the leftmost and rightmost edges of a box and of every box inside it."""
+    left, right = box.position_x, box.position_x + box.margin_width()
+    for child in getattr(box, "children", ()):
+        first, last = _extent(child)
+        left, right = min(left, first), max(right, last)
+    return left, right
