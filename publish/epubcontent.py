@@ -38,8 +38,7 @@ def chapter_documents(book: Book) -> list[ContentDocument]:
     """Return every chapter's content documents, in reading order, with links between them resolved."""
     docs = [doc for index, chapter in enumerate(book.chapters) for doc in _split(chapter, index)]
     for doc in docs:
-        for el in doc.body:
-            _scrolling_tables(el)
+        _scrolling_tables(doc.body)
     where = locations(docs)
     for doc in docs:
         for link in (a for el in doc.body for a in el.xpath(".//a[starts-with(@href, '#')]")):
@@ -95,12 +94,18 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
     return docs
 
 
-def _scrolling_tables(root) -> None:
-    """Put each table in a box of its own that scrolls sideways: a wide table never widens the page."""
-    for table in root.xpath("descendant-or-self::table[not(ancestor::table)]"):
+def _scrolling_tables(body) -> None:
+    """Put each table of a document in a box that scrolls sideways: a wide table never widens the page."""
+    named = set()
+    tables = [t for el in body for t in el.xpath("descendant-or-self::table[not(ancestor::table)]")]
+    for number, table in enumerate(tables, 1):
         caption = table.find("caption")
         box = H.DIV(H.CLASS("table"), tabindex="0", role="region")  # the keyboard scrolls what it can focus
-        box.set("aria-label", " ".join(caption.text_content().split()) if caption is not None else "Table")
+        # Each region is a landmark: landmarks of one page need names of their own (WCAG, axe's landmark-unique).
+        name = " ".join(caption.text_content().split()) if caption is not None else ""
+        name = name if name and name not in named else f"Table {number}" + (f": {name}" if name else "")
+        named.add(name)
+        box.set("aria-label", name)
         box.tail, table.tail = table.tail, None
         table.addprevious(box)
         box.append(table)
