@@ -1,20 +1,27 @@
 """One process's share of the PDF: lay a part out with WeasyPrint, then draw it once its place is known."""
 from __future__ import annotations
 
+import inspect
 import logging
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from weasyprint import CSS, HTML
+from weasyprint.layout import block
 from weasyprint.formatting_structure.boxes import FootnoteAreaBox
 from weasyprint.text.fonts import FontConfiguration
 
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .layout import arrange_pages
+from .printhtml import cut_notes, mark_resumed
 from .pages import roman
 
 STYLESHEET = "print.css"
+# Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
+# the mark lengthens that foot by a word, which seldom moves a piece again.
+MARKINGS = 3
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
 MARGIN_GAP = 9
 # WeasyPrint logs each page it lays out: the progress display follows a long chapter page by page.
@@ -22,6 +29,21 @@ _PAGE_LOGGED = re.compile(r"Creating layout - Page (\d+)")
 _PROGRESS = logging.getLogger("weasyprint.progress")
 _PROGRESS.setLevel(logging.INFO)
 _PROGRESS.propagate = False  # its messages are for the display, never for the console
+
+
+def _keep_notes_with_their_calls() -> None:
+    """Stop WeasyPrint moving notes already set on a page to the next to make room for one more line."""
+    # WeasyPrint 70 does so when orphans forbid breaking before the line (Kozea/WeasyPrint#2437): the
+    # notes then stand a page after their calls, as do all the notes the next call brings. Without it,
+    # the line goes to the next page, as it would with no notes. Checked against the pinned version.
+    source = textwrap.dedent(inspect.getsource(block._linebox_layout))
+    kept = source.replace("report = not context.in_column and can_break_now", "report = False and can_break_now")
+    if kept == source:
+        raise RuntimeError("WeasyPrint's line layout is not the one publish/typeset.py expects")
+    exec(compile(kept, block.__file__, "exec"), block.__dict__)
+
+
+_keep_notes_with_their_calls()
 
 
 @dataclass
@@ -72,6 +94,35 @@ class Typesetter:
         arrange_pages(document, MARGIN_GAP, carried,
                       lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
         return Laid(document.write_pdf(), len(document.pages))
+
+
+def lay_out(setter: Typesetter, html: str, notes: set[str]):
+    """Lay a part out, each note at the foot of its call's page, those too tall for one page run on."""
+    document = setter.layout(html)
+    lost = lost_notes(document, notes)
+    if not lost:
+        return document
+    html = cut_notes(html, lost)
+    document, marked = setter.layout(html), set()
+    for _ in range(MARKINGS):
+        resumed = _resumed(document)
+        if resumed == marked:
+            break
+        marked = resumed
+        document = setter.layout(mark_resumed(html, marked))
+    return document
+
+
+def _resumed(document) -> set[tuple[str, str]]:
+    """Return the pieces of notes that begin a page's foot, as (note anchor, piece) pairs."""
+    found = set()
+    for page in document.pages:
+        for area in (a for a in page._page_box.children if isinstance(a, FootnoteAreaBox)):
+            first = next((b.element for b in area.descendants() if b.element is not None
+                          and "footnote" in (b.element.get("class") or "").split()), None)
+            if first is not None and first.get("data-piece") not in (None, "0"):
+                found.add((first.get("data-of"), first.get("data-piece")))
+    return found
 
 
 def lost_notes(document, anchors: set[str]) -> set[str]:
