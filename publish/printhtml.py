@@ -123,6 +123,8 @@ def _footnote(note, tail):
     """Make a note an inline element WeasyPrint floats to the foot of the page."""
     span = E.SPAN(E.CLASS("footnote"), id=note.anchor)
     span.set("data-n", note.number)
+    # "1. ", "a. ", but "* " and "† ": a sign stands alone, as printed.
+    span.set("data-marker", f"{note.number}. " if note.number[-1:].isalnum() else f"{note.number} ")
     for block in note.blocks:
         block = copy.deepcopy(block)
         for el in block.iter():
@@ -153,7 +155,8 @@ def cut_notes(html: str, anchors: set[str]) -> str:
         if not pieces:
             continue
         spans = [E.SPAN(piece, {"class": "footnote piece" if i == 0 else "footnote piece continued",
-                                "data-n": note.get("data-n"), "data-of": anchor, "data-piece": str(i)})
+                                "data-n": note.get("data-n"), "data-marker": note.get("data-marker"),
+                                "data-of": anchor, "data-piece": str(i)})
                  for i, piece in enumerate(pieces)]
         spans[0].set("id", anchor)
         spans[-1].tail = note.tail

@@ -134,6 +134,7 @@ def lost_notes(document, anchors: set[str]) -> set[str]:
         bottom = box.content_box_y() + box.height
         for area in box.children:
             if isinstance(area, FootnoteAreaBox):
-                fits = area.position_y + area.margin_height() <= bottom + 1
-                placed |= {c.element.get("id") for c in area.children if fits and c.element is not None}
+                # The area's height is bounded (print.css): a note taller than it runs out of it.
+                placed |= {c.element.get("id") for c in area.children if c.element is not None
+                           and c.position_y + c.margin_height() <= bottom + 1}
     return anchors - placed

@@ -17,7 +17,7 @@ from publish.errors import PublishError, RefusedError
 from publish.tei import import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
-from readers import Ebook, PrintedBook, named_destinations
+from readers import NS, Ebook, PrintedBook, named_destinations, printed_notes
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -201,6 +201,7 @@ def assert_faithful(tei: Path, folder: Path, out: Path, formats=("pdf", "epub"))
     # later page: their letters are compared as a whole.
     assert Counter(table) == Counter(_letters(tei_words["tables"]))
     assert Counter(foot) == Counter(_letters(tei_words["notes"]))
+    assert_notes_as_printed(tei, result)
     printed = PrintedBook(result.outputs["pdf"], result.book)
     numbers = margin_numbers(printed)
     assert [label for _, label in numbers] == start + tei_words["breaks"]
@@ -209,6 +210,39 @@ def assert_faithful(tei: Path, folder: Path, out: Path, formats=("pdf", "epub"))
         last = [label for p, label in numbers if p == page][-1]
         assert re.search(rf"pp?\. (\S+–)?{re.escape(last)}$", printed.foot_text(page)), (page, last)
     return result
+
+
+def tei_marks(path: Path) -> list[str]:
+    """Return the mark the print gives each footnote ('' where the TEI gives none), in reading order."""
+    root = etree.parse(str(path)).getroot()
+    return [" ".join((n.get("n") or "").split()) for n in root.iter(f"{{{TEI_NS}}}note") if footnote(n)]
+
+
+def assert_notes_as_printed(tei: Path, result) -> None:
+    """Assert the notes stand at the foot of their calls' pages and keep the print's marks, in PDF and EPUB."""
+    marks = tei_marks(tei)
+    notes = printed_notes(result.outputs["pdf"], result.book)
+    assert len(notes) == len(marks)
+    if not notes:
+        return
+    astray = [n for n in notes if not n.at_its_foot]
+    assert 1 - len(astray) / len(notes) >= 0.995, astray[:10]
+    marked = [(note, mark) for note, mark in zip(notes, marks) if mark]
+    wrong = [(note.anchor, note.marker, mark) for note, mark in marked
+             if note.marker != (f"{mark}." if mark[-1].isalnum() else mark)]
+    assert len(wrong) <= 0.01 * len(marked), wrong[:10]
+    epub = Ebook(result.outputs["epub"])
+    calls, backs = [], []
+    for name in epub.content_documents():
+        doc = epub.xhtml(name)
+        calls += doc.xpath("//x:a[@epub:type='noteref']/text()", namespaces=NS)
+        for section in doc.xpath("//x:section[@epub:type='footnotes']", namespaces=NS):
+            said = section.xpath(".//x:a[@role='doc-backlink']/text()", namespaces=NS)
+            assert len(set(said)) == len(said), said  # a back-link says where it goes: no two alike
+            backs += said
+    assert [c for c, mark in zip(calls, marks) if mark] == [mark for mark in marks if mark]
+    # "↩ p. 312, note 1": the original page of the call where the book has pages, and the mark.
+    assert all(re.fullmatch(r"\u21a9\ufe0e (p\. .+, )?note .+", b) for b in backs), backs[:5]
 
 
 def assert_same_words(got: list[str], want: list[str]) -> None:
@@ -284,10 +318,10 @@ def test_example_is_the_import(tmp_path):
 
 
 # Every other volume in tests/data: the EPUB of each; the PDF (about a minute each) of the one with page
-# breaks between table rows and of the one with the most tables.
+# breaks between table rows, of the one with the most tables and of the one with the most notes.
 OWN_TESTS = {"frus1961-63v05_d270", "frus1894Nicaragua", "frus1936v03"}
 VOLUMES = sorted(p.stem for p in TEI.glob("*.xml") if p.stem not in OWN_TESTS)
-PDF_VOLUMES = {"frus1861", "frus1872p2v5"}
+PDF_VOLUMES = {"frus1861", "frus1872p2v5", "frus1934v04"}
 
 
 @pytest.mark.slow
