@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weasyprint import CSS, HTML
+from weasyprint import layout as weasy_layout
 from weasyprint.layout import block
 from weasyprint.formatting_structure.boxes import FootnoteAreaBox
 from weasyprint.text.fonts import FontConfiguration
@@ -31,19 +32,28 @@ _PROGRESS.setLevel(logging.INFO)
 _PROGRESS.propagate = False  # its messages are for the display, never for the console
 
 
-def _keep_notes_with_their_calls() -> None:
-    """Stop WeasyPrint moving notes already set on a page to the next to make room for one more line."""
-    # WeasyPrint 70 does so when orphans forbid breaking before the line (Kozea/WeasyPrint#2437): the
-    # notes then stand a page after their calls, as do all the notes the next call brings. Without it,
-    # the line goes to the next page, as it would with no notes. Checked against the pinned version.
-    source = textwrap.dedent(inspect.getsource(block._linebox_layout))
-    kept = source.replace("report = not context.in_column and can_break_now", "report = False and can_break_now")
-    if kept == source:
-        raise RuntimeError("WeasyPrint's line layout is not the one publish/typeset.py expects")
-    exec(compile(kept, block.__file__, "exec"), block.__dict__)
+def _amend(module, owner, name: str, old: str, new: str) -> None:
+    """Replace one statement of a WeasyPrint function (a method of owner, if given), checked to be there."""
+    function = getattr(owner or module, name)
+    source = textwrap.dedent(inspect.getsource(function))
+    if source.count(old) != 1:
+        raise RuntimeError(f"WeasyPrint's {name} is not the one publish/typeset.py expects")
+    scope = dict(vars(module))
+    exec(compile(source.replace(old, new), module.__file__, "exec"), scope)
+    setattr(owner or module, name, scope[name])
 
 
-_keep_notes_with_their_calls()
+# Two of WeasyPrint 70's choices put a note on another page than its call; both are undone here, checked
+# against the pinned version.
+# 1. To make room for one more line where orphans forbid breaking before it, it moves the notes already
+#    set on the page to the next (Kozea/WeasyPrint#2437): those notes, and all that the next calls bring,
+#    then stand a page after their calls. Without it, the line goes to the next page, as without notes.
+_amend(block, None, "_linebox_layout", "report = not context.in_column and can_break_now",
+       "report = False and can_break_now")
+# 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a rounding
+#    error (1e-13 px), and moves the note to the next page, even from an empty page.
+_amend(weasy_layout, weasy_layout.LayoutContext, "_update_footnote_area",
+       "overflow = last_child_bottom > footnote_area_bottom", "overflow = last_child_bottom > footnote_area_bottom + 1e-6")
 
 
 @dataclass
