@@ -111,7 +111,9 @@ class PrintedBook:
         found, after = {}, 0
         body = self.in_zone("body")
         for pb in book.page_breaks:
-            word = self.find(following_text(book, pb.anchor, 8), after)
+            # Eight words tell most places apart; fewer where those run past the page's last line, and
+            # the page's list bullets or notes come between them in the PDF's text.
+            word = next((w for n in (8, 4) if (w := self.find(following_text(book, pb.anchor, n), after))), None)
             if word is not None:
                 found[pb.anchor] = word
                 after = body.index(word)
