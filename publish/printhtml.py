@@ -219,6 +219,7 @@ def _append_text(el, text: str) -> None:
 # page that calls it is filled, and the next page's foot takes the rest.
 PIECE_CHARS = 120
 _SPACES = re.compile(r"[ \t\r\n]+")  # where a piece may end: not at a no-break space
+
 # Block elements inside a note become spans (an HTML parser would close the paragraph around them).
 _NOTE_BLOCKS = {"p", "div", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "h1", "h2", "h3",
                 "h4", "h5", "h6", "table", "thead", "tbody", "tr", "td", "th", "hr", "figure", "section"}

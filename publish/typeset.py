@@ -10,14 +10,14 @@ from pathlib import Path
 
 from weasyprint import CSS, HTML
 from weasyprint import layout as weasy_layout
-from weasyprint.layout import block
 from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+from weasyprint.layout import block
 from weasyprint.text.fonts import FontConfiguration
 
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .layout import arrange_pages
-from .printhtml import cut_notes, mark_resumed
 from .pages import roman
+from .printhtml import cut_notes, mark_resumed
 
 STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
