@@ -193,8 +193,8 @@ def printed_notes(path: Path, book: Book) -> list[PrintedNote]:
         # /XYZ destinations: [page /XYZ left top zoom], top measured up from the page's foot.
         dests = {str(k): (pages[v[0].objgen], float(v[2]), float(v[3]))
                  for k, v in pikepdf.NameTree(pdf.Root.Names.Dests).items()}
-    order = book.reading_order()
-    notes = sorted((n for ch in book.chapters for n in ch.notes.values()), key=lambda n: order.get(n.anchor, 0))
+    order = book.reading_order()  # a note's place is its call's
+    notes = sorted((n for ch in book.chapters for n in ch.notes.values()), key=lambda n: order[n.anchor + "ref"])
     found, words = [], {}
     with pdfplumber.open(path) as pdf:
         height = float(pdf.pages[0].height)
