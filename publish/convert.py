@@ -15,7 +15,7 @@ from . import interrupt, safety
 from .cache import Store, digest
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
-from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
+from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
 from .pages import BOUNDARY, PageBreak, find_markers
 from .progress import QUIET, Progress
 
@@ -212,12 +212,14 @@ class _Builder:
                 li = notes.get((el.get("href") or "#")[1:])
                 anchor = f"{prefix}-fn{counter}"
                 blocks = [copy.deepcopy(b) for b in li] if li is not None else []
-                chapter.notes[anchor] = Note(anchor, str(counter), blocks)
+                # The id counts the document's notes, so it stays unique however the marks repeat.
+                mark = _take_mark(blocks) or str(counter)
+                chapter.notes[anchor] = Note(anchor, mark, blocks)
                 ref = lxml_html.Element("a")
                 ref.set("class", NOTEREF)
                 ref.set("href", f"#{anchor}")
                 ref.set("id", f"{anchor}ref")
-                ref.text = str(counter)
+                ref.text = mark
                 ref.tail = el.tail
                 el.getparent().replace(el, ref)
 
@@ -253,6 +255,8 @@ class _Builder:
                     self._record(chapter, span)
             elif el.get("class") == PAGEBREAK:
                 self._record(chapter, el)
+            elif el.get("class") == NOTEREF and el.get("href")[1:] in chapter.notes:
+                chapter.notes[el.get("href")[1:]].page = self.current or ""
         for para in chapter.body.xpath(".//p"):
             if _only_breaks(para) and para.getparent() is not None:
                 self._move_forward(chapter, para)
@@ -298,6 +302,22 @@ class _Builder:
                 # A boundary for the PDF's page ranges, not a page break a reader can go to.
                 span.attrib.clear()
                 span.set("class", BOUNDARY)
+
+
+def _take_mark(blocks: list) -> str:
+    """Remove the span opening a note with its printed mark and return the mark ('' if there is none)."""
+    if not blocks or (blocks[0].text or "").strip():
+        return ""
+    first = blocks[0]
+    span = next(iter(first), None)
+    if span is None or span.tag != "span" or span.get("class") != NOTE_MARK:
+        return ""
+    mark = " ".join(span.text_content().split())
+    span.tail = (span.tail or "").lstrip()
+    _drop(span)
+    if not len(first) and not (first.text or "").strip():
+        blocks.pop(0)  # the mark stood alone, before a table or list
+    return mark
 
 
 def _next_block(el, body):

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass
 
 from lxml import etree
 from lxml.html import builder as H
 
-from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note
+from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
 
 # Reading systems and e-book converters advise content documents of at most about 300 KB: larger ones
 # are slow to open (a 700 KB chapter takes seconds in epub.js) or are split by the converter at
@@ -63,9 +64,9 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
             parts.append([])
         parts[-1].append(el)
         body.remove(el)
-    titles = {s.anchor: s.title for s in chapter.sections}
+    sections = {s.anchor: s for s in chapter.sections}
     for part in parts:
-        notes = _notes(part, chapter, titles.get(part[0].get("id"), chapter.title) if part else chapter.title)
+        notes = _notes(part, chapter, sections.get(part[0].get("id")) if part else None)
         if notes is not None:
             part.append(notes)
     if len(parts) > 1:
@@ -119,9 +120,9 @@ def _mark_breaks(body) -> None:
         span.set("aria-label", span.attrib.pop(PAGE_LABEL))
 
 
-def _notes(part: list, chapter: Chapter, title: str):
+def _notes(part: list, chapter: Chapter, section: Section | None):
     """Turn the part's note references into EPUB noterefs; return its notes as a section, or None."""
-    asides = []
+    asides, said = [], Counter()
     for ref in (r for el in part for r in el.xpath(f"descendant-or-self::a[@class='{NOTEREF}']")):
         ref.set("epub-type", "noteref")
         ref.set("role", "doc-noteref")
@@ -129,26 +130,40 @@ def _notes(part: list, chapter: Chapter, title: str):
         ref.getparent().replace(ref, sup)
         sup.tail, ref.tail = ref.tail, None
         sup.append(ref)
-        aside = _aside(chapter.notes[ref.get("href")[1:]])
+        note = chapter.notes[ref.get("href")[1:]]
+        back = _back(note, section)
+        said[back] += 1
+        # A mark the document repeats on one page (or where pages are unknown) is told apart by its count.
+        aside = _aside(note, back if said[back] == 1 else f"{back} ({said[back]})")
         _mark_breaks(aside)
         asides.append(aside)
     if not asides:
         return None
     notes = H.SECTION(H.CLASS("footnotes"), *asides)
     notes.set("epub-type", "footnotes")
+    title = section.title if section else chapter.title
     notes.set("aria-label", f"Notes to {title}")  # each a landmark of its own, named apart
     return notes
 
 
-def _aside(note: Note):
-    """Return a note as an EPUB footnote, opening with its number linked back to the reference."""
+def _back(note: Note, section: Section | None) -> str:
+    """Say where a note's reference stands, as a reader cites it: "p. 312, note 1"."""
+    if note.page:
+        return f"p. {note.page}, note {note.number}"
+    if section and section.number:
+        return f"document {section.number}, note {note.number}"
+    return f"note {note.number}"
+
+
+def _aside(note: Note, back_to: str):
+    """Return a note as an EPUB footnote, opening with a link back to its reference that says where that is."""
     aside = H.ASIDE(id=note.anchor)
     aside.set("epub-type", "footnote")
     aside.set("role", "doc-footnote")
     blocks = [copy.deepcopy(b) for b in note.blocks]
     if not blocks or blocks[0].tag not in TEXT_BLOCKS:
         blocks.insert(0, H.P())  # a note opening with a table or list: its number goes on a line of its own
-    back = H.A(f"{note.number}.", href=f"#{note.anchor}ref")
+    back = H.A(f"\u21a9\ufe0e {back_to}", href=f"#{note.anchor}ref")
     back.set("role", "doc-backlink")
     back.tail = " " + (blocks[0].text or "")
     blocks[0].text = None

@@ -13,15 +13,17 @@ from .pages import PageBreak
 PAGEBREAK = "pagebreak"  # class of the empty span where an original page begins
 PAGE_LABEL = "data-label"  # the span's attribute holding the page's label as printed
 NOTEREF = "noteref"  # class of a note reference, a link to its note's anchor
+NOTE_MARK = "note-mark"  # class of the span opening a note's text with the mark the print edition gave it
 
 
 @dataclass
 class Note:
-    """A footnote, numbered per document as FRUS numbers them."""
+    """A footnote, with the mark the manuscript gives it or else numbered per document."""
 
     anchor: str  # "d270-fn1"
-    number: str
+    number: str  # its mark as printed: "1", "*", "a"
     blocks: list[etree._Element]  # the note's paragraphs, as HTML elements
+    page: str = ""  # the label of the original page its reference stands on
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from .pdfjoin import join, part_problem
 from .pdfworkers import Workers
 from .printhtml import chapter_html, page_css, prelims_html
 from .progress import QUIET, Progress
-from .typeset import Laid, Typesetter, lost_notes
+from .typeset import Laid, Typesetter, lay_out
 
 # Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
 HTML_PER_PAGE = 2500
@@ -184,9 +184,7 @@ class _Scheduler:
                 worker.start(part.index, part.html, part.notes)
             for worker, message in self.workers.messages():
                 part = self.parts[message[1]]
-                if message[0] == "laid" and message[3]:
-                    worker.ask(("relayout", part.index, chapter_html(self.book, part.index, message[3])))
-                elif message[0] == "laid":
+                if message[0] == "laid":
                     part.pages = message[2]
                     held[part.index] = worker
                     worker.laying = None
@@ -197,10 +195,7 @@ class _Scheduler:
 
     def _here(self, part: _Part) -> None:
         """Lay out and draw a part in this process (its place is known: parts are done in order)."""
-        document = self.setter.layout(part.html)
-        lost = lost_notes(document, part.notes)
-        if lost:
-            document = self.setter.layout(chapter_html(self.book, part.index, lost))
+        document = lay_out(self.setter, part.html, part.notes)
         part.pages = len(document.pages)
         part.result = self.setter.draw(document, part.carried, *self._first_folio(part))
         self._keep(part)

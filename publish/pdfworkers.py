@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import interrupt
 from .errors import PublishError, ToolError
-from .typeset import Typesetter, lost_notes
+from .typeset import Typesetter, lay_out
 
 # How often the parent looks at the workers' page counters while it waits for them, in seconds.
 POLL = 0.25
@@ -135,11 +135,10 @@ def _work(conn, page, styles: Path, folder: Path, style: str, scratch: Path) -> 
         setter = Typesetter(styles, folder, style, on_page=lambda n: setattr(page, "value", n))
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
-            if order in ("layout", "relayout"):
+            if order == "layout":
                 page.value = 0
-                held[index] = setter.layout(message[2])
-                lost = lost_notes(held[index], message[3]) if order == "layout" else set()
-                conn.send(("laid", index, len(held[index].pages), lost))
+                held[index] = lay_out(setter, message[2], message[3])
+                conn.send(("laid", index, len(held[index].pages)))
             elif order == "draw":
                 conn.send(("done", index, setter.draw(held.pop(index), *message[2:])))
             else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 from lxml import html as lxml_html
 from lxml.html import builder as E
@@ -44,10 +45,10 @@ def prelims_html(book: Book, folios: dict[str, str]) -> str:
         E.NAV(E.CLASS("contents"), E.H1("Contents", id="contents"), E.OL(*items)))
 
 
-def chapter_html(book: Book, index: int, long_notes=frozenset()) -> str:
-    """Return one chapter as a document; long_notes are set as blocks after their paragraph, not footnotes."""
+def chapter_html(book: Book, index: int) -> str:
+    """Return one chapter as a document."""
     chapter = book.chapters[index]
-    section = _print_chapter(chapter, long_notes)
+    section = _print_chapter(chapter)
     here = {el.get("id") for el in section.iter() if isinstance(el.tag, str) and el.get("id")}
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
@@ -82,17 +83,16 @@ def running_head(title: str, limit: int = 56) -> str:
     return title[:limit].rsplit(" ", 1)[0].rstrip(",;:–—- ") + "…"
 
 
-def _print_chapter(chapter, long_notes=frozenset()):
+def _print_chapter(chapter):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
     body.set("class", "chapter front" if chapter.front else "chapter")
     body[0].set("data-title", running_head(chapter.title))
     for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
-        note = chapter.notes[ref.get("href")[1:]]
-        if note.anchor in long_notes:
-            _long_note(body, ref, note)
-        else:
-            ref.getparent().replace(ref, _footnote(note, ref.tail))
+        # The reference keeps its id where the call stands: a destination on the page it is printed on.
+        call = E.SPAN(id=ref.get("id"))
+        ref.getparent().replace(ref, call)
+        call.addnext(_footnote(chapter.notes[ref.get("href")[1:]], ref.tail))
     # A page without a label gets an empty number: it bounds the page ranges in the foot.
     for span in body.xpath(f".//span[@class='{PAGEBREAK}' or @class='{BOUNDARY}']"):
         if span.getprevious() is None and not (span.getparent().text or "").strip():
@@ -125,6 +125,8 @@ def _footnote(note, tail):
     """Make a note an inline element WeasyPrint floats to the foot of the page."""
     span = E.SPAN(E.CLASS("footnote"), id=note.anchor)
     span.set("data-n", note.number)
+    # "1. ", "a. ", but "* " and "† ": a sign stands alone, as printed.
+    span.set("data-marker", f"{note.number}. " if note.number[-1:].isalnum() else f"{note.number} ")
     for block in note.blocks:
         block = copy.deepcopy(block)
         for el in block.iter():
@@ -136,20 +138,89 @@ def _footnote(note, tail):
     return span
 
 
-def _long_note(body, ref, note) -> None:
-    """Set a note too long for the foot of a page as a block after the block that calls it."""
-    call = E.SUP(E.CLASS("longnote-call"), note.number)
-    call.tail = ref.tail
-    ref.getparent().replace(ref, call)
-    block = call
-    while block.getparent() is not body:
-        block = block.getparent()
-    blocks = [copy.deepcopy(b) for b in note.blocks] or [E.P()]
-    number = E.SPAN(E.CLASS("longnote-number"), f"{note.number}. ")
-    number.tail, blocks[0].text = blocks[0].text, None
-    blocks[0].insert(0, number)
-    block.addnext(E.DIV(E.CLASS("longnote"), *blocks, id=note.anchor))
+def cut_notes(html: str, anchors: set[str]) -> str:
+    """Cut each of these notes, too tall for the foot of one page, into pieces that run on from page to page.
 
+    WeasyPrint cannot break a footnote across pages. Each piece is a footnote of its own, set inline,
+    so that the pieces a page holds read as one note; the first keeps the call and the note's place,
+    the others follow it as far as the page allows and the rest begin the next pages' feet.
+    """
+    root = lxml_html.document_fromstring(html)
+    for anchor in sorted(anchors):
+        note = root.get_element_by_id(anchor)
+        pieces = []
+        for index, block in enumerate(note):
+            for k, piece in enumerate(_cut(block)):
+                if index and not k:  # a paragraph after the first opens a line
+                    piece.set("class", ((piece.get("class") or "") + " fn-new").strip())
+                pieces.append(piece)
+        if not pieces:
+            continue
+        spans = [E.SPAN(piece, {"class": "footnote piece" if i == 0 else "footnote piece continued",
+                                "data-n": note.get("data-n"), "data-marker": note.get("data-marker"),
+                                "data-of": anchor, "data-piece": str(i)})
+                 for i, piece in enumerate(pieces)]
+        spans[0].set("id", anchor)
+        spans[-1].tail = note.tail
+        note.getparent().replace(note, spans[0])
+        for before, span in zip(spans, spans[1:]):
+            before.addnext(span)
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def mark_resumed(html: str, resumed: set[tuple[str, str]]) -> str:
+    """Mark as continued the pieces of notes that begin a page's foot, (note anchor, piece) pairs; unmark others."""
+    root = lxml_html.document_fromstring(html)
+    for span in root.xpath("//span[@data-piece]"):
+        classes = [c for c in span.get("class").split() if c != "resumed"]
+        if (span.get("data-of"), span.get("data-piece")) in resumed:
+            classes.append("resumed")
+        span.set("class", " ".join(classes))
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _cut(block) -> list:
+    """Cut a block of a note at spaces into copies holding about PIECE_CHARS characters each."""
+    pieces = [_shell(block)]
+    size = 0
+
+    def add_text(text: str) -> None:
+        nonlocal size
+        start = 0
+        for space in _SPACES.finditer(text):
+            if size + space.start() - start >= PIECE_CHARS:
+                _append_text(pieces[-1], text[start:space.end()])  # the space parts it from the next
+                pieces.append(_shell(block))
+                start, size = space.end(), 0
+        _append_text(pieces[-1], text[start:])
+        size += len(text) - start
+
+    add_text(block.text or "")
+    for child in block:
+        kept = copy.deepcopy(child)
+        kept.tail = None
+        pieces[-1].append(kept)
+        size += len(kept.text_content()) if isinstance(kept.tag, str) else 0
+        add_text(child.tail or "")
+    return pieces
+
+
+def _shell(block):
+    """Return an empty copy of a block: its tag and attributes."""
+    return lxml_html.Element(block.tag, dict(block.attrib))
+
+
+def _append_text(el, text: str) -> None:
+    if len(el):
+        el[-1].tail = (el[-1].tail or "") + text
+    else:
+        el.text = (el.text or "") + text
+
+
+# A long note is cut into pieces of about this many characters: a line or two of a note, so that the
+# page that calls it is filled, and the next page's foot takes the rest.
+PIECE_CHARS = 120
+_SPACES = re.compile(r"[ \t\r\n]+")  # where a piece may end: not at a no-break space
 
 # Block elements inside a note become spans (an HTML parser would close the paragraph around them).
 _NOTE_BLOCKS = {"p", "div", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "h1", "h2", "h3",

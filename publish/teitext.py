@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .errors import Diagnostic
+from .model import NOTE_MARK
 from .pages import LABEL, PageBreak
 from .safety import MAX_SPAN
 
@@ -50,6 +51,7 @@ MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\]$")
 TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no head to be named
 FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
+BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into: a div, quote, list, HTML table
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
 # A cell's role as a class print.css and epub.css set: figures right-aligned, a brace as tall as its rows.
 CELL_CLASSES = {"num": "num", "brace": "brace"}
@@ -174,6 +176,11 @@ class Renderer:
             label = f"{base}-{n}"
         self.used_labels.add(label)
         body = self.blocks(note) or [""]
+        mark = SPACE.sub(" ", note.get("n") or "").strip()
+        if mark:
+            # The mark the print edition gave the note; a block (a table, a list) starts on a line of its own.
+            mark = f"[{escape(mark)}]{{.{NOTE_MARK}}}"
+            body[:1] = [mark, "", body[0]] if body[0].startswith(BLOCK_START) else [f"{mark} {body[0]}"]
         body[0] = f"[^{label}]: " + self._anchor(note) + body[0]
         self.notes.append([body[0]] + [("    " + line if line else "") for line in body[1:]])
         return f"[^{label}]"
@@ -345,7 +352,7 @@ class Renderer:
                 lead += self.marker(child)
             elif name == "item":
                 lines = _trimmed(self.blocks(child)) or [""]
-                if lead and lines[0] and not lines[0].startswith((":::", ">", ITEM, "<")):
+                if lead and lines[0] and not lines[0].startswith(BLOCK_START):
                     lines[0] = escape_line_start(_follow(lead, lines[0]))
                 elif lead:
                     lines = [escape_line_start(lead.strip()), ""] + lines

@@ -1,22 +1,30 @@
 """One process's share of the PDF: lay a part out with WeasyPrint, then draw it once its place is known."""
 from __future__ import annotations
 
+import inspect
 import logging
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from weasyprint import CSS, HTML
+from weasyprint import layout as weasy_layout
 from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+from weasyprint.layout import block
 from weasyprint.text.fonts import FontConfiguration
 
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .layout import arrange_pages
 from .pages import roman
+from .printhtml import cut_notes, mark_resumed
 from .tables import fit_tables
 from .tagging import install, mark_furniture
 
 STYLESHEET = "print.css"
+# Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
+# the mark lengthens that foot by a word, which seldom moves a piece again.
+MARKINGS = 3
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
 MARGIN_GAP = 9
 # WeasyPrint logs each page it lays out: the progress display follows a long chapter page by page.
@@ -27,6 +35,30 @@ _PROGRESS.propagate = False  # its messages are for the display, never for the c
 # Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
 # PDF/A-2u and PDF/UA-1 (pdfjoin.py).
 PDF_VARIANT = "pdf/a-2a"
+
+
+def _amend(module, owner, name: str, old: str, new: str) -> None:
+    """Replace one statement of a WeasyPrint function (a method of owner, if given), checked to be there."""
+    function = getattr(owner or module, name)
+    source = textwrap.dedent(inspect.getsource(function))
+    if source.count(old) != 1:
+        raise RuntimeError(f"WeasyPrint's {name} is not the one publish/typeset.py expects")
+    scope = dict(vars(module))
+    exec(compile(source.replace(old, new), module.__file__, "exec"), scope)
+    setattr(owner or module, name, scope[name])
+
+
+# Two of WeasyPrint 70's choices put a note on another page than its call; both are undone here, checked
+# against the pinned version.
+# 1. To make room for one more line where orphans forbid breaking before it, it moves the notes already
+#    set on the page to the next (Kozea/WeasyPrint#2437): those notes, and all that the next calls bring,
+#    then stand a page after their calls. Without it, the line goes to the next page, as without notes.
+_amend(block, None, "_linebox_layout", "report = not context.in_column and can_break_now",
+       "report = False and can_break_now")
+# 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a rounding
+#    error (1e-13 px), and moves the note to the next page, even from an empty page.
+_amend(weasy_layout, weasy_layout.LayoutContext, "_update_footnote_area",
+       "overflow = last_child_bottom > footnote_area_bottom", "overflow = last_child_bottom > footnote_area_bottom + 1e-6")
 
 
 @dataclass
@@ -87,6 +119,35 @@ class Typesetter:
         return Laid(document.write_pdf(pdf_variant=PDF_VARIANT), len(document.pages))
 
 
+def lay_out(setter: Typesetter, html: str, notes: set[str]):
+    """Lay a part out, each note at the foot of its call's page, those too tall for one page run on."""
+    document = setter.layout(html)
+    lost = lost_notes(document, notes)
+    if not lost:
+        return document
+    html = cut_notes(html, lost)
+    document, marked = setter.layout(html), set()
+    for _ in range(MARKINGS):
+        resumed = _resumed(document)
+        if resumed == marked:
+            break
+        marked = resumed
+        document = setter.layout(mark_resumed(html, marked))
+    return document
+
+
+def _resumed(document) -> set[tuple[str, str]]:
+    """Return the pieces of notes that begin a page's foot, as (note anchor, piece) pairs."""
+    found = set()
+    for page in document.pages:
+        for area in (a for a in page._page_box.children if isinstance(a, FootnoteAreaBox)):
+            first = next((b.element for b in area.descendants() if b.element is not None
+                          and "footnote" in (b.element.get("class") or "").split()), None)
+            if first is not None and first.get("data-piece") not in (None, "0"):
+                found.add((first.get("data-of"), first.get("data-piece")))
+    return found
+
+
 def lost_notes(document, anchors: set[str]) -> set[str]:
     """Return the footnotes that are on no page, or run past the foot of theirs."""
     # WeasyPrint cannot split a footnote across pages and silently drops one taller than a page.
@@ -96,6 +157,7 @@ def lost_notes(document, anchors: set[str]) -> set[str]:
         bottom = box.content_box_y() + box.height
         for area in box.children:
             if isinstance(area, FootnoteAreaBox):
-                fits = area.position_y + area.margin_height() <= bottom + 1
-                placed |= {c.element.get("id") for c in area.children if fits and c.element is not None}
+                # The area's height is bounded (print.css): a note taller than it runs out of it.
+                placed |= {c.element.get("id") for c in area.children if c.element is not None
+                           and c.position_y + c.margin_height() <= bottom + 1}
     return anchors - placed

@@ -114,7 +114,9 @@ class PrintedBook:
         found, after = {}, 0
         body = self.in_zone("body")
         for pb in book.page_breaks:
-            word = self.find(following_text(book, pb.anchor, 8), after)
+            # Eight words tell most places apart; fewer where those run past the page's last line, and
+            # the page's list bullets or notes come between them in the PDF's text.
+            word = next((w for n in (8, 4) if (w := self.find(following_text(book, pb.anchor, n), after))), None)
             if word is not None:
                 found[pb.anchor] = word
                 after = body.index(word)
@@ -170,6 +172,50 @@ def named_destinations(path: Path) -> dict[str, int]:
         pages = {p.objgen: i for i, p in enumerate(pdf.pages)}
         tree = pikepdf.NameTree(pdf.Root.Names.Dests)
         return {str(k): pages[v[0].objgen] for k, v in tree.items()}
+
+
+@dataclass
+class PrintedNote:
+    """Where a note's call and the note itself stand in the PDF, and the mark printed before the note."""
+
+    anchor: str
+    call: tuple[int, float] | None  # (page, top) of the call
+    note: tuple[int, float] | None  # (page, top) of the note's first line
+    marker: str  # the first word of the note as printed: "1.", "*"
+
+    @property
+    def at_its_foot(self) -> bool:
+        """Tell whether the note stands on its call's page, below it."""
+        return bool(self.call and self.note and self.call[0] == self.note[0] and self.note[1] > self.call[1])
+
+
+def printed_notes(path: Path, book: Book) -> list[PrintedNote]:
+    """Return every note of the book, in reading order, as the PDF's destinations and words place it."""
+    with pikepdf.open(path) as pdf:
+        pages = {p.objgen: i for i, p in enumerate(pdf.pages)}
+        # /XYZ destinations: [page /XYZ left top zoom], top measured up from the page's foot.
+        dests = {str(k): (pages[v[0].objgen], float(v[2]), float(v[3]))
+                 for k, v in pikepdf.NameTree(pdf.Root.Names.Dests).items()}
+    order = book.reading_order()  # a note's place is its call's
+    notes = sorted((n for ch in book.chapters for n in ch.notes.values()), key=lambda n: order[n.anchor + "ref"])
+    found, words = [], {}
+    with pdfplumber.open(path) as pdf:
+        height = float(pdf.pages[0].height)
+
+        def place(anchor):
+            return (dests[anchor][0], height - dests[anchor][2]) if anchor in dests else None
+
+        for note in notes:
+            at, marker = place(note.anchor), ""
+            if at:
+                page = words.setdefault(at[0], pdf.pages[at[0]].extract_words())
+                # The marker opens the first line: the leftmost word within a line below the note's top.
+                line = [w for w in page if at[1] - 1 <= w["top"] <= at[1] + 12]
+                if line:
+                    top = min(w["top"] for w in line)
+                    marker = min((w for w in line if w["top"] - top < 3), key=lambda w: w["x0"])["text"]
+            found.append(PrintedNote(note.anchor, place(note.anchor + "ref"), at, marker))
+    return found
 
 
 def page_labels(path: Path) -> list[str]:

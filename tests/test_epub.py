@@ -277,3 +277,29 @@ def test_zip_has_mimetype_first_and_stored(sample_build):
         first = z.infolist()[0]
         assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
         assert z.read("mimetype") == b"application/epub+zip"
+
+
+def test_a_notes_link_back_says_where_it_goes_and_repeated_marks_stay_apart(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        ## 1. Document
+
+        [Page 10] One.[^a] Two.[^b] Three.[^c]
+
+        [^a]: [3]{.note-mark} Not printed.
+
+        [^b]: [3]{.note-mark} Not printed.
+
+        [^c]: The third note of the document, which the manuscript does not mark.
+        """})
+    _, epub = epub_of(folder, tmp_path)
+    assert valid(epub.path) == []
+    doc = epub.xhtml("chapter-001.xhtml")
+    # The printed marks, and the document's count where there is none.
+    assert doc.xpath("//x:a[@epub:type='noteref']/text()", namespaces=NS) == ["3", "3", "3"]
+    backs = doc.xpath("//x:aside//x:a[@role='doc-backlink']", namespaces=NS)
+    assert [b.text for b in backs] == ["\u21a9\ufe0e p. 10, note 3", "\u21a9\ufe0e p. 10, note 3 (2)",
+                                       "\u21a9\ufe0e p. 10, note 3 (3)"]
+    assert [b.get("href") for b in backs] == ["#d1-fn1ref", "#d1-fn2ref", "#d1-fn3ref"]
+    assert "".join(backs[0].getparent().itertext()).endswith(" Not printed.")

@@ -10,7 +10,7 @@ import pytest
 from publish.build import build
 
 from conftest import make_manuscript
-from readers import PrintedBook, named_destinations, normalize, outline, page_labels
+from readers import PrintedBook, named_destinations, normalize, outline, page_labels, printed_notes
 
 LINE = 15.0  # one line of body text, in points, with a little slack
 
@@ -254,3 +254,30 @@ def test_a_break_ending_the_last_line_of_a_page_is_marked_beside_the_first_line_
     assert begins.page == first + 1
     assert [(n.page, abs(n.bottom - begins.bottom) <= LINE) for n in numbers] == [(first + 1, True)]
     assert "p. 2" in pdf.foot_text(first + 1) and "2" not in pdf.foot_text(first).replace("p. 1", "")
+
+
+def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
+    sentences = " ".join(f"Sentence {i} of the long note runs on with words enough for a line." for i in range(80))
+    body = "\n\n".join(f"Body paragraph {i} goes on, and on, to fill the pages that hold the note." for i in range(40))
+    folder = make_manuscript(tmp_path / "m", {"01.md": (
+        "# Chapter\n\n## 1. Document\n\n[Page 10] Text before the call, a paragraph to show where the call "
+        f"stands.[^a] And text after it.\n\n{body}\n\n[^a]: [7]{{.note-mark}} {sentences}\n")})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    (note,) = printed_notes(result.outputs["pdf"], result.book)
+    assert note.at_its_foot and note.marker == "7."
+    pdf = PrintedBook(result.outputs["pdf"], result.book)
+    words = pdf.in_zone("body")
+    size = next(w.size for w in words if w.text == "Body")  # the text's; the note's is smaller
+    small = [w for w in words if w.size < size and w.page >= note.call[0]]
+    text = normalize(" ".join(w.text for w in sorted(small, key=lambda w: (w.page, round(w.top), w.x0))))
+    # Every sentence, once and in order, inside the text block of the pages from the call's on.
+    found = [int(n) for n in re.findall(r"Sentence(\d+)of", text)]
+    assert found == list(range(80))
+    pages = sorted({w.page for w in small})
+    assert pages[0] == note.call[0] and len(pages) > 1 and pages == list(range(pages[0], pages[-1] + 1))
+    # Each later page's foot opens with the note's mark, marked as continued, above the text it takes.
+    for page in pages[1:]:
+        first = sorted((w for w in small if w.page == page), key=lambda w: (round(w.top), w.x0))[:2]
+        assert [w.text for w in first] == ["7.", "(continued)"], (page, first)
+    # The body goes on above the note's pieces.
+    assert any(w.page == pages[1] and w.size == size for w in words)

@@ -17,7 +17,7 @@ from publish.errors import PublishError, RefusedError
 from publish.tei import import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
-from readers import Ebook, PrintedBook, assert_accessible_and_archival, named_destinations
+from readers import NS, Ebook, PrintedBook, assert_accessible_and_archival, named_destinations, printed_notes
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -50,7 +50,7 @@ def footnote(note) -> bool:
 
 def tei_text(path: Path) -> dict[str, str]:
     """Return the volume's text in reading order: all of it ('text'), without its tables ('prose'), its
-    tables ('tables') and its footnotes ('notes').
+    tables ('tables') and its footnotes ('notes'); the prose and tables hold the calls' marks as printed.
 
     Reading order is the print's: a division's head first. A document whose head lacks its number
     gets it, as the manuscript's heading does.
@@ -64,6 +64,8 @@ def tei_text(path: Path) -> dict[str, str]:
         if name == "pb" and tei_label(el):
             emit(outs, f"\u27e6{tei_label(el)}\u27e7")
         if name == "note" and footnote(el):
+            # The call prints the note's mark, raised in the text: in the PDF's letters, not among the words.
+            emit([out for out in outs if out is not streams["text"]], el.get("n") or "")
             emit([streams["notes"]], " ")
             walk_content(el, [streams["notes"]])
             emit([streams["notes"]], " ")
@@ -201,7 +203,8 @@ def assert_faithful(tei: Path, folder: Path, out: Path, formats=("pdf", "epub"))
     # A table's lines are drawn across its cells, and a footnote that does not fit is deferred to a
     # later page: their letters are compared as a whole.
     assert Counter(table) == Counter(_letters(tei_words["tables"]))
-    assert Counter(foot) == Counter(_letters(tei_words["notes"]))
+    assert Counter(foot) == Counter(_letters(tei_words["notes"] + "".join(tei_marks(tei))))  # marks before notes
+    assert_notes_as_printed(tei, result)
     assert_within_trim(result.outputs["pdf"])
     printed = PrintedBook(result.outputs["pdf"], result.book)
     numbers = margin_numbers(printed)
@@ -220,6 +223,39 @@ def assert_within_trim(path: Path) -> None:
                 if not (page.trimbox[0] - 0.1 <= c["x0"] and c["x1"] <= page.trimbox[2] + 0.1
                         and page.trimbox[1] - 0.1 <= c["top"] and c["bottom"] <= page.trimbox[3] + 0.1)]
     assert not past, f"{len(past)} characters past the trim box, first {past[:10]}"
+
+
+def tei_marks(path: Path) -> list[str]:
+    """Return the mark the print gives each footnote ('' where the TEI gives none), in reading order."""
+    root = etree.parse(str(path)).getroot()
+    return [" ".join((n.get("n") or "").split()) for n in root.iter(f"{{{TEI_NS}}}note") if footnote(n)]
+
+
+def assert_notes_as_printed(tei: Path, result) -> None:
+    """Assert the notes stand at the foot of their calls' pages and keep the print's marks, in PDF and EPUB."""
+    marks = tei_marks(tei)
+    notes = printed_notes(result.outputs["pdf"], result.book)
+    assert len(notes) == len(marks)
+    if not notes:
+        return
+    astray = [n for n in notes if not n.at_its_foot]
+    assert 1 - len(astray) / len(notes) >= 0.995, astray[:10]
+    marked = [(note, mark) for note, mark in zip(notes, marks) if mark]
+    wrong = [(note.anchor, note.marker, mark) for note, mark in marked
+             if note.marker != (f"{mark}." if mark[-1].isalnum() else mark)]
+    assert len(wrong) <= 0.01 * len(marked), wrong[:10]
+    epub = Ebook(result.outputs["epub"])
+    calls, backs = [], []
+    for name in epub.content_documents():
+        doc = epub.xhtml(name)
+        calls += doc.xpath("//x:a[@epub:type='noteref']/text()", namespaces=NS)
+        for section in doc.xpath("//x:section[@epub:type='footnotes']", namespaces=NS):
+            said = section.xpath(".//x:a[@role='doc-backlink']/text()", namespaces=NS)
+            assert len(set(said)) == len(said), said  # a back-link says where it goes: no two alike
+            backs += said
+    assert [c for c, mark in zip(calls, marks) if mark] == [mark for mark in marks if mark]
+    # "↩ p. 312, note 1": the original page of the call where the book has pages, and the mark.
+    assert all(re.fullmatch(r"\u21a9\ufe0e (p\. .+, )?note .+", b) for b in backs), backs[:5]
 
 
 def assert_same_words(got: list[str], want: list[str]) -> None:
@@ -298,7 +334,8 @@ def test_example_is_the_import(tmp_path):
 
 # Every other volume in tests/data: the EPUB of each; the PDF (about a minute each) of the one with page
 # breaks between table rows, of the one with the most tables and nested ones, and of the one with row
-# spans and the widest tables.
+# spans and the widest tables. (The notes' places and marks are read from every PDF built here; the
+# volume with the most notes, frus1936v03, has its own test.)
 OWN_TESTS = {"frus1961-63v05_d270", "frus1894Nicaragua", "frus1936v03"}
 VOLUMES = sorted(p.stem for p in TEI.glob("*.xml") if p.stem not in OWN_TESTS)
 PDF_VOLUMES = {"frus1861", "frus1872p2v5", "frus1901China"}
