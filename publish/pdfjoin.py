@@ -55,10 +55,29 @@ def part_problem(pdf: bytes) -> str:
 
 def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     """Return the parts joined (a blank verso after any that ends on a recto) as the finished PDF."""
+    out, sources = _gather([part.pdf for part in parts], pad=True)
+    for page in out.pages:
+        for annot in page.get("/Annots", []):
+            action = annot.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
+            if uri.startswith(OTHER_PART):
+                del annot["/A"]
+                annot.Dest = pikepdf.String(uri[len(OTHER_PART):])
+    _finish(out, book, first_main)
+    return _save(out, sources)
+
+
+def join_pieces(pdfs: list[bytes]) -> bytes:
+    """Return the pieces of one part joined page after page into the part, their destinations kept."""
+    return _save(*_gather(pdfs, pad=False))
+
+
+def _gather(pdfs: list[bytes], pad: bool) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf]]:
+    """Return a PDF of the pages of pdfs in order (padded to end each on a verso) with their named destinations."""
     out = pikepdf.new()
-    sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in parts]
+    sources = [pikepdf.open(io.BytesIO(pdf)) for pdf in pdfs]
     dests = {}
-    for number, (part, source) in enumerate(zip(parts, sources)):
+    for number, source in enumerate(sources):
         base = len(out.pages)
         local = {page.objgen: i for i, page in enumerate(source.pages)}
         if "/Names" in source.Root and "/Dests" in source.Root.Names:
@@ -68,7 +87,7 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
             # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             out.pages.extend(source.pages)
-        if len(source.pages) % 2 and number < len(parts) - 1:
+        if pad and len(source.pages) % 2 and number < len(sources) - 1:
             box = source.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
     tree = pikepdf.NameTree.new(out)
@@ -76,14 +95,10 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
         page, rest = dests[name]
         tree[name] = pikepdf.Array([out.pages[page].obj, *rest])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
-    for page in out.pages:
-        for annot in page.get("/Annots", []):
-            action = annot.get("/A")
-            uri = str(action.get("/URI", "")) if action is not None else ""
-            if uri.startswith(OTHER_PART):
-                del annot["/A"]
-                annot.Dest = pikepdf.String(uri[len(OTHER_PART):])
-    _finish(out, book, first_main)
+    return out, sources
+
+
+def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
     # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
     saved = io.BytesIO()
     out.save(saved, deterministic_id=True)

@@ -30,6 +30,7 @@ class Laid:
 
     pdf: bytes
     pages: int
+    kept: tuple[str, ...] = ()  # the cache entries ("kind/key") it was made from, kept while it is
 
 
 class _PageCounter(logging.Handler):

@@ -1,0 +1,405 @@
+"""A chapter in pieces: cut where a page begins cleanly with a block, so that an edit lays out one piece again.
+
+After a chapter is laid out, a page that begins with one of the chapter's top-level blocks (not the rest
+of a block split across the break, its margin above kept, no footnote carried over from the page
+before and no margin number moved onto it) could begin a layout of its own and come out the same.
+Such a page becomes a cut where its block's content says so (its hash, like rsync's chunks), so a clean
+build and an incremental one cut at the same places whatever was edited elsewhere. Each piece is drawn
+and cached as its own PDF; after an edit only the pieces from the changed block on are laid out again,
+from the cut before it, until the layout begins a page with the next unchanged cut block.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import html as lxml_html
+from weasyprint.formatting_structure import boxes
+
+from .cache import Store, digest
+from .layout import arrange_pages, page_starts
+from .pages import roman
+from .pdfjoin import join_pieces, part_problem
+from .printhtml import OTHER_PART
+from .typeset import MARGIN_GAP, Laid, Typesetter, lost_notes
+
+# One clean page start in this many becomes a cut: pieces of some 20 pages in a FRUS chapter (where
+# about one page in three begins with a block), few enough that a piece's fonts and the joins stay cheap.
+PIECE_EVERY = 6
+
+
+def _section(root):
+    """Return the chapter's section element of a parsed part (the body's first element)."""
+    body = root.find("body")
+    return next(el for el in body if isinstance(el.tag, str))
+
+
+def parse(html: str):
+    """Return a part's document and its chapter's top-level blocks."""
+    root = lxml_html.document_fromstring(html)
+    return root, [el for el in _section(root) if isinstance(el.tag, str)]
+
+
+def signatures(blocks) -> list[str]:
+    """Return what decides each block's layout: its HTML and the sibling before it (CSS's `p + p`)."""
+    out, before = [], ""
+    for block in blocks:
+        own = lxml_html.tostring(block, encoding="unicode", with_tail=False)
+        out.append(hashlib.sha256(f"{before}\n{own}".encode()).hexdigest())
+        before = f"{block.tag} {block.get('class') or ''}"
+    return out
+
+
+def context(root) -> str:
+    """Return the digest of the part apart from its blocks: the root's attributes, head and section's."""
+    section = _section(root)
+    shallow = (dict(root.attrib), lxml_html.tostring(root.find("head"), encoding="unicode"),
+               section.tag, dict(section.attrib))
+    return hashlib.sha256(repr(shallow).encode()).hexdigest()
+
+
+def is_cut(signature: str) -> bool:
+    """Say whether a block beginning a page cleanly becomes a cut."""
+    return int(signature[:12], 16) % PIECE_EVERY == 0
+
+
+def piece_html(html: str, start: int, stop: int | None, right: bool) -> tuple[str, list[int], set[str]]:
+    """Return the part laid out from block start (on a recto if right) to before block stop, the chapter's
+    index of each block it keeps, and the notes it shows.
+
+    The chapter's first block stays, on pages of its own that are dropped after layout, so the running
+    heads it sets and the count of the chapter's pages are as in the whole chapter; of the blocks before
+    start, the one just before and the first of each kind stay hidden, for selectors (`p + p`,
+    `:first-of-type`). Blocks from stop on are left out.
+    """
+    root, blocks = parse(html)
+    kept = list(range(len(blocks) if stop is None else min(stop, len(blocks))))
+    if start > 0:
+        kinds = set()
+        for index, block in enumerate(blocks[:start]):
+            first_of_kind = block.tag not in kinds
+            kinds.add(block.tag)
+            if index == 0:
+                continue
+            if first_of_kind or index == start - 1:
+                block.set("style", "display: none")
+            else:
+                block.drop_tree()
+                kept.remove(index)
+        style = blocks[start].get("style")
+        side = "right" if right else "left"
+        blocks[start].set("style", f"break-before: {side}" + (f"; {style}" if style else ""))
+    for block in blocks[stop:] if stop is not None else ():
+        block.drop_tree()
+    shown = blocks[start:stop] if stop is not None else blocks[start:]
+    notes = {el.get("id") for b in shown for el in b.iter() if isinstance(el.tag, str)
+             and "footnote" in (el.get("class") or "").split()}
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>"), kept, notes
+
+
+def lead_pages(document, start: int, indices: list[int]) -> int:
+    """Return how many pages come before the one where block start begins (0 for the whole chapter)."""
+    if start == 0:
+        return 0
+    for number, page in enumerate(document.pages):
+        top = _top_blocks(page._page_box, indices)
+        if top and top[0][0] == start:
+            return number
+    raise RuntimeError("a piece's first block begins no page")
+
+
+def _top_blocks(page_box, indices: list[int]) -> list[tuple[int | None, object]]:
+    """Return (index among the chapter's blocks, box) for each top-level block on the page.
+
+    indices holds the chapter's index of each block the laid-out document has.
+    """
+    section = _find_section(page_box)
+    if section is None:
+        return []
+    order = {id(el): indices[i] for i, el in enumerate(e for e in section.element if isinstance(e.tag, str))}
+    return [(order.get(id(child.element)) if child.element is not section.element else None, child)
+            for child in section.children if isinstance(child, boxes.BlockLevelBox)]
+
+
+def _find_section(page_box):
+    """Return the box of the chapter's section on a page, if the page has one."""
+    for area in page_box.children:
+        if isinstance(area, (boxes.MarginBox, boxes.FootnoteAreaBox)):
+            continue
+        stack = [area]
+        while stack:
+            box = stack.pop(0)
+            if getattr(box, "element_tag", None) == "section" and box.element is not None:
+                return box
+            if getattr(box, "element_tag", None) in ("html", "body"):
+                stack.extend(c for c in box.children if isinstance(c, boxes.ParentBox))
+    return None
+
+
+def clean_start(document, number: int, moved_in: bool, indices: list[int]) -> int | None:
+    """Return the block that begins page `number` cleanly, or None."""
+    if number == 0 or moved_in:
+        return None
+    here = _top_blocks(document.pages[number]._page_box, indices)
+    before = _top_blocks(document.pages[number - 1]._page_box, indices)
+    if not here or here[0][0] is None or (before and before[-1][0] == here[0][0]):
+        return None
+    box = here[0][1]
+    if box.margin_top == 0 and box.style["margin_top"].value != 0:
+        return None  # dropped at this unforced break, kept after the forced one that begins a piece
+    # A note called on an earlier page may be set at this one's foot, when it did not fit at its own.
+    calls, notes = set(), set()
+    for area in document.pages[number]._page_box.children:
+        if isinstance(area, boxes.FootnoteAreaBox):
+            notes |= {id(child.element) for child in area.children}
+        else:
+            calls |= {id(box.footnote.element) for box in _descendants(area) if getattr(box, "footnote", None)}
+    return here[0][0] if notes <= calls else None
+
+
+def _descendants(box):
+    yield box
+    for child in getattr(box, "children", None) or ():
+        yield from _descendants(child)
+
+
+def cuts(document, sigs: list[str], moved_in: list[bool], indices: list[int], first: int,
+         start: int) -> list[tuple[int, int]]:
+    """Return (page, block) where each piece of a laid-out run begins: page `first` holds block start."""
+    found = [(first, start)]
+    for number in range(first + 1, len(document.pages)):
+        block = clean_start(document, number, moved_in[number], indices)
+        if block is not None and block > found[-1][1] and is_cut(sigs[block]):
+            found.append((number, block))
+    return found
+
+
+@dataclass
+class _Kept:
+    """A piece of the last build, taken from the cache (or laid out alone if it is not there)."""
+
+    start: int
+    stop: int | None
+    pages: int
+    right: bool
+    carried: str | None
+
+
+@dataclass
+class _Fresh:
+    """Pages laid out in this build: from page `lead` of the document to before page `end`."""
+
+    document: object
+    lead: int
+    end: int
+    starts: list  # layout.page_starts of the document, from `lead` on
+    cuts: list[tuple[int, int]]  # (page, block) where each piece begins
+
+    @property
+    def pages(self) -> int:
+        return self.end - self.lead
+
+
+@dataclass
+class Run:
+    """A chapter laid out for drawing, in segments kept from the last build or laid out now."""
+
+    html: str
+    sigs: list[str]
+    context: str
+    carried: str | None
+    segments: list
+    notes: set[str]  # the footnotes laid out now
+    long: set[str]  # the notes set as blocks after their paragraph (printhtml.chapter_html's long_notes)
+    pending: set[str] = field(default_factory=set)  # notes the last build set as blocks, not yet so here
+
+    @property
+    def pages(self) -> int:
+        return sum(s.pages for s in self.segments)
+
+    def lost(self, anchors: set[str]) -> set[str]:
+        """Return the footnotes laid out now that are on no page or run past its foot."""
+        fresh = [s for s in self.segments if isinstance(s, _Fresh)]
+        return self.pending | {a for s in fresh for a in lost_notes(s.document, anchors & self.notes)}
+
+
+class Chapters:
+    """Lay out and draw chapters in pieces, each kept in the cache, laying out again only what changed."""
+
+    def __init__(self, setter: Typesetter, root: Path | None, base: str):
+        self.setter, self.base = setter, base
+        self.plans = Store(root, "plan", ".plan")
+        self.pieces = Store(root, "piece", ".pdf")
+
+    def layout(self, html: str, carried: str | None, notes: set[str] = frozenset()) -> Run:
+        """Lay out a chapter, from the last build's cuts around the blocks that changed where it can.
+
+        Of notes (the chapter's), those the last build found too long for the foot of a page and that
+        are footnotes in html are not laid out but returned as lost at once, to be set as blocks.
+        """
+        root, blocks = parse(html)
+        sigs, ctx = signatures(blocks), context(root)
+        long = {b.get("id") for b in blocks if "longnote" in (b.get("class") or "").split()}
+        run = Run(html, sigs, ctx, carried, [], set(), long)
+        plan = self._plan(sigs, ctx)
+        run.pending = (set(plan["long"]) & set(notes)) - long if plan else set()
+        if run.pending:
+            return run
+        if plan is None or plan["carried"] != carried:
+            document = self.setter.layout(html)
+            run.notes = {el.get("id") for b in blocks for el in b.iter() if isinstance(el.tag, str)
+                         and "footnote" in (el.get("class") or "").split()}
+            run.segments = [self._fresh(document, sigs, list(range(len(blocks))), 0, 0, len(document.pages), carried)]
+            return run
+        old = plan["sigs"]
+        kept = [_Kept(p["start"], q["start"] if q else None, p["pages"], p["right"], p["carried"])
+                for p, q in zip(plan["pieces"], plan["pieces"][1:] + [None])]
+        # The first piece with a changed block; laid out again from its first block if that is unchanged
+        # (the pages before are the same, so it still begins a page), else from the piece before.
+        first = next((i for i, k in enumerate(kept) if old[k.start:k.stop] != sigs[k.start:k.stop]
+                      or (k.stop is None and len(old) != len(sigs))), None)
+        if first is None:
+            run.segments = kept
+            return run
+        if first and old[kept[first].start] != sigs[kept[first].start]:
+            first -= 1
+        begin = kept[first]
+        run.segments = kept[:first]
+        for later in kept[first + 1:]:
+            shift = len(sigs) - len(old)
+            if later.start + shift <= begin.start or old[later.start:] != sigs[later.start + shift:]:
+                continue
+            fresh = self._region(run, begin, later.start + shift, later)
+            if fresh is not None:
+                run.segments.append(fresh)
+                run.segments += [_Kept(k.start + shift, k.stop + shift if k.stop is not None else None,
+                                       k.pages, k.right, k.carried) for k in kept if k.start >= later.start]
+                return run
+            break  # not back in step at the next unchanged cut: lay out the rest
+        run.segments.append(self._region(run, begin, None, None))
+        return run
+
+    def _plan(self, sigs: list[str], ctx: str) -> dict | None:
+        kept = self.plans.get(self._plan_key(sigs, ctx))
+        if kept is None:
+            return None
+        try:
+            plan = json.loads(kept[0])
+        except ValueError:
+            return None
+        fields = ("carried", "sigs", "long", "pieces")
+        return plan if isinstance(plan, dict) and plan.get("context") == ctx and all(f in plan for f in fields) else None
+
+    def _plan_key(self, sigs: list[str], ctx: str) -> str:
+        # By the chapter's first block (its heading): an edit in its text keeps the chapter's plan.
+        return digest(self.base, "plan", ctx, sigs[0] if sigs else "")
+
+    def _region(self, run: Run, begin: _Kept, until: int | None, expect: _Kept | None) -> _Fresh | None:
+        """Lay out from begin's first block; with until, check block until then begins a page as expect did."""
+        html, indices, notes = piece_html(run.html, begin.start, until + 1 if until is not None else None, begin.right)
+        document = self.setter.layout(html)
+        lead = lead_pages(document, begin.start, indices)
+        end = len(document.pages)
+        if until is not None:
+            starts = page_starts(document.copy(document.pages[lead:]), begin.carried)
+            end = next((lead + i for i, page in enumerate(document.pages[lead:])
+                        if [b for b, _ in _top_blocks(page._page_box, indices)[:1]] == [until]), None)
+            if (end is None or clean_start(document, end, starts[end - lead][1], indices) != until
+                    or (document.pages[end]._page_box.page_type.side == "right") != expect.right
+                    or starts[end - lead][0] != expect.carried):
+                return None
+            notes -= _notes_of(document.pages[end:])
+        run.notes |= notes
+        return self._fresh(document, run.sigs, indices, lead, begin.start, end, begin.carried)
+
+    def _fresh(self, document, sigs, indices, lead: int, start: int, end: int, carried) -> _Fresh:
+        starts = page_starts(document.copy(document.pages[lead:]), carried)
+        moved = [False] * lead + [m for _, m in starts]
+        found = [(page - lead, block) for page, block in cuts(document, sigs, moved, indices, lead, start)
+                 if page < end]
+        return _Fresh(document, lead, end, starts, found)
+
+    def draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
+        """Draw a laid-out chapter piece by piece; return it with the cache entries it was made from."""
+        pdfs, keys, pieces = [], [], []
+        offset = 0
+
+        def folio(i):
+            return roman(first_folio + i).lower() if lower_roman else str(first_folio + i)
+
+        for segment in run.segments:
+            if isinstance(segment, _Kept):
+                key = self._key(run, segment.start, segment.stop, segment.right, segment.carried, first_folio + offset,
+                                lower_roman)
+                got = self.pieces.get(key, lambda pdf, info: not part_problem(pdf))
+                pdf = got[0] if got else self._alone(run, segment, lambda i, o=offset: folio(o + i))
+                self.pieces.put(key, pdf) if not got else None
+                pdfs.append(pdf)
+                keys.append(key)
+                pieces.append(segment)
+            else:
+                pages = segment.document.pages[segment.lead:segment.end]
+                view = segment.document.copy(segment.document.pages[segment.lead:])
+                arrange_pages(view, MARGIN_GAP, segment.starts[0][0], lambda i, o=offset: folio(o + i))
+                bounds = [page for page, _ in segment.cuts] + [segment.pages]
+                for (page, block), stop_page in zip(segment.cuts, bounds[1:]):
+                    stop = next((b for p, b in segment.cuts if p == stop_page), None)
+                    if stop is None and stop_page == segment.pages:
+                        stop = self._next_start(run, segment, block)
+                    right = pages[page]._page_box.page_type.side == "right"
+                    carried = segment.starts[page][0]
+                    piece = _Kept(block, stop, stop_page - page, right, carried)
+                    key = self._key(run, block, stop, right, carried, first_folio + offset + page, lower_roman)
+                    pdf = _write(segment.document, pages[page:stop_page])
+                    self.pieces.put(key, pdf)
+                    pdfs.append(pdf)
+                    keys.append(key)
+                    pieces.append(piece)
+            offset += segment.pages
+        plan = {"context": run.context, "carried": run.carried, "sigs": run.sigs, "long": sorted(run.long),
+                "pieces": [{"start": p.start, "pages": p.pages, "right": p.right, "carried": p.carried} for p in pieces]}
+        plan_key = self._plan_key(run.sigs, run.context)
+        self.plans.put(plan_key, json.dumps(plan).encode())
+        pdf = pdfs[0] if len(pdfs) == 1 else join_pieces(pdfs)
+        return Laid(pdf, offset, tuple(f"piece/{k}" for k in keys) + (f"plan/{plan_key}",))
+
+    def _next_start(self, run: Run, segment: _Fresh, block: int) -> int | None:
+        """Return the first block of the segment that follows (None at the chapter's end)."""
+        later = run.segments[run.segments.index(segment) + 1:]
+        return later[0].start if later else None
+
+    def _key(self, run: Run, start: int, stop: int | None, right: bool, carried, first_folio: int, lower: bool) -> str:
+        return digest(self.base, "piece", run.context, run.sigs[start:stop], right, carried, first_folio, lower)
+
+    def _alone(self, run: Run, piece: _Kept, folio) -> bytes:
+        """Lay out and draw one piece by itself (its drawing is not in the cache)."""
+        html, indices, _ = piece_html(run.html, piece.start, piece.stop, piece.right)
+        document = self.setter.layout(html)
+        lead = lead_pages(document, piece.start, indices)
+        pages = document.pages[lead:]
+        if len(pages) != piece.pages:
+            raise RuntimeError(f"a piece laid out alone came out {len(pages)} pages long, not {piece.pages}")
+        view = document.copy(pages)
+        arrange_pages(view, MARGIN_GAP, piece.carried, folio)
+        return _write(document, pages)
+
+
+def _notes_of(pages) -> set[str]:
+    """Return the ids of the footnotes set on pages."""
+    found = set()
+    for page in pages:
+        for area in page._page_box.children:
+            if isinstance(area, boxes.FootnoteAreaBox):
+                found |= {c.element.get("id") for c in area.children if c.element is not None}
+    return found
+
+
+def _write(document, pages) -> bytes:
+    """Return pages as a PDF of their own; a link to an anchor on no page of them points to another part."""
+    anchors = {name for page in pages for name in page.anchors}
+    for page in pages:
+        page.links = [("external", OTHER_PART + target, *rest) if kind == "internal" and target not in anchors
+                      else (kind, target, *rest) for kind, target, *rest in page.links]
+    return document.copy(pages).write_pdf()
