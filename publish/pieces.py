@@ -25,9 +25,9 @@ from .pdfjoin import join_pieces, part_problem
 from .printhtml import OTHER_PART
 from .typeset import MARGIN_GAP, Laid, Typesetter, lost_notes
 
-# One clean page start in this many becomes a cut: pieces of some 20 pages in a FRUS chapter (where
-# about one page in three begins with a block), few enough that a piece's fonts and the joins stay cheap.
-PIECE_EVERY = 6
+# One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
+# about one page in three begins cleanly), few enough that each piece's own fonts and the joins stay cheap.
+PIECE_EVERY = 4
 
 
 def _section(root):
@@ -195,7 +195,8 @@ class _Fresh:
     lead: int
     end: int
     starts: list  # layout.page_starts of the document, from `lead` on
-    cuts: list[tuple[int, int]]  # (page, block) where each piece begins
+    cuts: list[tuple[int, int]]  # (page, block) where each piece begins, the page counted from `lead`
+    notes: set[str]  # the footnotes called on its pages
 
     @property
     def pages(self) -> int:
@@ -211,7 +212,6 @@ class Run:
     context: str
     carried: str | None
     segments: list
-    notes: set[str]  # the footnotes laid out now
     long: set[str]  # the notes set as blocks after their paragraph (printhtml.chapter_html's long_notes)
     pending: set[str] = field(default_factory=set)  # notes the last build set as blocks, not yet so here
 
@@ -222,7 +222,7 @@ class Run:
     def lost(self, anchors: set[str]) -> set[str]:
         """Return the footnotes laid out now that are on no page or run past its foot."""
         fresh = [s for s in self.segments if isinstance(s, _Fresh)]
-        return self.pending | {a for s in fresh for a in lost_notes(s.document, anchors & self.notes)}
+        return self.pending | {a for s in fresh for a in lost_notes(s.document, anchors & s.notes)}
 
 
 class Chapters:
@@ -242,16 +242,17 @@ class Chapters:
         root, blocks = parse(html)
         sigs, ctx = signatures(blocks), context(root)
         long = {b.get("id") for b in blocks if "longnote" in (b.get("class") or "").split()}
-        run = Run(html, sigs, ctx, carried, [], set(), long)
+        run = Run(html, sigs, ctx, carried, [], long)
         plan = self._plan(sigs, ctx)
         run.pending = (set(plan["long"]) & set(notes)) - long if plan else set()
         if run.pending:
             return run
         if plan is None or plan["carried"] != carried:
             document = self.setter.layout(html)
-            run.notes = {el.get("id") for b in blocks for el in b.iter() if isinstance(el.tag, str)
-                         and "footnote" in (el.get("class") or "").split()}
-            run.segments = [self._fresh(document, sigs, list(range(len(blocks))), 0, 0, len(document.pages), carried)]
+            notes = {el.get("id") for b in blocks for el in b.iter() if isinstance(el.tag, str)
+                     and "footnote" in (el.get("class") or "").split()}
+            run.segments = [self._fresh(document, sigs, list(range(len(blocks))), 0, 0, len(document.pages), carried,
+                                        notes)]
             return run
         old = plan["sigs"]
         kept = [_Kept(p["start"], q["start"] if q else None, p["pages"], p["right"], p["carried"])
@@ -265,20 +266,27 @@ class Chapters:
             return run
         if first and old[kept[first].start] != sigs[kept[first].start]:
             first -= 1
-        begin = kept[first]
+        begin, shift = kept[first], len(sigs) - len(old)
         run.segments = kept[:first]
-        for later in kept[first + 1:]:
-            shift = len(sigs) - len(old)
-            if later.start + shift <= begin.start or old[later.start:] != sigs[later.start + shift:]:
+        # Each later cut whose blocks to the chapter's end are unchanged is where the layout may be back in step.
+        targets = [k for k in kept[first + 1:] if old[k.start:] == sigs[k.start + shift:]]
+        for target in targets:
+            if target.start + shift <= begin.start:
                 continue
-            fresh = self._region(run, begin, later.start + shift, later)
-            if fresh is not None:
+            fresh, in_step = self._region(run, begin, target.start + shift, target)
+            if in_step:
                 run.segments.append(fresh)
                 run.segments += [_Kept(k.start + shift, k.stop + shift if k.stop is not None else None,
-                                       k.pages, k.right, k.carried) for k in kept if k.start >= later.start]
+                                       k.pages, k.right, k.carried) for k in kept if k.start >= target.start]
                 return run
-            break  # not back in step at the next unchanged cut: lay out the rest
-        run.segments.append(self._region(run, begin, None, None))
+            if len(fresh.cuts) > 1:  # keep the pieces before its last cut, and go on from there
+                page, block = fresh.cuts.pop()
+                fresh.end = fresh.lead + page
+                fresh.notes -= _notes_of(fresh.document.pages[fresh.end:])
+                run.segments.append(fresh)
+                begin = _Kept(block, None, 0, fresh.document.pages[fresh.end]._page_box.page_type.side == "right",
+                              fresh.starts[page][0])
+        run.segments.append(self._region(run, begin, None, None)[0])
         return run
 
     def _plan(self, sigs: list[str], ctx: str) -> dict | None:
@@ -296,30 +304,31 @@ class Chapters:
         # By the chapter's first block (its heading): an edit in its text keeps the chapter's plan.
         return digest(self.base, "plan", ctx, sigs[0] if sigs else "")
 
-    def _region(self, run: Run, begin: _Kept, until: int | None, expect: _Kept | None) -> _Fresh | None:
-        """Lay out from begin's first block; with until, check block until then begins a page as expect did."""
+    def _region(self, run: Run, begin: _Kept, until: int | None, expect: _Kept | None) -> tuple[_Fresh, bool]:
+        """Lay out from begin's first block; with until, to that block, and say if it begins a page as expect did."""
         html, indices, notes = piece_html(run.html, begin.start, until + 1 if until is not None else None, begin.right)
         document = self.setter.layout(html)
         lead = lead_pages(document, begin.start, indices)
-        end = len(document.pages)
-        if until is not None:
-            starts = page_starts(document.copy(document.pages[lead:]), begin.carried)
-            end = next((lead + i for i, page in enumerate(document.pages[lead:])
-                        if [b for b, _ in _top_blocks(page._page_box, indices)[:1]] == [until]), None)
-            if (end is None or clean_start(document, end, starts[end - lead][1], indices) != until
-                    or (document.pages[end]._page_box.page_type.side == "right") != expect.right
-                    or starts[end - lead][0] != expect.carried):
-                return None
-            notes -= _notes_of(document.pages[end:])
-        run.notes |= notes
-        return self._fresh(document, run.sigs, indices, lead, begin.start, end, begin.carried)
+        fresh = self._fresh(document, run.sigs, indices, lead, begin.start, len(document.pages), begin.carried, notes)
+        if until is None:
+            return fresh, True
+        end = next((lead + i for i, page in enumerate(document.pages[lead:])
+                    if [b for b, _ in _top_blocks(page._page_box, indices)[:1]] == [until]), None)
+        if (end is None or clean_start(document, end, fresh.starts[end - lead][1], indices) != until
+                or (document.pages[end]._page_box.page_type.side == "right") != expect.right
+                or fresh.starts[end - lead][0] != expect.carried):
+            return fresh, False
+        fresh.end = end
+        fresh.cuts = [(page, block) for page, block in fresh.cuts if page < end - lead]
+        fresh.notes -= _notes_of(document.pages[end:])
+        return fresh, True
 
-    def _fresh(self, document, sigs, indices, lead: int, start: int, end: int, carried) -> _Fresh:
+    def _fresh(self, document, sigs, indices, lead: int, start: int, end: int, carried, notes: set[str]) -> _Fresh:
         starts = page_starts(document.copy(document.pages[lead:]), carried)
         moved = [False] * lead + [m for _, m in starts]
         found = [(page - lead, block) for page, block in cuts(document, sigs, moved, indices, lead, start)
                  if page < end]
-        return _Fresh(document, lead, end, starts, found)
+        return _Fresh(document, lead, end, starts, found, notes)
 
     def draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
         """Draw a laid-out chapter piece by piece; return it with the cache entries it was made from."""
@@ -334,8 +343,11 @@ class Chapters:
                 key = self._key(run, segment.start, segment.stop, segment.right, segment.carried, first_folio + offset,
                                 lower_roman)
                 got = self.pieces.get(key, lambda pdf, info: not part_problem(pdf))
-                pdf = got[0] if got else self._alone(run, segment, lambda i, o=offset: folio(o + i))
-                self.pieces.put(key, pdf) if not got else None
+                if got:
+                    pdf = got[0]
+                else:
+                    pdf = self._alone(run, segment, lambda i, o=offset: folio(o + i))
+                    self.pieces.put(key, pdf)
                 pdfs.append(pdf)
                 keys.append(key)
                 pieces.append(segment)
@@ -344,10 +356,8 @@ class Chapters:
                 view = segment.document.copy(segment.document.pages[segment.lead:])
                 arrange_pages(view, MARGIN_GAP, segment.starts[0][0], lambda i, o=offset: folio(o + i))
                 bounds = [page for page, _ in segment.cuts] + [segment.pages]
-                for (page, block), stop_page in zip(segment.cuts, bounds[1:]):
-                    stop = next((b for p, b in segment.cuts if p == stop_page), None)
-                    if stop is None and stop_page == segment.pages:
-                        stop = self._next_start(run, segment, block)
+                stops = [block for _, block in segment.cuts[1:]] + [self._next_start(run, segment)]
+                for (page, block), stop_page, stop in zip(segment.cuts, bounds[1:], stops):
                     right = pages[page]._page_box.page_type.side == "right"
                     carried = segment.starts[page][0]
                     piece = _Kept(block, stop, stop_page - page, right, carried)
@@ -365,10 +375,12 @@ class Chapters:
         pdf = pdfs[0] if len(pdfs) == 1 else join_pieces(pdfs)
         return Laid(pdf, offset, tuple(f"piece/{k}" for k in keys) + (f"plan/{plan_key}",))
 
-    def _next_start(self, run: Run, segment: _Fresh, block: int) -> int | None:
-        """Return the first block of the segment that follows (None at the chapter's end)."""
+    def _next_start(self, run: Run, segment: _Fresh) -> int | None:
+        """Return the first block of the segment after this one (None at the chapter's end)."""
         later = run.segments[run.segments.index(segment) + 1:]
-        return later[0].start if later else None
+        if not later:
+            return None
+        return later[0].start if isinstance(later[0], _Kept) else later[0].cuts[0][1]
 
     def _key(self, run: Run, start: int, stop: int | None, right: bool, carried, first_folio: int, lower: bool) -> str:
         return digest(self.base, "piece", run.context, run.sigs[start:stop], right, carried, first_folio, lower)
