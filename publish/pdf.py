@@ -144,7 +144,7 @@ class _Part:
 
     index: int
     html: str
-    notes: set[str]
+    notes: set[str]  # its footnotes not (yet) set as blocks: too long for the foot of a page
     carried: str | None  # the original page the text is on where the chapter begins
     front: bool
     start: int | None = None  # its first page in the book, once the parts before it are counted
@@ -204,7 +204,7 @@ class _Scheduler:
             for worker, message in self.workers.messages():
                 part = self.parts[message[1]]
                 if message[0] == "laid" and message[3]:
-                    worker.ask(("relayout", part.index, chapter_html(self.book, part.index, message[3]), part.carried))
+                    worker.ask(("relayout", part.index, *self._long(part, message[3])))
                 elif message[0] == "laid":
                     part.pages = message[2]
                     held[part.index] = worker
@@ -217,13 +217,20 @@ class _Scheduler:
     def _here(self, part: _Part) -> None:
         """Lay out and draw a part in this process (its place is known: parts are done in order)."""
         run = self.chapters.layout(part.html, part.carried, part.notes)
-        lost = run.lost(part.notes)
-        if lost:
-            run = self.chapters.layout(chapter_html(self.book, part.index, lost), part.carried)
+        while lost := run.lost(part.notes):
+            run = self.chapters.layout(*self._long(part, lost))
         part.pages = run.pages
         part.result = self.chapters.draw(run, *self._first_folio(part))
         self._keep(part)
         self.show()
+
+    def _long(self, part: _Part, lost: set[str]) -> tuple[str, str | None, set[str]]:
+        """Set the lost notes as blocks too; return what lays the part out again: HTML, carried, notes."""
+        # Until none is lost: a rebuild lays out only part of a chapter, so an edited note is judged
+        # with the notes the last build set as blocks already set so.
+        part.notes = part.notes - lost
+        long = set(self.book.chapters[part.index].notes) - part.notes
+        return chapter_html(self.book, part.index, long), part.carried, part.notes
 
     def _place(self) -> None:
         """Give each part whose predecessors are counted its first page; take it from the cache if there."""

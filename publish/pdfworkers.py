@@ -139,8 +139,8 @@ def _work(conn, page, styles: Path, folder: Path, style: str, scratch: Path, cac
             order, index = message[0], message[1]
             if order in ("layout", "relayout"):
                 page.value = 0
-                held[index] = chapters.layout(message[2], message[3], message[4] if order == "layout" else ())
-                lost = held[index].lost(message[4]) if order == "layout" else set()
+                held[index] = chapters.layout(*message[2:5])
+                lost = held[index].lost(message[4])
                 conn.send(("laid", index, held[index].pages, lost))
             elif order == "draw":
                 conn.send(("done", index, chapters.draw(held.pop(index), *message[2:])))
