@@ -138,13 +138,13 @@ def _find_section(page_box):
     return None
 
 
-def clean_start(document, number: int, moved_in: bool, indices: list[int]) -> int | None:
-    """Return the block that begins page `number` cleanly, or None."""
+def cut_at(document, number: int, moved_in: bool, indices: list[int], sigs: list[str]) -> int | None:
+    """Return the block that begins page `number` cleanly if it is a cut, else None."""
     if number == 0 or moved_in:
         return None
     here = _top_blocks(document.pages[number]._page_box, indices)
     before = _top_blocks(document.pages[number - 1]._page_box, indices)
-    if not here or here[0][0] is None or (before and before[-1][0] == here[0][0]):
+    if not here or here[0][0] is None or (before and before[-1][0] == here[0][0]) or not is_cut(sigs[here[0][0]]):
         return None
     box = here[0][1]
     if box.margin_top == 0 and box.style["margin_top"].value != 0:
@@ -170,8 +170,8 @@ def cuts(document, sigs: list[str], moved_in: list[bool], indices: list[int], fi
     """Return (page, block) where each piece of a laid-out run begins: page `first` holds block start."""
     found = [(first, start)]
     for number in range(first + 1, len(document.pages)):
-        block = clean_start(document, number, moved_in[number], indices)
-        if block is not None and block > found[-1][1] and is_cut(sigs[block]):
+        block = cut_at(document, number, moved_in[number], indices, sigs)
+        if block is not None and block > found[-1][1]:
             found.append((number, block))
     return found
 
@@ -314,7 +314,7 @@ class Chapters:
             return fresh, True
         end = next((lead + i for i, page in enumerate(document.pages[lead:])
                     if [b for b, _ in _top_blocks(page._page_box, indices)[:1]] == [until]), None)
-        if (end is None or clean_start(document, end, fresh.starts[end - lead][1], indices) != until
+        if (end is None or cut_at(document, end, fresh.starts[end - lead][1], indices, run.sigs) != until
                 or (document.pages[end]._page_box.page_type.side == "right") != expect.right
                 or fresh.starts[end - lead][0] != expect.carried):
             return fresh, False
