@@ -264,7 +264,7 @@ class Chapters:
         if first is None:
             run.segments = kept
             return run
-        if first and old[kept[first].start] != sigs[kept[first].start]:
+        while first and (kept[first].start >= len(sigs) or old[kept[first].start] != sigs[kept[first].start]):
             first -= 1
         begin, shift = kept[first], len(sigs) - len(old)
         run.segments = kept[:first]
@@ -297,8 +297,7 @@ class Chapters:
             plan = json.loads(kept[0])
         except ValueError:
             return None
-        fields = ("carried", "sigs", "long", "pieces")
-        return plan if isinstance(plan, dict) and plan.get("context") == ctx and all(f in plan for f in fields) else None
+        return plan if _sound(plan, ctx) else None
 
     def _plan_key(self, sigs: list[str], ctx: str) -> str:
         # By the chapter's first block (its heading): an edit in its text keeps the chapter's plan.
@@ -396,6 +395,22 @@ class Chapters:
         view = document.copy(pages)
         arrange_pages(view, MARGIN_GAP, piece.carried, folio)
         return _write(document, pages)
+
+
+def _sound(plan, ctx: str) -> bool:
+    """Say whether a plan read from the cache (which may come from elsewhere) is one this build can follow."""
+    if not isinstance(plan, dict) or plan.get("context") != ctx:
+        return False
+    sigs, pieces, long = plan.get("sigs"), plan.get("pieces"), plan.get("long")
+    if not (isinstance(sigs, list) and all(isinstance(s, str) for s in sigs) and isinstance(long, list)
+            and all(isinstance(n, str) for n in long) and isinstance(pieces, list) and pieces):
+        return False
+    starts = [p.get("start") if isinstance(p, dict) else None for p in pieces]
+    return (starts[0] == 0 and all(type(a) is int and type(b) is int and a < b for a, b in zip(starts, starts[1:]))
+            and starts[-1] < len(sigs)
+            and all(type(p.get("pages")) is int and p["pages"] > 0 and type(p.get("right")) is bool
+                    and isinstance(p.get("carried"), (str, type(None))) for p in pieces)
+            and isinstance(plan.get("carried"), (str, type(None))))
 
 
 def _notes_of(pages) -> set[str]:
