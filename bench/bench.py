@@ -1,9 +1,10 @@
 """Benchmark our builds against the tools a user would reach for instead: `make bench`.
 
 Each workload is built cold (empty output and cache folders) and again after a one-word edit in
-one chapter, with `publish pdf` and `publish epub`, and the PDF after a one-word edit in the middle of
-the longest chapter and after a paragraph inserted there (which moves every later page); beside them, in the same run, pandoc's own EPUB
-writer and `pandoc --pdf-engine=weasyprint` over the same Markdown joined into one file. Every
+one chapter, with `publish pdf` and `publish epub`, and the PDF after a one-word edit in the middle
+of the longest chapter and after a paragraph inserted there (which moves every later page); beside
+them, in the same run, pandoc's own EPUB writer and `pandoc --pdf-engine=weasyprint` over the same
+Markdown joined into one file. Every
 measurement is repeated and the median reported: wall time, CPU time and the peak memory of the
 whole process tree (pandoc and worker processes included).
 """

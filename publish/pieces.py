@@ -368,7 +368,8 @@ class Chapters:
                     pieces.append(piece)
             offset += segment.pages
         plan = {"context": run.context, "carried": run.carried, "sigs": run.sigs, "long": sorted(run.long),
-                "pieces": [{"start": p.start, "pages": p.pages, "right": p.right, "carried": p.carried} for p in pieces]}
+                "pieces": [{"start": p.start, "pages": p.pages, "right": p.right, "carried": p.carried}
+                           for p in pieces]}
         plan_key = self._plan_key(run.sigs, run.context)
         self.plans.put(plan_key, json.dumps(plan).encode())
         pdf = pdfs[0] if len(pdfs) == 1 else join_pieces(pdfs)

@@ -14,7 +14,8 @@ from publish.synthetic import generate
 def _pages(path):
     """Return every page's words with their places, as a reader's tool reads them."""
     with pdfplumber.open(path) as pdf:
-        return [[(round(w["x0"], 1), round(w["top"], 1), w["text"]) for w in page.extract_words()] for page in pdf.pages]
+        return [[(round(w["x0"], 1), round(w["top"], 1), w["text"]) for w in page.extract_words()]
+                for page in pdf.pages]
 
 
 def _at(text: str, fraction: float, pattern: str) -> re.Match:
