@@ -1,8 +1,10 @@
 """Benchmark our builds against the tools a user would reach for instead: `make bench`.
 
 Each workload is built cold (empty output and cache folders) and again after a one-word edit in
-one chapter, with `publish pdf` and `publish epub`; beside them, in the same run, pandoc's own EPUB
-writer and `pandoc --pdf-engine=weasyprint` over the same Markdown joined into one file. Every
+one chapter, with `publish pdf` and `publish epub`, and the PDF after a one-word edit in the middle
+of the longest chapter and after a paragraph inserted there (which moves every later page); beside
+them, in the same run, pandoc's own EPUB writer and `pandoc --pdf-engine=weasyprint` over the same
+Markdown joined into one file. Every
 measurement is repeated and the median reported: wall time, CPU time and the peak memory of the
 whole process tree (pandoc and worker processes included).
 """
@@ -81,6 +83,29 @@ def edit_one_chapter(folder: Path) -> None:
     path.write_text(text[:at] + ("thE" if match[0] == "the" else "THE") + text[at + 3:], encoding="utf-8")
 
 
+def _longest_chapter(folder: Path) -> Path:
+    meta, _ = load_metadata(folder)
+    return max((folder / name for name in meta.chapters), key=lambda path: path.stat().st_size)
+
+
+def edit_longest_chapter(folder: Path) -> None:
+    """Change one word in the middle of the longest chapter (its pages stay where they were, mostly)."""
+    path = _longest_chapter(folder)
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"\b(the|The)\b", text[len(text) // 2:])
+    at = len(text) // 2 + match.start()
+    path.write_text(text[:at] + ("thE" if match[0] == "the" else "THE") + text[at + 3:], encoding="utf-8")
+
+
+def insert_paragraph(folder: Path) -> None:
+    """Add a paragraph of some eighty words in the middle of the longest chapter: every later page moves."""
+    path = _longest_chapter(folder)
+    text = path.read_text(encoding="utf-8")
+    at = text.index("\n\n", len(text) // 2) + 2
+    added = " ".join(["An inserted paragraph of the kind an editor adds on reading the proofs again."] * 6)
+    path.write_text(text[:at] + added + "\n\n" + text[at:], encoding="utf-8")
+
+
 def workloads(names: list[str], scratch: Path) -> dict[str, Path]:
     """Prepare the manuscripts to measure."""
     found = {}
@@ -134,6 +159,16 @@ def bench(folder: Path, scratch: Path, repeat: int, alternatives: bool) -> dict:
             subprocess.run(publish + [fmt, str(copy), "--out", str(out)], check=True, capture_output=True)
             edit_one_chapter(copy)
         record(f"publish {fmt}, one chapter edited", publish + [fmt, str(copy), "--out", str(out)], warm_edit)
+    # The edit loop in a long chapter (a third or half of a real volume): laid out again only in part.
+    out, copy = scratch / "out-pdf", scratch / "copy-pdf"
+    for key, edit in (("one word mid longest chapter", edit_longest_chapter),
+                      ("one paragraph inserted", insert_paragraph)):
+        def warm(edit=edit):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(folder, copy)
+            subprocess.run(publish + ["pdf", str(copy), "--out", str(out)], check=True, capture_output=True)
+            edit(copy)
+        record(f"publish pdf, {key}", publish + ["pdf", str(copy), "--out", str(out)], warm)
     # Where the time goes: the same PDF typeset by one process (the cost parallelism divides), and
     # the reading and checking every format shares (pandoc's conversion of each chapter among it).
     out, copy = scratch / "out-one", scratch / "copy-one"
@@ -159,6 +194,8 @@ def ratios(results: dict) -> dict:
     if pdf:
         out["pdf cold / pandoc+weasyprint"] = results["publish pdf"]["wall"] / pdf["wall"]
         out["pdf edit / pandoc+weasyprint"] = results["publish pdf, one chapter edited"]["wall"] / pdf["wall"]
+        for key in ("one word mid longest chapter", "one paragraph inserted"):
+            out[f"pdf {key} / pandoc+weasyprint"] = results[f"publish pdf, {key}"]["wall"] / pdf["wall"]
     if pdf and "publish pdf, one process" in results:
         out["pdf one process / pandoc+weasyprint"] = results["publish pdf, one process"]["wall"] / pdf["wall"]
     if epub:
@@ -191,12 +228,12 @@ def main(argv=None) -> int:
 
 
 def table(report: dict) -> str:
-    lines = [f"{'workload':<16} {'measurement':<36} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}"]
+    lines = [f"{'workload':<16} {'measurement':<48} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}"]
     for name, data in report["workloads"].items():
         for key, r in data["results"].items():
-            lines.append(f"{name:<16} {key:<36} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>8.0f}")
+            lines.append(f"{name:<16} {key:<48} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>8.0f}")
         for key, value in data["ratios"].items():
-            lines.append(f"{name:<16} {'ratio ' + key:<36} {value:>8.2f}")
+            lines.append(f"{name:<16} {'ratio ' + key:<48} {value:>8.2f}")
     return "\n".join(lines)
 
 

@@ -35,21 +35,23 @@ class _Number:
     text_before: bool = True
 
 
+def page_starts(document, carried: str | None) -> list[tuple[str | None, bool]]:
+    """Return, for each page, the original page the text is on at its top, and whether a margin
+    number laid out on the page before is moved onto it (the page's text then continues that page's)."""
+    by_page = _by_page(document)
+    return [(top, any(n.page != index for n in by_page.get(index, [])))
+            for index, (top, _) in enumerate(_ranges(by_page, len(document.pages), carried))]
+
+
 def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
     """Place margin numbers on the outer side, stack close ones, and write each page's folio and range.
 
     carried is the original page the text is on where the part begins; folio(i) is the folio of the
     part's page i.
     """
-    lines, numbers = _survey(document)
-    for number in numbers:
-        _settle_line_end(number, lines)
-    by_page: dict[int, list[_Number]] = {}
-    for number in numbers:
-        page = number.line.page if number.line else number.page
-        by_page.setdefault(page, []).append(number)
-    current = carried  # the original page the text is on at the top of the next page
-    for index, page in enumerate(document.pages):
+    by_page = _by_page(document)
+    ranges = _ranges(by_page, len(document.pages), carried)
+    for index, (page, (_, text)) in enumerate(zip(document.pages, ranges)):
         page_box = page._page_box
         recto = page_box.page_type.side == "right"
         left = page_box.content_box_x()
@@ -62,15 +64,34 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
             if number.page != index:
                 _move_to_page(number, page_box)
         _unstack([n.box for n in here])
-        first = current
+        _fill(page_box, {RANGE: text, FOLIO: folio(index)})
+
+
+def _by_page(document) -> dict[int, list[_Number]]:
+    """Return the margin numbers by the page they belong on, each at the line it marks."""
+    lines, numbers = _survey(document)
+    for number in numbers:
+        _settle_line_end(number, lines)
+    by_page: dict[int, list[_Number]] = {}
+    for number in numbers:
+        page = number.line.page if number.line else number.page
+        by_page.setdefault(page, []).append(number)
+    return by_page
+
+
+def _ranges(by_page: dict[int, list[_Number]], count: int, carried: str | None):
+    """Yield, page by page, the original page the text is on at the top and the range its foot shows."""
+    current = carried  # the original page the text is on at the top of the next page
+    for index in range(count):
+        here = by_page.get(index, [])
+        first = top = current
         if here:
             if first is None or not here[0].text_before:
                 first = here[0].label
             current = here[-1].label
         # A page without a label ("") bounds the range but is not named in it.
         named = [label for label in (first, *(n.label for n in here)) if label]
-        text = "" if not named else f"p. {named[0]}" if named[0] == named[-1] else f"pp. {named[0]}–{named[-1]}"
-        _fill(page_box, {RANGE: text, FOLIO: folio(index)})
+        yield top, "" if not named else f"p. {named[0]}" if named[0] == named[-1] else f"pp. {named[0]}–{named[-1]}"
 
 
 def _survey(document) -> tuple[list[_Line], list[_Number]]:

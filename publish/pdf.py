@@ -27,7 +27,8 @@ from .pdfjoin import join, part_problem
 from .pdfworkers import Workers
 from .printhtml import chapter_html, page_css, prelims_html
 from .progress import QUIET, Progress
-from .typeset import Laid, Typesetter, lay_out
+from .pieces import Chapters
+from .typeset import Laid, Typesetter
 
 # Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
 HTML_PER_PAGE = 2500
@@ -42,9 +43,10 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
     progress.stage("PDF: laying out", _estimate(parts), "pages")
     with _scratch() as scratch, Workers(jobs if jobs > 1 else 0, styles, book.folder, style, scratch,
-                                         lambda i: _name(book, i)) as workers:
+                                         lambda i: _name(book, i), (cache, store.base)) as workers:
         scheduler = _Scheduler(book, parts, workers, store, progress)
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
+        scheduler.chapters = Chapters(setter, cache, store.base)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
         # are laid out once to be counted and once more, at the end, with the folios filled in.
         prelims_pages = len(setter.layout(prelims_html(book, {})).pages)
@@ -98,6 +100,8 @@ class _PartCache:
 
     def __init__(self, root: Path | None, styles: Path, style: str, book: Book):
         self.store = Store(root, "pdf", ".pdf")
+        # The pieces of long chapters (publish/pieces.py): kept while a part made from them is.
+        self.made_of = {kind: Store(root, kind, suffix) for kind, suffix in (("piece", ".pdf"), ("plan", ".plan"))}
         base = hashlib.sha256(f"{__version__} {weasyprint.__version__}\n{style}".encode())
         for path in sorted(p for p in styles.rglob("*") if p.is_file()):
             base.update(path.name.encode() + path.read_bytes())
@@ -110,14 +114,28 @@ class _PartCache:
         return digest(self.base, html, carried, first_folio, lower_roman)
 
     def get(self, key: str) -> Laid | None:
-        kept = self.store.get(key, lambda pdf, info: isinstance(info.get("pages"), int) and not part_problem(pdf))
-        return Laid(kept[0], kept[1]["pages"]) if kept else None
+        kept = self.store.get(key, lambda pdf, info: isinstance(info.get("pages"), int)
+                              and isinstance(info.get("kept"), list) and not part_problem(pdf))
+        if not kept:
+            return None
+        laid = Laid(kept[0], kept[1]["pages"], tuple(str(k) for k in kept[1]["kept"]))
+        self._use(laid)
+        return laid
 
     def put(self, key: str, laid: Laid) -> None:
-        self.store.put(key, laid.pdf, pages=laid.pages)
+        self.store.put(key, laid.pdf, pages=laid.pages, kept=list(laid.kept))
+        self._use(laid)
+
+    def _use(self, laid: Laid) -> None:
+        for entry in laid.kept:
+            kind, _, key = entry.partition("/")
+            if kind in self.made_of:
+                self.made_of[kind].used.add(key)
 
     def prune(self) -> None:
         self.store.prune()
+        for store in self.made_of.values():
+            store.prune()
 
 
 @dataclass
@@ -126,7 +144,7 @@ class _Part:
 
     index: int
     html: str
-    notes: set[str]
+    notes: set[str]  # its footnotes' anchors
     carried: str | None  # the original page the text is on where the chapter begins
     front: bool
     start: int | None = None  # its first page in the book, once the parts before it are counted
@@ -157,6 +175,7 @@ class _Scheduler:
         self.store, self.progress = store, progress
         self.order = _longest_first(parts, max(1, len(workers)))
         self.setter, self.first_start = None, None
+        self.chapters: Chapters | None = None
 
     def run(self, setter: Typesetter, prelims_pages: int) -> None:
         """Lay out and draw every part, in the workers or, without them, here."""
@@ -171,7 +190,7 @@ class _Scheduler:
                     worker.tell(("skip", index))
                     del held[index]
                 elif part.start is not None:
-                    worker.ask(("draw", index, part.carried, *self._first_folio(part)))
+                    worker.ask(("draw", index, *self._first_folio(part)))
                     del held[index]
             if all(p.result is not None for p in self.parts):
                 return
@@ -181,7 +200,7 @@ class _Scheduler:
             laying = {w.laying for w in self.workers}
             waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying]
             for worker, part in zip(self.workers.idle(), waiting):
-                worker.start(part.index, part.html, part.notes)
+                worker.start(part.index, part.html, part.carried, part.notes)
             for worker, message in self.workers.messages():
                 part = self.parts[message[1]]
                 if message[0] == "laid":
@@ -195,9 +214,9 @@ class _Scheduler:
 
     def _here(self, part: _Part) -> None:
         """Lay out and draw a part in this process (its place is known: parts are done in order)."""
-        document = lay_out(self.setter, part.html, part.notes)
-        part.pages = len(document.pages)
-        part.result = self.setter.draw(document, part.carried, *self._first_folio(part))
+        run = self.chapters.layout(part.html, part.carried, part.notes)
+        part.pages = run.pages
+        part.result = self.chapters.draw(run, *self._first_folio(part))
         self._keep(part)
         self.show()
 

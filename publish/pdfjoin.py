@@ -64,29 +64,7 @@ def part_problem(pdf: bytes) -> str:
 
 def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     """Return the parts joined (a blank verso after any that ends on a recto) as the finished PDF."""
-    out = pikepdf.new()
-    sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in parts]
-    dests = {}
-    structure = _Structure(out)
-    for number, (part, source) in enumerate(zip(parts, sources)):
-        base = len(out.pages)
-        local = {page.objgen: i for i, page in enumerate(source.pages)}
-        if "/Names" in source.Root and "/Dests" in source.Root.Names:
-            for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
-                dests[str(name)] = (base + local[dest[0].objgen], list(dest[1:]))
-        with warnings.catch_warnings():
-            # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
-            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-            out.pages.extend(source.pages)
-        structure.add(source, out.pages[base:])
-        if len(source.pages) % 2 and number < len(parts) - 1:
-            box = source.pages[-1].MediaBox
-            out.add_blank_page(page_size=(float(box[2]), float(box[3])))
-    tree = pikepdf.NameTree.new(out)
-    for name in sorted(dests):
-        page, rest = dests[name]
-        tree[name] = pikepdf.Array([out.pages[page].obj, *rest])
-    out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    out, sources, dests = _gather([part.pdf for part in parts], pad=True)
     titles = {point.anchor: point.title for point in _points(book.outline)}
     for page in out.pages:
         for annot in page.get("/Annots", []):
@@ -99,10 +77,52 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
                 name = str(annot.Dest)
                 target = titles.get(name) or (f"page {_label(dests[name][0], first_main)}" if name in dests else name)
                 annot.Contents = pikepdf.String(f"Go to {target}")
-    structure.finish(sources[0])
     _unique_subsets(out)
     _unambiguous_ends(out)
     _finish(out, book, first_main)
+    return _save(out, sources)
+
+
+def join_pieces(pdfs: list[bytes]) -> bytes:
+    """Return the pieces of one part joined page after page into the part, their destinations kept."""
+    out, sources, _ = _gather(pdfs, pad=False)
+    return _save(out, sources)
+
+
+def _gather(pdfs: list[bytes], pad: bool) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], dict]:
+    """Return a PDF of the pages of pdfs in order (padded to end each on a verso), its sources and destinations.
+
+    The PDF has their named destinations and one structure tree made of theirs.
+    """
+    out = pikepdf.new()
+    sources = [pikepdf.open(io.BytesIO(pdf)) for pdf in pdfs]
+    dests = {}
+    structure = _Structure(out)
+    for number, source in enumerate(sources):
+        base = len(out.pages)
+        local = {page.objgen: i for i, page in enumerate(source.pages)}
+        if "/Names" in source.Root and "/Dests" in source.Root.Names:
+            for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
+                dests[str(name)] = (base + local[dest[0].objgen], list(dest[1:]))
+        with warnings.catch_warnings():
+            # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            out.pages.extend(source.pages)
+        structure.add(source, out.pages[base:])
+        if pad and len(source.pages) % 2 and number < len(sources) - 1:
+            box = source.pages[-1].MediaBox
+            out.add_blank_page(page_size=(float(box[2]), float(box[3])))
+    tree = pikepdf.NameTree.new(out)
+    for name in sorted(dests):
+        page, rest = dests[name]
+        tree[name] = pikepdf.Array([out.pages[page].obj, *rest])
+    out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    structure.finish(sources[0])
+    return out, sources, dests
+
+
+def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
+    """Return out's bytes, and close the files it was made from."""
     # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
     saved = io.BytesIO()
     out.save(saved, deterministic_id=True, min_version=PDF_VERSION)

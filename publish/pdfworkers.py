@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import interrupt
 from .errors import PublishError, ToolError
-from .typeset import Typesetter, lay_out
+from .pieces import Chapters
+from .typeset import Typesetter
 
 # How often the parent looks at the workers' page counters while it waits for them, in seconds.
 POLL = 0.25
@@ -26,11 +27,11 @@ POLL = 0.25
 class Worker:
     """A process laying out and drawing parts, talking over a pipe; it may hold several laid out."""
 
-    def __init__(self, context, styles: Path, folder: Path, style: str, scratch: Path, name_of):
+    def __init__(self, context, styles: Path, folder: Path, style: str, scratch: Path, name_of, cache):
         self.name_of = name_of  # part index -> how to name it in an error
         self.conn, theirs = context.Pipe()
         self.page = context.Value("i", 0, lock=False)  # the page it is laying out now
-        self.process = context.Process(target=_work, args=(theirs, self.page, styles, folder, style, scratch),
+        self.process = context.Process(target=_work, args=(theirs, self.page, styles, folder, style, scratch, cache),
                                        daemon=True)
         self.process.start()
         theirs.close()
@@ -38,9 +39,9 @@ class Worker:
         self.asked: int | None = None  # the part of its last order
         self.replies = 0  # answers owed
 
-    def start(self, index: int, html: str, notes: set[str]) -> None:
+    def start(self, index: int, html: str, carried: str | None, notes: set[str]) -> None:
         self.laying = index
-        self.ask(("layout", index, html, notes))
+        self.ask(("layout", index, html, carried, notes))
 
     def ask(self, message) -> None:
         self.replies += 1
@@ -66,7 +67,8 @@ class Worker:
 class Workers(list):
     """The worker processes of one build; all are stopped when it ends, at once if it failed."""
 
-    def __init__(self, count: int, styles: Path, folder: Path, style: str, scratch: Path, name_of):
+    def __init__(self, count: int, styles: Path, folder: Path, style: str, scratch: Path, name_of,
+                 cache: tuple[Path | None, str]):
         super().__init__()
         if not count:
             return
@@ -79,7 +81,7 @@ class Workers(list):
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            self.extend(Worker(context, styles, folder, style, scratch, name_of) for _ in range(count))
+            self.extend(Worker(context, styles, folder, style, scratch, name_of, cache) for _ in range(count))
         finally:
             if main:
                 signal.signal(signal.SIGINT, handler)
@@ -125,22 +127,22 @@ class Workers(list):
             yield worker, message
 
 
-def _work(conn, page, styles: Path, folder: Path, style: str, scratch: Path) -> None:
+def _work(conn, page, styles: Path, folder: Path, style: str, scratch: Path, cache: tuple[Path | None, str]) -> None:
     """Serve one worker's pipe: lay parts out and report their length, draw them when told where they go."""
     # Temporary files (WeasyPrint's fonts) go where the parent removes them.
     tempfile.tempdir = str(scratch)
     index = None
     held = {}  # laid-out parts by index, until drawn or found in the cache
     try:
-        setter = Typesetter(styles, folder, style, on_page=lambda n: setattr(page, "value", n))
+        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: setattr(page, "value", n)), *cache)
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":
                 page.value = 0
-                held[index] = lay_out(setter, message[2], message[3])
-                conn.send(("laid", index, len(held[index].pages)))
+                held[index] = chapters.layout(*message[2:5])
+                conn.send(("laid", index, held[index].pages))
             elif order == "draw":
-                conn.send(("done", index, setter.draw(held.pop(index), *message[2:])))
+                conn.send(("done", index, chapters.draw(held.pop(index), *message[2:])))
             else:
                 del held[index]
     except EOFError:

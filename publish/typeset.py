@@ -67,6 +67,7 @@ class Laid:
 
     pdf: bytes
     pages: int
+    kept: tuple[str, ...] = ()  # the cache entries ("kind/key") it was made from, kept while it is
 
 
 class _PageCounter(logging.Handler):
@@ -115,8 +116,13 @@ class Typesetter:
     def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> Laid:
         arrange_pages(document, MARGIN_GAP, carried,
                       lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
-        mark_furniture(document)
-        return Laid(document.write_pdf(pdf_variant=PDF_VARIANT), len(document.pages))
+        return Laid(write(document), len(document.pages))
+
+
+def write(document) -> bytes:
+    """Return laid-out pages, their furniture marked as such, as a tagged PDF/A part."""
+    mark_furniture(document)
+    return document.write_pdf(pdf_variant=PDF_VARIANT)
 
 
 def lay_out(setter: Typesetter, html: str, notes: set[str]):

@@ -14,10 +14,12 @@ def test_benchmark_runs_on_the_sample(tmp_path):
     results = report["workloads"]["sample"]["results"]
     assert set(results) == {"publish pdf", "publish pdf, one chapter edited", "publish epub",
                             "publish epub, one chapter edited", "publish pdf, one process", "publish check",
-                            "pandoc epub", "pandoc --pdf-engine=weasyprint"}
+                            "pandoc epub", "pandoc --pdf-engine=weasyprint",
+                            "publish pdf, one word mid longest chapter", "publish pdf, one paragraph inserted"}
     for measured in results.values():
         assert measured["wall"] > 0 and measured["cpu"] > 0 and measured["rss_mb"] > 10
     assert set(report["workloads"]["sample"]["ratios"]) == {
         "pdf cold / pandoc+weasyprint", "pdf edit / pandoc+weasyprint", "epub cold / pandoc epub",
-        "epub edit / pandoc epub", "pdf one process / pandoc+weasyprint", "check / pandoc epub"}
+        "epub edit / pandoc epub", "pdf one process / pandoc+weasyprint", "check / pandoc epub",
+        "pdf one word mid longest chapter / pandoc+weasyprint", "pdf one paragraph inserted / pandoc+weasyprint"}
     assert "publish pdf, one chapter edited" in run.stdout
