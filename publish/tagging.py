@@ -23,7 +23,7 @@ from .model import PAGE_LABEL, PAGEBREAK
 # Set on a laid-out box whose drawing is page furniture, to the artifact's subtype (ISO 32000-1 14.8.2.2).
 FURNITURE = "publish_artifact"
 PAGE_NUMBER = "pn"  # class of the margin number that printhtml.py puts in each break
-NOTE_CLASSES = {"footnote", "longnote"}
+NOTE_CLASSES = {"footnote"}
 # A note's number in the text refers to it; at the note, it is its label.
 PSEUDO_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
 
