@@ -42,7 +42,7 @@ example: $(STAMP)
 	$(PUBLISH) all examples/frus1894Nicaragua --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
