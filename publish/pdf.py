@@ -49,14 +49,23 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
         scheduler.chapters = Chapters(setter, cache, store.base)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
         # are laid out once to be counted and once more, at the end, with the folios filled in.
-        prelims_pages = len(setter.layout(prelims_html(book, {})).pages)
+        counting = prelims_html(book, {})
+        prelims_pages = store.pages(counting, None)
+        if prelims_pages is None:
+            prelims_pages = len(setter.layout(counting).pages)
+            store.counted(counting, None, prelims_pages)
         scheduler.run(setter, prelims_pages)
         first_main = next((p.start for p in parts if not p.front), 0)
         folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
-        prelims = setter.layout(prelims_html(book, folios))
-        if len(prelims.pages) != prelims_pages:
-            raise RuntimeError("the contents changed length once its page numbers were filled in")
-        laid = [setter.draw(prelims, None, 1, True)] + [p.result for p in parts]
+        html = prelims_html(book, folios)
+        prelims = store.get(store.key(html, None, 1, True))
+        if prelims is None:
+            document = setter.layout(html)
+            if len(document.pages) != prelims_pages:
+                raise RuntimeError("the contents changed length once its page numbers were filled in")
+            prelims = setter.draw(document, None, 1, True)
+            store.put(store.key(html, None, 1, True), prelims)
+        laid = [prelims] + [p.result for p in parts]
     progress.stage("PDF: joining the parts")
     interrupt.check()
     target.write_bytes(join(laid, book, first_main))
@@ -102,7 +111,13 @@ class _PartCache:
         self.store = Store(root, "pdf", ".pdf")
         # The pieces of long chapters (publish/pieces.py): kept while a part made from them is.
         self.made_of = {kind: Store(root, kind, suffix) for kind, suffix in (("piece", ".pdf"), ("plan", ".plan"))}
+        # How many pages each part lays out to, wherever it stands: the prelims' before their folios are known,
+        # and a chapter's, unchanged since the last build, before the chapters before it are counted.
+        self.counts = Store(root, "count", ".txt")
         base = hashlib.sha256(f"{__version__} {weasyprint.__version__}\n{style}".encode())
+        # How a part is laid out and drawn is this package's code too: changed, it lays parts out again.
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            base.update(path.read_bytes())
         for path in sorted(p for p in styles.rglob("*") if p.is_file()):
             base.update(path.name.encode() + path.read_bytes())
         # An image replaced under the same name changes the pages that show it.
@@ -114,17 +129,31 @@ class _PartCache:
         return digest(self.base, html, carried, first_folio, lower_roman)
 
     def get(self, key: str) -> Laid | None:
-        kept = self.store.get(key, lambda pdf, info: isinstance(info.get("pages"), int)
-                              and isinstance(info.get("kept"), list) and not part_problem(pdf))
+        kept = self.store.get(key, lambda data, info: isinstance(info.get("pages"), int)
+                              and isinstance(info.get("kept"), list) and all(isinstance(k, str) for k in info["kept"]))
         if not kept:
             return None
-        laid = Laid(kept[0], kept[1]["pages"], tuple(str(k) for k in kept[1]["kept"]))
+        data, info = kept
+        # A chapter in pieces is kept as the list of its pieces (pieces.py), each checked as it is read.
+        pieces = _pieces(info["kept"])
+        found = [self.made_of["piece"].get(k) for k in pieces] if pieces else [(data, info)]
+        if any(f is None or part_problem(f[0]) for f in found):
+            return None
+        laid = Laid(tuple(f[0] for f in found), info["pages"], tuple(info["kept"]))
         self._use(laid)
         return laid
 
     def put(self, key: str, laid: Laid) -> None:
-        self.store.put(key, laid.pdf, pages=laid.pages, kept=list(laid.kept))
+        self.store.put(key, b"" if _pieces(laid.kept) else laid.pdfs[0], pages=laid.pages, kept=list(laid.kept))
         self._use(laid)
+
+    def pages(self, html: str, carried: str | None) -> int | None:
+        """Return how many pages a part lays out to, if a build has counted them (wherever the part stood)."""
+        kept = self.counts.get(digest(self.base, "count", html, carried), lambda data, info: data.isdigit())
+        return int(kept[0]) if kept else None
+
+    def counted(self, html: str, carried: str | None, pages: int) -> None:
+        self.counts.put(digest(self.base, "count", html, carried), str(pages).encode())
 
     def _use(self, laid: Laid) -> None:
         for entry in laid.kept:
@@ -134,8 +163,14 @@ class _PartCache:
 
     def prune(self) -> None:
         self.store.prune()
+        self.counts.prune()
         for store in self.made_of.values():
             store.prune()
+
+
+def _pieces(kept) -> list[str]:
+    """Return the keys of the pieces a part was made of, in order (none for a part laid out whole)."""
+    return [key for kind, _, key in (entry.partition("/") for entry in kept) if kind == "piece"]
 
 
 @dataclass
@@ -173,7 +208,8 @@ class _Scheduler:
     def __init__(self, book, parts, workers, store, progress):
         self.book, self.parts, self.workers = book, parts, workers
         self.store, self.progress = store, progress
-        self.order = _longest_first(parts, max(1, len(workers)))
+        self.order = _longest_first(parts, max(1, workers.count))
+        self.counted = {p.index for p in parts if store.pages(p.html, p.carried) is not None}
         self.setter, self.first_start = None, None
         self.chapters: Chapters | None = None
 
@@ -193,12 +229,20 @@ class _Scheduler:
                     worker.ask(("draw", index, *self._first_folio(part)))
                     del held[index]
             if all(p.result is not None for p in self.parts):
+                for part in self.parts:
+                    if part.index not in self.counted:
+                        self.store.counted(part.html, part.carried, part.pages)
                 return
+            laying = {w.laying for w in self.workers}
+            # A part counted by an earlier build waits for its place, where it is likely in the cache: after
+            # an edit in one chapter, only that one is laid out, not the unchanged ones after it.
+            waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying
+                       and (p.start is not None or p.index not in self.counted)]
+            if not self.workers and len(waiting) > 1:
+                self.workers.spawn()  # only when there is work to share: they take a second to start
             if not self.workers:
                 self._here(next(p for p in self.parts if p.result is None))
                 continue
-            laying = {w.laying for w in self.workers}
-            waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying]
             for worker, part in zip(self.workers.idle(), waiting):
                 worker.start(part.index, part.html, part.carried, part.notes)
             for worker, message in self.workers.messages():

@@ -64,7 +64,7 @@ def part_problem(pdf: bytes) -> str:
 
 def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     """Return the parts joined (a blank verso after any that ends on a recto) as the finished PDF."""
-    out, sources, dests = _gather([part.pdf for part in parts], pad=True)
+    out, sources, dests = _gather([part.pdfs for part in parts])
     titles = {point.anchor: point.title for point in _points(book.outline)}
     for page in out.pages:
         for annot in page.get("/Annots", []):
@@ -83,34 +83,33 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     return _save(out, sources)
 
 
-def join_pieces(pdfs: list[bytes]) -> bytes:
-    """Return the pieces of one part joined page after page into the part, their destinations kept."""
-    out, sources, _ = _gather(pdfs, pad=False)
-    return _save(out, sources)
+def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], dict]:
+    """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources and
+    destinations.
 
-
-def _gather(pdfs: list[bytes], pad: bool) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], dict]:
-    """Return a PDF of the pages of pdfs in order (padded to end each on a verso), its sources and destinations.
-
-    The PDF has their named destinations and one structure tree made of theirs.
+    A part is one PDF or several, its pieces. The PDF has their named destinations and one structure tree
+    made of theirs.
     """
     out = pikepdf.new()
-    sources = [pikepdf.open(io.BytesIO(pdf)) for pdf in pdfs]
+    sources = []
     dests = {}
     structure = _Structure(out)
-    for number, source in enumerate(sources):
-        base = len(out.pages)
-        local = {page.objgen: i for i, page in enumerate(source.pages)}
-        if "/Names" in source.Root and "/Dests" in source.Root.Names:
-            for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
-                dests[str(name)] = (base + local[dest[0].objgen], list(dest[1:]))
-        with warnings.catch_warnings():
-            # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
-            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-            out.pages.extend(source.pages)
-        structure.add(source, out.pages[base:])
-        if pad and len(source.pages) % 2 and number < len(sources) - 1:
-            box = source.pages[-1].MediaBox
+    for number, part in enumerate(parts):
+        for pdf in part:
+            source = pikepdf.open(io.BytesIO(pdf))
+            sources.append(source)
+            base = len(out.pages)
+            local = {page.objgen: i for i, page in enumerate(source.pages)}
+            if "/Names" in source.Root and "/Dests" in source.Root.Names:
+                for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
+                    dests[str(name)] = (base + local[dest[0].objgen], list(dest[1:]))
+            with warnings.catch_warnings():
+                # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+                out.pages.extend(source.pages)
+            structure.add(source, out.pages[base:])
+        if len(out.pages) % 2 and number < len(parts) - 1:
+            box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
     tree = pikepdf.NameTree.new(out)
     for name in sorted(dests):
@@ -125,7 +124,8 @@ def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
     """Return out's bytes, and close the files it was made from."""
     # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
     saved = io.BytesIO()
-    out.save(saved, deterministic_id=True, min_version=PDF_VERSION)
+    # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows them).
+    out.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     for source in sources:
         source.close()
     return saved.getvalue()
@@ -167,8 +167,9 @@ class _Structure:
             for annot in page.get("/Annots", []):
                 if "/StructParent" in annot:
                     annot.StructParent = int(annot.StructParent) + offset
-        for key, value in sorted(_number_tree(root.ParentTree), key=lambda entry: entry[0]):
-            self.parents += [key + offset, _copy(self.pdf, value)]
+        # Copied whole, in one step: entry by entry, the copying took longer than the rest of the join.
+        for key, value in sorted(_number_tree(_copy(self.pdf, source, root.ParentTree)), key=lambda entry: entry[0]):
+            self.parents += [key + offset, value]
             self.next_key = max(self.next_key, key + offset + 1)
         for role, standard in root.get("/RoleMap", {}).items():
             self.roles[role] = standard
@@ -179,29 +180,20 @@ class _Structure:
                 if isinstance(kid, pikepdf.Dictionary):
                     kid.P = self.document
                 self.document.K.append(kid)
-            for element in _elements(top):
-                self._settle(element)
+        if "/IDTree" in root:
+            # Each part's IDs are its own (tagging.settle); two parts may still hold one an author repeated.
+            for name, element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).items():
+                self._identify(str(name), element)
 
-    def _settle(self, element) -> None:
-        """Mend what WeasyPrint's tagging leaves amiss for PDF/UA in one element of the tree."""
-        if element.S == pikepdf.Name.LI:
-            # A list item's paragraphs go in its body (ISO 32000-1 14.8.4.3.3), not beside its label.
-            labels = [k for k in element.K if _role(k) == pikepdf.Name.Lbl]
-            rest = [k for k in element.K if _role(k) != pikepdf.Name.Lbl]
-            if any(_role(k) != pikepdf.Name.LBody for k in rest) and all(_role(k) for k in rest):
-                body = self.pdf.make_indirect(pikepdf.Dictionary(
-                    Type=pikepdf.Name.StructElem, S=pikepdf.Name.LBody, P=element, K=pikepdf.Array(rest)))
-                for kid in rest:
-                    kid.P = body
-                element.K = pikepdf.Array([*labels, body])
-        if "/ID" in element:
-            # A note that runs onto the next page is tagged once on each: an ID names one element.
-            name, count = str(element.ID), 1
-            while name in self.ids:
-                count += 1
-                name = f"{element.ID} ({count})"
-            element.ID = pikepdf.String(name)
-            self.ids[name] = element
+    def _identify(self, name: str, element) -> None:
+        """Enter an element in the ID tree, under a name no element has taken yet."""
+        unique, count = name, 1
+        while unique in self.ids:
+            count += 1
+            unique = f"{name} ({count})"
+        if unique != name:
+            element.ID = pikepdf.String(unique)
+        self.ids[unique] = element
 
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
@@ -222,25 +214,14 @@ class _Structure:
         pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
         pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
         if "/OutputIntents" in first.Root:
-            pdf.Root.OutputIntents = _copy(pdf, first.Root.OutputIntents)
+            pdf.Root.OutputIntents = _copy(pdf, first, first.Root.OutputIntents)
         for page in pdf.pages:
             page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
 
 
-def _role(kid):
-    """Return the structure type of a kid of a structure element, None if it is content (an MCID, an OBJR)."""
-    return kid.get("/S") if isinstance(kid, pikepdf.Dictionary) else None
-
-
-def _copy(pdf: pikepdf.Pdf, value):
-    """Copy an object of another file into pdf, direct or not (pikepdf copies only indirect ones)."""
-    if isinstance(value, pikepdf.Object) and value.is_indirect:
-        return pdf.copy_foreign(value)
-    if isinstance(value, pikepdf.Array):
-        return pikepdf.Array([_copy(pdf, v) for v in value])
-    if isinstance(value, pikepdf.Dictionary):
-        return pikepdf.Dictionary({k: _copy(pdf, v) for k, v in value.items()})
-    return value
+def _copy(pdf: pikepdf.Pdf, source: pikepdf.Pdf, value):
+    """Copy an object of source into pdf, with all it refers to (pikepdf copies only indirect ones)."""
+    return pdf.copy_foreign(value if value.is_indirect else source.make_indirect(value))
 
 
 def _number_tree(tree):
@@ -250,16 +231,6 @@ def _number_tree(tree):
         yield int(nums[i]), nums[i + 1]
     for kid in tree.get("/Kids", []):
         yield from _number_tree(kid)
-
-
-def _elements(element):
-    """Yield the structure elements under element."""
-    kids = element.get("/K", [])
-    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
-        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
-                and "/S" in kid:
-            yield kid
-            yield from _elements(kid)
 
 
 def _unique_subsets(pdf: pikepdf.Pdf) -> None:

@@ -65,12 +65,17 @@ class Worker:
 
 
 class Workers(list):
-    """The worker processes of one build; all are stopped when it ends, at once if it failed."""
+    """The worker processes of one build, started when asked to; all are stopped when it ends, at once if it failed."""
 
     def __init__(self, count: int, styles: Path, folder: Path, style: str, scratch: Path, name_of,
                  cache: tuple[Path | None, str]):
         super().__init__()
-        if not count:
+        self.count = count
+        self.settings = (styles, folder, style, scratch, name_of, cache)
+
+    def spawn(self) -> None:
+        """Start the workers (none if the build has no more than one process)."""
+        if self or not self.count:
             return
         context = multiprocessing.get_context("spawn")
         # A terminal's Ctrl-C reaches every process of the build: the parent alone answers it, and stops
@@ -81,7 +86,7 @@ class Workers(list):
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            self.extend(Worker(context, styles, folder, style, scratch, name_of, cache) for _ in range(count))
+            self.extend(Worker(context, *self.settings) for _ in range(self.count))
         finally:
             if main:
                 signal.signal(signal.SIGINT, handler)

@@ -21,7 +21,7 @@ from weasyprint.formatting_structure import boxes
 from .cache import Store, digest
 from .layout import arrange_pages, page_starts
 from .pages import roman
-from .pdfjoin import join_pieces, part_problem
+from .pdfjoin import part_problem
 from .printhtml import OTHER_PART
 from .typeset import MARGIN_GAP, Laid, Typesetter, lay_out, lost_notes, write
 
@@ -377,8 +377,7 @@ class Chapters:
                            for p in pieces]}
         plan_key = self._plan_key(run.sigs, run.context)
         self.plans.put(plan_key, json.dumps(plan).encode())
-        pdf = pdfs[0] if len(pdfs) == 1 else join_pieces(pdfs)
-        return Laid(pdf, offset, tuple(f"piece/{k}" for k in keys) + (f"plan/{plan_key}",))
+        return Laid(tuple(pdfs), offset, tuple(f"piece/{k}" for k in keys) + (f"plan/{plan_key}",))
 
     def _next_start(self, run: Run, segment: _Fresh) -> int | None:
         """Return the first block of the segment after this one (None at the chapter's end)."""

@@ -6,12 +6,15 @@ heads, folios, page ranges and original-page margin numbers become pagination ar
 technology and text extraction skip; the original page break itself becomes an empty structure element
 whose /Alt names the page ("page 588"), where it falls in the text; a footnote becomes a Note with an ID,
 its number in the text a Reference; a table header gets its scope, an element in another language its
-/Lang. The join (pdfjoin.py) makes one tree of the parts' trees and mends what is left per part.
+/Lang. Once written, each part's tree is mended where WeasyPrint's falls short of PDF/UA (settle), so
+that the join (pdfjoin.py) makes one tree of the parts' trees without walking them.
 """
 from __future__ import annotations
 
 import contextlib
+import io
 
+import pikepdf
 import pydyf
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout.absolute import AbsolutePlaceholder
@@ -114,6 +117,59 @@ def _describe(element, html, classes: set[str]) -> None:
     elif classes & NOTE_CLASSES and html.get("id"):
         element["S"] = "/Note"
         element["ID"] = pydyf.String(html.get("id"))
+
+
+def settle(pdf: bytes) -> bytes:
+    """Return a tagged part with its list items' bodies made, its IDs unique and an ID tree naming them."""
+    with pikepdf.open(io.BytesIO(pdf)) as part:
+        root = part.Root.StructTreeRoot
+        ids = {}
+        for element in _elements(root):
+            if element.S == pikepdf.Name.LI:
+                _give_body(part, element)
+            if "/ID" in element:
+                # A note that runs onto the next page is tagged once on each: an ID names one element.
+                name, count = str(element.ID), 1
+                while name in ids:
+                    count += 1
+                    name = f"{element.ID} ({count})"
+                element.ID = pikepdf.String(name)
+                ids[name] = element
+        if ids:
+            tree = pikepdf.NameTree.new(part)
+            for name in sorted(ids):
+                tree[name] = ids[name]
+            root.IDTree = tree.obj
+        saved = io.BytesIO()
+        part.save(saved, deterministic_id=True)
+    return saved.getvalue()
+
+
+def _give_body(pdf: pikepdf.Pdf, item) -> None:
+    """Put a list item's paragraphs in its body (ISO 32000-1 14.8.4.3.3), not beside its label."""
+    labels = [k for k in item.K if _role(k) == pikepdf.Name.Lbl]
+    rest = [k for k in item.K if _role(k) != pikepdf.Name.Lbl]
+    if any(_role(k) != pikepdf.Name.LBody for k in rest) and all(_role(k) for k in rest):
+        body = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.StructElem, S=pikepdf.Name.LBody, P=item, K=pikepdf.Array(rest)))
+        for kid in rest:
+            kid.P = body
+        item.K = pikepdf.Array([*labels, body])
+
+
+def _role(kid):
+    """Return the structure type of a kid of a structure element, None if it is content (an MCID, an OBJR)."""
+    return kid.get("/S") if isinstance(kid, pikepdf.Dictionary) else None
+
+
+def _elements(element):
+    """Yield the structure elements under element."""
+    kids = element.get("/K", [])
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
+                and "/S" in kid:
+            yield kid
+            yield from _elements(kid)
 
 
 def install() -> None:

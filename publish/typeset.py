@@ -19,7 +19,7 @@ from .layout import arrange_pages
 from .pages import roman
 from .printhtml import cut_notes, mark_resumed
 from .tables import fit_tables
-from .tagging import install, mark_furniture
+from .tagging import install, mark_furniture, settle
 
 STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
@@ -65,7 +65,7 @@ _amend(weasy_layout, weasy_layout.LayoutContext, "_update_footnote_area",
 class Laid:
     """One part, laid out and drawn."""
 
-    pdf: bytes
+    pdfs: tuple[bytes, ...]  # its pages: one PDF, or one per piece of a chapter (pieces.py), joined with the book
     pages: int
     kept: tuple[str, ...] = ()  # the cache entries ("kind/key") it was made from, kept while it is
 
@@ -116,13 +116,13 @@ class Typesetter:
     def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> Laid:
         arrange_pages(document, MARGIN_GAP, carried,
                       lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
-        return Laid(write(document), len(document.pages))
+        return Laid((write(document),), len(document.pages))
 
 
 def write(document) -> bytes:
     """Return laid-out pages, their furniture marked as such, as a tagged PDF/A part."""
     mark_furniture(document)
-    return document.write_pdf(pdf_variant=PDF_VARIANT)
+    return settle(document.write_pdf(pdf_variant=PDF_VARIANT))
 
 
 def lay_out(setter: Typesetter, html: str, notes: set[str]):
