@@ -13,6 +13,7 @@ from lxml import html as lxml_html
 
 from . import interrupt, safety
 from .cache import Store, digest
+from .chunks import split
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
@@ -55,7 +56,7 @@ def prepare(text: str, path: str) -> str:
 
 
 def to_html(markdown: str) -> str:
-    """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
+    """Convert a chunk of a file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
     command = [PANDOC, "+RTS", f"-M{safety.PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
                *PANDOC_ARGS]
@@ -76,15 +77,16 @@ def to_html(markdown: str) -> str:
 
 
 class PandocCache:
-    """Pandoc's HTML by the hash of its input; what pandoc made is kept only once the build goes on."""
+    """Pandoc's HTML of each chunk by the hash of the chunk; what pandoc made is kept only once the build goes on."""
 
     def __init__(self, root: Path | None):
         self.store = Store(root, "pandoc", ".html")
         self.fresh: dict[str, str] = {}
 
     def convert(self, markdown: str) -> str:
-        """Return pandoc's HTML for the prepared Markdown, from the cache when it is there."""
-        key = digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, markdown)
+        """Return pandoc's HTML for a chunk of prepared Markdown, from the cache when it is there."""
+        # "chunk": an entry of the scheme that cached whole files is not looked for.
+        key = digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, "chunk", markdown)
         kept = self.store.get(key)
         if kept is not None:
             return kept[0].decode("utf-8", errors="replace")
@@ -116,8 +118,8 @@ def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
 
 
 def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: PandocCache | None = None,
-            progress: Progress = QUIET) -> Book:
-    """Build the book model from the manuscript's sources."""
+            progress: Progress = QUIET, whole: bool = False) -> Book:
+    """Build the book model from the manuscript's sources, each file read by pandoc in chunks (or whole)."""
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
@@ -125,11 +127,14 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
-        # apart, in book order, as soon as pandoc returns it, while pandoc works on the others.
-        jobs = {p: pool.submit(lambda p=p: cache.convert(prepare(sources[p], str(p))))
-                for p in sorted(paths, key=lambda p: -len(sources[p]))}
+        # apart, in book order, as soon as pandoc returns its chunks, while pandoc works on the others.
+        # prepare() sees the whole file, so that the source lines it records are the file's.
+        jobs = {}
+        for p in sorted(paths, key=lambda p: -len(sources[p])):
+            markdown = prepare(sources[p], str(p))
+            jobs[p] = [pool.submit(cache.convert, chunk) for chunk in ([markdown] if whole else split(markdown))]
         for done, path in enumerate(paths, 1):
-            builder.add_file(path, jobs[path].result(), path in front)
+            builder.add_file(path, [job.result() for job in jobs[path]], path in front)
             progress.update(done)
     except BaseException:
         # An interrupt, or a file pandoc could not read: the others are neither begun nor waited for.
@@ -155,9 +160,8 @@ class _Builder:
         self.count = 0  # chapters so far, for default anchors
         self.known: dict = {}  # page breaks already recorded, by anchor
 
-    def add_file(self, path: Path, fragment: str, front: bool) -> None:
-        root = lxml_html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
-        notes = self._take_notes(root)
+    def add_file(self, path: Path, fragments: list[str], front: bool) -> None:
+        root, notes = self._join(fragments)
         chapters: list[Chapter] = []
         for el in list(root):
             if not isinstance(el.tag, str):
@@ -187,6 +191,25 @@ class _Builder:
         h1.set("id", anchor)
         body.append(h1)
         return Chapter(_heading_text(h1), anchor, path, body, front)
+
+    def _join(self, fragments: list[str]):
+        """Parse a file's chunks as one element, and return it with their notes by the ids its references name."""
+        root, notes = None, {}
+        for n, fragment in enumerate([f for f in fragments if f] or ["<p></p>"]):
+            part = lxml_html.fragment_fromstring(fragment, create_parent="div")
+            # pandoc numbers each chunk's notes from fn1: a chunk's number tells them apart.
+            notes.update((f"{n}-{ident}", li) for ident, li in self._take_notes(part).items())
+            for ref in part.xpath(".//a[contains(@class, 'footnote-ref')]"):
+                ref.set("href", f"#{n}-{(ref.get('href') or '#')[1:]}")
+            if root is None:
+                root = part
+                continue
+            if len(root):
+                root[-1].tail = (root[-1].tail or "") + (part.text or "")
+            else:
+                root.text = (root.text or "") + (part.text or "")
+            root.extend(part)
+        return root, notes
 
     def _take_notes(self, root) -> dict[str, object]:
         """Remove pandoc's endnote list and return its items by id."""

@@ -1,0 +1,239 @@
+"""pandoc reads each file in chunks, and the book is exactly the one it makes of each file read whole."""
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+from lxml import html
+
+import publish.convert
+from publish.check import check_book, clean
+from publish.chunks import split
+from publish.config import load_metadata
+from publish.convert import PandocCache, convert, prepare, read_sources
+
+from conftest import TEI_DATA as TEI
+from publish.tei import import_tei
+
+
+def model(folder: Path, whole: bool, cache: PandocCache | None = None) -> list:
+    """Return the book converted from the manuscript in folder, serialized, with its warnings."""
+    meta, _ = load_metadata(folder)
+    sources = {p: clean(t) for p, t in read_sources(meta, folder).items()}
+    book = convert(meta, folder, sources, cache, whole=whole)
+
+    def text(el) -> str:
+        return html.tostring(el, encoding="unicode")
+
+    chapters = [(ch.title, ch.anchor, str(ch.path), ch.front, text(ch.body), [dataclasses.astuple(s) for s in ch.sections],
+                 [(n.anchor, n.number, n.page, [text(b) for b in n.blocks]) for n in ch.notes.values()],
+                 [dataclasses.astuple(pb) for pb in ch.page_breaks]) for ch in book.chapters]
+    return [chapters, [str(d) for d in check_book(book, sources)]]
+
+
+def assert_chunked_as_whole(folder: Path) -> int:
+    """Assert that the manuscript converts in chunks to the same book as file by file; return the cuts made."""
+    chunked = model(folder, whole=False)
+    assert chunked == model(folder, whole=True)
+    meta, _ = load_metadata(folder)
+    return sum(len(split(prepare(t, str(p)))) - 1 for p, t in read_sources(meta, folder).items())
+
+
+def chunk_heads(folder: Path) -> list[str]:
+    """Return the first line of each chunk of the manuscript's files after the first chunk."""
+    meta, _ = load_metadata(folder)
+    return [c.split("\n", 1)[0] for p, t in read_sources(meta, folder).items() for c in split(prepare(t, str(p)))[1:]]
+
+
+def manuscript(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "book.yaml").write_text("id: guards\nvolume_title: Guards\nsubseries: '1936'\nvolume: Volume I\n"
+                                      "editors: [A. Editor]\nyear: 1954\nchapters:\n  - 01.md\n", encoding="utf-8")
+    (folder / "01.md").write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
+    return folder
+
+
+# Each case: a manuscript with a heading no cut may precede (the guard), and a later one free to.
+GUARDS = {
+    "note defined past a heading": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        Text with a note.[^a]
+
+        ## 2. Guarded {#d2}
+
+        Other text.
+
+        [^a]: The note, defined in the next document.
+
+        ## 3. Free {#d3}
+
+        Text.
+        """,
+    "fenced div holding a heading": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        :::: attachment
+
+        ## Guarded
+
+        Enclosure text.
+
+        ::: dateline
+        Rome, 1936.
+        :::
+
+        ::::
+
+        ## 2. Free {#d2}
+
+        Text.
+        """,
+    "code fence holding comment lines": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        ````
+        x = 1
+
+        # Guarded
+
+        ```
+        ~~~
+
+        # Guarded too
+        ````
+
+        ~~~
+        # Guarded three
+        ~~~
+
+        ## 2. Free {#d2}
+
+        Text.
+        """,
+    "raw div holding a heading": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        <div class="attachment"><div>
+
+        ## Guarded
+
+        Text in a div.
+
+        </div>
+
+        # Guarded chapter
+
+        Still in the outer div.
+
+        </div>
+
+        ## 2. Free {#d2}
+
+        Text.
+        """,
+    "reference link defined in another section": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        See [the second][second] and [The Heading Named].
+
+        ## 2. Guarded {#d2}
+
+        Text.
+
+        [second]: #d2
+
+        ## The Heading Named
+
+        Text.
+
+        ## 3. Free {#d3}
+
+        Text.
+        """,
+    "HTML comment holding a heading": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        <!-- an editor's remark
+
+        # Guarded
+
+        -->
+
+        ## 2. Free {#d2}
+
+        Text.
+        """,
+}
+
+
+@pytest.mark.parametrize("body", GUARDS.values(), ids=GUARDS)
+def test_no_cut_parts_what_pandoc_reads_as_one(tmp_path, monkeypatch, body):
+    monkeypatch.setattr("publish.chunks.CHUNK_EVERY", 1)  # every valid point a cut
+    folder = manuscript(tmp_path, body)
+    heads = chunk_heads(folder)
+    assert heads and not any("Guarded" in h or "Heading Named" in h for h in heads), heads
+    assert any("Free" in h for h in heads), heads
+    assert_chunked_as_whole(folder)
+
+
+def test_example_lists_number_across_the_file_so_it_is_not_cut(tmp_path, monkeypatch):
+    monkeypatch.setattr("publish.chunks.CHUNK_EVERY", 1)
+    folder = manuscript(tmp_path, """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        (@) One.
+
+        ## 2. Second {#d2}
+
+        (@) Two.
+        """)
+    assert chunk_heads(folder) == []
+    assert_chunked_as_whole(folder)
+
+
+def test_a_one_word_edit_runs_pandoc_on_one_chunk(tmp_path, monkeypatch):
+    from publish.synthetic import generate
+
+    folder = generate(tmp_path / "long", 120, chapter_pages=120)
+    runs = []
+    real = publish.convert.to_html
+    monkeypatch.setattr("publish.convert.to_html", lambda markdown: runs.append(markdown) or real(markdown))
+    store = tmp_path / "cache"
+    source = next(folder.glob("*.md"))
+    before = split(prepare(source.read_text(encoding="utf-8"), str(source)))
+    cache = PandocCache(store)
+    model(folder, whole=False, cache=cache)
+    cache.save()
+    assert len(runs) == len(before) >= 3
+
+    lines = source.read_text(encoding="utf-8").split("\n")
+    middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i][:1].isupper() and " the " in lines[i])
+    lines[middle] = lines[middle].replace(" the ", " this ", 1)
+    source.write_text("\n".join(lines), encoding="utf-8")
+    after = split(prepare(source.read_text(encoding="utf-8"), str(source)))
+    assert len(after) == len(before)
+    # The chunks are cut in the same places: only the one holding the edit differs.
+    assert len([i for i, (a, b) in enumerate(zip(before, after)) if a != b]) == 1
+    runs.clear()
+    edited = model(folder, whole=False, cache=PandocCache(store))
+    assert len(runs) == 1 and " this " in runs[0]
+    assert edited == model(folder, whole=True)
+
