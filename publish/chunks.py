@@ -115,24 +115,26 @@ def _comment_open(line: str, open_: bool) -> bool:
 
 def _crossed(lines: list[str]) -> list[bool]:
     """Say for each line whether a cut before it would part a label's uses and definitions."""
-    defined = set()
+    # A label matters where it is both defined and used: all its lines, definitions too (pandoc takes
+    # the first of two), must then be in one chunk.
+    defs: list[set[str]] = []
+    uses: list[set[str]] = []
     for i, line in enumerate(lines):
+        here, rest = set(), line
         if m := DEFINITION.match(line):
-            defined.add(_key(m[1]))
+            here.add(_key(m[1]))
+            rest = line[m.end():]
         elif m := ATX_TEXT.match(line):
-            defined.add(_key(m[1]))
-        elif i and SETEXT.match(line) and lines[i - 1].strip():
-            defined.add(_key(lines[i - 1]))
-    spans: dict[str, tuple[int, int]] = {}
-    for i, line in enumerate(lines):
-        keys = {_key(m[1]) for m in BRACKETS.finditer(line)}
-        if m := ATX_TEXT.match(line):
-            keys.add(_key(m[1]))
+            here.add(_key(m[1]))
         if i + 1 < len(lines) and SETEXT.match(lines[i + 1]) and line.strip():
-            keys.add(_key(line))
-        for key in keys & defined:
-            first, _ = spans.get(key, (i, i))
-            spans[key] = (first, i)
+            here.add(_key(line))
+        defs.append(here)
+        uses.append({_key(m[1]) for m in BRACKETS.finditer(rest)})
+    labels = set().union(*defs) & set().union(*uses)
+    spans: dict[str, tuple[int, int]] = {}
+    for i, keys in enumerate(zip(defs, uses)):
+        for key in (keys[0] | keys[1]) & labels:
+            spans[key] = (spans.get(key, (i, i))[0], i)
     # Each label bars the cuts after its first line up to its last: marked by a running count.
     change = [0] * (len(lines) + 1)
     for first, last in spans.values():
