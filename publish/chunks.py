@@ -6,7 +6,9 @@ fenced code, fenced div, raw HTML or LaTeX block, HTML comment, display math, me
 multiline table is still open. A label (a note's ``[^x]``, a reference link's ``[x]: url``, a heading's
 own text, which pandoc's implicit_header_references makes a link target) may not have uses or
 definitions on both sides. Markdown whose meaning is document-wide in other ways (example lists,
-LaTeX macros) is not cut at all. Of the valid points, those whose heading line hashes to a multiple of
+LaTeX macros) is not cut at all. The file is cut as written, before its page markers become pandoc
+spans: the spans hold source lines, which prepare() counts from the chunk's start so that a chunk's
+text, and so its cached HTML, stays the same when lines are added above it. Of the valid points, those whose heading line hashes to a multiple of
 CHUNK_EVERY become cuts (like rsync's chunks), so a clean build and one after an edit elsewhere cut at
 the same places.
 """
@@ -30,12 +32,13 @@ DASHES = re.compile(r"^-{3,}[- ]*$")
 HTML_BLOCKS = ("address|article|aside|blockquote|body|center|details|dialog|dir|div|dl|fieldset|figcaption|figure|"
                "footer|form|frameset|header|hgroup|html|iframe|main|map|menu|nav|noscript|object|ol|pre|script|"
                "section|style|summary|table|tbody|td|textarea|tfoot|th|thead|tr|ul|video|audio|canvas|math|svg")
-HTML_TAG = re.compile(rf"<(/?)({HTML_BLOCKS})\b[^>]*?(/?)>", re.I)
+# A tag may run on to the next line: it counts from its name.
+HTML_TAG = re.compile(rf"<(/?)({HTML_BLOCKS})\b([^<>]*)(>?)", re.I)
 INLINE_CODE = re.compile(r"(`+).*?\1")
 LATEX = re.compile(r"\\(begin|end)\{")
 # Markdown whose meaning spans the whole file: example lists number across it, LaTeX macros apply after
 # their definition.
-WHOLE = re.compile(r"^\s*(?:[-*+]\s+)?\(@[\w-]*\)|\\(?:re)?newcommand|\\providecommand|\\(?:re)?newenvironment|"
+WHOLE = re.compile(r"\(@[\w-]*\)|\\(?:re)?newcommand|\\providecommand|\\(?:re)?newenvironment|"
                    r"\\def\b|\\let\b", re.M)
 # Footnote and reference-link definitions, and the text of ATX and setext headings: the labels.
 DEFINITION = re.compile(r"^ {0,3}\[((?:[^\[\]]|\[[^\[\]]*\])+)\]:")
@@ -44,13 +47,12 @@ SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
 BRACKETS = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]")
 
 
-def split(markdown: str) -> list[str]:
-    """Cut a file's prepared Markdown into chunks pandoc reads alone as it reads them in the whole."""
+def starts(markdown: str) -> list[int]:
+    """Return the lines (counted from 0) where the chunks of a file's Markdown begin, the first 0."""
     if WHOLE.search(markdown):
-        return [markdown]
+        return [0]
     lines = markdown.split("\n")
-    starts = [0] + [i for i in _valid(lines) if _chosen(lines[i])]
-    return ["\n".join(lines[a:b]) for a, b in zip(starts, starts[1:] + [len(lines)])]
+    return [0] + [i for i in _valid(lines) if _chosen(lines[i])]
 
 
 def _chosen(line: str) -> bool:
@@ -83,8 +85,8 @@ def _valid(lines: list[str]) -> list[int]:
             dashes = True
         code = INLINE_CODE.sub("", line)
         comment = _comment_open(code, comment)
-        for close, _, selfclosing in HTML_TAG.findall(code):
-            if not selfclosing:
+        for close, _, attrs, end in HTML_TAG.findall(code):
+            if not (end and attrs.endswith("/")):
                 html = max(html - 1, 0) if close else html + 1
         for kind in LATEX.findall(code):
             latex = max(latex - 1, 0) if kind == "end" else latex + 1

@@ -1,6 +1,7 @@
 """Markdown to the book model: page markers become page-break elements, pandoc does the rest."""
 from __future__ import annotations
 
+import bisect
 import copy
 import os
 import re
@@ -13,7 +14,7 @@ from lxml import html as lxml_html
 
 from . import interrupt, safety
 from .cache import Store, digest
-from .chunks import split
+from .chunks import starts
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
@@ -39,20 +40,32 @@ BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd",
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
-def prepare(text: str, path: str) -> str:
-    """Turn page markers into pandoc spans and tag heading attributes with their source line."""
+def prepare(text: str, path: str, chunks: list[int] | tuple[int, ...] = (0,)) -> str:
+    """Turn page markers into pandoc spans and tag heading attributes with their source line, counted
+    from the start of the chunk holding it (chunks: the lines, from 0, where chunks begin)."""
+    def line(number: int) -> int:
+        return number - chunks[bisect.bisect_right(chunks, number - 1) - 1]
+
     out, last = [], 0
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
-        out.append(f'[]{{.{PAGEBREAK} label="{pb.label}" srcline={pb.line} srccol={pb.column}}}')
+        out.append(f'[]{{.{PAGEBREAK} label="{pb.label}" srcline={line(pb.line)} srccol={pb.column}}}')
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
-    for i, line in enumerate(lines):
-        m = HEADING_ATTRS.match(line)
+    for i, text_line in enumerate(lines):
+        m = HEADING_ATTRS.match(text_line)
         if m and "page=" in m[2]:
-            lines[i] = f"{m[1]}{m[2]} srcline={i + 1}}}"
+            lines[i] = f"{m[1]}{m[2]} srcline={line(i + 1)}}}"
     return "\n".join(lines)
+
+
+def chunked(text: str, path: str, whole: bool = False) -> list[tuple[int, str]]:
+    """Return a file's prepared Markdown in chunks (one if whole), each with the count of lines before it."""
+    # Markers become spans on one line: the prepared text has the source's lines.
+    cuts = [0] if whole else starts(text)
+    lines = prepare(text, path, cuts).split("\n")
+    return [(a, "\n".join(lines[a:b])) for a, b in zip(cuts, cuts[1:] + [len(lines)])]
 
 
 def to_html(markdown: str) -> str:
@@ -128,13 +141,10 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
         # apart, in book order, as soon as pandoc returns its chunks, while pandoc works on the others.
-        # prepare() sees the whole file, so that the source lines it records are the file's.
-        jobs = {}
-        for p in sorted(paths, key=lambda p: -len(sources[p])):
-            markdown = prepare(sources[p], str(p))
-            jobs[p] = [pool.submit(cache.convert, chunk) for chunk in ([markdown] if whole else split(markdown))]
+        jobs = {p: [(offset, pool.submit(cache.convert, chunk)) for offset, chunk in chunked(sources[p], str(p), whole)]
+                for p in sorted(paths, key=lambda p: -len(sources[p]))}
         for done, path in enumerate(paths, 1):
-            builder.add_file(path, [job.result() for job in jobs[path]], path in front)
+            builder.add_file(path, [(offset, job.result()) for offset, job in jobs[path]], path in front)
             progress.update(done)
     except BaseException:
         # An interrupt, or a file pandoc could not read: the others are neither begun nor waited for.
@@ -160,7 +170,7 @@ class _Builder:
         self.count = 0  # chapters so far, for default anchors
         self.known: dict = {}  # page breaks already recorded, by anchor
 
-    def add_file(self, path: Path, fragments: list[str], front: bool) -> None:
+    def add_file(self, path: Path, fragments: list[tuple[int, str]], front: bool) -> None:
         root, notes = self._join(fragments)
         chapters: list[Chapter] = []
         for el in list(root):
@@ -192,11 +202,15 @@ class _Builder:
         body.append(h1)
         return Chapter(_heading_text(h1), anchor, path, body, front)
 
-    def _join(self, fragments: list[str]):
-        """Parse a file's chunks as one element, and return it with their notes by the ids its references name."""
+    def _join(self, fragments: list[tuple[int, str]]):
+        """Parse a file's chunks (each after its count of lines before it) as one element, and return it
+        with their notes by the ids its references name."""
         root, notes = None, {}
-        for n, fragment in enumerate([f for f in fragments if f] or ["<p></p>"]):
+        for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
             part = lxml_html.fragment_fromstring(fragment, create_parent="div")
+            # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
+            for el in part.xpath(f"//*[@data-srcline][@class='{PAGEBREAK}' or @data-page]"):
+                el.set("data-srcline", str(int(el.get("data-srcline")) + offset))
             # pandoc numbers each chunk's notes from fn1: a chunk's number tells them apart.
             notes.update((f"{n}-{ident}", li) for ident, li in self._take_notes(part).items())
             for ref in part.xpath(".//a[contains(@class, 'footnote-ref')]"):

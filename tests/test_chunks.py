@@ -10,9 +10,8 @@ from lxml import html
 
 import publish.convert
 from publish.check import check_book, clean
-from publish.chunks import split
 from publish.config import load_metadata
-from publish.convert import PandocCache, convert, prepare, read_sources
+from publish.convert import PandocCache, chunked, convert, read_sources
 
 
 
@@ -39,7 +38,7 @@ def assert_chunked_as_whole(folder: Path) -> None:
 def chunk_heads(folder: Path) -> list[str]:
     """Return the first line of each chunk of the manuscript's files after the first chunk."""
     meta, _ = load_metadata(folder)
-    return [c.split("\n", 1)[0] for p, t in read_sources(meta, folder).items() for c in split(prepare(t, str(p)))[1:]]
+    return [c.split("\n", 1)[0] for p, t in read_sources(meta, folder).items() for _, c in chunked(t, str(p))[1:]]
 
 
 def manuscript(tmp_path: Path, body: str) -> Path:
@@ -204,31 +203,65 @@ def test_example_lists_number_across_the_file_so_it_is_not_cut(tmp_path, monkeyp
     assert_chunked_as_whole(folder)
 
 
-def test_a_one_word_edit_runs_pandoc_on_one_chunk(tmp_path, monkeypatch):
+def test_an_edit_runs_pandoc_on_the_one_chunk_holding_it(tmp_path, monkeypatch):
     from publish.synthetic import generate
 
     folder = generate(tmp_path / "long", 120, chapter_pages=120)
+    source = next(folder.glob("*.md"))
     runs = []
     real = publish.convert.to_html
     monkeypatch.setattr("publish.convert.to_html", lambda markdown: runs.append(markdown) or real(markdown))
-    store = tmp_path / "cache"
-    source = next(folder.glob("*.md"))
-    before = split(prepare(source.read_text(encoding="utf-8"), str(source)))
-    cache = PandocCache(store)
-    model(folder, whole=False, cache=cache)
-    cache.save()
+
+    def build() -> tuple[list[str], list]:
+        """Convert the manuscript with the cache kept in tmp_path; return the file's chunks and the book."""
+        runs.clear()
+        cache = PandocCache(tmp_path / "cache")
+        book = model(folder, whole=False, cache=cache)
+        cache.save()
+        return [c for _, c in chunked(source.read_text(encoding="utf-8"), str(source))], book
+
+    def edit(change) -> None:
+        lines = source.read_text(encoding="utf-8").split("\n")
+        middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i][:1].isupper() and " the " in lines[i])
+        lines[middle:middle + 1] = change(lines[middle])
+        source.write_text("\n".join(lines), encoding="utf-8")
+
+    before, _ = build()
     assert len(runs) == len(before) >= 3
+    for change in (lambda line: [line.replace(" the ", " this ", 1)],  # one word
+                   lambda line: [line, "", "A paragraph inserted, with a page [Page 9999] in it.", ""]):
+        edit(change)
+        after, book = build()
+        # The chunks are cut at the same places, and only the one holding the edit reads otherwise: the
+        # lines below an insertion moved, but the source lines in a chunk count from its start.
+        assert len(after) == len(before)
+        changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+        assert len(changed) == 1 and runs == [after[changed[0]]]
+        assert book == model(folder, whole=True)
+        before = after
 
-    lines = source.read_text(encoding="utf-8").split("\n")
-    middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i][:1].isupper() and " the " in lines[i])
-    lines[middle] = lines[middle].replace(" the ", " this ", 1)
-    source.write_text("\n".join(lines), encoding="utf-8")
-    after = split(prepare(source.read_text(encoding="utf-8"), str(source)))
-    assert len(after) == len(before)
-    # The chunks are cut in the same places: only the one holding the edit differs.
-    assert len([i for i, (a, b) in enumerate(zip(before, after)) if a != b]) == 1
-    runs.clear()
-    edited = model(folder, whole=False, cache=PandocCache(store))
-    assert len(runs) == 1 and " this " in runs[0]
-    assert edited == model(folder, whole=True)
 
+def test_page_breaks_and_headings_keep_the_file_s_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr("publish.chunks.CHUNK_EVERY", 1)
+    folder = manuscript(tmp_path, """
+        # Chapter {#ch page=1}
+
+        ## 1. First {#d1}
+
+        Text [Page 2] on.
+
+        ## 2. Second {#d2 page=3}
+
+        More [Page 4] text.
+
+        ## 3. Third {#d3}
+
+        Last [Page 5] words.
+        """)
+    assert len(chunk_heads(folder)) == 3
+    lines = (folder / "01.md").read_text(encoding="utf-8").split("\n")
+    want = [(label, next(i for i, line in enumerate(lines, 1) if f"[Page {label}]" in line or f"page={label}}}" in line))
+            for label in "12345"]
+    chapters, _ = model(folder, whole=False)
+    assert [(pb[0], pb[2]) for pb in chapters[0][-1]] == want
+    assert_chunked_as_whole(folder)
