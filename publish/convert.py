@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pypandoc
+from lxml import etree
 from lxml import html as lxml_html
 
 from . import interrupt, safety
@@ -31,6 +32,9 @@ PANDOC_FORMAT = "markdown-auto_identifiers-smart"
 PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet"]
 PANDOC = pypandoc.get_pandoc_path()
 PANDOC_VERSION = pypandoc.get_pandoc_version()
+# pandoc takes some 30 ms to start and end: the chunks a build has no HTML for are read in runs of
+# about this many bytes, enough runs to keep every core busy, each split back into its chunks.
+RUN_BYTES = 150_000
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
@@ -96,14 +100,16 @@ class PandocCache:
         self.store = Store(root, "pandoc", ".html")
         self.fresh: dict[str, str] = {}
 
-    def convert(self, markdown: str) -> str:
-        """Return pandoc's HTML for a chunk of prepared Markdown, from the cache when it is there."""
-        # "chunk": an entry of the scheme that cached whole files is not looked for.
-        key = digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, "chunk", markdown)
-        kept = self.store.get(key)
-        if kept is not None:
-            return kept[0].decode("utf-8", errors="replace")
-        html = self.fresh[key] = to_html(markdown)
+    def kept(self, chunk: str) -> str | None:
+        """Return pandoc's HTML for a chunk of prepared Markdown kept by an earlier build, or None."""
+        kept = self.store.get(_key(chunk))
+        return None if kept is None else kept[0].decode("utf-8", errors="replace")
+
+    def convert(self, chunks: list[str]) -> list[str]:
+        """Convert chunks in one pandoc run and return the HTML of each."""
+        html = [to_html(chunks[0])] if len(chunks) == 1 else _read_together(chunks)
+        for chunk, fragment in zip(chunks, html):
+            self.fresh[_key(chunk)] = fragment
         return html
 
     def save(self) -> None:
@@ -111,6 +117,55 @@ class PandocCache:
         for key, html in self.fresh.items():
             self.store.put(key, html.encode("utf-8"))
         self.store.prune()
+
+
+def _key(chunk: str) -> str:
+    # "chunk": an entry of the scheme that cached whole files is not looked for.
+    return digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, "chunk", chunk)
+
+
+def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
+    """Group the chunks without HTML, in order, into runs of about RUN_BYTES."""
+    runs: list[list[int]] = []
+    size = RUN_BYTES
+    for i, chunk in enumerate(chunks):
+        if html[i] is not None:
+            continue
+        if size + len(chunk) > RUN_BYTES:
+            runs.append([])
+            size = 0
+        runs[-1].append(i)
+        size += len(chunk)
+    return runs
+
+
+def _read_together(chunks: list[str]) -> list[str]:
+    """Return each chunk's HTML from one pandoc run over them all, split at a comment put between them."""
+    mark = f"publish-chunk-{digest(*chunks)[:16]}"
+    root = lxml_html.fragment_fromstring(to_html(f"\n\n<!--{mark}-->\n\n".join(chunks)), create_parent="div")
+    notes = {}
+    if len(root) and root[-1].tag == "section" and "footnotes" in (root[-1].get("class") or "").split():
+        notes = {li.get("id"): li for li in root[-1].xpath("./ol/li")}
+        root.remove(root[-1])
+    parts, text = [[]], [root.text or ""]
+    for node in root:
+        if node.tag is etree.Comment and node.text == mark:
+            # The line break pandoc puts between blocks: a chunk read alone begins with its first.
+            parts.append([])
+            text.append("")
+        else:
+            parts[-1].append(node)
+    if len(parts) != len(chunks):
+        return [to_html(chunk) for chunk in chunks]  # never where the cuts are sound: each is read alone
+    html = []
+    for lead, nodes in zip(text, parts):
+        # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
+        called = dict.fromkeys((a.get("href") or "#")[1:] for n in nodes if isinstance(n.tag, str)
+                               for a in n.xpath(".//a[contains(@class, 'footnote-ref')]"))
+        items = [lxml_html.tostring(notes[c], encoding="unicode") for c in called if c in notes]
+        end = f'<section class="footnotes"><ol>{"".join(items)}</ol></section>' if items else ""
+        html.append(lead + "".join(lxml_html.tostring(n, encoding="unicode") for n in nodes) + end)
+    return html
 
 
 def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
@@ -141,10 +196,18 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
         # apart, in book order, as soon as pandoc returns its chunks, while pandoc works on the others.
-        jobs = {p: [(offset, pool.submit(cache.convert, chunk)) for offset, chunk in chunked(sources[p], str(p), whole)]
-                for p in sorted(paths, key=lambda p: -len(sources[p]))}
+        jobs = {}
+        for p in sorted(paths, key=lambda p: -len(sources[p])):
+            chunks = chunked(sources[p], str(p), whole)
+            html = [cache.kept(chunk) for _, chunk in chunks]
+            jobs[p] = chunks, html, [(run, pool.submit(cache.convert, [chunks[i][1] for i in run]))
+                                     for run in _runs([chunk for _, chunk in chunks], html)]
         for done, path in enumerate(paths, 1):
-            builder.add_file(path, [(offset, job.result()) for offset, job in jobs[path]], path in front)
+            chunks, html, runs = jobs[path]
+            for run, job in runs:
+                for i, fragment in zip(run, job.result()):
+                    html[i] = fragment
+            builder.add_file(path, [(offset, fragment) for (offset, _), fragment in zip(chunks, html)], path in front)
             progress.update(done)
     except BaseException:
         # An interrupt, or a file pandoc could not read: the others are neither begun nor waited for.
