@@ -1,16 +1,16 @@
-"""A file's prepared Markdown in chunks that pandoc reads alone exactly as it reads them in the whole file.
+"""A file's Markdown in chunks that pandoc reads alone exactly as it reads them in the whole file.
 
 pandoc's time grows with its input, so after a one-word edit only the chunk holding it is read again.
 A chunk begins with an ATX heading after a blank line, where every block before it has ended: no
 fenced code, fenced div, raw HTML or LaTeX block, HTML comment, display math, metadata block or
-multiline table is still open. A label (a note's ``[^x]``, a reference link's ``[x]: url``, a heading's
-own text, which pandoc's implicit_header_references makes a link target) may not have uses or
-definitions on both sides. Markdown whose meaning is document-wide in other ways (example lists,
-LaTeX macros) is not cut at all. The file is cut as written, before its page markers become pandoc
-spans: the spans hold source lines, which prepare() counts from the chunk's start so that a chunk's
-text, and so its cached HTML, stays the same when lines are added above it. Of the valid points, those whose heading line hashes to a multiple of
-CHUNK_EVERY become cuts (like rsync's chunks), so a clean build and one after an edit elsewhere cut at
-the same places.
+multiline table is still open. A label (a note's ``[^x]``, a reference link's ``[x]: url``, a
+heading's own text, which pandoc's implicit_header_references makes a link target) may not have
+uses or definitions on both sides. Markdown whose meaning is document-wide in other ways (example
+lists, LaTeX macros) is not cut at all. Of the valid points, those whose heading line hashes to a
+multiple of CHUNK_EVERY become cuts (like rsync's chunks), so a clean build and one after an edit
+elsewhere cut at the same places. The file is cut as written, before its page markers become pandoc
+spans holding source lines, which prepare() counts from the chunk's start: a chunk's text, and so
+its cached HTML, stays the same when lines are added above it.
 """
 from __future__ import annotations
 

@@ -44,11 +44,11 @@ BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd",
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
-def prepare(text: str, path: str, chunks: list[int] | tuple[int, ...] = (0,)) -> str:
-    """Turn page markers into pandoc spans and tag heading attributes with their source line, counted
-    from the start of the chunk holding it (chunks: the lines, from 0, where chunks begin)."""
+def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> str:
+    """Turn page markers into pandoc spans and tag heading attributes with their source line in their chunk."""
+    # cuts: the lines (from 0) where chunks begin; a line is counted from its chunk's start.
     def line(number: int) -> int:
-        return number - chunks[bisect.bisect_right(chunks, number - 1) - 1]
+        return number - cuts[bisect.bisect_right(cuts, number - 1) - 1]
 
     out, last = [], 0
     for match, pb in find_markers(text, path):
@@ -94,7 +94,7 @@ def to_html(markdown: str) -> str:
 
 
 class PandocCache:
-    """Pandoc's HTML of each chunk by the hash of the chunk; what pandoc made is kept only once the build goes on."""
+    """Pandoc's HTML of each chunk by the chunk's hash; what pandoc made is kept only once the build goes on."""
 
     def __init__(self, root: Path | None):
         self.store = Store(root, "pandoc", ".html")
@@ -266,8 +266,7 @@ class _Builder:
         return Chapter(_heading_text(h1), anchor, path, body, front)
 
     def _join(self, fragments: list[tuple[int, str]]):
-        """Parse a file's chunks (each after its count of lines before it) as one element, and return it
-        with their notes by the ids its references name."""
+        """Parse a file's chunks (after their count of lines before them) as one element; return it and the notes."""
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
             part = lxml_html.fragment_fromstring(fragment, create_parent="div")

@@ -16,8 +16,7 @@ from publish.convert import PandocCache, chunked, convert, read_sources
 
 
 def model(folder: Path, whole: bool, cache: PandocCache | None = None, alone: bool = False) -> list:
-    """Return the book converted from the manuscript in folder (each chunk read by a pandoc run of its
-    own if alone), serialized, with its warnings."""
+    """Return the book made of the manuscript (each chunk read by its own pandoc run if alone), serialized."""
     meta, _ = load_metadata(folder)
     sources = {p: clean(t) for p, t in read_sources(meta, folder).items()}
     with pytest.MonkeyPatch.context() as patch:
@@ -28,15 +27,15 @@ def model(folder: Path, whole: bool, cache: PandocCache | None = None, alone: bo
     def text(el) -> str:
         return html.tostring(el, encoding="unicode")
 
-    chapters = [(ch.title, ch.anchor, str(ch.path), ch.front, text(ch.body), [dataclasses.astuple(s) for s in ch.sections],
+    chapters = [(ch.title, ch.anchor, str(ch.path), ch.front, text(ch.body),
+                 [dataclasses.astuple(s) for s in ch.sections],
                  [(n.anchor, n.number, n.page, [text(b) for b in n.blocks]) for n in ch.notes.values()],
                  [dataclasses.astuple(pb) for pb in ch.page_breaks]) for ch in book.chapters]
     return [chapters, [str(d) for d in check_book(book, sources)]]
 
 
 def assert_chunked_as_whole(folder: Path) -> None:
-    """Assert that the manuscript converts in chunks, each read alone or several in one pandoc run, to the
-    same book as file by file."""
+    """Assert that the manuscript read in chunks, alone or in runs, makes the book it makes read file by file."""
     whole = model(folder, whole=True)
     assert model(folder, whole=False, alone=True) == whole
     assert model(folder, whole=False) == whole
@@ -268,7 +267,8 @@ def test_page_breaks_and_headings_keep_the_file_s_lines(tmp_path, monkeypatch):
         """)
     assert len(chunk_heads(folder)) == 3
     lines = (folder / "01.md").read_text(encoding="utf-8").split("\n")
-    want = [(label, next(i for i, line in enumerate(lines, 1) if f"[Page {label}]" in line or f"page={label}}}" in line))
+    want = [(label, next(i for i, line in enumerate(lines, 1)
+                             if f"[Page {label}]" in line or f"page={label}}}" in line))
             for label in "12345"]
     chapters, _ = model(folder, whole=False)
     assert [(pb[0], pb[2]) for pb in chapters[0][-1]] == want
