@@ -119,19 +119,24 @@ def _crossed(lines: list[str]) -> list[bool]:
     """Say for each line whether a cut before it would part a label's uses and definitions."""
     # A label matters where it is both defined and used: all its lines, definitions too (pandoc takes
     # the first of two), must then be in one chunk.
-    defs: list[set[str]] = []
-    uses: list[set[str]] = []
-    for i, line in enumerate(lines):
-        here, rest = set(), line
+    defs: list[set[str]] = [set() for _ in lines]
+    uses: list[set[str]] = [set() for _ in range(len(lines) + 1)]
+    text, first = [], 0  # the paragraph so far (a label may run over a line break) and its first line
+    for i, line in enumerate(lines + [""]):
+        if BLANK.match(line):
+            # Cuts come only between paragraphs: a use is placed at its paragraph's first line.
+            uses[first] |= {_key(m[1]) for m in BRACKETS.finditer("\n".join(text))}
+            text, first = [], i + 1
+            continue
+        rest = line
         if m := DEFINITION.match(line):
-            here.add(_key(m[1]))
+            defs[i].add(_key(m[1]))
             rest = line[m.end():]
         elif m := ATX_TEXT.match(line):
-            here.add(_key(m[1]))
-        if i + 1 < len(lines) and SETEXT.match(lines[i + 1]) and line.strip():
-            here.add(_key(line))
-        defs.append(here)
-        uses.append({_key(m[1]) for m in BRACKETS.finditer(rest)})
+            defs[i].add(_key(m[1]))
+        if i + 1 < len(lines) and SETEXT.match(lines[i + 1]):
+            defs[i].add(_key(line))
+        text.append(rest)
     labels = set().union(*defs) & set().union(*uses)
     spans: dict[str, tuple[int, int]] = {}
     for i, keys in enumerate(zip(defs, uses)):

@@ -164,6 +164,22 @@ GUARDS = {
 
         Text.
         """,
+    "reference label over a line break": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        A label [run over
+        two lines].
+
+        ## 2. Guarded {#d2}
+
+        [Run over two lines]: #d1
+
+        ## 3. Free {#d3}
+
+        Text.
+        """,
     "HTML comment holding a heading": """
         # Chapter
 
