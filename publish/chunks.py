@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 
 # One valid heading in this many begins a chunk: in a FRUS chapter (a document of about 2 KB under
 # each `##` heading) chunks of some 30 KB, which pandoc reads in about 0.1 s.
@@ -73,8 +74,8 @@ def _valid(lines: list[str]) -> list[int]:
             if m and m[1][0] == fence[0] and len(m[1]) >= len(fence) and not line[m.end():].strip():
                 fence = ""
             continue
-        if m := FENCE.match(line):
-            fence = m[1]
+        if (m := FENCE.match(line)) and not (m[1][0] == "`" and "`" in line[m.end():]):
+            fence = m[1]  # (backticks after backticks: inline code, not a fence)
             continue
         if m := DIV_FENCE.match(line):
             # A fence with words after it opens a div; a bare one closes the innermost.
@@ -83,13 +84,15 @@ def _valid(lines: list[str]) -> list[int]:
             dashes = not (line.strip() == "..." or DASHES.match(line) and _blank_after(lines, i))
         elif DASHES.match(line) and (i == 0 or BLANK.match(lines[i - 1])) and not _blank_after(lines, i):
             dashes = True
-        code = INLINE_CODE.sub("", line)
-        comment = _comment_open(code, comment)
-        for close, _, attrs, end in HTML_TAG.findall(code):
-            if not (end and attrs.endswith("/")):
-                html = max(html - 1, 0) if close else html + 1
-        for kind in LATEX.findall(code):
-            latex = max(latex - 1, 0) if kind == "end" else latex + 1
+        code = INLINE_CODE.sub("", line) if "`" in line else line
+        if "<" in code or comment:
+            comment = _comment_open(code, comment)
+            for close, _, attrs, end in HTML_TAG.findall(code):
+                if not (end and attrs.endswith("/")):
+                    html = max(html - 1, 0) if close else html + 1
+        if "\\" in code:
+            for kind in LATEX.findall(code):
+                latex = max(latex - 1, 0) if kind == "end" else latex + 1
         if code.count("$$") % 2:
             math = not math
     return points
@@ -119,13 +122,14 @@ def _crossed(lines: list[str]) -> list[bool]:
     """Say for each line whether a cut before it would part a label's uses and definitions."""
     # A label matters where it is both defined and used: all its lines, definitions too (pandoc takes
     # the first of two), must then be in one chunk.
-    defs: list[set[str]] = [set() for _ in lines]
-    uses: list[set[str]] = [set() for _ in range(len(lines) + 1)]
+    defs: dict[int, set[str]] = defaultdict(set)  # by line
+    uses: dict[int, set[str]] = defaultdict(set)
     text, first = [], 0  # the paragraph so far (a label may run over a line break) and its first line
     for i, line in enumerate(lines + [""]):
         if BLANK.match(line):
             # Cuts come only between paragraphs: a use is placed at its paragraph's first line.
-            uses[first] |= {_key(m[1]) for m in BRACKETS.finditer("\n".join(text))}
+            if keys := {_key(m[1]) for m in BRACKETS.finditer("\n".join(text))}:
+                uses[first] |= keys
             text, first = [], i + 1
             continue
         rest = line
@@ -137,10 +141,10 @@ def _crossed(lines: list[str]) -> list[bool]:
         if i + 1 < len(lines) and SETEXT.match(lines[i + 1]):
             defs[i].add(_key(line))
         text.append(rest)
-    labels = set().union(*defs) & set().union(*uses)
+    labels = set().union(*defs.values()) & set().union(*uses.values())
     spans: dict[str, tuple[int, int]] = {}
-    for i, keys in enumerate(zip(defs, uses)):
-        for key in (keys[0] | keys[1]) & labels:
+    for i in sorted(defs.keys() | uses.keys()):
+        for key in (defs.get(i, set()) | uses.get(i, set())) & labels:
             spans[key] = (spans.get(key, (i, i))[0], i)
     # Each label bars the cuts after its first line up to its last: marked by a running count.
     change = [0] * (len(lines) + 1)

@@ -120,6 +120,23 @@ GUARDS = {
 
         Text.
         """,
+    "inline code that opens a line like a fence": """
+        # Chapter
+
+        ## 1. First {#d1}
+
+        ```inline``` code, not a fence.
+
+        ```
+
+        # Guarded
+
+        ```
+
+        ## 2. Free {#d2}
+
+        Text.
+        """,
     "raw div holding a heading": """
         # Chapter
 
