@@ -1,6 +1,7 @@
 """Markdown to the book model: page markers become page-break elements, pandoc does the rest."""
 from __future__ import annotations
 
+import bisect
 import copy
 import os
 import re
@@ -9,10 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pypandoc
+from lxml import etree
 from lxml import html as lxml_html
 
 from . import interrupt, safety
 from .cache import Store, digest
+from .chunks import starts
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
@@ -29,6 +32,9 @@ PANDOC_FORMAT = "markdown-auto_identifiers-smart"
 PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet"]
 PANDOC = pypandoc.get_pandoc_path()
 PANDOC_VERSION = pypandoc.get_pandoc_version()
+# pandoc takes some 30 ms to start and end: the chunks a build has no HTML for are read in runs of
+# about this many bytes, enough runs to keep every core busy, each split back into its chunks.
+RUN_BYTES = 150_000
 DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
@@ -38,24 +44,36 @@ BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd",
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
-def prepare(text: str, path: str) -> str:
-    """Turn page markers into pandoc spans and tag heading attributes with their source line."""
+def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> str:
+    """Turn page markers into pandoc spans and tag heading attributes with their source line in their chunk."""
+    # cuts: the lines (from 0) where chunks begin; a line is counted from its chunk's start.
+    def line(number: int) -> int:
+        return number - cuts[bisect.bisect_right(cuts, number - 1) - 1]
+
     out, last = [], 0
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
-        out.append(f'[]{{.{PAGEBREAK} label="{pb.label}" srcline={pb.line} srccol={pb.column}}}')
+        out.append(f'[]{{.{PAGEBREAK} label="{pb.label}" srcline={line(pb.line)} srccol={pb.column}}}')
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
-    for i, line in enumerate(lines):
-        m = HEADING_ATTRS.match(line)
+    for i, text_line in enumerate(lines):
+        m = HEADING_ATTRS.match(text_line)
         if m and "page=" in m[2]:
-            lines[i] = f"{m[1]}{m[2]} srcline={i + 1}}}"
+            lines[i] = f"{m[1]}{m[2]} srcline={line(i + 1)}}}"
     return "\n".join(lines)
 
 
+def chunked(text: str, path: str, whole: bool = False) -> list[tuple[int, str]]:
+    """Return a file's prepared Markdown in chunks (one if whole), each with the count of lines before it."""
+    # Markers become spans on one line: the prepared text has the source's lines.
+    cuts = [0] if whole else starts(text)
+    lines = prepare(text, path, cuts).split("\n")
+    return [(a, "\n".join(lines[a:b])) for a, b in zip(cuts, cuts[1:] + [len(lines)])]
+
+
 def to_html(markdown: str) -> str:
-    """Convert one file's prepared Markdown to an HTML fragment with pandoc."""
+    """Convert a chunk of a file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
     command = [PANDOC, "+RTS", f"-M{safety.PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
                *PANDOC_ARGS]
@@ -76,19 +94,22 @@ def to_html(markdown: str) -> str:
 
 
 class PandocCache:
-    """Pandoc's HTML by the hash of its input; what pandoc made is kept only once the build goes on."""
+    """Pandoc's HTML of each chunk by the chunk's hash; what pandoc made is kept only once the build goes on."""
 
     def __init__(self, root: Path | None):
         self.store = Store(root, "pandoc", ".html")
         self.fresh: dict[str, str] = {}
 
-    def convert(self, markdown: str) -> str:
-        """Return pandoc's HTML for the prepared Markdown, from the cache when it is there."""
-        key = digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, markdown)
-        kept = self.store.get(key)
-        if kept is not None:
-            return kept[0].decode("utf-8", errors="replace")
-        html = self.fresh[key] = to_html(markdown)
+    def kept(self, chunk: str) -> str | None:
+        """Return pandoc's HTML for a chunk of prepared Markdown kept by an earlier build, or None."""
+        kept = self.store.get(_key(chunk))
+        return None if kept is None else kept[0].decode("utf-8", errors="replace")
+
+    def convert(self, chunks: list[str]) -> list[str]:
+        """Convert chunks in one pandoc run and return the HTML of each."""
+        html = [to_html(chunks[0])] if len(chunks) == 1 else _read_together(chunks)
+        for chunk, fragment in zip(chunks, html):
+            self.fresh[_key(chunk)] = fragment
         return html
 
     def save(self) -> None:
@@ -96,6 +117,55 @@ class PandocCache:
         for key, html in self.fresh.items():
             self.store.put(key, html.encode("utf-8"))
         self.store.prune()
+
+
+def _key(chunk: str) -> str:
+    # "chunk": an entry of the scheme that cached whole files is not looked for.
+    return digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, "chunk", chunk)
+
+
+def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
+    """Group the chunks without HTML, in order, into runs of about RUN_BYTES."""
+    runs: list[list[int]] = []
+    size = RUN_BYTES
+    for i, chunk in enumerate(chunks):
+        if html[i] is not None:
+            continue
+        if size + len(chunk) > RUN_BYTES:
+            runs.append([])
+            size = 0
+        runs[-1].append(i)
+        size += len(chunk)
+    return runs
+
+
+def _read_together(chunks: list[str]) -> list[str]:
+    """Return each chunk's HTML from one pandoc run over them all, split at a comment put between them."""
+    mark = f"publish-chunk-{digest(*chunks)[:16]}"
+    root = lxml_html.fragment_fromstring(to_html(f"\n\n<!--{mark}-->\n\n".join(chunks)), create_parent="div")
+    notes = {}
+    if len(root) and root[-1].tag == "section" and "footnotes" in (root[-1].get("class") or "").split():
+        notes = {li.get("id"): li for li in root[-1].xpath("./ol/li")}
+        root.remove(root[-1])
+    parts, text = [[]], [root.text or ""]
+    for node in root:
+        if node.tag is etree.Comment and node.text == mark:
+            # The line break pandoc puts between blocks: a chunk read alone begins with its first.
+            parts.append([])
+            text.append("")
+        else:
+            parts[-1].append(node)
+    if len(parts) != len(chunks):
+        return [to_html(chunk) for chunk in chunks]  # never where the cuts are sound: each is read alone
+    html = []
+    for lead, nodes in zip(text, parts):
+        # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
+        called = dict.fromkeys((a.get("href") or "#")[1:] for n in nodes if isinstance(n.tag, str)
+                               for a in n.xpath(".//a[contains(@class, 'footnote-ref')]"))
+        items = [lxml_html.tostring(notes[c], encoding="unicode") for c in called if c in notes]
+        end = f'<section class="footnotes"><ol>{"".join(items)}</ol></section>' if items else ""
+        html.append(lead + "".join(lxml_html.tostring(n, encoding="unicode") for n in nodes) + end)
+    return html
 
 
 def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
@@ -116,8 +186,8 @@ def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
 
 
 def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: PandocCache | None = None,
-            progress: Progress = QUIET) -> Book:
-    """Build the book model from the manuscript's sources."""
+            progress: Progress = QUIET, whole: bool = False) -> Book:
+    """Build the book model from the manuscript's sources, each file read by pandoc in chunks (or whole)."""
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
@@ -125,11 +195,19 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
-        # apart, in book order, as soon as pandoc returns it, while pandoc works on the others.
-        jobs = {p: pool.submit(lambda p=p: cache.convert(prepare(sources[p], str(p))))
-                for p in sorted(paths, key=lambda p: -len(sources[p]))}
+        # apart, in book order, as soon as pandoc returns its chunks, while pandoc works on the others.
+        jobs = {}
+        for p in sorted(paths, key=lambda p: -len(sources[p])):
+            chunks = chunked(sources[p], str(p), whole)
+            html = [cache.kept(chunk) for _, chunk in chunks]
+            jobs[p] = chunks, html, [(run, pool.submit(cache.convert, [chunks[i][1] for i in run]))
+                                     for run in _runs([chunk for _, chunk in chunks], html)]
         for done, path in enumerate(paths, 1):
-            builder.add_file(path, jobs[path].result(), path in front)
+            chunks, html, runs = jobs[path]
+            for run, job in runs:
+                for i, fragment in zip(run, job.result()):
+                    html[i] = fragment
+            builder.add_file(path, [(offset, fragment) for (offset, _), fragment in zip(chunks, html)], path in front)
             progress.update(done)
     except BaseException:
         # An interrupt, or a file pandoc could not read: the others are neither begun nor waited for.
@@ -155,9 +233,8 @@ class _Builder:
         self.count = 0  # chapters so far, for default anchors
         self.known: dict = {}  # page breaks already recorded, by anchor
 
-    def add_file(self, path: Path, fragment: str, front: bool) -> None:
-        root = lxml_html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
-        notes = self._take_notes(root)
+    def add_file(self, path: Path, fragments: list[tuple[int, str]], front: bool) -> None:
+        root, notes = self._join(fragments)
         chapters: list[Chapter] = []
         for el in list(root):
             if not isinstance(el.tag, str):
@@ -187,6 +264,28 @@ class _Builder:
         h1.set("id", anchor)
         body.append(h1)
         return Chapter(_heading_text(h1), anchor, path, body, front)
+
+    def _join(self, fragments: list[tuple[int, str]]):
+        """Parse a file's chunks (after their count of lines before them) as one element; return it and the notes."""
+        root, notes = None, {}
+        for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
+            part = lxml_html.fragment_fromstring(fragment, create_parent="div")
+            # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
+            for el in part.xpath(f"//*[@data-srcline][@class='{PAGEBREAK}' or @data-page]"):
+                el.set("data-srcline", str(int(el.get("data-srcline")) + offset))
+            # pandoc numbers each chunk's notes from fn1: a chunk's number tells them apart.
+            notes.update((f"{n}-{ident}", li) for ident, li in self._take_notes(part).items())
+            for ref in part.xpath(".//a[contains(@class, 'footnote-ref')]"):
+                ref.set("href", f"#{n}-{(ref.get('href') or '#')[1:]}")
+            if root is None:
+                root = part
+                continue
+            if len(root):
+                root[-1].tail = (root[-1].tail or "") + (part.text or "")
+            else:
+                root.text = (root.text or "") + (part.text or "")
+            root.extend(part)
+        return root, notes
 
     def _take_notes(self, root) -> dict[str, object]:
         """Remove pandoc's endnote list and return its items by id."""
