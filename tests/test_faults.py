@@ -14,6 +14,7 @@ from pathlib import Path
 import pikepdf
 import psutil
 import pytest
+import weasyprint
 
 import publish.typeset
 from conftest import ROOT, ROOTS, SAMPLE
@@ -72,7 +73,9 @@ def workers_of(process: subprocess.Popen, count: int = 2, timeout: float = 120) 
 
 def test_ctrl_c_stops_a_parallel_build_with_one_line_and_leaves_nothing(book, tmp_path):
     folder, out, outputs = book
-    (folder / "01-chapter.md").write_text((folder / "01-chapter.md").read_text() + "\nOne more line.\n")
+    # Two chapters to lay out: for one, the build starts no workers.
+    for name in ("01-chapter.md", "02-chapter.md"):
+        (folder / name).write_text((folder / name).read_text() + "\nOne more line.\n")
     process = start(["all", folder, "--out", out], tmp_path)
     workers_of(process)
     os.killpg(process.pid, signal.SIGINT)
@@ -90,16 +93,16 @@ def test_an_interrupt_swallowed_by_the_renderer_still_wins(book, monkeypatch, ca
     """WeasyPrint's SVG drawing catches BaseException: the interrupt must still stop the build."""
     folder, out, outputs = book
     (folder / "01-chapter.md").write_text((folder / "01-chapter.md").read_text() + "\nOne more line.\n")
-    draw = publish.typeset.Typesetter.draw
+    draw = weasyprint.Document.write_pdf
 
-    def swallowing(self, *args):
+    def swallowing(self, *args, **kwargs):
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
         except BaseException:  # noqa: B036 - what the renderer does
             pass
-        return draw(self, *args)
-    monkeypatch.setattr(publish.typeset.Typesetter, "draw", swallowing)
+        return draw(self, *args, **kwargs)
+    monkeypatch.setattr(weasyprint.Document, "write_pdf", swallowing)
     assert cli.main(["all", str(folder), "--out", str(out), "--jobs", "1"]) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == "publish: interrupted; earlier outputs are untouched\n"
     assert untouched(out, outputs)
@@ -145,8 +148,8 @@ def test_each_manuscript_keeps_its_own_cache(tmp_path, monkeypatch):
     layout = publish.typeset.Typesetter.layout
     monkeypatch.setattr(publish.typeset.Typesetter, "layout", lambda self, html: laid.append(html) or layout(self, html))
     build(SAMPLE, out, ("pdf",), jobs=1)
-    # Only the prelims, which are laid out on every build (once to count, once with the folios).
-    assert len(laid) == 2 and all('class="halftitle"' in html for html in laid)
+    # Nothing: every part, the prelims too, comes from the sample's own cache.
+    assert laid == []
     assert sorted(p.name for p in (out / cache.CACHE).iterdir()) == sorted(["edge", SAMPLE_ID])
 
 
@@ -161,8 +164,11 @@ def test_a_tampered_cache_entry_is_laid_out_again_not_joined(tmp_path, where):
     out = tmp_path / "out"
     build(ROOTS / "edge", out, ("pdf",), jobs=1)
     kept = cache.folder(out, "edge")
-    # The chapters as joined, and the pieces they are made of (publish/pieces.py).
-    for entry in [*(kept / "pdf").glob("*.pdf"), *(kept / "piece").glob("*.pdf")]:
+    # The parts laid out whole (the prelims), and the pieces a chapter is made of (publish/pieces.py): the
+    # chapter's own entry only lists them.
+    entries = [*(kept / "pdf").glob("*.pdf"), *(kept / "piece").glob("*.pdf")]
+    assert sum(entry.stat().st_size == 0 for entry in entries) == 3  # the preface and two chapters
+    for entry in (entry for entry in entries if entry.stat().st_size):
         with pikepdf.open(entry, allow_overwriting_input=True) as part:
             script = part.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")))
             if where == "catalog":

@@ -10,7 +10,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from conftest import ROOTS, make_manuscript
 from publish.build import STYLES, build, load
-from publish import cache
+from publish import cache, pdfworkers, typeset
 from publish.pdf import _longest_first, _parts
 from publish.typeset import STYLESHEET
 from publish.printhtml import OTHER_PART, chapter_html, page_css, prelims_html
@@ -74,15 +74,22 @@ def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp
     out = tmp_path / "out"
     build(folder, out, ("pdf",), jobs=2)
     cached = set((cache.folder(out, "edge") / "pdf").glob("*.pdf"))
-    assert len(cached) == 3  # the preface and two chapters; the prelims are always laid out anew
-    chapter = folder / "02-two.md"
-    chapter.write_text(chapter.read_text(encoding="utf-8").replace("telegram then", "telegram thEn"),
-                       encoding="utf-8")
+    assert len(cached) == 4  # the prelims, the preface and two chapters
+    chapter = folder / "01-one.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(" the first", " thE first", 1), encoding="utf-8")
+    # What is laid out, and whether worker processes start: for one chapter to lay out, they are not worth it.
+    laid, spawned = [], []
+    layout, spawn = typeset.Typesetter.layout, pdfworkers.Workers.spawn
+    monkeypatch.setattr(typeset.Typesetter, "layout",
+                        lambda self, html: laid.append(lxml_html.fromstring(html).findtext(".//h1")) or layout(self, html))
+    monkeypatch.setattr(pdfworkers.Workers, "spawn", lambda self: spawned.append(self.count) or spawn(self))
     rebuilt = build(folder, out, ("pdf",), jobs=2)
+    # Chapter Two, after the edited one, waits for its place and comes from the cache: its length was counted.
+    assert laid == ["Chapter One"] and not spawned
     now = set((cache.folder(out, "edge") / "pdf").glob("*.pdf"))
     assert len(now - cached) == 1 and len(cached - now) == 1, "only the edited chapter is laid out again"
     again = build(folder, out, ("pdf",), jobs=1)  # nothing to lay out: every part from the cache
-    assert set((cache.folder(out, "edge") / "pdf").glob("*.pdf")) == now
+    assert set((cache.folder(out, "edge") / "pdf").glob("*.pdf")) == now and laid == ["Chapter One"]
     clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1)
     assert again.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
     assert rebuilt.outputs["pdf"].read_bytes() == clean.outputs["pdf"].read_bytes()
