@@ -48,7 +48,8 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
         scheduler.chapters = Chapters(setter, cache, store.base)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
-        # are laid out once to be counted and once more, at the end, with the folios filled in.
+        # are laid out once to be counted and once more, at the end, with the folios filled in (each
+        # taken from the cache when the last build made it).
         counting = prelims_html(book, {})
         prelims_pages = store.pages(counting, None)
         if prelims_pages is None:
