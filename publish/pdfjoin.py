@@ -19,6 +19,7 @@ from . import __version__
 from .model import Book
 from .pages import roman
 from .printhtml import OTHER_PART
+from .tagging import identify
 from .typeset import Laid
 
 # The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
@@ -182,18 +183,8 @@ class _Structure:
                 self.document.K.append(kid)
         if "/IDTree" in root:
             # Each part's IDs are its own (tagging.settle); two parts may still hold one an author repeated.
-            for name, element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).items():
-                self._identify(str(name), element)
-
-    def _identify(self, name: str, element) -> None:
-        """Enter an element in the ID tree, under a name no element has taken yet."""
-        unique, count = name, 1
-        while unique in self.ids:
-            count += 1
-            unique = f"{name} ({count})"
-        if unique != name:
-            element.ID = pikepdf.String(unique)
-        self.ids[unique] = element
+            for element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).values():
+                identify(self.ids, element)
 
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""

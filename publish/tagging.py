@@ -129,12 +129,7 @@ def settle(pdf: bytes) -> bytes:
                 _give_body(part, element)
             if "/ID" in element:
                 # A note that runs onto the next page is tagged once on each: an ID names one element.
-                name, count = str(element.ID), 1
-                while name in ids:
-                    count += 1
-                    name = f"{element.ID} ({count})"
-                element.ID = pikepdf.String(name)
-                ids[name] = element
+                identify(ids, element)
         if ids:
             tree = pikepdf.NameTree.new(part)
             for name in sorted(ids):
@@ -143,6 +138,17 @@ def settle(pdf: bytes) -> bytes:
         saved = io.BytesIO()
         part.save(saved, deterministic_id=True)
     return saved.getvalue()
+
+
+def identify(ids: dict, element) -> None:
+    """Enter a structure element in ids under its ID, given a count after it if another element has it."""
+    name, count = str(element.ID), 1
+    while name in ids:
+        count += 1
+        name = f"{element.ID} ({count})"
+    if name != str(element.ID):
+        element.ID = pikepdf.String(name)
+    ids[name] = element
 
 
 def _give_body(pdf: pikepdf.Pdf, item) -> None:
