@@ -123,13 +123,35 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.P
 
 def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
     """Return out's bytes, and close the files it was made from."""
-    # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
-    saved = io.BytesIO()
-    # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows them).
-    out.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows
+    # them). qpdf writes them, so their data cannot be given a line feed as a page's content is (see
+    # _unambiguous_ends); one that ends in a carriage return is instead regrouped: qpdf shares the objects
+    # out evenly among the streams, so one indirect object more moves every boundary. A page's media box
+    # made indirect is the same box. Each grouping has about one stream in 256 ending so; past the pages,
+    # the file is written without object streams.
+    pages, mode = iter(out.pages), pikepdf.ObjectStreamMode.generate
+    while True:
+        # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
+        saved = io.BytesIO()
+        out.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=mode)
+        if mode == pikepdf.ObjectStreamMode.disable or not _ambiguous_object_streams(saved.getvalue()):
+            break
+        if (page := next(pages, None)) is None:
+            mode = pikepdf.ObjectStreamMode.disable
+        else:
+            page.obj.MediaBox = out.make_indirect(pikepdf.Array(page.mediabox))
     for source in sources:
         source.close()
     return saved.getvalue()
+
+
+def _ambiguous_object_streams(pdf: bytes) -> bool:
+    """Tell whether an object stream of the saved file ends in a carriage return (see _unambiguous_ends)."""
+    if b"\r\nendstream" not in pdf:  # the common case, found at once
+        return False
+    with pikepdf.open(io.BytesIO(pdf)) as saved:
+        return any(isinstance(obj, pikepdf.Stream) and obj.get("/Type") == pikepdf.Name.ObjStm
+                   and obj.read_raw_bytes().endswith(b"\r") for obj in saved.objects)
 
 
 def _points(points):
