@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,19 +44,20 @@ class Metadata:
     """The volume as ``book.yaml`` describes it."""
 
     id: str = _key("Short identifier used for output file names, e.g. frus1961-63v05.", required=True)
-    series: str = _key("Series title as printed.", "Foreign Relations of the United States")
+    series: str = _key("Series title as printed, e.g. Foreign Relations of the United States.", "")
     subseries: str = _key("Years the subseries covers, e.g. 1961–1963.", "")
     volume: str = _key("Volume number as printed, e.g. Volume V.", "")
     volume_title: str = _key("Volume title as printed, e.g. Soviet Union.", required=True)
     editors: list = _key("Editors of the print edition, in order.", [], kind=list)
     general_editor: str = _key("General editor of the print edition.", "")
-    publisher: str = _key("Publisher of the print edition.", "United States Government Printing Office")
-    place: str = _key("Place of publication of the print edition.", "Washington")
+    publisher: str = _key("Publisher of the print edition, e.g. United States Government Printing Office.", "")
+    place: str = _key("Place of publication of the print edition, e.g. Washington.", "")
     year: str = _key("Year of the print edition.", "")
     language: str = _key("Language of the text (BCP 47), used for hyphenation.", "en", form=LANGUAGE)
-    rights: str = _key("Rights statement.", "Public domain: a work of the United States Government.")
+    rights: str = _key("Rights statement, e.g. Public domain: a work of the United States Government.", "")
     print_edition: str = _key("The print edition the original page numbers come from.", "")
-    identifier: str = _key("Stable identifier of this edition; derived from id when empty.", "")
+    identifier: str = _key("Stable identifier of this edition, e.g. its web address; printed on the edition "
+                           "page when given.", "")
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
     version: str = _key("Edition version; a release tag v<version> overrides it.", "", form=VERSION)
@@ -74,20 +76,20 @@ class Metadata:
     @property
     def title(self) -> str:
         """The full title as FRUS prints it on the title page, in one line."""
-        parts = [self.series + (f", {self.subseries}" if self.subseries else "")]
-        parts += [p for p in (self.volume, self.volume_title) if p]
-        return ", ".join(parts)
+        parts = (self.series, self.subseries, self.volume, self.volume_title)
+        return ", ".join(p for p in parts if p)
 
     @property
     def verso_head(self) -> str:
         if self.running_head:
             return self.running_head
         short = "Foreign Relations" if self.series.startswith("Foreign Relations") else self.series
-        return ", ".join(p for p in (short + (f", {self.subseries}" if self.subseries else ""), self.volume) if p)
+        return ", ".join(p for p in (short, self.subseries, self.volume) if p) or self.volume_title
 
     @property
     def urn(self) -> str:
-        return self.identifier or f"https://history.state.gov/historicaldocuments/{self.id}"
+        """The identifier given, else one made from the id alone, which claims no publisher's address."""
+        return self.identifier or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'frus-publish:' + self.id)}"
 
     @property
     def source_edition(self) -> str:

@@ -19,7 +19,7 @@ from .chunks import starts
 from .config import Metadata
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
-from .pages import BOUNDARY, PageBreak, find_markers
+from .pages import BOUNDARY, MARKER, PageBreak, find_markers
 from .progress import QUIET, Progress
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
@@ -191,7 +191,7 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
-    builder = _Builder(meta)
+    builder = _Builder(meta, sources)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
@@ -224,7 +224,8 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
 class _Builder:
     """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
 
-    def __init__(self, meta: Metadata):
+    def __init__(self, meta: Metadata, sources: dict[Path, str]):
+        self.sources = sources  # for the line of text that pandoc's HTML does not give
         self.chapters: list[Chapter] = []
         self.diagnostics: list[Diagnostic] = []
         self.current: str | None = None  # the label of the original page the text is on
@@ -246,8 +247,13 @@ class _Builder:
             elif el.tag == "p" and _only_breaks(el):
                 self.pending.extend(el)  # pages that begin with the file's first heading
             elif not _is_blank(el):
-                self.diagnostics.append(Diagnostic(str(path), _line_of(el), 0, "S001",
-                                                   "text before the first chapter heading ('# Title')"))
+                line = _line_of(el) or _first_text_line(self.sources[path])
+                if root.find("h1") is None:
+                    self.diagnostics.append(Diagnostic(str(path), line, 0, "S002", "no chapter heading in this "
+                                                       "file: begin it with one, a line such as '# Title'"))
+                else:
+                    self.diagnostics.append(Diagnostic(str(path), line, 0, "S001",
+                                                       "text before the first chapter heading ('# Title')"))
                 return
         if not chapters:
             self.diagnostics.append(Diagnostic(str(path), 1, 0, "S002", "no chapter heading ('# Title') in this file"))
@@ -509,6 +515,14 @@ def _slug(text: str, used: set) -> str:
 
 def _is_blank(el) -> bool:
     return not el.text_content().strip() and not len(el.xpath(f".//*[@class='{PAGEBREAK}']"))
+
+
+def _first_text_line(text: str) -> int:
+    """Return the number of the first line holding text other than page markers and comments (0: none)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if MARKER.sub("", line).strip() and not line.lstrip().startswith("<!--"):
+            return number
+    return 0
 
 
 def _line_of(el) -> int:

@@ -39,8 +39,11 @@ def edition_notice(book, fmt: str) -> list:
         E.H1("About this edition"),
         E.P(f"This edition reproduces the text of {meta.source_edition}."),
         E.P(HOW_SHOWN[fmt]),
-        E.P(meta.rights),
     ]
+    # Only what book.yaml says: no rights or identifier is assumed for a book that gives none.
+    if meta.rights:
+        paragraphs.append(E.P(meta.rights))
     imprint = [f"Edition {meta.version}" if meta.version else "Edition", f"built {book.date[:10]}" if book.date else ""]
-    paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + f". Identifier: {meta.urn}"))
+    ident = f" Identifier: {meta.identifier}" if meta.identifier else ""
+    paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + "." + ident))
     return paragraphs

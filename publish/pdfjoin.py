@@ -314,7 +314,8 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
         xmp["dc:description"] = meta.description or meta.title
         xmp["dc:subject"] = list(meta.keywords)
         xmp["dc:language"] = [meta.language]
-        xmp["dc:rights"] = meta.rights
+        if meta.rights:
+            xmp["dc:rights"] = meta.rights
         xmp["dc:identifier"] = meta.urn
         xmp["dc:source"] = meta.source_edition
         xmp["pdf:Keywords"] = ", ".join(meta.keywords)
