@@ -105,12 +105,36 @@ class Metadata:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Metadata)}
+# Names a newcomer writes for a key, from other tools' metadata (pandoc, Dublin Core, EPUB).
+SYNONYMS = {"title": "volume_title", "name": "volume_title", "book_title": "volume_title",
+            "author": "editors", "authors": "editors", "editor": "editors", "creator": "editors",
+            "date": "year", "published": "year", "lang": "language", "city": "place", "license": "rights",
+            "copyright": "rights", "isbn": "identifier", "doi": "identifier", "url": "identifier",
+            "abstract": "description", "summary": "description", "subject": "keywords", "tags": "keywords",
+            "files": "chapters", "chapter": "chapters", "toc": "chapters", "preface": "front_matter",
+            "paper_size": "page_size", "papersize": "page_size", "fontsize": "font_size", "margin": "margins",
+            "geometry": "margins"}
+
+
+def did_you_mean(name: str, known, synonyms: dict[str, str] | None = None) -> str:
+    """Return '; did you mean ...?' for a name not known, from synonyms, case or spelling ('' if none)."""
+    known, name = list(known), name[:200]  # difflib's time grows with the lengths compared
+    if guess := (synonyms or {}).get(name.lower().replace("-", "_")):
+        return f"; did you mean '{guess}'?"
+    if cased := next((k for k in known if k.lower() == name.lower()), None):
+        return f"; did you mean '{cased}'? (names are case-sensitive)"
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     """Read and validate book.yaml; return the metadata (None if unusable) and every problem found."""
     path = folder / BOOK_FILE
     shown = str(path)
+    if not folder.is_dir():
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
+        return None, [Diagnostic(str(folder), 0, 0, "M015", f"the manuscript folder '{folder}' {state}"
+                                 f"{did_you_mean(folder.name, _folders(folder.parent))}")]
     if not path.is_file():
         return None, [Diagnostic(shown, 0, 0, "M001", f"no {BOOK_FILE}: a manuscript folder needs one "
                                  "(see README, 'The manuscript')")]
@@ -119,7 +143,7 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(shown, 0, 0, "M002", f"not UTF-8 ({exc.reason} at byte {exc.start})")]
+        return None, [Diagnostic(shown, 0, 0, "M002", not_utf8(path.read_bytes(), exc))]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -129,6 +153,9 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if tab := re.search(r"^[ -]*\t", text, re.M):
+            line, col = text.count("\n", 0, tab.end()) + 1, tab.end() - tab.start()
+            problem += "; YAML indents with spaces only: replace the tab at the start of the line by spaces"
         return None, [Diagnostic(shown, line, col, "M003", f"YAML syntax error: {problem}")]
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         return None, [Diagnostic(shown, 1, 1, "M004", "book.yaml must be a mapping of keys to values")]
@@ -139,8 +166,7 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     for key, value in data.items():
         line, col = places.get(str(key), [(0, 0)])[0]
         if key not in FIELDS:
-            guess = difflib.get_close_matches(str(key), FIELDS, n=1)
-            hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(FIELDS)}"
+            hint = did_you_mean(str(key), FIELDS, SYNONYMS) or f"; known keys: {', '.join(FIELDS)}"
             diags.append(Diagnostic(shown, line, col, "M005", f"unknown key '{key}'{hint}"))
             continue
         value, problem = _coerce(FIELDS[key], value)
@@ -171,6 +197,23 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     meta.front_matter = [name for name in meta.front_matter if name not in unusable]
     meta.chapters = [name for name in meta.chapters if name not in unusable]
     return meta, diags + file_diags
+
+
+def not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Say what a file that is not UTF-8 seems to be, and to save it as UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\0") > len(data[:200]) // 4:
+        seems = "it looks like UTF-16 ('Unicode' in some editors)"
+    else:
+        seems = f"{exc.reason} at byte {exc.start}, perhaps Latin-1 or Windows-1252"
+    return f"not UTF-8 ({seems}): save the file as UTF-8 (in the editor's 'Save as' or 'Encoding' menu)"
+
+
+def _folders(parent: Path) -> list[str]:
+    """Return the names of the folders in parent that hold a book.yaml."""
+    try:
+        return [p.name for p in parent.iterdir() if (p / BOOK_FILE).is_file()]
+    except OSError:
+        return []
 
 
 def _places(node: yaml.MappingNode) -> dict[str, list[tuple[int, int]]]:
@@ -242,7 +285,9 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> tupl
                 diags.append(Diagnostic(shown, line, col, "M009", f"'{name}' lies outside the manuscript folder"))
                 unusable.add(name)
             elif not found:
-                diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"))
+                present = [p.relative_to(folder).as_posix() for p in (*folder.glob("*.md"), *folder.glob("*/*.md"))]
+                diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"
+                                        f"{did_you_mean(name, present)}"))
                 unusable.add(name)
             elif target in listed:
                 diags.append(Diagnostic(shown, line, col, "M013", f"'{name}' is listed twice "

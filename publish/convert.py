@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from . import interrupt, safety
 from .cache import Store, digest
 from .chunks import starts
-from .config import Metadata
+from .config import Metadata, not_utf8
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
 from .pages import BOUNDARY, MARKER, PageBreak, find_markers
@@ -176,8 +176,7 @@ def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
         try:
             sources[path] = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
-            diags.append(Diagnostic(str(path), 0, 0, "M002", f"not UTF-8 ({exc.reason} at byte {exc.start}); "
-                                    "save the file as UTF-8"))
+            diags.append(Diagnostic(str(path), 0, 0, "M002", not_utf8(path.read_bytes(), exc)))
         except OSError as exc:
             diags.append(Diagnostic(str(path), 0, 0, "M010", f"cannot read: {exc.strerror}"))
     if diags:

@@ -209,7 +209,7 @@ def test_text_before_the_first_chapter_and_a_file_without_one(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": "Stray text.\n\n# Ch\n\n## 1. D {#d1 page=1}\n\nT.\n",
                                               "02.md": "Only text.\n"})
     codes = {(c, f) for c, f, _ in found(folder)}
-    assert {("S001", "01.md"), ("S001", "02.md")} <= codes
+    assert {("S001", "01.md"), ("S002", "02.md")} <= codes
 
 
 # ---- notes ----

@@ -1,12 +1,15 @@
 """A new user's own book: nothing invented in it, and advice for the names and files a newcomer gets wrong."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pdfplumber
 import pytest
 
-from conftest import TEI_DATA
-from publish.build import build
+from conftest import PNG, TEI_DATA, make_manuscript
+from publish.build import build, check
 from publish.config import load_metadata
+from publish.errors import ManuscriptError
 from publish.tei import import_tei
 from readers import Ebook
 
@@ -60,3 +63,69 @@ def test_an_imported_volume_writes_the_imprint_its_tei_gives(tmp_path):
     assert (meta.series, meta.publisher, meta.place, meta.year, meta.identifier) == (
         "Foreign Relations of the United States, 1894", "United States Government Printing Office", "Washington",
         "1895", "https://history.state.gov/historicaldocuments/frus1894Nicaragua")
+
+
+# ---- the names and files a newcomer gets wrong: one input of each class ----
+
+def _problems(folder: Path) -> list[str]:
+    """Return every diagnostic a check of folder reports, as printed."""
+    try:
+        return [str(d) for d in check(folder).warnings]
+    except ManuscriptError as exc:
+        return [str(d) for d in exc.diagnostics]
+
+
+@pytest.mark.parametrize("key, meant", [("title", "volume_title"), ("author", "editors"), ("Editors", "editors"),
+                                        ("volme", "volume")])
+def test_a_guessed_key_gets_the_key_meant(tmp_path, key, meant):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"}, extra=f"{key}: x\n")
+    assert [p for p in _problems(folder) if "M005" in p][0].endswith(f"unknown key '{key}'; did you mean '{meant}'?"
+                                                                    + (" (names are case-sensitive)"
+                                                                       if key.lower() == meant else ""))
+
+
+@pytest.mark.parametrize("written, named, hint", [("chapter-1.md", "chapter-01.md", ""),
+                                                  ("Chapter-01.md", "chapter-01.md", " (names are case-sensitive)")])
+def test_a_misspelt_chapter_file_gets_the_file_there(tmp_path, written, named, hint):
+    folder = make_manuscript(tmp_path / "m", {written: "# One\n\nText.\n"})
+    (folder / written).rename(folder / named)
+    assert f"M010 chapters file '{written}' does not exist; did you mean '{named}'?{hint}" in "\n".join(
+        _problems(folder))
+
+
+def test_an_image_named_in_other_capitals_gets_a_case_hint(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\n![A map](map.png)\n"})
+    (folder / "Map.png").write_bytes(PNG)
+    assert any(p.endswith("S007 image 'map.png' does not exist; did you mean 'Map.png'? (names are case-sensitive)")
+               for p in _problems(folder))
+
+
+def test_a_file_of_text_with_no_heading_says_where_its_text_begins(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "<!-- a comment -->\n[Page 3]\n\nJust text.\n"})
+    assert [p for p in _problems(folder) if "S00" in p] == [
+        f"{folder / '01.md'}:4: S002 no chapter heading in this file: begin it with one, a line such as '# Title'"]
+
+
+@pytest.mark.parametrize("encoding, seems", [("utf-16", "it looks like UTF-16"), ("latin-1", "perhaps Latin-1")])
+@pytest.mark.parametrize("where", ["book.yaml", "01.md"])
+def test_a_file_not_in_utf8_gets_advice_to_save_it_so(tmp_path, encoding, seems, where):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# Café\n\nText.\n"}, extra="description: Café\n")
+    (folder / where).write_bytes((folder / where).read_text(encoding="utf-8").encode(encoding, "replace"))
+    message = next(p for p in _problems(folder) if "M002" in p)
+    assert seems in message and message.endswith("save the file as UTF-8 (in the editor's 'Save as' or "
+                                                 "'Encoding' menu)")
+
+
+def test_a_tab_indenting_book_yaml_gets_advice(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"})
+    text = (folder / "book.yaml").read_text(encoding="utf-8")
+    (folder / "book.yaml").write_text(text.replace("  - 01.md", "\t- 01.md"), encoding="utf-8")
+    line = text.splitlines().index("  - 01.md") + 1
+    [message] = _problems(folder)
+    assert message.startswith(f"{folder / 'book.yaml'}:{line}:1: M003 ") and "replace the tab" in message
+
+
+def test_a_folder_that_does_not_exist_is_named_as_such(tmp_path):
+    make_manuscript(tmp_path / "mybook", {"01.md": "# One\n\nText.\n"})
+    assert _problems(tmp_path / "mybok") == [f"{tmp_path / 'mybok'}: M015 the manuscript folder "
+                                             f"'{tmp_path / 'mybok'}' does not exist; did you mean 'mybook'?"]
