@@ -60,7 +60,8 @@ class Metadata:
                            "page when given.", "")
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
-    version: str = _key("Edition version; a release tag v<version> overrides it.", "", form=VERSION)
+    edition: str = _key("This edition's version, e.g. 1.2.0: names the release files; a release tag "
+                        "v<edition> must agree.", "", form=VERSION)
     start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "",
                           form=PAGE_LABEL)
     page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
@@ -105,6 +106,8 @@ class Metadata:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Metadata)}
+# Keys that were renamed: still read, with a warning naming the new key.
+RENAMED = {"version": "edition"}
 # Names a newcomer writes for a key, from other tools' metadata (pandoc, Dublin Core, EPUB).
 SYNONYMS = {"title": "volume_title", "name": "volume_title", "book_title": "volume_title",
             "author": "editors", "authors": "editors", "editor": "editors", "creator": "editors",
@@ -113,7 +116,7 @@ SYNONYMS = {"title": "volume_title", "name": "volume_title", "book_title": "volu
             "abstract": "description", "summary": "description", "subject": "keywords", "tags": "keywords",
             "files": "chapters", "chapter": "chapters", "toc": "chapters", "preface": "front_matter",
             "paper_size": "page_size", "papersize": "page_size", "fontsize": "font_size", "margin": "margins",
-            "geometry": "margins"}
+            "geometry": "margins", "version": "edition"}
 
 
 def did_you_mean(name: str, known, synonyms: dict[str, str] | None = None) -> str:
@@ -165,6 +168,10 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     values = {}
     for key, value in data.items():
         line, col = places.get(str(key), [(0, 0)])[0]
+        if key in RENAMED and RENAMED[key] not in data:
+            diags.append(Diagnostic(shown, line, col, "M016", f"'{key}' is now called '{RENAMED[key]}': rename "
+                                    "it", "warning"))
+            key = RENAMED[key]
         if key not in FIELDS:
             hint = did_you_mean(str(key), FIELDS, SYNONYMS) or f"; known keys: {', '.join(FIELDS)}"
             diags.append(Diagnostic(shown, line, col, "M005", f"unknown key '{key}'{hint}"))

@@ -112,8 +112,8 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
         series = meta.series + (f", {meta.subseries}" if meta.subseries else "")
         ebook.add_metadata(None, "meta", series, {"property": "belongs-to-collection", "id": "series"})
         ebook.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
-    if meta.version:
-        ebook.add_metadata(None, "meta", meta.version, {"property": "schema:version"})
+    if meta.edition:
+        ebook.add_metadata(None, "meta", meta.edition, {"property": "schema:version"})
     ebook.add_metadata(None, "meta", meta.source_edition, {"property": "pageBreakSource"})
     a11y = [("schema:accessMode", "textual"), ("schema:accessModeSufficient", "textual")]
     a11y += [("schema:accessibilityFeature", f) for f in A11Y_FEATURES]

@@ -43,7 +43,7 @@ def edition_notice(book, fmt: str) -> list:
     # Only what book.yaml says: no rights or identifier is assumed for a book that gives none.
     if meta.rights:
         paragraphs.append(E.P(meta.rights))
-    imprint = [f"Edition {meta.version}" if meta.version else "Edition", f"built {book.date[:10]}" if book.date else ""]
+    imprint = [f"Edition {meta.edition}" if meta.edition else "Edition", f"built {book.date[:10]}" if book.date else ""]
     ident = f" Identifier: {meta.identifier}" if meta.identifier else ""
     paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + "." + ident))
     return paragraphs

@@ -330,7 +330,7 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
                 xmp[key] = book.date
         # Derived, not random: the same sources give the same IDs on every build.
         xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
-        instance = f"{meta.urn}#{meta.version}@{book.date}"
+        instance = f"{meta.urn}#{meta.edition}@{book.date}"
         xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
     _declare_pdfuaid(pdf)
 

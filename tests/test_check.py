@@ -81,7 +81,7 @@ GOOD = "id: t\nvolume_title: T\nchapters:\n  - 01.md\n"
     ("id: |\n  t\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
     ("id: a/b\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
     ("id: '..'\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
-    ('id: t\nvolume_title: T\nversion: "1.0\\n"\nchapters:\n  - 01.md\n', "M006", 3),
+    ('id: t\nvolume_title: T\nedition: "1.0\\n"\nchapters:\n  - 01.md\n', "M006", 3),
     ('id: t\nvolume_title: T\nlanguage: "en\\n"\nchapters:\n  - 01.md\n', "M006", 3),
     ("id: t\nvolume_title: T\nmargins: 1in 4in\nchapters:\n  - 01.md\n", "M014", 3),
     ("id: t\nvolume_title: T\npage_size: 6in 9in\nmargins: 5in 1in\nchapters:\n  - 01.md\n", "M014", 4),

@@ -240,7 +240,7 @@ def test_metadata(sample_build):
     for prop in ("schema:accessMode", "schema:accessModeSufficient", "schema:accessibilityHazard",
                  "schema:accessibilitySummary", "dcterms:conformsTo"):
         assert epub.meta(prop), prop
-    assert epub.meta("schema:version") == [meta.version]
+    assert epub.meta("schema:version") == [meta.edition]
     # Who evaluated the book is its publisher, not the tool; the summary says what was checked.
     assert epub.meta("a11y:certifiedBy") == [meta.publisher]
     assert "DAISY Ace" in epub.meta("schema:accessibilitySummary")[0]

@@ -15,7 +15,7 @@ from lxml import etree
 
 from conftest import PNG, ROOT, SAMPLE, make_manuscript
 from publish.errors import EXIT_SETTINGS, PublishError
-from publish.release import SUMS, release, release_version
+from publish.release import SUMS, release, release_edition
 
 EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
@@ -35,7 +35,7 @@ Text in *italic*, **bold** and ***both***, with a note[^1], [a cross-reference](
 """
 
 
-def manuscript(folder: Path, extra: str = "version: 1.0.0\n") -> Path:
+def manuscript(folder: Path, extra: str = "edition: 1.0.0\n") -> Path:
     """Write the test manuscript into folder."""
     make_manuscript(folder, {"01.md": CHAPTER}, extra=extra)
     (folder / "figure.png").write_bytes(PNG)
@@ -140,14 +140,14 @@ def test_tag_gives_the_version_and_the_commit_the_date(tmp_path, monkeypatch):
 
 
 def test_tag_disagreeing_with_book_yaml_stops_the_release(tmp_path):
-    folder = committed(manuscript(tmp_path / "ms", extra="version: 1.0.0\n"), "v1.1.0")
+    folder = committed(manuscript(tmp_path / "ms", extra="edition: 1.0.0\n"), "v1.1.0")
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / SUMS).write_text("the previous release\n")
     run = publish("release", str(folder), "--dist", str(dist), cwd=tmp_path)
     assert run.returncode == EXIT_SETTINGS
-    assert run.stderr == ("publish: error: the versions disagree: tag v1.1.0, book.yaml version 1.0.0; "
-                          "make them match (book.yaml's version may be left empty)\n")
+    assert run.stderr == ("publish: error: the editions disagree: tag v1.1.0, book.yaml edition 1.0.0; "
+                          "make them match (book.yaml's edition may be left empty)\n")
     assert [p.name for p in dist.iterdir()] == [SUMS] and (dist / SUMS).read_text() == "the previous release\n"
 
 
@@ -170,20 +170,20 @@ def test_release_needs_a_fixed_date(tmp_path, epoch, message):
     ("1.0.0", ["1.0.0"], "1.0.0", "1.0.0"),
     ("", [], "2.0.0-rc.1", "2.0.0-rc.1"),
 ])
-def test_release_version_is_the_one_all_sources_agree_on(declared, tagged, requested, expected):
-    assert release_version(declared, tagged, requested) == expected
+def test_release_edition_is_the_one_all_sources_agree_on(declared, tagged, requested, expected):
+    assert release_edition(declared, tagged, requested) == expected
 
 
 @pytest.mark.parametrize("declared, tagged, requested, message", [
-    ("", [], None, "no version to release: set 'version' in book.yaml"),
-    ("1.0.0", ["1.0.0", "1.0"], None, "the versions disagree: tag v1.0.0, tag v1.0, book.yaml version 1.0.0;"),
-    ("1.0.0", [], "1.0.1", "the versions disagree: --version 1.0.1, book.yaml version 1.0.0;"),
-    ("", [], "1.0/../x", "version '1.0/../x' may hold only letters"),
-    ("", [], "1.0\n", "version '1.0\n' may hold only letters"),
+    ("", [], None, "no edition to release: set 'edition' in book.yaml"),
+    ("1.0.0", ["1.0.0", "1.0"], None, "the editions disagree: tag v1.0.0, tag v1.0, book.yaml edition 1.0.0;"),
+    ("1.0.0", [], "1.0.1", "the editions disagree: --edition 1.0.1, book.yaml edition 1.0.0;"),
+    ("", [], "1.0/../x", "edition '1.0/../x' may hold only letters"),
+    ("", [], "1.0\n", "edition '1.0\n' may hold only letters"),
 ])
-def test_release_version_refuses(declared, tagged, requested, message):
+def test_release_edition_refuses(declared, tagged, requested, message):
     with pytest.raises(PublishError) as caught:
-        release_version(declared, tagged, requested)
+        release_edition(declared, tagged, requested)
     assert str(caught.value).startswith(message)
 
 
