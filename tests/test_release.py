@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from lxml import etree
 
 from conftest import PNG, ROOT, SAMPLE, make_manuscript
+from publish.config import load_metadata
 from publish.errors import EXIT_SETTINGS, PublishError
 from publish.release import SUMS, release, release_edition
 
@@ -149,6 +151,30 @@ def test_tag_disagreeing_with_book_yaml_stops_the_release(tmp_path):
     assert run.stderr == ("publish: error: the editions disagree: tag v1.1.0, book.yaml edition 1.0.0; "
                           "make them match (book.yaml's edition may be left empty)\n")
     assert [p.name for p in dist.iterdir()] == [SUMS] and (dist / SUMS).read_text() == "the previous release\n"
+
+
+@pytest.mark.parametrize("option", ["--edition", "--version"])
+def test_the_edition_is_given_by_its_own_name_and_the_old_one_still_works(tmp_path, option):
+    folder = manuscript(tmp_path / "ms", extra="")
+    run = publish("release", str(folder), "--dist", str(tmp_path / "dist"), option, "3.0.0", cwd=tmp_path,
+                  SOURCE_DATE_EPOCH=EPOCH)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [SUMS, "test-3.0.0.epub", "test-3.0.0.pdf"]
+    assert "release of edition 3.0.0 of test" in run.stdout
+
+
+def test_book_yaml_version_is_read_as_the_edition_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    done = release(manuscript(tmp_path / "ms", extra="version: 1.4.0\n"), tmp_path / "dist")
+    assert done.edition == "1.4.0" and imprint(done.outputs["pdf"]).startswith("Edition 1.4.0,")
+    assert [(d.code, d.message) for d in done.warnings] == [("M016", "'version' is now called 'edition': rename it")]
+
+
+def test_the_readme_release_example_works_on_the_sample():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## Releases")[1]
+    tag = re.search(r"git tag v(\S+) && git push origin v\1\n", readme)[1]
+    meta, _ = load_metadata(SAMPLE)
+    assert release_edition(meta.edition, [tag], None) == tag
 
 
 @pytest.mark.parametrize("epoch, message", [
