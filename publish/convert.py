@@ -220,6 +220,9 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     return Book(meta, folder, builder.chapters)
 
 
+NO_HEADING = "no chapter heading in this file: begin it with one, a line such as '# Title'"
+
+
 class _Builder:
     """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
 
@@ -248,14 +251,13 @@ class _Builder:
             elif not _is_blank(el):
                 line = _line_of(el) or _first_text_line(self.sources[path])
                 if root.find("h1") is None:
-                    self.diagnostics.append(Diagnostic(str(path), line, 0, "S002", "no chapter heading in this "
-                                                       "file: begin it with one, a line such as '# Title'"))
+                    self.diagnostics.append(Diagnostic(str(path), line, 0, "S002", NO_HEADING))
                 else:
                     self.diagnostics.append(Diagnostic(str(path), line, 0, "S001",
                                                        "text before the first chapter heading ('# Title')"))
                 return
         if not chapters:
-            self.diagnostics.append(Diagnostic(str(path), 1, 0, "S002", "no chapter heading ('# Title') in this file"))
+            self.diagnostics.append(Diagnostic(str(path), 1, 0, "S002", NO_HEADING))
         for chapter in chapters:
             self._number_notes(chapter, notes)
             self._place_breaks(chapter)

@@ -35,11 +35,9 @@ def title_lines(meta: Metadata) -> list[tuple[str, str]]:
 def edition_notice(book, fmt: str) -> list:
     """Return the paragraphs of the page naming the print edition, as HTML elements."""
     meta = book.meta
-    paragraphs = [
-        E.H1("About this edition"),
-        E.P(f"This edition reproduces the text of {meta.source_edition}."),
-        E.P(HOW_SHOWN[fmt]),
-    ]
+    paragraphs = [E.H1("About this edition")]
+    if book.page_breaks or meta.print_edition:  # a book of its own has no print edition to speak of
+        paragraphs += [E.P(f"This edition reproduces the text of {meta.source_edition}."), E.P(HOW_SHOWN[fmt])]
     # Only what book.yaml says: no rights or identifier is assumed for a book that gives none.
     if meta.rights:
         paragraphs.append(E.P(meta.rights))

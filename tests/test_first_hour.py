@@ -37,6 +37,8 @@ def test_a_minimal_book_states_nothing_it_was_not_told(tmp_path):
     assert "My Own Book" in texts["pdf"] and "Hello, reader." in texts["pdf"]
     assert any("My Own Book" in text for name, text in texts.items() if name.endswith(".opf"))
     assert {(name, fact) for name, text in texts.items() for fact in FRUS_FACTS if fact in text} == set()
+    # With no original page marked, there is no print edition to name or page numbers to explain.
+    assert "reproduces the text of" not in texts["pdf"] and "outer margin" not in texts["pdf"]
 
 
 def test_what_a_book_yaml_says_is_printed(tmp_path):
