@@ -6,19 +6,22 @@ PUBLISH := $(BIN)/publish
 MANUSCRIPT ?= manuscript
 OUT ?= build
 DIST ?= dist
-# The version being released, e.g. from the tag in CI; empty: the v<version> tag at HEAD, else book.yaml's.
-RELEASE_VERSION ?=
+# The edition being released, e.g. 1.2.0 from the tag in CI; empty: the v<edition> tag at HEAD, else book.yaml's.
+EDITION ?=
 STAMP := $(VENV)/.installed
 
 .PHONY: pdf epub all check release test clean setup bench example lock
 .DEFAULT_GOAL := pdf
 
 # Every package comes at the version constraints.txt pins, so that a build a year from now gives the same bytes.
+# The editable install's backend warns of a setuptools behaviour no user can act on: hidden.
 $(STAMP): pyproject.toml constraints.txt
+	@echo "Setting up $(VENV) (first run, about a minute)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip -c constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+	@echo "$(VENV) is ready."
 
 setup: $(STAMP)
 
@@ -35,7 +38,7 @@ check: $(STAMP)
 	$(PUBLISH) check $(MANUSCRIPT) --strict
 
 release: $(STAMP)
-	$(PUBLISH) release $(MANUSCRIPT) --dist $(DIST) $(if $(RELEASE_VERSION),--version $(RELEASE_VERSION))
+	$(PUBLISH) release $(MANUSCRIPT) --dist $(DIST) $(if $(EDITION),--edition $(EDITION))
 
 # A whole real volume, imported from the Office of the Historian's TEI (publish import-tei).
 example: $(STAMP)

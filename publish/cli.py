@@ -29,15 +29,16 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
                              "(default: one per core)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    rel = commands.add_parser("release", help="build both formats as a versioned release with SHA256SUMS",
-                              description="Build the PDF and the EPUB as <id>-<version>.pdf and .epub, "
+    rel = commands.add_parser("release", help="build both formats as a release of one edition, with SHA256SUMS",
+                              description="Build the PDF and the EPUB as <id>-<edition>.pdf and .epub, "
                                           "with their SHA256SUMS, reproducibly.")
     rel.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
                      help="the manuscript folder, holding book.yaml (default: manuscript)")
     rel.add_argument("--dist", default="dist", type=Path, help="release folder (default: dist)")
-    rel.add_argument("--version", dest="release_version", metavar="V",
-                     help="the version released; the v<version> tag at HEAD and book.yaml's version, "
-                          "where present, must agree with it")
+    rel.add_argument("--edition", metavar="E", help="the edition released, e.g. 1.2.0; the v<edition> tag "
+                     "at HEAD and book.yaml's edition, where present, must agree with it")
+    # The old name, still read: `publish --version` is the tool's own version, this is the book's.
+    rel.add_argument("--version", dest="edition", help=argparse.SUPPRESS)
     rel.add_argument("--strict", action="store_true", help="treat warnings as errors")
     tei = commands.add_parser("import-tei", help="make a manuscript from a FRUS TEI volume",
                               description="Make a manuscript from a FRUS volume in the Office of the "
@@ -101,12 +102,12 @@ def _run(args, progress) -> int:
         return EXIT_OK
     if args.command == "release":
         from .release import release
-        done = release(args.manuscript, args.dist, args.release_version, strict=args.strict)
+        done = release(args.manuscript, args.dist, args.edition, strict=args.strict)
         for diag in done.warnings:
             print(diag, file=sys.stderr)
         for path in (*done.outputs.values(), done.sums):
             print(f"wrote {path}")
-        print(f"release {done.version} of {done.book.meta.id}, dated {done.book.date}")
+        print(f"release of edition {done.edition} of {done.book.meta.id}, dated {done.book.date}")
         return EXIT_OK
     if args.command == "check":
         result = build.check(args.manuscript, strict=args.strict, progress=progress)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,22 +44,24 @@ class Metadata:
     """The volume as ``book.yaml`` describes it."""
 
     id: str = _key("Short identifier used for output file names, e.g. frus1961-63v05.", required=True)
-    series: str = _key("Series title as printed.", "Foreign Relations of the United States")
+    series: str = _key("Series title as printed, e.g. Foreign Relations of the United States.", "")
     subseries: str = _key("Years the subseries covers, e.g. 1961–1963.", "")
     volume: str = _key("Volume number as printed, e.g. Volume V.", "")
     volume_title: str = _key("Volume title as printed, e.g. Soviet Union.", required=True)
     editors: list = _key("Editors of the print edition, in order.", [], kind=list)
     general_editor: str = _key("General editor of the print edition.", "")
-    publisher: str = _key("Publisher of the print edition.", "United States Government Printing Office")
-    place: str = _key("Place of publication of the print edition.", "Washington")
+    publisher: str = _key("Publisher of the print edition, e.g. United States Government Printing Office.", "")
+    place: str = _key("Place of publication of the print edition, e.g. Washington.", "")
     year: str = _key("Year of the print edition.", "")
     language: str = _key("Language of the text (BCP 47), used for hyphenation.", "en", form=LANGUAGE)
-    rights: str = _key("Rights statement.", "Public domain: a work of the United States Government.")
+    rights: str = _key("Rights statement, e.g. Public domain: a work of the United States Government.", "")
     print_edition: str = _key("The print edition the original page numbers come from.", "")
-    identifier: str = _key("Stable identifier of this edition; derived from id when empty.", "")
+    identifier: str = _key("Stable identifier of this edition, e.g. its web address; printed on the edition "
+                           "page when given.", "")
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
-    version: str = _key("Edition version; a release tag v<version> overrides it.", "", form=VERSION)
+    edition: str = _key("This edition's version, e.g. 1.2.0: names the release files; a release tag "
+                        "v<edition> must agree.", "", form=VERSION)
     start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "",
                           form=PAGE_LABEL)
     page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
@@ -74,20 +77,20 @@ class Metadata:
     @property
     def title(self) -> str:
         """The full title as FRUS prints it on the title page, in one line."""
-        parts = [self.series + (f", {self.subseries}" if self.subseries else "")]
-        parts += [p for p in (self.volume, self.volume_title) if p]
-        return ", ".join(parts)
+        parts = (self.series, self.subseries, self.volume, self.volume_title)
+        return ", ".join(p for p in parts if p)
 
     @property
     def verso_head(self) -> str:
         if self.running_head:
             return self.running_head
         short = "Foreign Relations" if self.series.startswith("Foreign Relations") else self.series
-        return ", ".join(p for p in (short + (f", {self.subseries}" if self.subseries else ""), self.volume) if p)
+        return ", ".join(p for p in (short, self.subseries, self.volume) if p) or self.volume_title
 
     @property
     def urn(self) -> str:
-        return self.identifier or f"https://history.state.gov/historicaldocuments/{self.id}"
+        """The identifier given, else one made from the id alone, which claims no publisher's address."""
+        return self.identifier or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'frus-publish:' + self.id)}"
 
     @property
     def source_edition(self) -> str:
@@ -103,12 +106,38 @@ class Metadata:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Metadata)}
+# Keys that were renamed: still read, with a warning naming the new key.
+RENAMED = {"version": "edition"}
+# Names a newcomer writes for a key, from other tools' metadata (pandoc, Dublin Core, EPUB).
+SYNONYMS = {"title": "volume_title", "name": "volume_title", "book_title": "volume_title",
+            "author": "editors", "authors": "editors", "editor": "editors", "creator": "editors",
+            "date": "year", "published": "year", "lang": "language", "city": "place", "license": "rights",
+            "copyright": "rights", "isbn": "identifier", "doi": "identifier", "url": "identifier",
+            "abstract": "description", "summary": "description", "subject": "keywords", "tags": "keywords",
+            "files": "chapters", "chapter": "chapters", "toc": "chapters", "preface": "front_matter",
+            "paper_size": "page_size", "papersize": "page_size", "fontsize": "font_size", "margin": "margins",
+            "geometry": "margins", "version": "edition"}
+
+
+def did_you_mean(name: str, known, synonyms: dict[str, str] | None = None) -> str:
+    """Return '; did you mean ...?' for a name not known, from synonyms, case or spelling ('' if none)."""
+    known, name = list(known), name[:200]  # difflib's time grows with the lengths compared
+    if guess := (synonyms or {}).get(name.lower().replace("-", "_")):
+        return f"; did you mean '{guess}'?"
+    if cased := next((k for k in known if k.lower() == name.lower()), None):
+        return f"; did you mean '{cased}'? (names are case-sensitive)"
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     """Read and validate book.yaml; return the metadata (None if unusable) and every problem found."""
     path = folder / BOOK_FILE
     shown = str(path)
+    if not folder.is_dir():
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
+        return None, [Diagnostic(str(folder), 0, 0, "M015", f"the manuscript folder '{folder}' {state}"
+                                 f"{did_you_mean(folder.name, _folders(folder.parent))}")]
     if not path.is_file():
         return None, [Diagnostic(shown, 0, 0, "M001", f"no {BOOK_FILE}: a manuscript folder needs one "
                                  "(see README, 'The manuscript')")]
@@ -117,7 +146,7 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(shown, 0, 0, "M002", f"not UTF-8 ({exc.reason} at byte {exc.start})")]
+        return None, [Diagnostic(shown, 0, 0, "M002", not_utf8(path.read_bytes(), exc))]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -127,6 +156,9 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if tab := re.search(r"^[ -]*\t", text, re.M):
+            line, col = text.count("\n", 0, tab.end()) + 1, tab.end() - tab.start()
+            problem += "; YAML indents with spaces only: replace the tab at the start of the line by spaces"
         return None, [Diagnostic(shown, line, col, "M003", f"YAML syntax error: {problem}")]
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         return None, [Diagnostic(shown, 1, 1, "M004", "book.yaml must be a mapping of keys to values")]
@@ -136,9 +168,12 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     values = {}
     for key, value in data.items():
         line, col = places.get(str(key), [(0, 0)])[0]
+        if key in RENAMED and RENAMED[key] not in data:
+            diags.append(Diagnostic(shown, line, col, "M016", f"'{key}' is now called '{RENAMED[key]}': rename "
+                                    "it", "warning"))
+            key = RENAMED[key]
         if key not in FIELDS:
-            guess = difflib.get_close_matches(str(key), FIELDS, n=1)
-            hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(FIELDS)}"
+            hint = did_you_mean(str(key), FIELDS, SYNONYMS) or f"; known keys: {', '.join(FIELDS)}"
             diags.append(Diagnostic(shown, line, col, "M005", f"unknown key '{key}'{hint}"))
             continue
         value, problem = _coerce(FIELDS[key], value)
@@ -169,6 +204,23 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
     meta.front_matter = [name for name in meta.front_matter if name not in unusable]
     meta.chapters = [name for name in meta.chapters if name not in unusable]
     return meta, diags + file_diags
+
+
+def not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Say what a file that is not UTF-8 seems to be, and to save it as UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\0") > len(data[:200]) // 4:
+        seems = "it looks like UTF-16 ('Unicode' in some editors)"
+    else:
+        seems = f"{exc.reason} at byte {exc.start}, perhaps Latin-1 or Windows-1252"
+    return f"not UTF-8 ({seems}): save the file as UTF-8 (in the editor's 'Save as' or 'Encoding' menu)"
+
+
+def _folders(parent: Path) -> list[str]:
+    """Return the names of the folders in parent that hold a book.yaml."""
+    try:
+        return [p.name for p in parent.iterdir() if (p / BOOK_FILE).is_file()]
+    except OSError:
+        return []
 
 
 def _places(node: yaml.MappingNode) -> dict[str, list[tuple[int, int]]]:
@@ -240,7 +292,9 @@ def _check_files(meta: Metadata, folder: Path, shown: str, places: dict) -> tupl
                 diags.append(Diagnostic(shown, line, col, "M009", f"'{name}' lies outside the manuscript folder"))
                 unusable.add(name)
             elif not found:
-                diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"))
+                present = [p.relative_to(folder).as_posix() for p in (*folder.glob("*.md"), *folder.glob("*/*.md"))]
+                diags.append(Diagnostic(shown, line, col, "M010", f"{key} file '{name}' does not exist"
+                                        f"{did_you_mean(name, present)}"))
                 unusable.add(name)
             elif target in listed:
                 diags.append(Diagnostic(shown, line, col, "M013", f"'{name}' is listed twice "

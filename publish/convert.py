@@ -16,10 +16,10 @@ from lxml import html as lxml_html
 from . import interrupt, safety
 from .cache import Store, digest
 from .chunks import starts
-from .config import Metadata
+from .config import Metadata, not_utf8
 from .errors import Diagnostic, ManuscriptError, PublishError, ToolError
 from .model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
-from .pages import BOUNDARY, PageBreak, find_markers
+from .pages import BOUNDARY, MARKER, PageBreak, find_markers
 from .progress import QUIET, Progress
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
@@ -176,8 +176,7 @@ def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
         try:
             sources[path] = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
-            diags.append(Diagnostic(str(path), 0, 0, "M002", f"not UTF-8 ({exc.reason} at byte {exc.start}); "
-                                    "save the file as UTF-8"))
+            diags.append(Diagnostic(str(path), 0, 0, "M002", not_utf8(path.read_bytes(), exc)))
         except OSError as exc:
             diags.append(Diagnostic(str(path), 0, 0, "M010", f"cannot read: {exc.strerror}"))
     if diags:
@@ -191,7 +190,7 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
-    builder = _Builder(meta)
+    builder = _Builder(meta, sources)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
@@ -221,10 +220,14 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     return Book(meta, folder, builder.chapters)
 
 
+NO_HEADING = "no chapter heading in this file: begin it with one, a line such as '# Title'"
+
+
 class _Builder:
     """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
 
-    def __init__(self, meta: Metadata):
+    def __init__(self, meta: Metadata, sources: dict[Path, str]):
+        self.sources = sources  # for the line of text that pandoc's HTML does not give
         self.chapters: list[Chapter] = []
         self.diagnostics: list[Diagnostic] = []
         self.current: str | None = None  # the label of the original page the text is on
@@ -246,11 +249,15 @@ class _Builder:
             elif el.tag == "p" and _only_breaks(el):
                 self.pending.extend(el)  # pages that begin with the file's first heading
             elif not _is_blank(el):
-                self.diagnostics.append(Diagnostic(str(path), _line_of(el), 0, "S001",
-                                                   "text before the first chapter heading ('# Title')"))
+                line = _line_of(el) or _first_text_line(self.sources[path])
+                if root.find("h1") is None:
+                    self.diagnostics.append(Diagnostic(str(path), line, 0, "S002", NO_HEADING))
+                else:
+                    self.diagnostics.append(Diagnostic(str(path), line, 0, "S001",
+                                                       "text before the first chapter heading ('# Title')"))
                 return
         if not chapters:
-            self.diagnostics.append(Diagnostic(str(path), 1, 0, "S002", "no chapter heading ('# Title') in this file"))
+            self.diagnostics.append(Diagnostic(str(path), 1, 0, "S002", NO_HEADING))
         for chapter in chapters:
             self._number_notes(chapter, notes)
             self._place_breaks(chapter)
@@ -509,6 +516,14 @@ def _slug(text: str, used: set) -> str:
 
 def _is_blank(el) -> bool:
     return not el.text_content().strip() and not len(el.xpath(f".//*[@class='{PAGEBREAK}']"))
+
+
+def _first_text_line(text: str) -> int:
+    """Return the number of the first line holding text other than page markers and comments (0: none)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if MARKER.sub("", line).strip() and not line.lstrip().startswith("<!--"):
+            return number
+    return 0
 
 
 def _line_of(el) -> int:

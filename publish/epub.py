@@ -33,7 +33,6 @@ A11Y_SUMMARY = ("Text only, with a table of contents, headings in reading order,
                 "Conformance is declared by the publisher: the software that made this file (frus-publish "
                 "{version}) is tested with EPUBCheck, with DAISY Ace (no critical, serious or moderate "
                 "findings) and in the epub.js reading system; this file was not reviewed by a person.")
-AUTHOR_BODY = "Office of the Historian, U.S. Department of State"
 
 
 def write_epub(book: Book, target: Path, styles: Path) -> None:
@@ -93,16 +92,14 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
     ebook.set_language(meta.language)
     for i, editor in enumerate(meta.editors, 1):
         ebook.add_author(editor, role="edt", uid=f"editor{i}")
-    if not meta.editors:
-        # A volume imported without its editors' names: the body that edits the series stands for them.
-        ebook.add_author(AUTHOR_BODY, role="edt", uid="editor1")
     if meta.general_editor:
         ebook.add_metadata("DC", "contributor", meta.general_editor, {"id": "general-editor"})
         ebook.add_metadata(None, "meta", "edt", {"refines": "#general-editor", "property": "role",
                                                   "scheme": "marc:relators"})
     if meta.publisher:
         ebook.add_metadata("DC", "publisher", meta.publisher)
-    ebook.add_metadata("DC", "rights", meta.rights)
+    if meta.rights:
+        ebook.add_metadata("DC", "rights", meta.rights)
     ebook.add_metadata("DC", "source", meta.source_edition)
     if meta.year:
         # The date of publication is the print edition's; when this file was made is dcterms:modified.
@@ -111,11 +108,12 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
         ebook.add_metadata("DC", "description", meta.description)
     for keyword in meta.keywords:
         ebook.add_metadata("DC", "subject", keyword)
-    series = meta.series + (f", {meta.subseries}" if meta.subseries else "")
-    ebook.add_metadata(None, "meta", series, {"property": "belongs-to-collection", "id": "series"})
-    ebook.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
-    if meta.version:
-        ebook.add_metadata(None, "meta", meta.version, {"property": "schema:version"})
+    if meta.series:
+        series = meta.series + (f", {meta.subseries}" if meta.subseries else "")
+        ebook.add_metadata(None, "meta", series, {"property": "belongs-to-collection", "id": "series"})
+        ebook.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
+    if meta.edition:
+        ebook.add_metadata(None, "meta", meta.edition, {"property": "schema:version"})
     ebook.add_metadata(None, "meta", meta.source_edition, {"property": "pageBreakSource"})
     a11y = [("schema:accessMode", "textual"), ("schema:accessModeSufficient", "textual")]
     a11y += [("schema:accessibilityFeature", f) for f in A11Y_FEATURES]

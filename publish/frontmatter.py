@@ -35,12 +35,13 @@ def title_lines(meta: Metadata) -> list[tuple[str, str]]:
 def edition_notice(book, fmt: str) -> list:
     """Return the paragraphs of the page naming the print edition, as HTML elements."""
     meta = book.meta
-    paragraphs = [
-        E.H1("About this edition"),
-        E.P(f"This edition reproduces the text of {meta.source_edition}."),
-        E.P(HOW_SHOWN[fmt]),
-        E.P(meta.rights),
-    ]
-    imprint = [f"Edition {meta.version}" if meta.version else "Edition", f"built {book.date[:10]}" if book.date else ""]
-    paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + f". Identifier: {meta.urn}"))
+    paragraphs = [E.H1("About this edition")]
+    if book.page_breaks or meta.print_edition:  # a book of its own has no print edition to speak of
+        paragraphs += [E.P(f"This edition reproduces the text of {meta.source_edition}."), E.P(HOW_SHOWN[fmt])]
+    # Only what book.yaml says: no rights or identifier is assumed for a book that gives none.
+    if meta.rights:
+        paragraphs.append(E.P(meta.rights))
+    imprint = [f"Edition {meta.edition}" if meta.edition else "Edition", f"built {book.date[:10]}" if book.date else ""]
+    ident = f" Identifier: {meta.identifier}" if meta.identifier else ""
+    paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + "." + ident))
     return paragraphs

@@ -336,7 +336,8 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
         xmp["dc:description"] = meta.description or meta.title
         xmp["dc:subject"] = list(meta.keywords)
         xmp["dc:language"] = [meta.language]
-        xmp["dc:rights"] = meta.rights
+        if meta.rights:
+            xmp["dc:rights"] = meta.rights
         xmp["dc:identifier"] = meta.urn
         xmp["dc:source"] = meta.source_edition
         xmp["pdf:Keywords"] = ", ".join(meta.keywords)
@@ -351,7 +352,7 @@ def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
                 xmp[key] = book.date
         # Derived, not random: the same sources give the same IDs on every build.
         xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
-        instance = f"{meta.urn}#{meta.version}@{book.date}"
+        instance = f"{meta.urn}#{meta.edition}@{book.date}"
         xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
     _declare_pdfuaid(pdf)
 

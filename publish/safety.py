@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from .config import CONTROL
+from .config import CONTROL, did_you_mean
 from .errors import Diagnostic
 from .images import image_problem
 from .model import Book, Resource
@@ -237,7 +237,11 @@ def _bind_image(book: Book, el, url: str):
         yield needles, "R003", f"refused '{url[:60]}': it lies outside the manuscript folder"
         return
     if not found:
-        yield needles, "S007", f"image '{url[:60]}' does not exist"
+        try:  # a name spelled or cased unlike the file's: say which file is there
+            near = [p.name for p in real.parent.iterdir()] if real.parent.is_dir() else []
+        except OSError:
+            near = []
+        yield needles, "S007", f"image '{url[:60]}' does not exist{did_you_mean(real.name, near)}"
         return
     media_type, why = image_problem(real)
     if why:

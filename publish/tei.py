@@ -190,9 +190,12 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     if any(n for r, n in names if r == "general"):
         meta["general_editor"] = next(n for r, n in names if n and r == "general")
     for key, xpath in (("publisher", "//t:publicationStmt/t:publisher"), ("place", "//t:publicationStmt/t:pubPlace"),
-                       ("year", "//t:publicationStmt/t:date")):
+                       ("year", "//t:publicationStmt/t:date"), ("rights", "//t:publicationStmt/t:availability")):
         if find(xpath):
             meta[key] = find(xpath)
+    # The Office of the Historian's own id of the volume names its page on history.state.gov.
+    if find("//t:publicationStmt/t:idno[@type='frus']"):
+        meta["identifier"] = f"https://history.state.gov/historicaldocuments/{ident}"
     if local(root) != "TEI":
         meta["volume_title"] = " ".join(" ".join(root.find("{*}head").itertext()).split()) \
             if root.find("{*}head") is not None else ident

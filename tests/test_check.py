@@ -81,7 +81,7 @@ GOOD = "id: t\nvolume_title: T\nchapters:\n  - 01.md\n"
     ("id: |\n  t\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
     ("id: a/b\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
     ("id: '..'\nvolume_title: T\nchapters:\n  - 01.md\n", "M008", 1),
-    ('id: t\nvolume_title: T\nversion: "1.0\\n"\nchapters:\n  - 01.md\n', "M006", 3),
+    ('id: t\nvolume_title: T\nedition: "1.0\\n"\nchapters:\n  - 01.md\n', "M006", 3),
     ('id: t\nvolume_title: T\nlanguage: "en\\n"\nchapters:\n  - 01.md\n', "M006", 3),
     ("id: t\nvolume_title: T\nmargins: 1in 4in\nchapters:\n  - 01.md\n", "M014", 3),
     ("id: t\nvolume_title: T\npage_size: 6in 9in\nmargins: 5in 1in\nchapters:\n  - 01.md\n", "M014", 4),
@@ -209,7 +209,7 @@ def test_text_before_the_first_chapter_and_a_file_without_one(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": "Stray text.\n\n# Ch\n\n## 1. D {#d1 page=1}\n\nT.\n",
                                               "02.md": "Only text.\n"})
     codes = {(c, f) for c, f, _ in found(folder)}
-    assert {("S001", "01.md"), ("S001", "02.md")} <= codes
+    assert {("S001", "01.md"), ("S002", "02.md")} <= codes
 
 
 # ---- notes ----

@@ -64,7 +64,7 @@ def test_manuscript_errors_are_listed_with_file_and_line_and_no_traceback(tmp_pa
 def test_missing_manuscript_folder(tmp_path):
     run = publish("pdf", tmp_path / "nowhere")
     assert run.returncode == 3 and "Traceback" not in run.stderr
-    assert "book.yaml" in run.stderr
+    assert f"M015 the manuscript folder '{tmp_path / 'nowhere'}' does not exist" in run.stderr
 
 
 def test_progress_shows_on_a_terminal_fitted_to_its_width_and_is_erased(tmp_path):

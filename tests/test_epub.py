@@ -240,17 +240,19 @@ def test_metadata(sample_build):
     for prop in ("schema:accessMode", "schema:accessModeSufficient", "schema:accessibilityHazard",
                  "schema:accessibilitySummary", "dcterms:conformsTo"):
         assert epub.meta(prop), prop
-    assert epub.meta("schema:version") == [meta.version]
+    assert epub.meta("schema:version") == [meta.edition]
     # Who evaluated the book is its publisher, not the tool; the summary says what was checked.
     assert epub.meta("a11y:certifiedBy") == [meta.publisher]
     assert "DAISY Ace" in epub.meta("schema:accessibilitySummary")[0]
 
 
-def test_an_imported_volume_without_editors_names_the_office_of_the_historian(example):
+def test_an_imported_volume_keeps_what_its_tei_says_and_invents_no_editor(example):
     result, epub = example
     assert result.book.meta.editors == []
-    assert epub.dc("creator") == ["Office of the Historian, U.S. Department of State"]
+    assert epub.dc("creator") == []
     assert epub.dc("date") == ["1895"]
+    assert epub.dc("publisher") == ["United States Government Printing Office"]
+    assert epub.dc("identifier") == ["https://history.state.gov/historicaldocuments/frus1894Nicaragua"]
 
 
 def test_footnotes_are_epub_footnotes_with_links_back(edge_build):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import pytest
 from lxml import etree
 
 from conftest import PNG, ROOT, SAMPLE, make_manuscript
+from publish.config import load_metadata
 from publish.errors import EXIT_SETTINGS, PublishError
-from publish.release import SUMS, release, release_version
+from publish.release import SUMS, release, release_edition
 
 EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
@@ -35,7 +37,7 @@ Text in *italic*, **bold** and ***both***, with a note[^1], [a cross-reference](
 """
 
 
-def manuscript(folder: Path, extra: str = "version: 1.0.0\n") -> Path:
+def manuscript(folder: Path, extra: str = "edition: 1.0.0\n") -> Path:
     """Write the test manuscript into folder."""
     make_manuscript(folder, {"01.md": CHAPTER}, extra=extra)
     (folder / "figure.png").write_bytes(PNG)
@@ -140,15 +142,39 @@ def test_tag_gives_the_version_and_the_commit_the_date(tmp_path, monkeypatch):
 
 
 def test_tag_disagreeing_with_book_yaml_stops_the_release(tmp_path):
-    folder = committed(manuscript(tmp_path / "ms", extra="version: 1.0.0\n"), "v1.1.0")
+    folder = committed(manuscript(tmp_path / "ms", extra="edition: 1.0.0\n"), "v1.1.0")
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / SUMS).write_text("the previous release\n")
     run = publish("release", str(folder), "--dist", str(dist), cwd=tmp_path)
     assert run.returncode == EXIT_SETTINGS
-    assert run.stderr == ("publish: error: the versions disagree: tag v1.1.0, book.yaml version 1.0.0; "
-                          "make them match (book.yaml's version may be left empty)\n")
+    assert run.stderr == ("publish: error: the editions disagree: tag v1.1.0, book.yaml edition 1.0.0; "
+                          "make them match (book.yaml's edition may be left empty)\n")
     assert [p.name for p in dist.iterdir()] == [SUMS] and (dist / SUMS).read_text() == "the previous release\n"
+
+
+@pytest.mark.parametrize("option", ["--edition", "--version"])
+def test_the_edition_is_given_by_its_own_name_and_the_old_one_still_works(tmp_path, option):
+    folder = manuscript(tmp_path / "ms", extra="")
+    run = publish("release", str(folder), "--dist", str(tmp_path / "dist"), option, "3.0.0", cwd=tmp_path,
+                  SOURCE_DATE_EPOCH=EPOCH)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [SUMS, "test-3.0.0.epub", "test-3.0.0.pdf"]
+    assert "release of edition 3.0.0 of test" in run.stdout
+
+
+def test_book_yaml_version_is_read_as_the_edition_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    done = release(manuscript(tmp_path / "ms", extra="version: 1.4.0\n"), tmp_path / "dist")
+    assert done.edition == "1.4.0" and imprint(done.outputs["pdf"]).startswith("Edition 1.4.0,")
+    assert [(d.code, d.message) for d in done.warnings] == [("M016", "'version' is now called 'edition': rename it")]
+
+
+def test_the_readme_release_example_works_on_the_sample():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## Releases")[1]
+    tag = re.search(r"git tag v(\S+) && git push origin v\1\n", readme)[1]
+    meta, _ = load_metadata(SAMPLE)
+    assert release_edition(meta.edition, [tag], None) == tag
 
 
 @pytest.mark.parametrize("epoch, message", [
@@ -170,20 +196,20 @@ def test_release_needs_a_fixed_date(tmp_path, epoch, message):
     ("1.0.0", ["1.0.0"], "1.0.0", "1.0.0"),
     ("", [], "2.0.0-rc.1", "2.0.0-rc.1"),
 ])
-def test_release_version_is_the_one_all_sources_agree_on(declared, tagged, requested, expected):
-    assert release_version(declared, tagged, requested) == expected
+def test_release_edition_is_the_one_all_sources_agree_on(declared, tagged, requested, expected):
+    assert release_edition(declared, tagged, requested) == expected
 
 
 @pytest.mark.parametrize("declared, tagged, requested, message", [
-    ("", [], None, "no version to release: set 'version' in book.yaml"),
-    ("1.0.0", ["1.0.0", "1.0"], None, "the versions disagree: tag v1.0.0, tag v1.0, book.yaml version 1.0.0;"),
-    ("1.0.0", [], "1.0.1", "the versions disagree: --version 1.0.1, book.yaml version 1.0.0;"),
-    ("", [], "1.0/../x", "version '1.0/../x' may hold only letters"),
-    ("", [], "1.0\n", "version '1.0\n' may hold only letters"),
+    ("", [], None, "no edition to release: set 'edition' in book.yaml"),
+    ("1.0.0", ["1.0.0", "1.0"], None, "the editions disagree: tag v1.0.0, tag v1.0, book.yaml edition 1.0.0;"),
+    ("1.0.0", [], "1.0.1", "the editions disagree: --edition 1.0.1, book.yaml edition 1.0.0;"),
+    ("", [], "1.0/../x", "edition '1.0/../x' may hold only letters"),
+    ("", [], "1.0\n", "edition '1.0\n' may hold only letters"),
 ])
-def test_release_version_refuses(declared, tagged, requested, message):
+def test_release_edition_refuses(declared, tagged, requested, message):
     with pytest.raises(PublishError) as caught:
-        release_version(declared, tagged, requested)
+        release_edition(declared, tagged, requested)
     assert str(caught.value).startswith(message)
 
 

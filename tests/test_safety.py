@@ -176,7 +176,7 @@ def test_internal_bug_shows_its_traceback():
 def test_missing_manuscript_is_one_message(args):
     run = run_cli(*args)
     assert run.returncode == EXIT_MANUSCRIPT and "Traceback" not in run.stderr
-    assert f"{args[1]}/book.yaml: M001 no book.yaml" in run.stderr
+    assert f"{args[1]}: M015 the manuscript folder '{args[1]}' " in run.stderr
 
 
 # ---- bad text still builds: control characters are reported and left out ----
