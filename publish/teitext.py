@@ -417,7 +417,9 @@ class Renderer:
     def table(self, el) -> list[str]:
         """Return a table as an HTML table, a row to a line: pipe tables can hold neither spans nor blocks."""
         head = next((h for h in el if local(h) == "head"), None)
-        caption = [f"<caption>{self.inline(head).strip()}</caption>"] if head is not None else []
+        caption = []
+        if head is not None:  # its lines (a head broken by <lb/>) are safe from being read as block markers
+            caption = ["<caption>" + "\n".join(_paragraph(self.inline(head))) + "</caption>"]
         header: list[str] = []  # the leading label rows: a page break inside the table repeats them
         body: list[str] = []
         lead = ""  # page markers between rows or cells: the page begins with the next cell

@@ -101,6 +101,14 @@ def test_a_line_break_in_an_attribute_is_a_space_in_the_text(tmp_path):
     assert book.chapters[1].sections[0].title == "4 # Injected. Memo"
 
 
+def test_a_caption_broken_into_lines_begins_no_block(tmp_path):
+    folder, _, book = tiny(tmp_path, '<table><head>A<lb/># Injected<lb/>- item<lb/>&gt; quote</head>'
+                                     '<row><cell>x</cell></row></table>')
+    assert not re.search(r"^(#|-|>)", markdown(folder).split("<caption>")[1], re.M)
+    assert book.chapters[1].body.xpath("string(.//caption)").split() == ["A", "#", "Injected", "-", "item", ">",
+                                                                       "quote"]
+
+
 def test_a_heading_ending_in_a_hash_keeps_it(tmp_path):
     folder, _, book = tiny(tmp_path, '<div type="document" xml:id="d1"><head>Memo on C#</head><p>x</p></div>')
     assert book.chapters[1].sections[0].title == "Memo on C#"
@@ -210,7 +218,7 @@ TEI_NS = "http://www.tei-c.org/ns/1.0"
 BASE = (HEADER + (TEI_DATA / "frus1961-63v05_d270.xml").read_text(encoding="utf-8")
         + '<div type="document" xml:id="d271" n="271"><head>Memo<note n="1" xml:id="d271fn1">Source.</note></head>'
         '<note rend="inline" type="source">[Telegram.]</note><dateline>Washington, <date>May 1</date>.</dateline>'
-        '<p>Text <ref target="#d270">No. 270</ref><lb/>on <hi rend="italic">page<pb n="5" xml:id="pg_5"/></hi>.</p>'
+        '<p>Text <ref target="#d270">No. 270</ref><lb/>on <hi rend="italic">page<pb n="590" xml:id="pg_590"/></hi>.</p>'
         '<list type="ordered"><label>1.</label><item>One</item><item><p>Two</p></item></list>'
         '<table><head>T</head><row role="label"><cell>A</cell><cell cols="2">B</cell></row>'
         '<row><cell role="num">1</cell><cell rows="2">2</cell><cell><p>3</p><p>4</p></cell></row></table>'
@@ -259,6 +267,23 @@ def test_a_mutated_volume_imports_or_is_one_clear_message(operations):
             return
         event("imported")
         assert result.files and all(p.exists() for p in result.files)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ops, min_size=1, max_size=6))
+def test_a_mutated_volume_that_imports_checks(operations):
+    """What imports is a manuscript that checks, but for page breaks a mutation moved out of order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "v.xml"
+        source.write_bytes(mutated(operations))
+        try:
+            import_tei(source, Path(tmp) / "m")
+        except SourceError:
+            return
+        try:
+            load(Path(tmp) / "m")
+        except ManuscriptError as exc:
+            assert {d.code for d in exc.diagnostics if d.is_error} <= {"P002", "P003"}, exc.diagnostics
 
 
 # ---- --force ----
