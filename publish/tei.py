@@ -26,8 +26,8 @@ IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
 # What an import wrote, as `sha256sum` prints it (`sha256sum -c` checks it): --force replaces a file
 # only while it is exactly as written.
 MANIFEST = ".import-tei.sha256"
-PREDEFINED = {"amp", "lt", "gt", "quot", "apos"}  # XML's own entities, declared nowhere
 MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
+PREDEFINED = {"amp", "lt", "gt", "quot", "apos"}  # XML's own entities, declared nowhere
 # titleStmt title types -> book.yaml keys
 TITLES = {"series": "series", "subseries": "subseries", "volumenumber": "volume", "volume": "volume_title"}
 
@@ -197,7 +197,9 @@ def parse(path: Path):
         raise SourceError(f"cannot read: {exc.strerror or exc}", path) from None
     # Read first without expanding, to find entities whose text is not in the file.
     root = _parse(data, path, resolve=False)
-    used = {ref.name: ref.sourceline or 0 for ref in root.iter(etree.Entity)}
+    used: dict[str, int] = {}  # each entity used, and the first line it is used on
+    for ref in root.iter(etree.Entity):
+        used.setdefault(ref.name, ref.sourceline or 0)
     if not used:
         return root, []
     dtd = root.getroottree().docinfo.internalDTD
@@ -283,7 +285,7 @@ def _index(text, path: str) -> tuple[dict, dict, set, set, list]:
 def _too_large(label: str) -> bool:
     """Tell whether a page label is a number (bracketed or not) beyond any printed page."""
     digits = label.strip("[]")
-    return digits.isascii() and digits.isdigit() and whole(digits, MAX_PAGE) is None
+    return re.fullmatch(r"[0-9]+", digits) is not None and whole(digits, MAX_PAGE) is None
 
 
 def _metadata(root, text, path: Path, vol: Volume) -> dict:
