@@ -130,6 +130,22 @@ def test_a_file_name_with_a_line_break_makes_no_key(tmp_path):
     assert book.meta.id == "frus9999v01" and book.meta.chapters == ["02-chapter-one.md"]
 
 
+def test_control_characters_in_the_header_stay_out_of_book_yaml(tmp_path):
+    """XML 1.0 allows C1 controls (U+0080-U+009F), which book.yaml refuses: the titles are read without them."""
+    header = HEADER.replace("<title type=\"volume\">Test Volume", "<title type=\"volume\">Test&#x9b;2J&#x85;Volume")
+    folder, _, book = tiny(tmp_path, "<p>Text.</p>", header=header)
+    assert book.meta.volume_title == "Test2J Volume"
+
+
+def test_a_warning_quoting_an_attribute_is_one_line(tmp_path, capsys):
+    source = tmp_path / "v.xml"
+    source.write_text(HEADER + '<p><hi rend="x&#10;v.xml:1: E999 forged&#x9b;">a</hi></p>' + FOOTER, encoding="utf-8")
+    assert main(["import-tei", str(source), str(tmp_path / "m")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and re.fullmatch(rf"{re.escape(str(source))}:\d+: I002 hi rend='x v\.xml:1: E999 "
+                                            "forged\ufffd' is not known: its text is kept plain", lines[0]), lines
+
+
 # ---- numbers ----
 
 @pytest.mark.parametrize("text, number", [("12", 12), (" 7 ", 7), ("0", 0), ("1000", 1000), ("1001", None),
