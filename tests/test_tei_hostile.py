@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from publish.build import load
 from publish.cli import main
-from publish.errors import EXIT_REFUSED, ManuscriptError, OutputError, PublishError, RefusedError, SourceError
+from publish.errors import EXIT_REFUSED, ManuscriptError, OutputError, SourceError
 from publish.numbers import whole
 from publish.tei import MANIFEST, import_tei
 
@@ -243,8 +243,9 @@ BASE = (HEADER + (TEI_DATA / "frus1961-63v05_d270.xml").read_text(encoding="utf-
         '<quote><p>Quoted.</p></quote><figure><graphic url="x"/><p>Caption</p></figure>'
         '<frus:attachment><head>Enclosure</head><p>Att.</p><closer>Yours,<signed>Me</signed></closer>'
         '</frus:attachment></div>' + FOOTER)
-INSERTS = ['<pb n="²"/>', '<pb n="+3"/>', '<pb n="5"/>', '<pb/>', '<cell cols="²">x</cell>', '<note n="1"/>', "<note/>",
-           "<div/>", "<head/>", "<list/>", "<item/>", "<table/>", "<row/>", "<label/>", "<lb/>", "<hi/>", "<ref/>",
+INSERTS = ['<pb n="²"/>', '<pb n="+3"/>', '<pb n="5"/>', '<pb/>', '<cell cols="²">x</cell>', '<note n="1"/>',
+           "<note/>", "<div/>", "<head/>", "<list/>", "<item/>", "<table/>", "<row/>", "<label/>", "<lb/>", "<hi/>",
+           "<ref/>",
            '<div type="document" n="&#10;# x"><head/></div>', "<titlePage/>", "<front/>", "<body/>", "<back/>",
            "<text/>", "<p/>", "<quote/>", "<signed/>", '<hi rend="superscript"> </hi>', "<gap/>", "<space/>",
            '<note rend="inline" n="a"><p>n</p></note>', "<cell/>", "<docTitle><titlePart>T</titlePart></docTitle>"]
