@@ -249,14 +249,18 @@ INSERTS = ['<pb n="²"/>', '<pb n="+3"/>', '<pb n="5"/>', '<pb/>', '<cell cols="
            '<div type="document" n="&#10;# x"><head/></div>', "<titlePage/>", "<front/>", "<body/>", "<back/>",
            "<text/>", "<p/>", "<quote/>", "<signed/>", '<hi rend="superscript"> </hi>', "<gap/>", "<space/>",
            '<note rend="inline" n="a"><p>n</p></note>', "<cell/>", "<docTitle><titlePart>T</titlePart></docTitle>"]
-ops = st.tuples(st.sampled_from(["drop", "move", "insert", "attribute"]), st.integers(0, 10**4),
-                st.integers(0, 10**4), st.sampled_from(INSERTS), st.sampled_from(ANY), value)
+STRUCTURE = ["drop", "move", "insert", "attribute"]
 
 
-def mutated(operations) -> bytes:
-    """Return BASE with elements dropped, moved into others, inserted, or given hostile attribute values."""
+def operations(kinds: list[str]):
+    return st.tuples(st.sampled_from(kinds), st.integers(0, 10**4), st.integers(0, 10**4), st.sampled_from(INSERTS),
+                     st.sampled_from(ANY), value)
+
+
+def mutated(changes) -> bytes:
+    """Return BASE with elements dropped, moved into others, inserted, given hostile attribute values or text."""
     root = etree.fromstring(BASE.encode())
-    for op, a, b, insert, name, text in operations:
+    for op, a, b, insert, name, text in changes:
         els = [el for el in root.iter() if isinstance(el.tag, str)]
         el, other = els[a % len(els)], els[b % len(els)]
         if op == "drop" and el is not root:
@@ -268,16 +272,21 @@ def mutated(operations) -> bytes:
             other.insert(a % (len(other) + 1), new)
         elif op == "attribute":
             el.set(name, "".join(c for c in text if XML_CHAR.fullmatch(c)))
+        elif op == "text" and b % 2:
+            el.text = (el.text or "") + "".join(c for c in text if XML_CHAR.fullmatch(c))
+        elif op == "text" and el is not root:
+            el.tail = (el.tail or "") + "".join(c for c in text if XML_CHAR.fullmatch(c))
     return etree.tostring(root.getroottree(), encoding="utf-8")
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(ops, min_size=1, max_size=6))
-def test_a_mutated_volume_imports_or_is_one_clear_message(operations):
-    """Drop, move, insert elements and set attributes at random: the import succeeds or names file and line."""
+@given(st.lists(operations([*STRUCTURE, "text"]), min_size=1, max_size=6))
+def test_a_mutated_volume_imports_or_is_one_clear_message(changes):
+    """Drop, move, insert elements, set attributes and add text at random: the import succeeds or names file
+    and line."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "v.xml"
-        source.write_bytes(mutated(operations))
+        source.write_bytes(mutated(changes))
         try:
             result = import_tei(source, Path(tmp) / "m")
         except SourceError as exc:
@@ -289,12 +298,12 @@ def test_a_mutated_volume_imports_or_is_one_clear_message(operations):
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(ops, min_size=1, max_size=6))
-def test_a_mutated_volume_that_imports_checks(operations):
+@given(st.lists(operations(STRUCTURE), min_size=1, max_size=6))
+def test_a_mutated_volume_that_imports_checks(changes):
     """What imports is a manuscript that checks, but for page breaks a mutation moved out of order."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "v.xml"
-        source.write_bytes(mutated(operations))
+        source.write_bytes(mutated(changes))
         try:
             import_tei(source, Path(tmp) / "m")
         except SourceError:
