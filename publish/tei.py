@@ -19,7 +19,7 @@ from .errors import Diagnostic, OutputError, RefusedError, SourceError
 from .fsutil import atomic_folder
 from .numbers import MAX_PAGE, whole
 from .pages import MARKER, UNLABELLED, PageBreak, gap_name, gaps
-from .teitext import XML_ID, Renderer, Volume, escape, headed, heading, label_of, local, one_line, safe_id
+from .teitext import EMPTY, XML_ID, Renderer, Volume, escape, headed, heading, label_of, local, one_line, safe_id
 
 # The names import-tei gives the Markdown files it writes: 01-title-page.md.
 IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
@@ -274,6 +274,10 @@ def _index(text, path: str) -> tuple[dict, dict, set, set, list]:
         markers[pb] = f"[Page {label}]"
         if pb.get(XML_ID):
             pages[pb.get(XML_ID)] = PageBreak(label)
+    for el in text.iter():
+        if local(el) in EMPTY and "".join(el.itertext()).strip():
+            warnings.append(Diagnostic(path, el.sourceline or 0, 0, "I012", f"<{local(el)}> holds text, which TEI "
+                                       "does not allow and the import leaves out: move the text out of it", "warning"))
     targets = {t.split("#", 1)[1] for ref in text.iter("{*}ref", "ref")
                for t in (ref.get("target") or "").split() if t.startswith("#")}
     ids = {el.get(XML_ID): el for el in text.iter() if isinstance(el.tag, str) and el.get(XML_ID)}

@@ -59,6 +59,8 @@ FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into: a div, quote, list, HTML table
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
+# Elements TEI defines as empty: text inside one (invalid TEI) would be left out, so it is warned of.
+EMPTY = {"lb", "pb", "gap", "space", "graphic", "anchor", "milestone", "cb"}
 # A cell's role as a class print.css and epub.css set: figures right-aligned, a brace as tall as its rows.
 CELL_CLASSES = {"num": "num", "brace": "brace"}
 

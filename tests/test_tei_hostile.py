@@ -146,6 +146,14 @@ def test_a_warning_quoting_an_attribute_is_one_line(tmp_path, capsys):
                                             "forged\ufffd' is not known: its text is kept plain", lines[0]), lines
 
 
+def test_text_inside_an_empty_element_is_warned_of(tmp_path):
+    folder, warnings, book = tiny(tmp_path, '<p>Kept<lb>lost one</lb> and <pb n="7">lost two</pb> kept<gap>x</gap>.'
+                                            '<space/><lb/></p>')
+    assert [(w.code, w.message[:8]) for w in warnings] == [("I012", "<lb> hol"), ("I012", "<pb> hol"),
+                                                           ("I012", "<gap> ho")]
+    assert "Kept and kept." in chapter_text(book)
+
+
 # ---- numbers ----
 
 @pytest.mark.parametrize("text, number", [("12", 12), (" 7 ", 7), ("0", 0), ("1000", 1000), ("1001", None),
