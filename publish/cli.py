@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     tei.add_argument("volume", type=Path, help="the TEI file, e.g. frus1936v03.xml")
     tei.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
                      help="the manuscript folder to write (default: manuscript)")
-    tei.add_argument("--force", action="store_true", help="overwrite an existing manuscript")
+    tei.add_argument("--force", action="store_true", help="replace a manuscript an earlier import wrote, if no "
+                     "file of it was changed since (it refuses, naming them, otherwise)")
     return parser
 
 

@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from .config import CONTROL
+from .convert import GENERATED_ID
 from .errors import Diagnostic
 from .model import NOTE_MARK
+from .numbers import whole
 from .pages import LABEL, PageBreak
-from .safety import MAX_SPAN
+from .safety import MAX_SPAN, RESERVED_CLASS
 
 HSG = "https://history.state.gov/historicaldocuments/"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
@@ -20,6 +23,9 @@ SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 SAFE_VALUE = re.compile(r"[\w .-]*")  # an attribute's value: no quote or brace to end it early
 SAFE_WEB = re.compile(r"https?://history\.state\.gov(?:/[A-Za-z0-9_.~/%-]*)?(?:#[A-Za-z0-9_.-]*)?")
 SPACE = re.compile(r"[ \t\r\n]+")  # XML whitespace only: a no-break space is text
+# Spaces and whatever ends a line for pandoc, Python or YAML: an attribute's value holding a line break
+# would begin a heading, a div or a key of its own.
+BREAKS = re.compile(r"[ \t\n\r\v\f\x1c-\x1f\x85\u2028\u2029]+")
 # Characters pandoc would read as markup anywhere in a line.
 SPECIAL = re.compile(r"([\\`*_\[\]<$~^|@{}])|&(?=#?\w+;)")
 # What pandoc would read as the start of a list, heading, quote, table or definition at a line start.
@@ -53,6 +59,8 @@ FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into: a div, quote, list, HTML table
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
+# Elements TEI defines as empty: text inside one (invalid TEI) would be left out, so it is warned of.
+EMPTY = {"lb", "pb", "gap", "space", "graphic", "anchor", "milestone", "cb"}
 # A cell's role as a class print.css and epub.css set: figures right-aligned, a brace as tall as its rows.
 CELL_CLASSES = {"num": "num", "brace": "brace"}
 
@@ -65,6 +73,41 @@ def local(el) -> str:
 def escape(text: str) -> str:
     """Escape what pandoc would read as markup, so it reads back exactly these characters."""
     return SPECIAL.sub(lambda m: "\\" + m[0], text)
+
+
+def one_line(value: str | None) -> str:
+    """Return a value with its line breaks and runs of spaces as single spaces, trimmed."""
+    return BREAKS.sub(" ", value or "").strip(" ")
+
+
+def attribute_text(value: str | None) -> str:
+    """Return an attribute's value as Markdown text that stays within its line."""
+    return escape(one_line(value))
+
+
+def safe_id(ident: str | None) -> bool:
+    """Tell whether an id may be written: a plain name, not one the build gives pages and notes."""
+    return bool(ident and SAFE_NAME.fullmatch(ident) and not GENERATED_ID.fullmatch(ident))
+
+
+def safe_class(name: str | None) -> bool:
+    """Tell whether a class may be written: a plain name, not one the build gives page breaks and notes."""
+    return bool(name and SAFE_NAME.fullmatch(name) and not RESERVED_CLASS.fullmatch("." + name))
+
+
+def attributes(ident: str | None = None, classes=(), pairs=()) -> str:
+    """Return a Markdown attribute block ('' if empty) of what may be written: safe id and classes, plain values."""
+    parts = [f"#{ident}"] if safe_id(ident) else []
+    parts += [f".{name}" for name in classes if safe_class(name)]
+    parts += [f'{key}="{value}"' for key, value in pairs if SAFE_VALUE.fullmatch(value)]
+    return "{" + " ".join(parts) + "}" if parts else ""
+
+
+def heading(level: int, title: str, ident: str | None = None) -> str:
+    """Return an ATX heading line of Markdown text; a '#' ending it stays text (pandoc would drop it)."""
+    title = re.sub(r"#+$", lambda m: "\\#" * len(m[0]), title)
+    attrs = attributes(ident)
+    return f"{'#' * min(level, 6)} {title}" + (f" {attrs}" if attrs else "")
 
 
 def escape_line_start(line: str) -> str:
@@ -87,6 +130,8 @@ class Volume:
     missing: set[str] = field(default_factory=set)  # ref targets found nowhere, warned about once
 
     def warn(self, el, code: str, message: str) -> None:
+        # A value quoted in the message can neither begin a line of its own nor drive the terminal.
+        message = CONTROL.sub("\ufffd", one_line(message))
         self.warnings.append(Diagnostic(self.path, el.sourceline or 0, 0, code, message, "warning"))
 
 
@@ -136,9 +181,8 @@ class Renderer:
         if name == "space":
             return " "
         if name == "gap":  # an omission: kept for the editor, printed as nothing
-            attrs = "".join(f' {k}="{v}"' for k, v in child.attrib.items()
-                            if k in ("reason", "quantity", "unit") and SAFE_VALUE.fullmatch(v))
-            return f"[]{{.gap{attrs}}}"
+            kept = [(k, v) for k, v in child.attrib.items() if k in ("reason", "quantity", "unit")]
+            return "[]" + attributes(classes=["gap"], pairs=kept)
         if name == "del":
             return _wrap("~~", self.inline(child, heading), "~~")
         if name not in BLOCKS and name not in PLAIN:
@@ -176,10 +220,10 @@ class Renderer:
             label = f"{base}-{n}"
         self.used_labels.add(label)
         body = self.blocks(note) or [""]
-        mark = SPACE.sub(" ", note.get("n") or "").strip()
+        mark = attribute_text(note.get("n"))
         if mark:
             # The mark the print edition gave the note; a block (a table, a list) starts on a line of its own.
-            mark = f"[{escape(mark)}]{{.{NOTE_MARK}}}"
+            mark = f"[{mark}]" + attributes(classes=[NOTE_MARK])
             body[:1] = [mark, "", body[0]] if body[0].startswith(BLOCK_START) else [f"{mark} {body[0]}"]
         body[0] = f"[^{label}]: " + self._anchor(note) + body[0]
         self.notes.append([body[0]] + [("    " + line if line else "") for line in body[1:]])
@@ -216,8 +260,8 @@ class Renderer:
     def _anchor(self, el) -> str:
         """Return an empty span carrying the element's id when a ref points to it and no heading does."""
         ident = el.get(XML_ID)
-        if ident and ident in self.volume.targets and local(el) != "div" and SAFE_NAME.fullmatch(ident):
-            return f"[]{{#{ident}}}"
+        if ident in self.volume.targets and local(el) != "div" and safe_id(ident):
+            return "[]" + attributes(ident)
         return ""
 
     def _unknown(self, el) -> None:
@@ -266,7 +310,7 @@ class Renderer:
         if name == "p":
             lines = self.blocks(el, level)
             rend = el.get("rend")
-            return _fenced(rend, lines) if rend in ALIGNMENTS else lines
+            return _fenced([rend], lines) if rend in ALIGNMENTS else lines
         if name == "head":  # a head that does not open a division
             return _paragraph(self._anchor(el) + self.inline(el).strip())
         if name == "list":
@@ -277,18 +321,17 @@ class Renderer:
             return [("> " + line if line else ">") for line in _trimmed(self.blocks(el, level))]
         if name == "note":  # a note printed in place: old volumes' source notes, captions, "By the President:"
             rend = el.get("rend")
-            kind = el.get("type") or "note"
-            kind = kind if SAFE_NAME.fullmatch(kind) else "note"
-            return _fenced(f"{{.{kind} .{rend}}}" if rend in ALIGNMENTS else kind, self.blocks(el, level))
+            kind = el.get("type") if safe_class(el.get("type")) else "note"
+            return _fenced([kind, rend] if rend in ALIGNMENTS else [kind], self.blocks(el, level))
         if name == "figure":
             for graphic in el.iter("{*}graphic"):
                 self.volume.warn(graphic, "I004", f"image '{graphic.get('url')}' is not imported: "
                                                   "add the file to the manuscript and link it by hand")
             return self.blocks(el, level)
         if name == "attachment":
-            return _fenced("attachment", self._with_heads(el, level))
+            return _fenced(["attachment"], self._with_heads(el, level))
         if name in BLOCK_CLASSES:
-            return _fenced(BLOCK_CLASSES[name], self.blocks(el, level))
+            return _fenced([BLOCK_CLASSES[name]], self.blocks(el, level))
         if name not in BLOCKS:
             self._unknown(el)
         return self.blocks(el, level)
@@ -301,7 +344,7 @@ class Renderer:
         bounds = [-1] + heads + [len(children)]
         for a, b in zip(bounds, bounds[1:]):
             if a >= 0:
-                _add(out, [f"### {self.inline(children[a], heading=True).strip()}"])
+                _add(out, [heading(3, self.inline(children[a], heading=True).strip())])
             lead = el.text if a < 0 else children[a].tail
             _add(out, self._blocks(lead, children[a + 1:b], level, True))
         return out
@@ -312,20 +355,17 @@ class Renderer:
         head = next((c for c in children if local(c) == "head"), None)
         document = div.get("type") == "document"
         title = self.inline(head, heading=True).strip() if head is not None else ""
-        number = (div.get("n") or "").strip() if document else ""
+        number = one_line(div.get("n")) if document else ""
         if number and not re.match(rf"^(No\.\s*)?{re.escape(number)}\b", _plain(title)):
             title = f"{escape(number)}. {title}".strip()
         out: list[str] = []
         if level == 1 and not title:  # a file needs a heading: the kind (contents, index) or id, warned of
-            title = escape(fallback_title(div))
+            title = attribute_text(fallback_title(div))
             self.volume.warn(div, "I005", f"division without a head: titled '{title}' in the manuscript")
-        elif not title and div.get(XML_ID) in self.volume.targets:
-            out += [f"[]{{#{div.get(XML_ID)}}}", ""]  # what links to it still finds it
+        elif not title and div.get(XML_ID) in self.volume.targets and safe_id(div.get(XML_ID)):
+            out += ["[]" + attributes(div.get(XML_ID)), ""]  # what links to it still finds it
         if title:
-            ident = div.get(XML_ID)
-            attrs = f" {{#{ident}}}" if ident and SAFE_NAME.fullmatch(ident) else ""
-            out.append(f"{'#' * min(level, 6)} {title}{attrs}")
-            out.append("")
+            out += [heading(level, title, div.get(XML_ID)), ""]
         body = [c for c in children if c is not head]
         # What precedes the head (an old volume's source note) follows it; the head's tail is space.
         lead = head.tail if head is not None and children.index(head) == 0 else div.text
@@ -373,13 +413,15 @@ class Renderer:
             for lines in items:
                 out.append((ITEM + lines[0]).rstrip())
                 out += [("    " + line if line else "") for line in lines[1:]]
-        kind = el.get("type") or ("list" if labelled else "")
-        return _fenced(kind, _joined(heads, out)) if kind else _joined(heads, out)
+        kind = el.get("type") if safe_class(el.get("type")) else "list" if labelled else ""
+        return _fenced([kind], _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
         """Return a table as an HTML table, a row to a line: pipe tables can hold neither spans nor blocks."""
         head = next((h for h in el if local(h) == "head"), None)
-        caption = [f"<caption>{self.inline(head).strip()}</caption>"] if head is not None else []
+        caption = []
+        if head is not None:  # its lines (a head broken by <lb/>) are safe from being read as block markers
+            caption = ["<caption>" + "\n".join(_paragraph(self.inline(head))) + "</caption>"]
         header: list[str] = []  # the leading label rows: a page break inside the table repeats them
         body: list[str] = []
         lead = ""  # page markers between rows or cells: the page begins with the next cell
@@ -413,7 +455,12 @@ class Renderer:
         tag = "th" if label_row or role == "label" else "td"
         attrs = f' scope="{"col" if label_row else "row"}"' if tag == "th" else ""
         for tei, html in (("rows", "rowspan"), ("cols", "colspan")):
-            span = min(int(cell.get(tei)), MAX_SPAN) if (cell.get(tei) or "").strip().isdigit() else 1
+            value = cell.get(tei)
+            span = 1 if value is None else whole(value, MAX_SPAN)
+            if not span:
+                self.volume.warn(cell, "I010", f"{tei}='{value}' is not a whole number from 1 to {MAX_SPAN}: "
+                                               "the cell spans one; correct the TEI or the table by hand")
+                span = 1
             attrs += f' {html}="{span}"' if span > 1 else ""
         if role in CELL_CLASSES:
             attrs += f' class="{CELL_CLASSES[role]}"'
@@ -487,14 +534,16 @@ def _paragraph(text: str) -> list[str]:
     return [escape_line_start(line) for line in lines if line.strip()] or []
 
 
-def _fenced(kind: str, inner: list[str]) -> list[str]:
+def _fenced(classes: list[str], inner: list[str]) -> list[str]:
+    """Return the lines in a fenced div of the classes that may be written; without one, as they are."""
     inner = _trimmed(inner)
-    if not inner:
-        return []
+    names = [name for name in classes if safe_class(name)]
+    if not inner or not names:
+        return inner
     fence = ":::" + ":" * _depth(inner)
     # After a quote, list or table the fence would be read as a lazy continuation of its last line.
     gap = [""] if inner[-1].startswith((">", "-", "<", " ")) else []
-    return [f"{fence} {kind}", *inner, *gap, fence]
+    return [f"{fence} {names[0] if len(names) == 1 else attributes(classes=names)}", *inner, *gap, fence]
 
 
 def _append_ref(out: list[str], ref: str) -> None:

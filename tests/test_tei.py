@@ -14,7 +14,7 @@ from lxml import etree, html
 from publish.build import build, load
 from publish.cli import main
 from publish.errors import PublishError, RefusedError
-from publish.tei import import_tei
+from publish.tei import MANIFEST, import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
 from test_chunks import assert_chunked_as_whole, chunk_heads
@@ -503,8 +503,9 @@ def test_never_overwrites_unless_forced(tmp_path, capsys):
     assert main(["import-tei", str(source), str(folder)]) == RefusedError.exit_code
     assert "already exists" in capsys.readouterr().err and (folder / "old.md").exists()
     (folder / "book.yaml").write_text("id: old\nchapters: [old.md]\n", encoding="utf-8")
-    assert main(["import-tei", str(source), str(folder), "--force"]) == 0
-    assert not (folder / "old.md").exists() and "New." in markdown(folder)
+    # Not written by an import (there is no manifest): --force refuses, naming what it would replace.
+    assert main(["import-tei", str(source), str(folder), "--force"]) == RefusedError.exit_code
+    assert ": book.yaml, old.md." in capsys.readouterr().err and (folder / "old.md").read_text() == "# Old\n"
     other = tmp_path / "photos"
     other.mkdir()
     (other / "cat.jpg").write_bytes(b"x")
@@ -519,22 +520,21 @@ def test_force_replaces_only_what_an_import_wrote(tmp_path, monkeypatch, capsys)
     source.write_text(HEADER + "<p>New.</p>" + FOOTER, encoding="utf-8")
     monkeypatch.chdir(folder)
     assert main(["import-tei", "v.xml", ".", "--force"]) == RefusedError.exit_code  # no book.yaml: no manuscript
-    (folder / "book.yaml").write_text("id: old\nchapters: [old.md, ../outside.md]\n", encoding="utf-8")
-    (folder / "old.md").write_text("# Old\n", encoding="utf-8")
-    (tmp_path / "outside.md").write_text("# Outside\n", encoding="utf-8")
+    source.rename(tmp_path / "v.xml")
+    assert main(["import-tei", "../v.xml", "."]) == 0  # into the empty folder it is in
+    (tmp_path / "v.xml").rename(source)
     (folder / ".git").mkdir()
     (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     (folder / "notes.txt").write_text("my notes\n", encoding="utf-8")
     assert main(["import-tei", "v.xml", ".", "--force"]) == 0, capsys.readouterr().err
     kept = sorted(p.name for p in folder.iterdir())
-    assert kept == sorted([".git", "notes.txt", "v.xml", "book.yaml", *load_names(folder)])
-    assert (tmp_path / "outside.md").exists() and (folder / ".git" / "HEAD").exists()
-    assert "New." in markdown(folder)
-    # A file of the user's with a name the import writes is never replaced.
+    assert kept == sorted([".git", MANIFEST, "notes.txt", "v.xml", "book.yaml", *load_names(folder)])
+    assert (folder / ".git" / "HEAD").exists() and "New." in markdown(folder)
+    # A book.yaml of the user's is never replaced.
     (folder / "book.yaml").write_text("id: old\nchapters: [x.md]\n", encoding="utf-8")
-    theirs = (folder / load_names(folder, "01")[0])
     assert main(["import-tei", "v.xml", ".", "--force"]) == RefusedError.exit_code
-    assert "was not written by an import" in capsys.readouterr().err and theirs.exists()
+    assert "listed in book.yaml): book.yaml." in capsys.readouterr().err
+    assert (folder / "book.yaml").read_text(encoding="utf-8") == "id: old\nchapters: [x.md]\n"
 
 
 def load_names(folder: Path, prefix: str = "") -> list[str]:
