@@ -115,8 +115,8 @@ def environment_epoch() -> int | None:
     if not epoch:
         return None
     if (seconds := parse_count(epoch, LAST_EPOCH)) is None:
-        raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC (digits only, at most "
-                            f"{LAST_EPOCH}, the end of 9999), not '{epoch[:40]}'")
+        raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, up to {LAST_EPOCH} (the "
+                            f"end of 9999), not '{epoch[:40]}'")
     return seconds
 
 

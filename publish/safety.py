@@ -44,6 +44,9 @@ HTML_INTEGER = re.compile(r"[\t\n\f\r ]*([+-]?)([0-9]+)")
 # table is laid out up to four times to fit it): no printed table comes near these.
 MAX_COLUMNS = 100  # in one row, spans counted
 MAX_CELLS = 10_000  # in one table
+# Where a Markdown table begins: a pipe table's header and rule, or a grid table's top line.
+PIPE_TABLE = r"^.*\|.*\n[ \t]*\|?[ \t]*:?-+:?[ \t]*\|"
+GRID_TABLE = r"^[ \t]*\+[-=:+]+\+[ \t]*$"
 # The elements of HTML a manuscript may write (and pandoc writes): the rest are not HTML (<o:p>,
 # <svg:rect>, <foo>), obsolete (<font>, <center>, <plaintext>, which swallows the rest of the file) or
 # active (ACTIVE_TAGS, MEDIA_TAGS); an EPUB reading system would refuse them.
@@ -294,15 +297,16 @@ def _structure_problems(el, tag: str, here: tuple[str, ...]):
     if tag in CHILDREN and ((el.text or "").strip() or any((child.tail or "").strip() for child in el)):
         yield here, "S011", f"text directly inside <{tag}>: an HTML parser would move it out; put it in a " \
                             f"{'cell' if tag in PARENTS['td'] | PARENTS['tr'] else 'list item'}"
-    if tag == "tr":
-        columns = sum(max(html_integer(cell.get("colspan", ""), MAX_COLUMNS), 1) for cell in el
-                      if isinstance(cell.tag, str))
-        if columns > MAX_COLUMNS:
-            yield here, "L005", f"a table row of more than {MAX_COLUMNS} columns (spans counted): split the table"
-    elif tag == "table":
-        cells = len(el.xpath("./tr/*|./*/tr/*"))
-        if cells > MAX_CELLS:
-            yield here, "L005", f"a table of {cells:,} cells; a table may have at most {MAX_CELLS:,}: split it"
+    if tag == "table":
+        # A span past MAX_SPAN is counted as one: it is refused (R004) on its own.
+        rows = [[html_integer(cell.get("colspan", ""), MAX_SPAN) for cell in row if isinstance(cell.tag, str)]
+                for row in el.xpath("./tr|./*/tr")]
+        columns = max((sum(span if 1 <= span <= MAX_SPAN else 1 for span in row) for row in rows), default=0)
+        cells = sum(len(row) for row in rows)
+        if columns > MAX_COLUMNS or cells > MAX_CELLS:
+            yield (*here, PIPE_TABLE, GRID_TABLE), "L005", \
+                f"a table of {cells:,} cells, {columns:,} columns wide (spans counted); a table may have at most " \
+                f"{MAX_CELLS:,} cells and {MAX_COLUMNS} columns: split it"
 
 
 def _link_problems(href: str):
