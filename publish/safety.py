@@ -13,12 +13,12 @@ import re
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from .config import CONTROL
 from . import interrupt
+from .config import CONTROL
 from .errors import Diagnostic, Places
-from .pages import MARKER
 from .images import image_problem
 from .model import Book, Resource
+from .pages import MARKER
 
 # Elements that run code, load other documents, take input or change how the page is read.
 ACTIVE_TAGS = {"script", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
@@ -295,8 +295,8 @@ def _structure_problems(el, tag: str, here: tuple[str, ...]):
         yield here, "S011", f"raw HTML <{tag}> cannot stand directly inside <{above}>: an HTML parser would " \
                             "move it elsewhere; write the table or list in Markdown, or close the element first"
     if tag in CHILDREN and ((el.text or "").strip() or any((child.tail or "").strip() for child in el)):
-        yield here, "S011", f"text directly inside <{tag}>: an HTML parser would move it out; put it in a " \
-                            f"{'cell' if tag in PARENTS['td'] | PARENTS['tr'] else 'list item'}"
+        yield here, "S011", f"text directly inside <{tag}>: an HTML parser would move it out; put it in a cell " \
+                            "or an item"
     if tag == "table":
         # A span past MAX_SPAN is counted as one: it is refused (R004) on its own.
         rows = [[html_integer(cell.get("colspan", ""), MAX_SPAN) for cell in row if isinstance(cell.tag, str)]
