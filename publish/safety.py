@@ -9,6 +9,7 @@ while the PDF is laid out. The limits on the sources are checked before pandoc r
 """
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -105,8 +106,11 @@ RESERVED_CLASSES = r"pagebreak|pageboundary|noteref|footnote|footnotes|footnote-
                    r"piece|continued|resumed|fn-[\w-]+|chapter|front|wide|landscape|crowded"
 RESERVED_DATA = r"label|srcline|srccol|path|n|marker|of|piece|probe|number|head"
 ATTRIBUTES = re.compile(r"<[A-Za-z][^<>]*>|\{[^{}\n]*\}")  # a raw HTML tag, or pandoc's attributes
-RESERVED_CLASS = re.compile(rf"(?:(?<=[{{\s])\.|\bclass\s*=\s*[\"']?[^\"'<>]*?)(?<![\w-])({RESERVED_CLASSES})(?![\w-])",
-                            re.I)
+RESERVED_CLASS = re.compile(RESERVED_CLASSES, re.I)
+# A class attribute's value (entities decoded and split at spaces as HTML does), or pandoc's .class.
+CLASS_VALUE = re.compile(r"""(?<![\w-])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`{}]+))""", re.I)
+PANDOC_CLASS = re.compile(r"(?<=[{\s])\.([^\s{}]+)")
+HTML_SPACE = re.compile(r"[ \t\n\f\r]+")
 RESERVED_ATTRIBUTE = {"<": re.compile(rf"(?<![\w-])(data-(?:{RESERVED_DATA}|title))\s*=", re.I),
                       "{": re.compile(rf"(?<![\w-])((?:data-)?(?:{RESERVED_DATA})|data-title)\s*=", re.I)}
 # Page markers in one file: a volume has under 2,000 pages; each is laid out and checked.
@@ -151,7 +155,11 @@ def _reserved(name: str, text: str) -> list[Diagnostic]:
     """Return an S010 for each class or data- attribute of the build's own that the text sets."""
     diags, places = [], None
     for tag in ATTRIBUTES.finditer(text):
-        found = [(m.start(), f"class '{m[1]}'") for m in RESERVED_CLASS.finditer(tag[0])]
+        classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag[0])
+                   for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
+        if tag[0][0] == "{":
+            classes += [(m.start(), m[1]) for m in PANDOC_CLASS.finditer(tag[0])]
+        found = [(start, f"class '{name}'") for start, name in classes if RESERVED_CLASS.fullmatch(name)]
         found += [(m.start(), f"attribute '{m[1]}'") for m in RESERVED_ATTRIBUTE[tag[0][0]].finditer(tag[0])]
         for start, what in sorted(found):
             places = places or Places(text)

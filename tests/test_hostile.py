@@ -466,6 +466,9 @@ def test_comments_leave_no_trace_and_the_epub_stays_well_formed(tmp_path, body):
 @pytest.mark.parametrize("body, what", [
     ('Text <span class="footnote">forged</span> more.\n', "class 'footnote'"),
     ("Text [99]{.pn} more.\n", "class 'pn'"),
+    ('Text <span class="&#x66;ootnote">forged</span> more.\n', "class 'footnote'"),
+    ('Text <span class="&#34;\tpagebreak">forged</span> more.\n', "class 'pagebreak'"),
+    ("Text <a class=noteref href='#d1'>1</a> more.\n", "class 'noteref'"),
     ("Text <span class='x fn-p'>y</span>.\n", "class 'fn-p'"),
     ('<div class="landscape">\n\nx\n\n</div>\n', "class 'landscape'"),
     ("::: {.chapter}\nx\n:::\n", "class 'chapter'"),
