@@ -430,10 +430,16 @@ def test_raw_html_a_book_cannot_hold_is_a_clear_error_in_both_formats(tmp_path, 
     assert build_refused(case(tmp_path, body), tmp_path / "out", "S011")[0].line == 5
 
 
-@pytest.mark.parametrize("body", ['<a rel="attachment" href="https://example.org/x">x</a>\n',
-                                  '<a rel="nofollow Attachment" href="#d1">x</a>\n'])
-def test_a_link_weasyprint_would_fetch_as_an_attachment_is_refused(tmp_path, body):
-    assert build_refused(case(tmp_path, body), tmp_path / "out", "R003")[0].line == 5
+@pytest.mark.parametrize("body, code", [
+    ('<a rel="attachment" href="https://example.org/x">x</a>\n', "R003"),
+    ('<a rel="nofollow Attachment" href="#d1">x</a>\n', "R003"),
+    ('<img src="http://127.0.0.1:9/x.png">\n', "R003"), ('<img src="file:///etc/passwd">\n', "R003"),
+    ("![x](file:///etc/passwd)\n", "R003"), ('<span style="background: url(http://127.0.0.1:9/x)">x</span>\n', "R004"),
+    ('<span style="background: \\75rl(img.png)">x</span>\n', "R004"), ("[x]{style='content: url(img.png)'}\n", "R004"),
+])
+def test_what_weasyprint_would_fetch_is_refused_before_layout(tmp_path, monkeypatch, body, code):
+    monkeypatch.setattr("publish.pdf.write_pdf", lambda *a, **k: pytest.fail("laid out"))
+    assert build_refused(case(tmp_path, body), tmp_path / "out", code)[0].line == 5
 
 
 def test_what_weasyprint_fetches_only_as_it_writes_is_refused_not_a_traceback(tmp_path):
