@@ -79,7 +79,9 @@ URL_IGNORED = re.compile(r"[\x00-\x20]+")
 # Limits on each source file, checked before pandoc reads it: beyond them pandoc or the layout would
 # take minutes and gigabytes, and no real volume comes near them.
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
-MAX_NOTES = 20_000  # footnote references in one file
+# Footnote references in one file: pandoc's time grows faster than the notes (6,000 take it 10 s, 20,000
+# nearly two minutes); a real volume's longest chapter has a few hundred.
+MAX_NOTES = 5_000
 MAX_CONTROL = 1000  # control characters in one file: more is a binary file, not a transcription
 # Bounds on one pandoc run: beyond them the file is refused, not waited for.
 PANDOC_SECONDS = 180
