@@ -15,12 +15,15 @@ from .convert import PandocCache, convert, read_sources
 from .errors import Diagnostic, ManuscriptError, SettingsError
 from .fsutil import atomic_outputs
 from .model import Book
+from .numbers import whole
 from .progress import QUIET, Progress
 from .safety import before_pandoc
 
 # The stylesheets and fonts are package data: an installed wheel carries them (styles/ links here).
 STYLES = Path(__file__).resolve().parent / "styles"
 FORMATS = ("pdf", "epub")
+# The last second a date can hold (9999-12-31T23:59:59Z): a later SOURCE_DATE_EPOCH is no date.
+LAST_EPOCH = 253_402_300_799
 
 
 @dataclass
@@ -108,11 +111,14 @@ def build_date(folder: Path) -> str:
 
 
 def environment_epoch() -> int | None:
-    """Return SOURCE_DATE_EPOCH, if set; refuse one that is not whole seconds since 1970."""
+    """Return SOURCE_DATE_EPOCH, if set; refuse one that is not whole seconds from 1970 to the end of 9999."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch and not epoch.isdigit():
-        raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not '{epoch}'")
-    return int(epoch) if epoch else None
+    if not epoch:
+        return None
+    if (seconds := whole(epoch, LAST_EPOCH)) is None:
+        raise SettingsError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, up to {LAST_EPOCH} (the "
+                            f"end of 9999), not '{epoch[:40]}'")
+    return seconds
 
 
 def source_epoch(folder: Path) -> int | None:
@@ -125,7 +131,7 @@ def source_epoch(folder: Path) -> int | None:
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return int(epoch) if epoch.isdigit() else None
+    return whole(epoch, LAST_EPOCH)
 
 
 __all__ = ["build", "check", "load", "Metadata", "Result"]

@@ -5,15 +5,17 @@ Codes: M metadata (config.py), P page markers, S structure, N notes, T text, R r
 """
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from . import interrupt
 from .config import CONTROL, Metadata
 from .convert import GENERATED_ID
-from .errors import Diagnostic
+from .errors import Diagnostic, Places
 from .model import NOTEREF, PAGEBREAK, Book
 from .pages import MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from .safety import MAX_DEPTH, elements, problems as safety_problems
@@ -55,7 +57,8 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
     tables = _table_lines(rows)
     refs, defs = {}, {}
     for number, line in rows:
-        real = [m.span() for m in MARKER.finditer(line)]
+        interrupt.check()
+        real = [m.span() for m in MARKER.finditer(line)]  # in order: found by bisection, in linear time overall
         for m in BRACKETED.finditer(line):
             if INVISIBLE.search(m[0]) and NEAR_MARKER.match(INVISIBLE.sub("", m[0])):
                 char = INVISIBLE.search(m[0])[0]
@@ -63,7 +66,8 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
                                         f"invisible character (U+{ord(char):04X}), so it is not read as a page "
                                         "marker: delete the character", "warning"))
         for m in NEAR_MARKER.finditer(line):
-            if not _literal(line, m.start()) and not any(s <= m.start() < e for s, e in real):
+            inside = real[bisect.bisect_right(real, (m.start(), len(line))) - 1] if real else (0, 0)
+            if not _literal(line, m.start()) and not inside[0] <= m.start() < inside[1]:
                 diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
                                         "write it as [Page 588], [Page XII] or [Page [I]]"))
         defined = NOTE_DEF.match(line)
@@ -191,6 +195,7 @@ def _check_pages(book: Book) -> list[Diagnostic]:
     diags = []
     seen, last = {}, {}
     for pb in book.page_breaks:
+        interrupt.check()
         if not is_label(pb.label):
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P001", f"'{pb.label}' is not a page label: "
                                     "write 588, XII or [I]"))
@@ -250,6 +255,7 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
     for chapter in book.chapters:
         name = str(chapter.path)
         for el in elements(chapter):
+            interrupt.check()
             ident = el.get("id")
             if not ident or el.get("class") in (PAGEBREAK, NOTEREF):
                 continue  # generated: page labels are checked above
@@ -318,6 +324,7 @@ def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
     for chapter in book.chapters:
         name = str(chapter.path)
         for el in elements(chapter):
+            interrupt.check()
             href = el.get("href") if el.tag == "a" else None
             if href is None:
                 continue
@@ -345,6 +352,7 @@ class Finder:
     def __init__(self, texts: dict[str, str]):
         self.texts = texts
         self.done: dict[tuple[str, str], int] = {}  # where the last search for a needle ended
+        self.places: dict[str, Places] = {}
 
     def first(self, path: str, needle: str) -> tuple[int, int]:
         """Return the (line, column) of the needle's first occurrence in a file, or (0, 0)."""
@@ -371,5 +379,6 @@ class Finder:
         if not found:
             return 0, 0
         self.done[(path, needle)] = found.end()
-        line = text.count("\n", 0, found.start()) + 1
-        return line, found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+        if path not in self.places:
+            self.places[path] = Places(text)
+        return self.places[path].at(found.start())

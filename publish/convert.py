@@ -131,7 +131,7 @@ def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
     for i, chunk in enumerate(chunks):
         if html[i] is not None:
             continue
-        if size + len(chunk) > RUN_BYTES:
+        if not runs or size + len(chunk) > RUN_BYTES:  # an empty file is one empty chunk
             runs.append([])
             size = 0
         runs[-1].append(i)
@@ -277,6 +277,8 @@ class _Builder:
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
             part = lxml_html.fragment_fromstring(fragment, create_parent="div")
+            # An author's comments are not the book's: "--" in one would make the EPUB's XHTML ill-formed.
+            etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@data-srcline][@class='{PAGEBREAK}' or @data-page]"):
                 el.set("data-srcline", str(int(el.get("data-srcline")) + offset))
@@ -363,9 +365,15 @@ class _Builder:
                 self._record(chapter, el)
             elif el.get("class") == NOTEREF and el.get("href")[1:] in chapter.notes:
                 chapter.notes[el.get("href")[1:]].page = self.current or ""
-        for para in chapter.body.xpath(".//p"):
+        # Last first: the breaks of a run of lone paragraphs are moved once each, not once per paragraph.
+        ending = []  # the breaks of lone paragraphs that end the chapter, last paragraph first
+        for para in reversed(chapter.body.xpath(".//p")):
             if _only_breaks(para) and para.getparent() is not None:
-                self._move_forward(chapter, para)
+                ending.append(self._move_forward(para, chapter.body))
+        moved = {id(self.known[s.get("id")]) for spans in ending for s in spans}
+        if moved:  # the pages begin with the next chapter
+            chapter.page_breaks = [pb for pb in chapter.page_breaks if id(pb) not in moved]
+            self.pending.extend(s for spans in reversed(ending) for s in spans)
 
     def _record(self, chapter: Chapter, span) -> None:
         pb = self.known.get(span.get("id"))
@@ -379,19 +387,17 @@ class _Builder:
         chapter.page_breaks.append(pb)
         self.current = pb.label
 
-    def _move_forward(self, chapter: Chapter, para) -> None:
-        """Move a paragraph holding only page breaks to the start of the next block."""
-        target = _next_block(para, chapter.body)
+    @staticmethod
+    def _move_forward(para, body) -> list:
+        """Move a paragraph holding only page breaks to the start of the next block; return them if there is none."""
+        target = _next_block(para, body)
         breaks = [s for s in para if s.get("class") == PAGEBREAK]
         para.getparent().remove(para)
         if target is None:
-            # The page begins with the next chapter.
-            moved = [self.known[s.get("id")] for s in breaks]
-            chapter.page_breaks = [pb for pb in chapter.page_breaks if not any(pb is m for m in moved)]
-            self.pending.extend(breaks)
-            return
+            return breaks
         for span in reversed(breaks):
             _prepend(target, span)
+        return []
 
     def finish(self) -> None:
         """Keep page breaks that end the book in the last chapter; unmark pages without a label."""

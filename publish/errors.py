@@ -1,6 +1,8 @@
 """User-facing errors and diagnostics: each carries an exit code and, where known, a place."""
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,18 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+
+class Places:
+    """Turn offsets in a text into (line, column) pairs, each in logarithmic time."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def at(self, offset: int) -> tuple[int, int]:
+        """Return the line and column (both from 1) of an offset."""
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
 
 
 class PublishError(Exception):

@@ -1,9 +1,10 @@
 """The original page-break model: markers as the Office of the Historian prints them, parsed once."""
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
+
+from .errors import Places
 
 # `[Page 588]`, `[Page XII]`, `[Page [I]]`, `[Page [Map 1]]`: exactly as history.state.gov prints them;
 # `[Page []]` is a page the print edition gave no label at all.
@@ -93,13 +94,8 @@ def is_label(text: str) -> bool:
 
 def find_markers(text: str, path: str = "") -> list[tuple[re.Match, PageBreak]]:
     """Return every page marker in a Markdown text, with its place."""
-    found = []
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    for match in MARKER.finditer(text):
-        line = bisect.bisect_right(line_starts, match.start())
-        column = match.start() - line_starts[line - 1] + 1
-        found.append((match, PageBreak(match["label"], path, line, column)))
-    return found
+    places = Places(text)
+    return [(match, PageBreak(match["label"], path, *places.at(match.start()))) for match in MARKER.finditer(text)]
 
 
 def gaps(breaks) -> list[tuple[PageBreak, PageBreak]]:

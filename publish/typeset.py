@@ -116,7 +116,10 @@ class Typesetter:
     def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> Laid:
         arrange_pages(document, MARGIN_GAP, carried,
                       lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
-        return Laid((write(document),), len(document.pages))
+        try:
+            return Laid((write(document),), len(document.pages))
+        except RefusedURL as exc:  # what WeasyPrint fetches only as it writes (an attachment)
+            raise refused(exc) from None
 
 
 def write(document) -> bytes:

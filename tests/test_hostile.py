@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -18,8 +19,12 @@ from lxml import etree
 from PIL import Image
 
 from conftest import PNG, ROOT, make_manuscript
-from publish.build import build, check
-from publish.errors import EXIT_INTERRUPTED, ManuscriptError, PublishError
+from publish import interrupt
+from publish.build import STYLES, build, check
+from publish.check import check_book, check_sources
+from publish.errors import EXIT_INTERRUPTED, EXIT_SETTINGS, ManuscriptError, PublishError, RefusedError
+from publish.safety import before_pandoc
+from test_tei import assert_epubcheck
 
 DOC = "# Chapter\n\n## 1. Document {#d1 page=1}\n\n"
 
@@ -334,3 +339,193 @@ def test_nesting_that_real_text_has_is_accepted(tmp_path):
     body = ("- a\n    - b\n        - c\n\n> quoted [Page 2] [Page [I]] (see (a) and (b)) ``code``\n\n"
             "1. one\n2. two\n\nText \\[ and \\[ escaped [[x](#d1)].\n")
     assert [d for d in diagnostics(case(tmp_path, body)) if d.is_error] == []
+
+
+# ---- limits with no gap: spans as HTML reads them, table size, markers; all before the work ----
+
+def build_refused(folder: Path, out: Path, code: str) -> list:
+    """Build both formats, asserting it stops with only errors of this code, each with its line, and writes nothing."""
+    with pytest.raises(ManuscriptError) as failed:
+        build(folder, out)
+    errors = [d for d in failed.value.diagnostics if d.is_error]
+    assert {d.code for d in errors} == {code}, [str(d) for d in errors]
+    assert all(d.path == str(folder / "01.md") and d.line >= 5 for d in errors), [str(d) for d in errors]
+    assert not out.exists() or not any(out.glob("*.pdf")) and not any(out.glob("*.epub"))
+    return errors
+
+
+@pytest.mark.parametrize("attribute", ['colspan="+1001"', 'rowspan=" +1001"', 'colspan="00001001"',
+                                       'rowspan="1001.5"', 'rowspan="1001px"', "rowspan=" + "9" * 5000])
+def test_a_span_is_read_as_html_reads_it_and_then_limited(tmp_path, attribute):
+    folder = case(tmp_path, f"<table><tr><td {attribute}>x</td></tr></table>\n")
+    assert build_refused(folder, tmp_path / "out", "R004")[0].line == 5
+
+
+def test_spans_within_the_limit_build_into_both_formats(tmp_path):
+    folder = case(tmp_path, '<table><tr><td colspan="+2">wide</td></tr><tr><td rowspan=" 1">a</td><td>b</td></tr>'
+                            "</table>\n")
+    result = build(folder, tmp_path / "out")
+    assert_epubcheck(result.outputs["epub"])
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        assert "wide" in "".join(page.extract_text() for page in pdf.pages)
+
+
+@pytest.mark.parametrize("body", [
+    "<table><tr>" + "<td>x</td>" * 10_000 + "</tr></table>\n",
+    "<table><tr>" + '<td colspan="60">x</td>' * 2 + "</tr></table>\n",
+    "|" + "a|" * 101 + "\n|" + "-|" * 101 + "\n|" + "1|" * 101 + "\n",
+    "<table>" + "<tr><td>x</td></tr>" * 10_001 + "</table>\n",
+])
+def test_tables_beyond_the_limits_are_refused_before_they_are_laid_out(tmp_path, monkeypatch, body):
+    monkeypatch.setattr("publish.pdf.write_pdf", lambda *a, **k: pytest.fail("laid out"))
+    errors = build_refused(case(tmp_path, body), tmp_path / "out", "L005")
+    assert [d.line for d in errors] == [5]
+
+
+def test_page_markers_beyond_the_limit_are_refused_before_pandoc(tmp_path, monkeypatch):
+    folder = case(tmp_path, "".join(f"[Page {i}]\n\n" for i in range(2, 20_003)))
+    monkeypatch.setattr("publish.convert.to_html", lambda markdown: pytest.fail("pandoc ran"))
+    with pytest.raises(ManuscriptError) as failed:
+        check(folder)
+    assert [(d.code, d.path) for d in failed.value.diagnostics if d.is_error] == [("L003", str(folder / "01.md"))]
+
+
+def test_thirty_thousand_page_markers_are_checked_in_linear_time(tmp_path):
+    """Lone markers (pages without text) and a line of markers: each once quadratic, now a few seconds."""
+    lone = "".join(f"[Page {i}]\n\n" for i in range(2, 15_002))
+    line = " ".join(f"w [Page {i}]" for i in range(15_002, 30_002)) + "\n"
+    folder = make_manuscript(tmp_path / "m", {"01.md": DOC + lone + "Text.\n", "02.md": "# Two\n\n" + line})
+    started = time.monotonic()
+    book = check(folder).book
+    assert len(book.page_breaks) == 30_001
+    assert [pb.label for pb in book.page_breaks] == [str(i) for i in range(1, 30_002)]
+    assert time.monotonic() - started < 120  # generous: some 10 s on two shared cores; quadratic took hours
+
+
+def test_a_signal_stops_every_check_at_once(tmp_path):
+    """A SIGTERM that came while the checks ran makes each of them stop, whichever thread it runs in."""
+    folder = case(tmp_path, "Text [Page 2] more.\n")
+    book = check(folder).book
+    sources = {folder / "01.md": (folder / "01.md").read_text(encoding="utf-8")}
+    with interrupt.handled():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        for stage in (lambda: before_pandoc(sources), lambda: check_sources(book.meta, folder, sources),
+                      lambda: check_book(book, sources)):
+            with pytest.raises(KeyboardInterrupt):
+                stage()
+
+
+# ---- raw HTML a book cannot hold: a clear error where it stands, not a traceback or a broken file ----
+
+@pytest.mark.parametrize("body", [
+    "Text <plaintext>more\n", "<table><p>x</p><tr><td>y</td></tr></table>\n",
+    "<table><tr><td>a</td></tr>loose text</table>\n", "<ul><p>x</p></ul>\n", "Text <li>item</li>\n",
+    "Text <span><div>block</div></span>\n", "<table><tr><td>a</td></tr><tr><p>b</p></tr></table>\n",
+    'x <svg:rect width="1"/> y\n', "x <o:p>y</o:p> z\n", "x <w:sdt>y</w:sdt> z\n", "x <font color=red>y</font>\n",
+    "<center>x</center>\n", "x <xmp>y</xmp>\n", "x <my-widget>y</my-widget>\n",
+])
+def test_raw_html_a_book_cannot_hold_is_a_clear_error_in_both_formats(tmp_path, body):
+    assert build_refused(case(tmp_path, body), tmp_path / "out", "S011")[0].line == 5
+
+
+@pytest.mark.parametrize("body, code", [
+    ('<a rel="attachment" href="https://example.org/x">x</a>\n', "R003"),
+    ('<a rel="nofollow Attachment" href="#d1">x</a>\n', "R003"),
+    ('<img src="http://127.0.0.1:9/x.png">\n', "R003"), ('<img src="file:///etc/passwd">\n', "R003"),
+    ("![x](file:///etc/passwd)\n", "R003"), ('<span style="background: url(http://127.0.0.1:9/x)">x</span>\n', "R004"),
+    ('<span style="background: \\75rl(img.png)">x</span>\n', "R004"), ("[x]{style='content: url(img.png)'}\n", "R004"),
+])
+def test_what_weasyprint_would_fetch_is_refused_before_layout(tmp_path, monkeypatch, body, code):
+    monkeypatch.setattr("publish.pdf.write_pdf", lambda *a, **k: pytest.fail("laid out"))
+    assert build_refused(case(tmp_path, body), tmp_path / "out", code)[0].line == 5
+
+
+def test_what_weasyprint_fetches_only_as_it_writes_is_refused_not_a_traceback(tmp_path):
+    from publish.typeset import Typesetter
+    folder = case(tmp_path, "Text.\n")
+    setter = Typesetter(STYLES, folder, "")
+    laid = setter.layout('<p><a rel="attachment" href="https://127.0.0.1:9/x">x</a></p>')
+    with pytest.raises(RefusedError, match="refused to fetch 'https://127.0.0.1:9/x'"):
+        setter.draw(laid, None, 1, False)
+
+
+@pytest.mark.parametrize("body", [
+    "Text <!-- a -- b --> more.\n", "<!-- x --- y -->\n\nText more.\n", "Text <!-- -- --> more.\n",
+    "Text <?xml version='1.0'?> more.\n",
+    "Text.[^1] more.\n\n[^1]: A note <!-- c -- d --> ends.\n",
+    "| a | b |\n|---|---|\n| Text <!-- e -- f --> | more. |\n",
+])
+def test_comments_leave_no_trace_and_the_epub_stays_well_formed(tmp_path, body):
+    result = build(case(tmp_path, body), tmp_path / "out")
+    assert_epubcheck(result.outputs["epub"])
+    with zipfile.ZipFile(result.outputs["epub"]) as z:
+        chapter = z.read("EPUB/chapter-001.xhtml").decode("utf-8").split("<body", 1)[1]
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        printed = " ".join(page.extract_text() for page in pdf.pages)
+    for text in (chapter, printed):
+        assert "Text" in text and "more" in text
+        assert not re.search(r"<!--|<\?xml version='1|\b[a-f]\b -- |---", text)
+
+
+@pytest.mark.parametrize("body, what", [
+    ('Text <span class="footnote">forged</span> more.\n', "class 'footnote'"),
+    ("Text [99]{.pn} more.\n", "class 'pn'"),
+    ('Text <span class="&#x66;ootnote">forged</span> more.\n', "class 'footnote'"),
+    ('Text <span class="&#34;\tpagebreak">forged</span> more.\n', "class 'pagebreak'"),
+    ("Text <a class=noteref href='#d1'>1</a> more.\n", "class 'noteref'"),
+    ("Text <span class='x fn-p'>y</span>.\n", "class 'fn-p'"),
+    ('<div class="landscape">\n\nx\n\n</div>\n', "class 'landscape'"),
+    ("::: {.chapter}\nx\n:::\n", "class 'chapter'"),
+    ('Text <span data-piece="1">y</span>.\n', "attribute 'data-piece'"),
+    ("Text [y]{n=3 marker=x}.\n", "attribute 'n'"),
+    ("Text [y]{label=5}.\n", "attribute 'label'"),
+    ("### Part {#p page=2 srcline=99}\n", "attribute 'srcline'"),
+    ('Text <span data-title="x">y</span>.\n', "attribute 'data-title'"),
+])
+def test_the_builds_own_classes_and_attributes_are_refused(tmp_path, body, what):
+    errors = build_refused(case(tmp_path, body), tmp_path / "out", "S010")
+    assert errors[0].line == 5 and what in errors[0].message, str(errors[0])
+
+
+def test_names_like_the_builds_own_are_the_authors(tmp_path):
+    body = ('Text [y]{.smallcaps .footnoteish} <span class="pnx" title="t" data-note="n">z</span> '
+            '<a href="https://example.org/?n=5&label=2">link</a> see p.pn and .footnote.\n\n### Part {#p page=2}\n')
+    result = build(case(tmp_path, body), tmp_path / "out", formats=("epub",))
+    assert_epubcheck(result.outputs["epub"])
+
+
+# ---- what gave a traceback on a newcomer's first file or setting ----
+
+@pytest.mark.parametrize("files", [{"01.md": "", "02.md": DOC}, {"01.md": DOC, "02.md": "", "03.md": DOC + "x"},
+                                   {"01.md": ""}, {"01.md": DOC, "02.md": "\n\n\n"}])
+def test_an_empty_chapter_file_is_a_clear_error_wherever_it_stands(tmp_path, files):
+    folder = make_manuscript(tmp_path / "m", files)
+    empty = next(name for name, text in files.items() if not text.strip())
+    errors = build_refused_anywhere(folder, tmp_path / "out")
+    assert [(d.code, d.path, d.line) for d in errors] == [("S002", str(folder / empty), 1)]
+
+
+def build_refused_anywhere(folder: Path, out: Path) -> list:
+    with pytest.raises(ManuscriptError) as failed:
+        build(folder, out)
+    assert not out.exists() or not any(out.glob("*.pdf")) and not any(out.glob("*.epub"))
+    return [d for d in failed.value.diagnostics if d.is_error]
+
+
+@pytest.mark.parametrize("epoch", ["9" * 30, "253402300800", "-1", "+5", "1e9", "1_000", "\u00b2", "\u0663",
+                                   "12 34", "0x10"])
+def test_a_source_date_epoch_no_date_can_hold_is_a_settings_error(tmp_path, epoch):
+    folder = case(tmp_path, "Text.\n")
+    run = subprocess.run([sys.executable, "-m", "publish", "epub", str(folder), "--out", str(tmp_path / "out")],
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": epoch},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == EXIT_SETTINGS, run.stderr
+    assert "SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, up to 253402300799" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_the_last_second_a_date_holds_dates_the_book(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "253402300799")
+    assert check(case(tmp_path, "Text.\n")).book.date == "9999-12-31T23:59:59Z"

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pikepdf
+from lxml import etree
 from hypothesis import HealthCheck, event, example, given, settings, strategies as st
 
 from conftest import PNG, make_manuscript
@@ -30,7 +31,10 @@ HTML = ['<img src="img.png">', '<img src="img.png?/../../secret.txt">', '<img sr
         '<a xlink:href="javascript:alert(1)">x</a>', '<span data="img.png">x</span>', '<a href="http://[">x</a>',
         '<svg><set attributeName="href" to="javascript:x"/></svg>', '<div background="img.png">x</div>',
         "[x]{#page-2}", "[y]{#d1-fn1}", "[Pa\u200dge 3]", "[Page 2]", "![m](img.png)", "![s](fig.svg)",
-        "[^1]", "\n\n[^1]: ![n](img.png)\n\n", "<b onclick=x>", "> > > >", ":::", "{#d1}", "\x00", "`code`"]
+        "[^1]", "\n\n[^1]: ![n](img.png)\n\n", "<b onclick=x>", "> > > >", ":::", "{#d1}", "\x00", "`code`",
+        "<plaintext>", "<table><p>x</p><tr><td>y</td></tr></table>", "<o:p>x</o:p>", "<svg:rect/>",
+        '<span class="footnote">f</span>', "[n]{.pn}", "[m]{n=2}", "<!-- a -- b -->", "<!--", "-->",
+        '<table><tr><td colspan="+100000">x</td></tr></table>', '<a rel="attachment" href="img.png">a</a>']
 SVG_PIECES = ['<rect width="4" height="4"/>', '<use href="#a"/>', '<g id="a"><use href="#b"/></g>',
               '<g id="b"><rect width="1" height="1"/></g>', '<image href="../secret.txt"/>',
               '<image href="file:///etc/passwd"/>', '<script>alert(1)</script>', '<a href="javascript:x">l</a>',
@@ -71,6 +75,8 @@ def assert_clean(path: Path) -> None:
             for name in z.namelist():
                 assert not name.startswith("/") and ".." not in name, name
                 data = z.read(name)
+                if name.endswith((".xhtml", ".opf", ".ncx")):
+                    etree.fromstring(data)  # well-formed XML, whatever the manuscript held
                 assert SECRET.encode() not in data, name
                 assert not ACTIVE.search(data), (name, ACTIVE.search(data))
     else:

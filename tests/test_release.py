@@ -180,7 +180,8 @@ def test_the_readme_release_example_works_on_the_sample():
 @pytest.mark.parametrize("epoch, message", [
     (None, "a release must not depend on when it is built: commit the manuscript to git (its last commit "
            "dates the release) or set SOURCE_DATE_EPOCH"),
-    ("yesterday", "SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, not 'yesterday'"),
+    ("yesterday", "SOURCE_DATE_EPOCH must be whole seconds since 1970 UTC, up to 253402300799 (the end of 9999), "
+                  "not 'yesterday'"),
 ])
 def test_release_needs_a_fixed_date(tmp_path, epoch, message):
     folder = manuscript(tmp_path / "ms")
