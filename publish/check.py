@@ -299,7 +299,7 @@ def _depth(root) -> int:
 
 def _document_order(number: str) -> tuple[int, str]:
     """Return the sort key of a document number: 270 < 270A < 271."""
-    digits = re.match(r"\d+", number)[0]
+    digits = re.match(r"[0-9]+", number)[0]  # at most six (convert.DOC_HEADING)
     return int(digits), number[len(digits):].upper()
 
 

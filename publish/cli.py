@@ -7,7 +7,11 @@ from pathlib import Path
 
 from . import __version__, interrupt
 from .errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
+from .numbers import whole
 from .progress import for_stream
+
+# More processes than any machine has cores only costs memory.
+MAX_JOBS = 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,12 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _positive(text: str) -> int:
     """Read a whole number of at least 1 (argparse type)."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not '{text}'")
+    number = whole(text, MAX_JOBS)
+    if not number:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_JOBS}, not '{text}'")
     return number
 
 

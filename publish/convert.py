@@ -35,7 +35,8 @@ PANDOC_VERSION = pypandoc.get_pandoc_version()
 # pandoc takes some 30 ms to start and end: the chunks a build has no HTML for are read in runs of
 # about this many bytes, enough runs to keep every core busy, each split back into its chunks.
 RUN_BYTES = 150_000
-DOC_HEADING = re.compile(r"^(?P<number>\d+[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
+# ASCII digits, at most six: a document number is printed so (no volume holds a million documents).
+DOC_HEADING = re.compile(r"^(?P<number>[0-9]{1,6}[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
 # a manuscript may not set them, and a heading's slug never is one.

@@ -409,3 +409,10 @@ def test_a_merged_mapping_is_read_not_a_crash(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"}, extra="<<: {a: b}\n")
     meta, diags = load_metadata(folder)
     assert [d.code for d in diags] == ["M005"] and meta.chapters == ["01.md"]
+
+
+@pytest.mark.parametrize("number", ["١٢", "²", "9" * 5000])
+def test_a_heading_whose_number_is_not_ascii_or_huge_is_no_document(number, tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# Chapter\n\n## {number}. Memorandum\n\nText.\n"})
+    result = check(folder)
+    assert [s.number for c in result.book.chapters for s in c.sections] == [""]
