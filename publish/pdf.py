@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ import weasyprint
 from . import __version__, interrupt
 from .cache import Store, digest
 from .errors import Diagnostic
+from .fsutil import owned, sweep
 from .model import Book
 from .pages import roman
 from .pdfjoin import join, part_problem
@@ -37,7 +37,7 @@ HTML_PER_PAGE = 2500
 
 def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
               progress: Progress = QUIET) -> list[Diagnostic]:
-    """Lay the book out and write it to target, in `jobs` processes, reusing `cache` where it can; return its warnings."""
+    """Lay the book out into target, in `jobs` processes, reusing `cache` where it can; return its warnings."""
     style = page_css(book)
     parts = _parts(book)
     store = _PartCache(cache, styles, style, book)
@@ -77,11 +77,12 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
 
 @contextlib.contextmanager
 def _scratch():
-    """Yield a folder for the build's temporary files (WeasyPrint's fonts), removed whatever happens."""
-    # multiprocessing keeps a temporary folder of its own for the life of the process: made before
-    # ours replaces the default, it is not removed with ours.
-    multiprocessing.util.get_temp_dir()
-    folder = Path(tempfile.mkdtemp(prefix="publish-"))
+    """Yield a folder for the build's temporary files (WeasyPrint's fonts), removed whatever happens.
+
+    What a killed build left in $TMPDIR goes first: its folder's name says whose it was.
+    """
+    sweep(Path(tempfile.gettempdir()), "publish-")
+    folder = Path(tempfile.mkdtemp(prefix=owned("publish-")))
     before, tempfile.tempdir = tempfile.tempdir, str(folder)
     try:
         yield folder
