@@ -125,7 +125,7 @@ class Worker:
             self.outbox.put(None)
             self.process.join(timeout=5)
         if self.process.is_alive():
-            self.process.terminate()
+            self.process.kill()  # SIGTERM would wait for a stopped process to be continued
         self.process.join()
         self.outbox.put(_END)
         for thread in self.threads:
