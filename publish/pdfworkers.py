@@ -5,11 +5,12 @@ has run threads and C libraries (pandoc's threads, Pango, fontconfig) can leave 
 lock no thread will release, or crash it. (forkserver would start them faster, but listens on a
 Unix socket in $TMPDIR, which fails where that path is long.)
 
-Neither side of a pipe waits for the other to read: in the build, a thread per worker reads all it
-sends and another writes the build's orders, so the build itself never blocks on a pipe, whatever
-the size of a message (a chapter's HTML one way, its drawn pages the other). A worker writes only
-while the build reads, and reads its next order once it has written. A worker that stops, or makes
-no progress for TIMEOUT seconds, gives its parts back to the build, which lays them out itself.
+The build never waits on a pipe, whatever the size of a message (a chapter's HTML one way, its
+drawn pages the other): for each worker, a thread of the build reads all the worker sends as it
+comes, and another writes the build's orders. A worker may wait for the build to read, which it
+always does, and reads its next order once its answer is written. A worker that stops, or makes no
+progress for PUBLISH_WORKER_TIMEOUT seconds, gives its parts back to the build, which lays them out
+itself.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ POLL = 0.25
 # for stuck. Drawing a part reports nothing until it is done: a long chapter takes some seconds.
 TIMEOUT = "PUBLISH_WORKER_TIMEOUT"
 DEFAULT_TIMEOUT = 180.0
-_END = "end"  # tells a worker's writing thread that the build speaks to it no more
+_END = object()  # tells a worker's writing thread that the build speaks to it no more
 
 
 def timeout() -> float:
@@ -63,7 +64,7 @@ class Worker:
         self.parts: set[int] = set()  # the parts given to it and not yet drawn or dropped
         self.replies = 0  # answers owed
         self.stirred = time.monotonic()  # when it last laid out a page or answered
-        self.stuck = False
+        self.stuck: float | None = None  # the seconds it went without progress, once stopped for it
         self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         self.threads = [threading.Thread(target=self._write, daemon=True),
                         threading.Thread(target=self._read, args=(inbox,), daemon=True)]
@@ -91,7 +92,7 @@ class Worker:
 
     def _write(self) -> None:
         """Send the build's orders in turn (in a thread: the build goes on while a long one is read)."""
-        while (message := self.outbox.get()) != _END:
+        while (message := self.outbox.get()) is not _END:
             try:
                 self.conn.send(message)
             except OSError:
@@ -116,7 +117,7 @@ class Worker:
         self.process.join(timeout=5)
         code = self.process.exitcode
         if self.stuck:
-            return f"made no progress for {timeout():g} s ({TIMEOUT}) and was stopped"
+            return f"made no progress for {self.stuck:g} s ({TIMEOUT}) and was stopped"
         return f"was killed by signal {-code}" if code and code < 0 else f"stopped (exit {code})"
 
     def close(self, failed: bool) -> None:
@@ -191,7 +192,7 @@ class Workers(list):
         now = time.monotonic()
         for worker in self:
             if worker.replies and not worker.stuck and now - worker.stirred > self.timeout:
-                worker.stuck = True
+                worker.stuck = self.timeout
                 worker.process.kill()  # even a stopped process: its reading thread then sees the pipe close
         batch = []
         try:
