@@ -85,7 +85,7 @@ def _lost_worker(book, tmp_path, how) -> str:
     return found[3]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV], ids=lambda sig: sig.name)
 def test_a_worker_that_dies_is_named_and_its_chapter_laid_out_here(book, tmp_path, sig):
     assert _lost_worker(book, tmp_path, lambda worker: worker.send_signal(sig)) == f"was killed by signal {sig.value}"
 
