@@ -14,6 +14,7 @@ itself.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue
@@ -30,8 +31,8 @@ from .typeset import Typesetter
 
 # How often the build looks at its workers while it waits for them, in seconds.
 POLL = 0.25
-# Seconds a worker with work to do may go without laying out a page or answering before it is taken
-# for stuck. Drawing a part reports nothing until it is done: a long chapter takes some seconds.
+# Seconds a worker with work to do may go without a step of WeasyPrint's (a page laid out, a part
+# drawn) or an answer before it is taken for stuck. Drawing a long chapter is one step of some seconds.
 TIMEOUT = "PUBLISH_WORKER_TIMEOUT"
 DEFAULT_TIMEOUT = 180.0
 _END = object()  # tells a worker's writing thread that the build speaks to it no more
@@ -63,7 +64,7 @@ class Worker:
         self.laying: int | None = None  # the part it is laying out
         self.parts: set[int] = set()  # the parts given to it and not yet drawn or dropped
         self.replies = 0  # answers owed
-        self.stirred = time.monotonic()  # when it last laid out a page or answered
+        self.stirred = time.monotonic()  # when it last took a step or answered
         self.stuck: float | None = None  # the seconds it went without progress, once stopped for it
         self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         self.threads = [threading.Thread(target=self._write, daemon=True),
@@ -109,7 +110,7 @@ class Worker:
             self.stirred = time.monotonic()
             if message[0] == "page":
                 self.page = message[1]
-            else:
+            elif message[0] != "step":
                 inbox.put((self, message))
 
     def why(self) -> str:
@@ -223,6 +224,8 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: tu
     """Serve one worker's pipe: lay parts out and report their length, draw them when told where they go."""
     # Temporary files (WeasyPrint's fonts) go where the parent removes them.
     tempfile.tempdir = str(scratch)
+    # Each step WeasyPrint takes, in a table's trial layout too, tells the build the worker is not stuck.
+    logging.getLogger("weasyprint.progress").addHandler(_Steps(conn))
     index = None
     held = {}  # laid-out parts by index, until drawn or found in the cache
     try:
@@ -244,3 +247,14 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: tu
         conn.send(("error", index, exc))
     except Exception:
         conn.send(("crash", index, traceback.format_exc()))
+
+
+class _Steps(logging.Handler):
+    """Tell the build of each step WeasyPrint takes."""
+
+    def __init__(self, conn):
+        super().__init__(logging.INFO)
+        self.conn = conn
+
+    def emit(self, record):
+        self.conn.send(("step",))
