@@ -82,7 +82,8 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
             # Each writer is imported only when wanted: WeasyPrint alone takes half a second to load.
             if fmt == "pdf":
                 from .pdf import write_pdf
-                write_pdf(book, tmp, styles, jobs=jobs, cache=cache.folder(out, book.meta.id), progress=progress)
+                result.warnings += write_pdf(book, tmp, styles, jobs=jobs, cache=cache.folder(out, book.meta.id),
+                                             progress=progress)
             else:
                 from .epub import write_epub
                 progress.stage("EPUB: writing")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -21,13 +20,15 @@ import weasyprint
 
 from . import __version__, interrupt
 from .cache import Store, digest
+from .errors import Diagnostic
+from .fsutil import owned, sweep
 from .model import Book
 from .pages import roman
 from .pdfjoin import join, part_problem
 from .pdfworkers import Workers
 from .printhtml import chapter_html, page_css, prelims_html
 from .progress import QUIET, Progress
-from .pieces import Chapters
+from .pieces import Chapters, Run
 from .typeset import Laid, Typesetter
 
 # Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
@@ -35,8 +36,8 @@ HTML_PER_PAGE = 2500
 
 
 def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
-              progress: Progress = QUIET) -> None:
-    """Lay the book out and write it to target, in `jobs` processes, reusing `cache` where it can."""
+              progress: Progress = QUIET) -> list[Diagnostic]:
+    """Lay the book out into target, in `jobs` processes, reusing `cache` where it can; return its warnings."""
     style = page_css(book)
     parts = _parts(book)
     store = _PartCache(cache, styles, style, book)
@@ -71,15 +72,17 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     interrupt.check()
     target.write_bytes(join(laid, book, first_main))
     store.prune()
+    return scheduler.warnings
 
 
 @contextlib.contextmanager
 def _scratch():
-    """Yield a folder for the build's temporary files (WeasyPrint's fonts), removed whatever happens."""
-    # multiprocessing keeps a temporary folder of its own for the life of the process: made before
-    # ours replaces the default, it is not removed with ours.
-    multiprocessing.util.get_temp_dir()
-    folder = Path(tempfile.mkdtemp(prefix="publish-"))
+    """Yield a folder for the build's temporary files (WeasyPrint's fonts), removed whatever happens.
+
+    What a killed build left in $TMPDIR goes first: its folder's name says whose it was.
+    """
+    sweep(Path(tempfile.gettempdir()), "publish-")
+    folder = Path(tempfile.mkdtemp(prefix=owned("publish-")))
     before, tempfile.tempdir = tempfile.tempdir, str(folder)
     try:
         yield folder
@@ -213,6 +216,9 @@ class _Scheduler:
         self.counted = {p.index for p in parts if store.pages(p.html, p.carried) is not None}
         self.setter, self.first_start = None, None
         self.chapters: Chapters | None = None
+        self.here: dict[int, Run] = {}  # parts laid out in this process, until they are drawn
+        self.orphans: list[int] = []  # parts of workers that stopped, to lay out in this process
+        self.warnings: list[Diagnostic] = []
 
     def run(self, setter: Typesetter, prelims_pages: int) -> None:
         """Lay out and draw every part, in the workers or, without them, here."""
@@ -224,11 +230,19 @@ class _Scheduler:
             for index, worker in list(held.items()):
                 part = self.parts[index]
                 if part.result is not None:  # placed at last, it was in the cache after all
-                    worker.tell(("skip", index))
+                    worker.skip(index)
                     del held[index]
                 elif part.start is not None:
-                    worker.ask(("draw", index, *self._first_folio(part)))
+                    worker.draw(index, *self._first_folio(part))
                     del held[index]
+            for index, run in list(self.here.items()):
+                part = self.parts[index]
+                if part.result is None and part.start is not None:
+                    part.result = self.chapters.draw(run, *self._first_folio(part))
+                    self._keep(part)
+                    self.show()
+                if part.result is not None:
+                    del self.here[index]
             if all(p.result is not None for p in self.parts):
                 for part in self.parts:
                     if part.index not in self.counted:
@@ -238,32 +252,49 @@ class _Scheduler:
             # A part counted by an earlier build waits for its place, where it is likely in the cache: after
             # an edit in one chapter, only that one is laid out, not the unchanged ones after it.
             waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying
-                       and (p.start is not None or p.index not in self.counted)]
+                       and p.index not in self.orphans and (p.start is not None or p.index not in self.counted)]
             if not self.workers and len(waiting) > 1:
                 self.workers.spawn()  # only when there is work to share: they take a second to start
-            if not self.workers:
-                self._here(next(p for p in self.parts if p.result is None))
-                continue
             for worker, part in zip(self.workers.idle(), waiting):
                 worker.start(part.index, part.html, part.carried, part.notes)
+            if self.orphans:
+                part = self.parts[self.orphans.pop(0)]
+                if part.result is None:
+                    self._lay_out_here(part)
+                continue
+            if not self.workers:
+                self._lay_out_here(next(p for p in self.parts if p.result is None))
+                continue
             for worker, message in self.workers.messages():
+                if message is None:
+                    self._lost(worker, held)
+                    continue
                 part = self.parts[message[1]]
                 if message[0] == "laid":
                     part.pages = message[2]
                     held[part.index] = worker
-                    worker.laying = None
                 else:
                     part.result = message[2]
                     self._keep(part)
             self.show(self.workers.pages())
 
-    def _here(self, part: _Part) -> None:
-        """Lay out and draw a part in this process (its place is known: parts are done in order)."""
-        run = self.chapters.layout(part.html, part.carried, part.notes)
-        part.pages = run.pages
-        part.result = self.chapters.draw(run, *self._first_folio(part))
-        self._keep(part)
+    def _lay_out_here(self, part: _Part) -> None:
+        """Lay a part out in this process; it is drawn here once its place is known."""
+        self.here[part.index] = self.chapters.layout(part.html, part.carried, part.notes)
+        part.pages = self.here[part.index].pages
         self.show()
+
+    def _lost(self, worker, held: dict) -> None:
+        """Take back the parts of a worker that stopped: each is laid out again here, and said so."""
+        interrupt.check()  # a worker stopped by the same signal as the build
+        why = worker.why()
+        for index in sorted(worker.parts):
+            held.pop(index, None)
+            self.orphans.append(index)
+            chapter = self.book.chapters[index]
+            self.warnings.append(Diagnostic(str(chapter.path), 0, 0, "B001", (
+                f"the PDF worker process laying out '{chapter.title}' {why}; the chapter was laid out "
+                "again in the build's own process, and the book is the same"), "warning"))
 
     def _place(self) -> None:
         """Give each part whose predecessors are counted its first page; take it from the cache if there."""

@@ -20,7 +20,7 @@ import publish.typeset
 from conftest import ROOT, ROOTS, SAMPLE
 from publish import cache, cli
 from publish.build import build
-from publish.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_TOOL
+from publish.errors import EXIT_INTERRUPTED, EXIT_OUTPUT
 from publish.synthetic import generate
 
 SAMPLE_ID = "frus1961-63v05-d270"
@@ -106,19 +106,6 @@ def test_an_interrupt_swallowed_by_the_renderer_still_wins(book, monkeypatch, ca
     assert cli.main(["all", str(folder), "--out", str(out), "--jobs", "1"]) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == "publish: interrupted; earlier outputs are untouched\n"
     assert untouched(out, outputs)
-
-
-def test_a_worker_that_dies_is_named_and_nothing_is_written(book, tmp_path):
-    folder, out, outputs = book
-    (folder / "01-chapter.md").write_text((folder / "01-chapter.md").read_text() + "\nOne more line.\n")
-    (folder / "02-chapter.md").write_text((folder / "02-chapter.md").read_text() + "\nOne more line.\n")
-    process = start(["pdf", folder, "--out", out], tmp_path)
-    workers_of(process)[0].send_signal(signal.SIGSEGV)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == EXIT_TOOL, stderr
-    assert "Traceback" not in stderr and len(stderr.splitlines()) == 1
-    assert stderr.startswith("publish: error: the PDF worker process laying out '") and "signal 11" in stderr
-    assert untouched(out, outputs) and not list(out.glob(".*.part"))
 
 
 def test_a_full_disk_is_one_clear_error_and_leaves_the_previous_outputs(book, tmp_path):
