@@ -27,6 +27,14 @@ ORIGINAL_PAGES = "Original pages"
 GROUP = 10
 # Link targets a part may hold: the web, mail, and anchors in other parts (made destinations here).
 SAFE_URI = ("http://", "https://", "mailto:", OTHER_PART)
+# What a link annotation the writer makes may hold (an action only as /A, checked as any action).
+LINK_KEYS = {"/Type", "/Subtype", "/Rect", "/BS", "/Border", "/A", "/Dest", "/F", "/StructParent", "/Contents",
+             "/P", "/NM", "/M", "/C", "/H", "/QuadPoints"}
+# Keys that make an object act, wherever it is, and actions other than a link's (ISO 32000-1 12.6.4).
+ACTING_KEYS = {"/AA", "/OpenAction", "/JS", "/JavaScript", "/AcroForm", "/EmbeddedFiles", "/EF"}
+ACTIONS = {pikepdf.Name(f"/{name}") for name in (
+    "JavaScript", "Launch", "SubmitForm", "ResetForm", "ImportData", "GoToR", "GoToE", "Rendition", "Movie",
+    "Sound", "Hide", "Named", "SetOCGState", "Trans", "GoTo3DView", "RichMediaExecute", "Thread", "ECMAScript")}
 # What the book's features need (tagged PDF, output intents); PDF/A-2 allows at most this.
 PDF_VERSION = "1.7"
 
@@ -49,17 +57,42 @@ def part_problem(pdf: bytes) -> str:
         if any(key != "/Dests" for key in names.keys()):
             return "its name tree holds more than destinations"
         for number, page in enumerate(part.pages, 1):
-            if "/AA" in page.obj:
-                return f"page {number} has actions"
             for annot in page.get("/Annots", []):
-                action = annot.get("/A")
                 if annot.get("/Subtype") != pikepdf.Name.Link:
                     return f"page {number} has a {annot.get('/Subtype')} annotation"
-                if action is None:
+                if not set(annot.keys()) <= LINK_KEYS:
+                    return f"page {number} has a link with {sorted(set(annot.keys()) - LINK_KEYS)}"
+                action = annot.get("/A")
+                if action is not None and action.get("/S") != pikepdf.Name.URI:
+                    return f"page {number} has a link that acts ({action.get('/S')})"
+        return _acting(root)
+
+
+def _acting(root) -> str:
+    """Return what, of all a part holds, could act (besides a link to a safe address), or ''."""
+    # Everything the part holds is walked, not only where a viewer looks: the join copies its structure
+    # tree whole, and a script hung anywhere in it would be in the book.
+    seen, stack = set(), [root]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)):
+            if value.is_indirect:
+                if value.objgen in seen:
                     continue
-                uri = str(action.get("/URI", ""))
-                if action.get("/S") != pikepdf.Name.URI or not uri.startswith(SAFE_URI) or "/Next" in action:
-                    return f"page {number} has a link that acts ({action.get('/S')} {uri[:40]})"
+                seen.add(value.objgen)
+            if isinstance(value, pikepdf.Array):
+                stack.extend(value)
+                continue
+            if acting := ACTING_KEYS & set(value.keys()):
+                return f"it holds {sorted(acting)[0]}"
+            kind = value.get("/S")
+            if isinstance(kind, pikepdf.Name) and kind in ACTIONS:
+                return f"it holds a {kind} action"
+            if kind == pikepdf.Name.URI:
+                uri = str(value.get("/URI", ""))
+                if not uri.startswith(SAFE_URI) or "/Next" in value:
+                    return f"it holds a link that acts ({uri[:40]})"
+            stack.extend(value.values())
     return ""
 
 
