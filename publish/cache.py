@@ -129,6 +129,8 @@ class Store:
 
     def put(self, key: str, data: bytes, **info) -> None:
         """Keep an entry with what describes it, signed; a cache that cannot be written is no error."""
+        if self.folder is None:
+            return
         info = json.loads(json.dumps(info))  # as get will read it back
         info["mac"] = self._mac(key, data, info)
         with self._opened(make=True) as folder:

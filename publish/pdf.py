@@ -153,7 +153,7 @@ class _PartCache:
     def pages(self, html: str, carried: str | None) -> int | None:
         """Return how many pages a part lays out to, if a build has counted them (wherever the part stood)."""
         kept = self.counts.get(digest(self.base, "count", html, carried),
-                               lambda data, info: _count(data.decode("ascii", "replace")) is not None)
+                               lambda data, info: data.isdigit() and len(data) < 10 and _count(int(data)))
         return int(kept[0]) if kept else None
 
     def counted(self, html: str, carried: str | None, pages: int) -> None:
@@ -174,8 +174,6 @@ class _PartCache:
 
 def _count(value) -> int | None:
     """Return a count of pages read from the cache, if it is one: a whole number from 1 to MAX_PAGES."""
-    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= len(str(MAX_PAGES)):
-        value = int(value)
     return value if type(value) is int and 0 < value <= MAX_PAGES else None
 
 
