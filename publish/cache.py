@@ -58,6 +58,7 @@ def secret() -> bytes | None:
 
 @functools.lru_cache(maxsize=None)
 def _secret(path: str) -> bytes | None:
+    """Return the key at path, made there (0600) if there is none; None if it cannot be read or made."""
     try:
         return _read_key(path)
     except FileNotFoundError:
