@@ -172,7 +172,7 @@ def _javascript_in(pdf: Path) -> list[str]:
                 if isinstance(obj, pikepdf.Dictionary) and ("/JS" in obj or obj.get("/S") == pikepdf.Name.JavaScript)]
 
 
-@pytest.mark.parametrize("where", ["link", "structure"])
+@pytest.mark.parametrize("where", ["link", "structure", "catalog", "page", "untagged"])
 def test_a_script_in_a_signed_part_is_not_shipped(built, tmp_path, where):
     """Even an entry with a good signature is checked for what acts: the key may have been read."""
     folder, out = built
@@ -186,8 +186,14 @@ def test_a_script_in_a_signed_part_is_not_shipped(built, tmp_path, where):
                     for annot in page.get("/Annots", []):
                         annot.AA = pikepdf.Dictionary(E=script)  # on the mouse entering the link
                         links += 1
-            else:
+            elif where == "structure":
                 part.Root.StructTreeRoot.K.append(pikepdf.Dictionary(S=pikepdf.Name.Link, AA=pikepdf.Dictionary(O=script)))
+            elif where == "catalog":
+                part.Root.OpenAction = script
+            elif where == "page":
+                part.pages[0].obj.AA = pikepdf.Dictionary(O=script)
+            else:  # as an entry from before tagging would be
+                del part.Root.StructTreeRoot
             part.save(entry)
         sign(entry)
     assert where != "link" or links
