@@ -202,6 +202,31 @@ def test_a_script_in_a_signed_part_is_not_shipped(built, tmp_path, where):
     assert rebuilt.outputs["pdf"].read_bytes() == clean_build(folder, tmp_path)["pdf"]
 
 
+@pytest.mark.parametrize("where", ["destination", "link's structure", "page's structure", "parent tree"])
+def test_a_part_the_join_cannot_read_is_a_miss_not_a_traceback(built, tmp_path, where):
+    folder, out = built
+    parts = [p for kind in ("pdf", "piece") for p in (out / ".cache/edge" / kind).glob("*.pdf") if p.stat().st_size]
+    for entry in parts:
+        with pikepdf.open(entry, allow_overwriting_input=True) as part:
+            if where == "destination":  # to a page of no part
+                page = part.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Page))
+                tree = pikepdf.NameTree.new(part)
+                tree["forged"] = pikepdf.Array([page, pikepdf.Name.Fit])
+                part.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+            elif where == "link's structure":
+                for page in part.pages:
+                    for annot in page.get("/Annots", []):
+                        annot.StructParent = pikepdf.Name.Forged
+            elif where == "page's structure":
+                part.pages[0].obj.StructParents = pikepdf.String("one")
+            else:
+                part.Root.StructTreeRoot.ParentTree = pikepdf.Dictionary(Nums=[pikepdf.Name.Forged, 1])
+            part.save(entry)
+        sign(entry)
+    rebuilt = build(folder, out, ("pdf",))
+    assert rebuilt.outputs["pdf"].read_bytes() == clean_build(folder, tmp_path)["pdf"]
+
+
 @contextlib.contextmanager
 def read_only(folder: Path):
     """Make folder and all it holds read-only for this process (root too: immutable), for the duration."""
