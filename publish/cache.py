@@ -120,7 +120,8 @@ class Store:
                 data = _read(folder, f"{key}{self.suffix}")
                 info = json.loads(_read(folder, f"{key}.json"))
         try:
-            signed = isinstance(info, dict) and hmac.compare_digest(str(info.pop("mac", "")), self._mac(key, data, info))
+            mac = str(info.pop("mac", "")) if isinstance(info, dict) else ""
+            signed = bool(mac) and hmac.compare_digest(mac, self._mac(key, data, info))
         except (TypeError, ValueError):
             signed = False
         if not signed or not accept(data, info):
@@ -220,7 +221,8 @@ def _write(folder: int, name: str, data: bytes) -> None:
     """Write a file in folder whole, beside it first, then in place (replacing a link, never following it)."""
     tmp = f".{name}.{secrets.token_hex(8)}.part"
     try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder), "wb") as out:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with open(os.open(tmp, flags, 0o644, dir_fd=folder), "wb") as out:
             out.write(data)
         os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     finally:

@@ -180,14 +180,15 @@ def test_a_script_in_a_signed_part_is_not_shipped(built, tmp_path, where):
     links = 0
     for entry in parts:
         with pikepdf.open(entry, allow_overwriting_input=True) as part:
-            script = part.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")))
+            script = part.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("alert(1)")))
             if where == "link":
                 for page in part.pages:
                     for annot in page.get("/Annots", []):
                         annot.AA = pikepdf.Dictionary(E=script)  # on the mouse entering the link
                         links += 1
             elif where == "structure":
-                part.Root.StructTreeRoot.K.append(pikepdf.Dictionary(S=pikepdf.Name.Link, AA=pikepdf.Dictionary(O=script)))
+                acting = pikepdf.Dictionary(S=pikepdf.Name.Link, AA=pikepdf.Dictionary(O=script))
+                part.Root.StructTreeRoot.K.append(acting)
             elif where == "catalog":
                 part.Root.OpenAction = script
             elif where == "page":
