@@ -33,6 +33,8 @@ from .typeset import Laid, Typesetter
 
 # Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
 HTML_PER_PAGE = 2500
+# More pages than any part holds: a count read from the cache beyond it is no count.
+MAX_PAGES = 1_000_000
 
 
 def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
@@ -133,7 +135,7 @@ class _PartCache:
         return digest(self.base, html, carried, first_folio, lower_roman)
 
     def get(self, key: str) -> Laid | None:
-        kept = self.store.get(key, lambda data, info: isinstance(info.get("pages"), int)
+        kept = self.store.get(key, lambda data, info: _count(info.get("pages")) is not None
                               and isinstance(info.get("kept"), list) and all(isinstance(k, str) for k in info["kept"]))
         if not kept:
             return None
@@ -153,7 +155,8 @@ class _PartCache:
 
     def pages(self, html: str, carried: str | None) -> int | None:
         """Return how many pages a part lays out to, if a build has counted them (wherever the part stood)."""
-        kept = self.counts.get(digest(self.base, "count", html, carried), lambda data, info: data.isdigit())
+        kept = self.counts.get(digest(self.base, "count", html, carried),
+                               lambda data, info: data.isdigit() and len(data) < 10 and _count(int(data)))
         return int(kept[0]) if kept else None
 
     def counted(self, html: str, carried: str | None, pages: int) -> None:
@@ -170,6 +173,11 @@ class _PartCache:
         self.counts.prune()
         for store in self.made_of.values():
             store.prune()
+
+
+def _count(value) -> int | None:
+    """Return a count of pages read from the cache, if it is one: a whole number from 1 to MAX_PAGES."""
+    return value if type(value) is int and 0 < value <= MAX_PAGES else None
 
 
 def _pieces(kept) -> list[str]:

@@ -300,7 +300,7 @@ class Chapters:
             return None
         try:
             plan = json.loads(kept[0])
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return plan if _sound(plan, ctx) else None
 

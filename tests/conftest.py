@@ -22,6 +22,20 @@ TEI_DATA = Path(__file__).resolve().parent / "data"
 FIXED_EPOCH = "1700000000"
 os.environ["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
 
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_key(tmp_path_factory):
+    """Sign the suite's cache entries with a key of its own, one for the whole run, never the user's."""
+    from publish import cache
+    before = os.environ.get(cache.KEY_ENV)
+    os.environ[cache.KEY_ENV] = str(tmp_path_factory.mktemp("cache-key") / "key")
+    yield Path(os.environ[cache.KEY_ENV])
+    if before is None:
+        del os.environ[cache.KEY_ENV]
+    else:
+        os.environ[cache.KEY_ENV] = before
+
+
 # The smallest real PNG (one pixel): images are judged by their content, so a header alone is refused.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
                        "hgGAWjR9awAAAABJRU5ErkJggg==")
