@@ -41,6 +41,7 @@ HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 # a manuscript may not set them, and a heading's slug never is one.
 GENERATED_ID = re.compile(r"page-(?:unnumbered-)?[0-9A-Za-z]+|.+-fn\d+(?:ref)?")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
@@ -162,10 +163,18 @@ def _read_together(chunks: list[str]) -> list[str]:
         # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
         called = dict.fromkeys((a.get("href") or "#")[1:] for n in nodes if isinstance(n.tag, str)
                                for a in n.xpath(".//a[contains(@class, 'footnote-ref')]"))
-        items = [lxml_html.tostring(notes[c], encoding="unicode") for c in called if c in notes]
+        items = [_serialized(notes[c]) for c in called if c in notes]
         end = f'<section class="footnotes"><ol>{"".join(items)}</ol></section>' if items else ""
-        html.append(lead + "".join(lxml_html.tostring(n, encoding="unicode") for n in nodes) + end)
+        html.append(lead + "".join(_serialized(n) for n in nodes) + end)
     return html
+
+
+def _serialized(el) -> str:
+    """Return an element's HTML as pandoc wrote it: an empty one keeps its closing tag (lxml drops an <li>'s)."""
+    for node in el.iter(tag=etree.Element):
+        if node.text is None and not len(node) and node.tag not in VOID:
+            node.text = ""
+    return lxml_html.tostring(el, encoding="unicode")
 
 
 def read_sources(meta: Metadata, folder: Path) -> dict[Path, str]:
@@ -270,6 +279,10 @@ class _Builder:
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
             part = lxml_html.fragment_fromstring(fragment, create_parent="div")
+            # An HTML comment is not in the book (what the author commented out may not be published), and
+            # a page marker in one counts its source line from the chunk's start, not the file's.
+            for comment in part.xpath("//comment()"):
+                _drop(comment)
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@data-srcline][@class='{PAGEBREAK}' or @data-page]"):
                 el.set("data-srcline", str(int(el.get("data-srcline")) + offset))

@@ -56,7 +56,8 @@ def manuscript(tmp_path: Path, body: str) -> Path:
     return folder
 
 
-# Each case: a manuscript with a heading no cut may precede (the guard), and a later one free to.
+# Each case: a manuscript with a heading no cut may precede (the guard), and one free to (past a
+# code fence or an HTML comment the file is not cut at all).
 GUARDS = {
     "note defined past a heading": """
         # Chapter
@@ -101,6 +102,8 @@ GUARDS = {
 
         ## 1. First {#d1}
 
+        ## 2. Free {#d2}
+
         ````
         x = 1
 
@@ -116,7 +119,7 @@ GUARDS = {
         # Guarded three
         ~~~
 
-        ## 2. Free {#d2}
+        ## 3. Guarded too {#d3}
 
         Text.
         """,
@@ -125,15 +128,17 @@ GUARDS = {
 
         ## 1. First {#d1}
 
-        ```inline``` code, not a fence.
+        `` ` `` inline code.
 
-        ```
+        ## 2. Free {#d2}
+
+        ```inline``` code, not a fence, but the file is not cut past it.
 
         # Guarded
 
         ```
 
-        ## 2. Free {#d2}
+        ## 3. Guarded {#d3}
 
         Text.
         """,
@@ -202,13 +207,15 @@ GUARDS = {
 
         ## 1. First {#d1}
 
+        ## 2. Free {#d2}
+
         <!-- an editor's remark
 
         # Guarded
 
         -->
 
-        ## 2. Free {#d2}
+        ## 3. Guarded {#d3}
 
         Text.
         """,

@@ -1,0 +1,145 @@
+"""Generated Markdown read in chunks makes the book pandoc makes of it read whole, and so does a rebuild after an edit."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings, strategies as st
+from lxml import html
+
+import publish.chunks
+from publish.config import load_metadata
+from publish.convert import PandocCache, _Builder, chunked
+from publish.errors import ManuscriptError
+
+from test_chunks import manuscript
+
+# Repeatable in CI: the same examples on every run, few enough for one pandoc run or two each.
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
+PATH = Path("m/01.md")
+SOURCE_LINE = re.compile(r"srcline=\d+")
+
+# Labels in the variants pandoc matches as one: case and runs of white space do not count.
+LABEL = st.sampled_from(["alpha", "Alpha", "ALPHA", "beta gamma", "Beta  Gamma", "beta\ngamma", "1. First",
+                         "Second", "x"])
+WORD = st.sampled_from(["text", "more words", "*emphasis*", "a\\`b", "`code`", "`x\\`", "--", "[Page 12]",
+                        "<span>in</span>", "$x$", "{", "\\{"])
+
+
+def _indent(block: str, first: str, rest: str) -> str:
+    """Put a block in a block quote or list item: first before its first line, rest before the others."""
+    lines = block.split("\n")
+    return "\n".join([first + lines[0]] + [rest + line if line.strip() else rest.rstrip() for line in lines[1:]])
+
+
+def _blocks(inner):
+    """Return a strategy for one Markdown block, holding blocks drawn from inner."""
+    paragraph = st.lists(st.one_of(WORD, LABEL.map(lambda l: f"[{l}]"), LABEL.map(lambda l: f"[[{l}]]"),
+                                   LABEL.map(lambda l: f"[see][{l}]"), st.sampled_from(["[^1]", "[^n2]"]),
+                                   st.just("<!-- inline -- remark -->")),
+                         min_size=1, max_size=5).map(" ".join)
+    heading = st.builds(lambda level, text, attrs: f"{'#' * level} {text}{attrs}", st.integers(1, 3), LABEL.filter(
+        lambda l: "\n" not in l), st.sampled_from(["", " {#h}", " ##", " {.c}"]))
+    setext = st.builds(lambda text, attrs, line: f"{text}{attrs}\n{line}", LABEL.filter(lambda l: "\n" not in l),
+                       st.sampled_from(["", " {#s}"]), st.sampled_from(["===", "---"]))
+    definition = st.builds(lambda label, target: f"[{label}]: {target}", LABEL, st.sampled_from(["#h", "/x"]))
+    note = st.builds(lambda label, text: f"[^{label}]: {text}", st.sampled_from(["1", "n2"]), paragraph)
+    comment = st.builds(lambda body: f"<!-- {body}\n-->", inner)
+    fence = st.builds(lambda mark, indent, body, closed: f"{indent}{mark}\n{body}" + (f"\n{indent}{mark}" if closed else ""),
+                      st.sampled_from(["```", "~~~", "````"]), st.sampled_from(["", "    ", "  "]), inner,
+                      st.booleans())
+    raw = st.builds(lambda tag, body, closed: f"<{tag}>\n\n{body}" + (f"\n\n</{tag}>" if closed else ""),
+                    st.sampled_from(["div", "table", "pre", "section", "p"]), inner, st.booleans())
+    table = st.just("<table>\n<tr><td>cell</td><td>\\{</td></tr>\n</table>")
+    quote = inner.map(lambda b: _indent(b, "> ", "> "))
+    item = inner.map(lambda b: _indent(b, "- ", "  "))
+    div = st.builds(lambda body, closed: f"::: box\n{body}" + ("\n:::" if closed else ""), inner, st.booleans())
+    marker = st.just("[Page 7]")
+    return st.one_of(paragraph, heading, setext, definition, note, comment, fence, raw, table, quote, item, div,
+                     marker)
+
+
+BLOCK = st.recursive(st.one_of(WORD, LABEL.map(lambda l: f"[{l}]: #h"), st.just("## Inner")),
+                     lambda inner: _blocks(inner).map(str), max_leaves=6)
+# Documents: blocks between the headings where a cut may fall.
+DOCUMENT = st.lists(st.tuples(st.sampled_from(["## 1. First {#d1}", "## Second", "# Alpha", "## x {#dx}",
+                                               "## 3. Third"]),
+                              st.lists(BLOCK, max_size=3), st.sampled_from(["\n\n", "\n"])),
+                    min_size=2, max_size=6).map(
+    lambda parts: "# Chapter\n\n" + "\n\n".join(h + "\n\n" + sep.join(blocks) for h, blocks, sep in parts) + "\n")
+
+
+@pytest.fixture(scope="module")
+def meta(tmp_path_factory):
+    loaded, _ = load_metadata(manuscript(tmp_path_factory.mktemp("meta"), "# Chapter\n"))
+    return loaded
+
+
+def book(meta, text: str, cache: PandocCache | None = None, whole: bool = False) -> list:
+    """Return the book the project makes of one file's text (read in chunks, or whole), serialized."""
+    chunks = chunked(text, str(PATH), whole)
+    cache = cache or PandocCache(None)
+    fragments = [cache.kept(chunk) for _, chunk in chunks]
+    missing = [i for i, f in enumerate(fragments) if f is None]
+    if missing:
+        for i, fragment in zip(missing, cache.convert([chunks[i][1] for i in missing])):
+            fragments[i] = fragment
+    builder = _Builder(meta)
+    try:
+        builder.add_file(PATH, [(offset, f) for (offset, _), f in zip(chunks, fragments)], False)
+        builder.finish()
+    except ManuscriptError as exc:
+        return [str(d) for d in exc.diagnostics]
+
+    def text_of(el) -> str:
+        # A page marker that pandoc reads as code is printed as the span it was made into, its source
+        # line counted from its chunk's start (pages.find_markers does not know code): not compared.
+        return SOURCE_LINE.sub("srcline=", html.tostring(el, encoding="unicode"))
+
+    return [[text_of(ch.body), [(n.anchor, n.number, [text_of(b) for b in n.blocks]) for n in ch.notes.values()],
+             [(pb.label, pb.line) for pb in ch.page_breaks]] for ch in builder.chapters] + [
+        [str(d) for d in builder.diagnostics]]
+
+
+def cuts(text: str) -> int:
+    return len(publish.chunks.starts(text)) - 1
+
+
+COUNTEREXAMPLES = [
+    # An indented line like a fence in a comment, and a backtick escaped in inline code before one.
+    "# Chapter\n\n## Second\n\n<!-- remark\n\n    ```\n\n## 3. Third\n\nwithdrawn words\n\n```\n-->\n\n## x {#dx}\n\nkept\n",
+    "# Chapter\n\n## Second\n\n`a\\`b` <!-- remark\n\n## 3. Third\n\nwithdrawn words -->\n\n## x {#dx}\n\nkept\n",
+    # Labels defined in a quote or a list item, headings in them, a setext heading with attributes.
+    "# Chapter\n\n## Second\n\nSee [alpha] and [beta gamma] and [Inner].\n\n## 3. Third\n\n> [ALPHA]: #h\n\n"
+    "- [Beta  Gamma]: #h\n\n> ## Inner\n\n## x {#dx}\n\nSee [Setext].\n\n## Second\n\nSetext {#s}\n---\n",
+    # [[label]], and a label broken over two lines.
+    "# Chapter\n\n## Second\n\n[[alpha]] and [beta\ngamma]\n\n## 3. Third\n\n[alpha]: #h\n\n[beta gamma]: #h\n",
+    # A note defined in a block quote; a fenced div closed inside inline code that runs over a line.
+    "# Chapter\n\n## Second\n\nA note.[^1]\n\n## 3. Third\n\n> [^1]: Quoted note.\n",
+    "# Chapter\n\n## Second\n\n::: box\n`x\n:::\n`\n\n## 3. Third\n\nin the box\n\n:::\n",
+    # A fenced div closing inside a raw HTML element, and a closing tag in an attribute running over a line.
+    "# Chapter\n\n## Second\n\n::: box\n\n<div>\n\n:::\n\n</div>\n\n## 3. Third\n\nin the box\n\n:::\n",
+    "# Chapter\n\n<div>\n\n<span title=\"a\n</div>\">x</span>\n\n## 3. Third\n\nin the div\n\n</div>\n",
+    # TeX whose braces run over a heading.
+    "# Chapter\n\n## Second\n\n\\foo{\n\n## 3. Third\n\n}\n",
+]
+
+
+@PROPERTY
+@given(DOCUMENT)
+@example(COUNTEREXAMPLES[0]).via("issue 23")
+@example(COUNTEREXAMPLES[1]).via("issue 23")
+@example(COUNTEREXAMPLES[2]).via("issue 23")
+@example(COUNTEREXAMPLES[3]).via("issue 23")
+@example(COUNTEREXAMPLES[4]).via("issue 23")
+@example(COUNTEREXAMPLES[5]).via("discovered failure")
+@example(COUNTEREXAMPLES[6]).via("discovered failure")
+@example(COUNTEREXAMPLES[7]).via("discovered failure")
+@example(COUNTEREXAMPLES[8]).via("discovered failure")
+def test_a_file_read_in_chunks_is_the_file_read_whole(meta, text):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("publish.chunks.CHUNK_EVERY", 1)  # every point found safe a cut
+        event(f"cuts: {min(cuts(text), 3)}")
+        assert book(meta, text) == book(meta, text, whole=True)
