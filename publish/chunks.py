@@ -48,8 +48,6 @@ HTML_BLOCKS = ("address|applet|area|article|aside|audio|blockquote|body|button|c
                "noframes|noscript|object|ol|output|p|pre|progress|script|section|source|style|summary|svg|"
                "table|tbody|td|textarea|tfoot|th|thead|tr|ul|video")
 HTML_TAG = re.compile(rf"(\\?)<(/?)({HTML_BLOCKS})(?![\w-])", re.I)
-# A line that a block quote, a list item or an indented code block holds (or a paragraph, lazily).
-CONTAINED = re.compile(r"^(?: {0,3}(?:>|(?:[-*+]|\d+[.)]|#[.)])(?:[ \t]|$))| {4}| {0,3}\t)")
 # What may carry raw text over a line, hiding a closing there: inline code, math, an unfinished tag
 # or attribute list, unless escaped (a backslash itself escaped leaves the mark unescaped).
 SPANNING = re.compile(r"`|(?<!(?<!\\)\\)(?:\$|<[A-Za-z/][^<>]*$|\{[^{}]*$)")
@@ -82,9 +80,11 @@ def _valid(lines: list[str]) -> list[int]:
         return []
     points: list[int] = []
     dashes = False
-    # The raw HTML elements and fenced divs open, innermost last: a closing counts only if it matches
-    # the innermost (else pandoc may read it as text, or as the closing of something inside).
-    open_: list[str] = []
+    # The raw HTML elements and fenced divs open, innermost last, each with the line it opens on: a
+    # closing counts only if it matches the innermost (else pandoc may read it as text, or as the
+    # closing of something inside), and, past that line, only at a line's start (else it may stand in
+    # a list item or a paragraph that pandoc reads apart).
+    open_: list[tuple[str, int]] = []
     spanning = False  # whether something in the paragraph so far may run on over a line
     for i, line in enumerate(lines):
         if STOP.search(line):
@@ -98,21 +98,17 @@ def _valid(lines: list[str]) -> list[int]:
             dashes = not (line == "..." or DASHES.match(line) and _blank_after(lines, i))
         elif DASHES.match(line) and not _blank_after(lines, i):
             dashes = True
-        # A block quote or list item has its raw HTML closed in it, or else what pandoc writes for it
-        # is not: what it opens is told from what a line outside them closes.
-        where = "in" if CONTAINED.match(line) else ""
         closing = not dashes and not spanning
         for m in HTML_TAG.finditer(line):
-            name = m[3].lower() + where
+            name = m[3].lower()
             if not m[2]:
-                open_.append(name)
-            elif closing and open_[-1:] == [name] and not m[1] and not SPANNING.search(line, 0, m.start()):
+                open_.append((name, i))
+            elif (closing and open_ and open_[-1][0] == name and (m.start() == 0 or open_[-1][1] == i)
+                  and not m[1] and not SPANNING.search(line, 0, m.start())):
                 open_.pop()
-        # pandoc closes a quote's or list item's fenced divs at its end, which comes before any heading
-        # a cut may precede.
-        if not where and DIV_OPEN.match(line):
-            open_.append(":::")
-        elif not where and DIV_CLOSE.match(line) and closing and open_[-1:] == [":::"]:
+        if DIV_OPEN.match(line):
+            open_.append((":::", i))
+        elif DIV_CLOSE.match(line) and closing and open_ and open_[-1][0] == ":::":
             open_.pop()
         spanning = spanning or bool(SPANNING.search(line))
     return points

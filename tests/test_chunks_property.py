@@ -11,7 +11,7 @@ from lxml import html
 import publish.chunks
 from publish.config import load_metadata
 from publish.convert import PandocCache, _Builder, chunked
-from publish.errors import ManuscriptError
+from publish.errors import ManuscriptError, ToolError
 
 from test_chunks import manuscript
 
@@ -57,8 +57,18 @@ def _blocks(inner):
     item = inner.map(lambda b: _indent(b, "- ", "  "))
     div = st.builds(lambda body, closed: f"::: box\n{body}" + ("\n:::" if closed else ""), inner, st.booleans())
     marker = st.just("[Page 7]")
+    numbered = inner.map(lambda b: _indent(b, "1. ", "   "))
+    # Lines that close, or look as if they did, where they may not: in code, escaped, indented, in an
+    # attribute; and metadata, tables, rules and math that run over lines.
+    odd = st.lists(st.sampled_from([":::", "  :::", "\t:::", "::: box", "</div>", "  </div>", "    </div>",
+                                    "\\</div>", "`</div>`", "`x", "x`", "<span title=\"a", "\">b</span>",
+                                    "<DIV>", "</DIV>", "<hr>", "<p>", "</p>", "<li>", "</li>", "---", "...",
+                                    "- - -", "-----  -----", "a: 1", "$$", "$x", "y$", "| line", ":   def",
+                                    "term", "    [alpha]: #h", "[^1]: note", "    more of the note", "{#a",
+                                    "}", "## Inner", "> ## alpha", "Second\n===", "\\`", "\\{"]),
+                   min_size=1, max_size=4).map("\n".join)
     return st.one_of(paragraph, heading, setext, definition, note, comment, fence, raw, table, quote, item, div,
-                     marker)
+                     marker, numbered, odd)
 
 
 BLOCK = st.recursive(st.one_of(WORD, LABEL.map(lambda l: f"[{l}]: #h"), st.just("## Inner")),
@@ -83,9 +93,11 @@ def book(meta, text: str, cache: PandocCache | None = None, whole: bool = False)
     cache = cache or PandocCache(None)
     fragments = [cache.kept(chunk) for _, chunk in chunks]
     missing = [i for i, f in enumerate(fragments) if f is None]
-    if missing:
-        for i, fragment in zip(missing, cache.convert([chunks[i][1] for i in missing])):
+    try:
+        for i, fragment in zip(missing, cache.convert([chunks[i][1] for i in missing]) if missing else []):
             fragments[i] = fragment
+    except ToolError:
+        return ["pandoc failed"]  # (on YAML it cannot parse, say) where it reads the file whole too
     builder = _Builder(meta)
     try:
         builder.add_file(PATH, [(offset, f) for (offset, _), f in zip(chunks, fragments)], False)
