@@ -38,8 +38,9 @@ WHOLE = re.compile(r"\(@[\w-]*\)")
 # which pandoc takes only at a line's start.
 DIV_OPEN = re.compile(r"^ {0,3}:{3,}(?!:*[ \t]*$)")
 DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$")
-# A line of dashes (and spaces) opening or closing a metadata block or a multiline table.
-DASHES = re.compile(r"^ *-{3,}[- ]*$")
+# A line of dashes (and spaces) opening or closing a metadata block or a multiline table, whose
+# columns may be one dash wide.
+DASHES = re.compile(r"^ *-[- ]*$")
 # The tags that open a raw HTML block in pandoc's Markdown, read up to their closing tag whatever blank
 # lines and headings they hold (void ones too: they close at the file's end).
 HTML_BLOCKS = ("address|applet|area|article|aside|audio|blockquote|body|button|canvas|caption|center|col|"

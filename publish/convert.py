@@ -128,11 +128,11 @@ def _key(chunk: str) -> str:
 def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
     """Group the chunks without HTML, in order, into runs of about RUN_BYTES."""
     runs: list[list[int]] = []
-    size = RUN_BYTES
+    size = 0
     for i, chunk in enumerate(chunks):
         if html[i] is not None:
             continue
-        if size + len(chunk) > RUN_BYTES:
+        if not runs or size + len(chunk) > RUN_BYTES:
             runs.append([])
             size = 0
         runs[-1].append(i)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from lxml import html
 
 import publish.chunks
 from publish.config import load_metadata
-from publish.convert import PandocCache, _Builder, chunked
+from publish.convert import PandocCache, convert
 from publish.errors import ManuscriptError, ToolError
 
 from test_chunks import manuscript
@@ -18,7 +19,6 @@ from test_chunks import manuscript
 # Repeatable in CI: the same examples on every run, few enough for one pandoc run or two each.
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
-PATH = Path("m/01.md")
 SOURCE_LINE = re.compile(r"srcline=\d+")
 
 # Labels in the variants pandoc matches as one: case and runs of white space do not count.
@@ -37,11 +37,14 @@ def _indent(block: str, first: str, rest: str) -> str:
 def _blocks(inner):
     """Return a strategy for one Markdown block, holding blocks drawn from inner."""
     paragraph = st.lists(st.one_of(WORD, LABEL.map(lambda l: f"[{l}]"), LABEL.map(lambda l: f"[[{l}]]"),
-                                   LABEL.map(lambda l: f"[see][{l}]"), st.sampled_from(["[^1]", "[^n2]"]),
+                                   LABEL.map(lambda l: f"[see][{l}]"), LABEL.map(lambda l: f"[{l}][]"),
+                                   LABEL.map(lambda l: f"![{l}]"), LABEL.map(lambda l: f"\\[{l}]"),
+                                   LABEL.map(lambda l: f"[*{l}*]"), st.sampled_from(["[^1]", "[^n2]", "[^N2]"]),
                                    st.just("<!-- inline -- remark -->")),
                          min_size=1, max_size=5).map(" ".join)
     heading = st.builds(lambda level, text, attrs: f"{'#' * level} {text}{attrs}", st.integers(1, 3), LABEL.filter(
-        lambda l: "\n" not in l), st.sampled_from(["", " {#h}", " ##", " {.c}"]))
+        lambda l: "\n" not in l).map(lambda l: st.sampled_from([l, f"*{l}*"])).flatmap(lambda s: s),
+        st.sampled_from(["", " {#h}", " ##", " {.c}", " ## {#h2}"]))
     setext = st.builds(lambda text, attrs, line: f"{text}{attrs}\n{line}", LABEL.filter(lambda l: "\n" not in l),
                        st.sampled_from(["", " {#s}"]), st.sampled_from(["===", "---"]))
     definition = st.builds(lambda label, target: f"[{label}]: {target}", LABEL, st.sampled_from(["#h", "/x"]))
@@ -76,43 +79,35 @@ BLOCK = st.recursive(st.one_of(WORD, LABEL.map(lambda l: f"[{l}]: #h"), st.just(
 # Documents: blocks between the headings where a cut may fall.
 DOCUMENT = st.lists(st.tuples(st.sampled_from(["## 1. First {#d1}", "## Second", "# Alpha", "## x {#dx}",
                                                "## 3. Third"]),
-                              st.lists(BLOCK, max_size=3), st.sampled_from(["\n\n", "\n"])),
-                    min_size=2, max_size=6).map(
+                              st.lists(st.one_of(BLOCK, st.just("Plain text.")), max_size=3),
+                              st.sampled_from(["\n\n", "\n"])),
+                    min_size=2, max_size=8).map(
     lambda parts: "# Chapter\n\n" + "\n\n".join(h + "\n\n" + sep.join(blocks) for h, blocks, sep in parts) + "\n")
 
 
 @pytest.fixture(scope="module")
 def meta(tmp_path_factory):
-    loaded, _ = load_metadata(manuscript(tmp_path_factory.mktemp("meta"), "# Chapter\n"))
-    return loaded
+    folder = manuscript(tmp_path_factory.mktemp("meta"), "# Chapter\n")
+    return load_metadata(folder)[0], folder
 
 
 def book(meta, text: str, cache: PandocCache | None = None, whole: bool = False) -> list:
     """Return the book the project makes of one file's text (read in chunks, or whole), serialized."""
-    chunks = chunked(text, str(PATH), whole)
-    cache = cache or PandocCache(None)
-    fragments = [cache.kept(chunk) for _, chunk in chunks]
-    missing = [i for i, f in enumerate(fragments) if f is None]
+    meta, folder = meta
     try:
-        for i, fragment in zip(missing, cache.convert([chunks[i][1] for i in missing]) if missing else []):
-            fragments[i] = fragment
-    except ToolError:
-        return ["pandoc failed"]  # (on YAML it cannot parse, say) where it reads the file whole too
-    builder = _Builder(meta)
-    try:
-        builder.add_file(PATH, [(offset, f) for (offset, _), f in zip(chunks, fragments)], False)
-        builder.finish()
+        made = convert(meta, folder, {folder / "01.md": text}, cache, whole=whole)
     except ManuscriptError as exc:
         return [str(d) for d in exc.diagnostics]
+    except ToolError:
+        return ["pandoc failed"]  # (on YAML it cannot parse, say) where it reads the file whole too
 
     def text_of(el) -> str:
         # A page marker that pandoc reads as code is printed as the span it was made into, its source
         # line counted from its chunk's start (pages.find_markers does not know code): not compared.
         return SOURCE_LINE.sub("srcline=", html.tostring(el, encoding="unicode"))
 
-    return [[text_of(ch.body), [(n.anchor, n.number, [text_of(b) for b in n.blocks]) for n in ch.notes.values()],
-             [(pb.label, pb.line) for pb in ch.page_breaks]] for ch in builder.chapters] + [
-        [str(d) for d in builder.diagnostics]]
+    return [[text_of(ch.body), [(n.anchor, n.number, n.page, [text_of(b) for b in n.blocks]) for n in ch.notes.values()],
+             [(pb.label, pb.line) for pb in ch.page_breaks]] for ch in made.chapters]
 
 
 def cuts(text: str) -> int:
@@ -153,5 +148,46 @@ COUNTEREXAMPLES = [
 def test_a_file_read_in_chunks_is_the_file_read_whole(meta, text):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("publish.chunks.CHUNK_EVERY", 1)  # every point found safe a cut
-        event(f"cuts: {min(cuts(text), 3)}")
+        event(f"cuts past the first heading: {min(cuts(text) - 1, 3)}")
         assert book(meta, text) == book(meta, text, whole=True)
+
+
+# An edit: where in the file (a fraction of its lines), and what is done there.
+EDIT = st.tuples(st.floats(0, 1), st.sampled_from(["replace", "insert", "delete", "word"]), BLOCK)
+
+
+def edited(text: str, edit) -> str:
+    """Return the text with one edit made at the line the edit points at."""
+    where, kind, block = edit
+    lines = text.split("\n")
+    i = min(int(where * len(lines)), len(lines) - 1)
+    if kind == "replace":
+        lines[i:i + 1] = block.split("\n")
+    elif kind == "insert":
+        lines[i:i] = ["", *block.split("\n"), ""]
+    elif kind == "delete":
+        del lines[i]
+    else:
+        lines[i] = lines[i].replace(" ", " edited ", 1) if " " in lines[i] else lines[i] + "edited"
+    return "\n".join(lines)
+
+
+@settings(PROPERTY, max_examples=60)
+@given(DOCUMENT, EDIT)
+@example("# Chapter\n\n## Second\n\nSee [alpha].\n\n## 3. Third\n\nText.\n\n## x {#dx}\n\nMore.\n",
+         (0.6, "replace", "[alpha]: #h")).via("an edit that defines a label used in another chunk")
+@example("# Chapter\n\n## Second\n\nText.\n\n## 3. Third\n\nText.\n\n## x {#dx}\n\nMore.\n",
+         (0.3, "insert", "<!-- withdrawn")).via("an edit that opens a comment")
+@example("# Chapter\n\n## 1. First {#d1}\n\n\n\n## 1. First {#d1}\n", (0.0, "delete", "")).via(
+    "discovered failure: a file whose first chunk is empty")
+def test_a_rebuild_after_an_edit_is_the_clean_build(meta, text, edit):
+    after = edited(text, edit)
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as root:
+        patch.setattr("publish.chunks.CHUNK_EVERY", 1)
+        first = PandocCache(Path(root))
+        book(meta, text, first)
+        first.save()
+        rebuilt = book(meta, after, PandocCache(Path(root)))
+        clean = book(meta, after)
+        patch.setattr("publish.convert.RUN_BYTES", 1)  # each chunk read by its own pandoc run
+        assert rebuilt == clean == book(meta, after)
