@@ -28,10 +28,14 @@ CHUNK_EVERY = 16
 
 HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
 BLANK = re.compile(r"^[ \t]*$")
+# A whole tag on one line (attribute values quoted or not), or an autolink.
+TAG_BODY = (r"""(?:[A-Za-z][\w-]*(?:[ \t]+[^\s"'<>/=]+(?:[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[^\s"'=<>`]+))?)*"""
+            r"[ \t]*/?>|/[A-Za-z][\w-]*[ \t]*>|[A-Za-z][\w+.-]*:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)")
 # Where the file stops being cut: a code fence (also one that is none, indented or inside a comment),
-# an HTML comment, CDATA, declaration or processing instruction, a TeX command or environment, whose
-# raw text may run over blank lines and headings, and hide or fake any other mark.
-STOP = re.compile(r"`{3}|~{3}|<[!?]|\\[A-Za-z]")
+# an HTML comment, CDATA, declaration or processing instruction, a tag that is not whole on its line
+# (pandoc may read its attributes over many), a TeX command or environment, whose raw text may run over
+# blank lines and headings, and hide or fake any other mark.
+STOP = re.compile(rf"`{{3}}|~{{3}}|<[!?]|<(?=[A-Za-z/])(?!{TAG_BODY})|\\[A-Za-z]")
 # Markdown whose meaning spans the whole file: example lists number across it.
 WHOLE = re.compile(r"\(@[\w-]*\)")
 # A fenced div's opening (at most three spaces in, some attribute after the colons) and its closing,
@@ -49,14 +53,17 @@ HTML_BLOCKS = ("address|applet|area|article|aside|audio|blockquote|body|button|c
                "noframes|noscript|object|ol|output|p|pre|progress|script|section|source|style|summary|svg|"
                "table|tbody|td|textarea|tfoot|th|thead|tr|ul|video")
 HTML_TAG = re.compile(rf"(\\?)<(/?)({HTML_BLOCKS})(?![\w-])", re.I)
-# What may carry raw text over a line, hiding a closing there: inline code, math, an unfinished tag
-# or attribute list, unless escaped (a backslash itself escaped leaves the mark unescaped).
-SPANNING = re.compile(r"`|(?<!(?<!\\)\\)(?:\$|<[A-Za-z/][^<>]*$|\{[^{}]*$)")
+# What may carry raw text over a line, hiding a closing there: inline code, math, an attribute list
+# left open, unless escaped (a backslash itself escaped leaves the mark unescaped); and a tag left open.
+SPANNING = re.compile(r"`|(?<!(?<!\\)\\)(?:\$|\{[^{}]*$)|<[A-Za-z/][^<>]*$")
+MAY_SPAN = set("`${<")
+WHOLE_TAG = re.compile(f"<{TAG_BODY}")
 # Headings in any block: an ATX heading after block quote and list marks, a setext underline.
 PREFIX = re.compile(r"^(?:[ \t]*(?:>|(?:[-*+]|\d+[.)]|#\))(?=[ \t]|$)))*[ \t]*")
 ATX_TEXT = re.compile(r"^#{1,6}(?:[ \t]+(.*?))?[ \t]*$")
 SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
 ATTRIBUTES = re.compile(r"[ \t]*(?:#+[ \t]*)?(?:\{[^{}]*\}[ \t]*)?$")
+SQUARE = re.compile(r"[\[\]]")
 # Labels longer than this are not looked for: a file with one is not cut.
 LABEL_CHARS = 1000
 
@@ -87,9 +94,10 @@ def _valid(lines: list[str]) -> list[int]:
     # a list item or a paragraph that pandoc reads apart).
     open_: list[tuple[str, int]] = []
     spanning = False  # whether something in the paragraph so far may run on over a line
-    for i, line in enumerate(lines):
-        if STOP.search(line):
-            break
+    text = "\n".join(lines)
+    stop = STOP.search(text)
+    end = len(lines) if stop is None else text.count("\n", 0, stop.start())
+    for i, line in enumerate(lines[:end]):
         if BLANK.match(line):
             spanning = False
             continue
@@ -100,18 +108,23 @@ def _valid(lines: list[str]) -> list[int]:
         elif DASHES.match(line) and not _blank_after(lines, i):
             dashes = True
         closing = not dashes and not spanning
+        hidden, start = not closing, 0  # whether something before a tag on the line may hide it
         for m in HTML_TAG.finditer(line):
-            name = m[3].lower()
+            whole = WHOLE_TAG.match(line, m.start() + len(m[1]))  # after the backslash escaping it
+            # A tag inside an earlier one's attribute, or after something that may hide it, is not one.
+            hidden = hidden or bool(m[1]) or m.start() < start or bool(SPANNING.search(line, start, m.start()))
             if not m[2]:
-                open_.append((name, i))
-            elif (closing and open_ and open_[-1][0] == name and (m.start() == 0 or open_[-1][1] == i)
-                  and not m[1] and not SPANNING.search(line, 0, m.start())):
+                open_.append((m[3].lower(), i))
+            elif (whole and not hidden and open_ and open_[-1][0] == m[3].lower()
+                  and (m.start() == 0 or open_[-1][1] == i)):
                 open_.pop()
+            hidden = hidden or whole is None
+            start = max(start, whole.end() if whole else len(line))
         if DIV_OPEN.match(line):
             open_.append((":::", i))
         elif DIV_CLOSE.match(line) and closing and open_ and open_[-1][0] == ":::":
             open_.pop()
-        spanning = spanning or bool(SPANNING.search(line))
+        spanning = spanning or bool(MAY_SPAN.intersection(line) and SPANNING.search(line))
     return points
 
 
@@ -164,10 +177,11 @@ def _crossed(lines: list[str]) -> list[bool] | None:
 def _brackets(text: str) -> list[tuple[str, bool]] | None:
     """Return the text in every pair of brackets, nested ones too, and whether a colon follows (None: one too long)."""
     found, opened = [], []
-    for i, char in enumerate(text):
-        if char == "[":
+    for bracket in SQUARE.finditer(text):
+        i = bracket.start()
+        if bracket[0] == "[":
             opened.append(i)
-        elif char == "]" and opened:
+        elif opened:
             start = opened.pop()
             if i - start > LABEL_CHARS:
                 return None

@@ -65,6 +65,8 @@ def _blocks(inner):
     # attribute; and metadata, tables, rules and math that run over lines.
     odd = st.lists(st.sampled_from([":::", "  :::", "\t:::", "::: box", "</div>", "  </div>", "    </div>",
                                     "\\</div>", "`</div>`", "`x", "x`", "<span title=\"a", "\">b</span>",
+                                    "<span title=\"</div>\">x</span>", "<div class='a>b'>", "x</div>",
+                                    "<div>x</div>", "[a]{title=\"</div>\"}",
                                     "<DIV>", "</DIV>", "<hr>", "<p>", "</p>", "<li>", "</li>", "---", "...",
                                     "- - -", "-----  -----", "a: 1", "$$", "$x", "y$", "| line", ":   def",
                                     "term", "    [alpha]: #h", "[^1]: note", "    more of the note", "{#a",
