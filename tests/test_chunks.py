@@ -313,3 +313,16 @@ def test_page_breaks_and_headings_keep_the_file_s_lines(tmp_path, monkeypatch):
     chapters, _ = model(folder, whole=False)
     assert [(pb[0], pb[2]) for pb in chapters[0][-1]] == want
     assert_chunked_as_whole(folder)
+
+
+# The Markdown of issue 23: a comment the chunker took for code, after an indented line like a fence
+# (code to pandoc) or a backtick escaped before inline code.
+@pytest.mark.parametrize("remark", ["    ```\n\n<!-- remark\n\n```",
+                                    "An escaped \\` then <!-- remark and `code`"])
+def test_text_commented_out_is_not_in_the_book(tmp_path, monkeypatch, remark):
+    monkeypatch.setattr("publish.chunks.CHUNK_EVERY", 1)
+    folder = manuscript(tmp_path, "# Chapter\n\n## 1. First {#d1}\n\nKept.\n\n## 2. Second {#d2}\n\n" + remark
+                        + "\n\n## 3. Hidden {#d3}\n\nwithdrawn words\n\n-->\n\n## 4. Last {#d4}\n\nKept too.\n")
+    chapters, _ = model(folder, whole=False)
+    assert "Kept too." in chapters[0][4] and "withdrawn" not in str(chapters) and "Hidden" not in str(chapters)
+    assert_chunked_as_whole(folder)
