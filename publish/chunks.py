@@ -5,8 +5,9 @@ A chunk begins with an ATX heading at the line's start after a blank line, where
 be open: no raw HTML element, fenced div, metadata block or multiline table. The rules are simple and
 err one way only, so that a cut is made only where it is provably safe: an open is counted wherever
 one may be, a close only where it surely is one. Past Markdown whose reach is hard to bound (a code
-fence, an HTML comment, declaration or processing instruction, a TeX command) the file is not cut at
-all, nor anywhere if its meaning is document-wide in other ways (example lists). A label (a note's
+fence, an HTML comment, declaration or processing instruction, a tag not whole on its line, a TeX
+command) the file is not cut at all, nor anywhere if its meaning is document-wide in other ways
+(example lists). A label (a note's
 ``[^x]``, a reference link's ``[x]: url``, a heading's own text, which pandoc's
 implicit_header_references makes a link target) may not have uses or definitions on both sides: every
 bracketed text is taken for a use, and for a definition where a colon follows it or it is a heading's,
@@ -59,11 +60,15 @@ SPANNING = re.compile(r"`|(?<!(?<!\\)\\)(?:\$|\{[^{}]*$)|<[A-Za-z/][^<>]*$")
 MAY_SPAN = set("`${<")
 WHOLE_TAG = re.compile(f"<{TAG_BODY}")
 # Headings in any block: an ATX heading after block quote and list marks, a setext underline.
-PREFIX = re.compile(r"^(?:[ \t]*(?:>|(?:[-*+]|\d+[.)]|#\))(?=[ \t]|$)))*[ \t]*")
+PREFIX = re.compile(r"^(?:[ \t]*(?:>|(?:[-*+]|\d+[.)]|#[.)])(?=[ \t]|$)))*[ \t]*")
 ATX_TEXT = re.compile(r"^#{1,6}(?:[ \t]+(.*?))?[ \t]*$")
 SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
 ATTRIBUTES = re.compile(r"[ \t]*(?:#+[ \t]*)?(?:\{[^{}]*\}[ \t]*)?$")
-SQUARE = re.compile(r"[\[\]]")
+# A bracket, not escaped (after an even number of backslashes).
+SQUARE = re.compile(r"(?<!\\)(?:\\\\)*([\[\]])")
+# Brackets in code, math or a tag's attribute are not a label's: where they may be, any label may be.
+UNSURE = re.compile(r"`|(?<!\\)(?:\\\\)*\$|<[^<>\n]*[\[\]][^<>\n]*>")
+ANY = "\0"  # a label no text can have
 # Labels longer than this are not looked for: a file with one is not cut.
 LABEL_CHARS = 1000
 
@@ -140,15 +145,19 @@ def _crossed(lines: list[str]) -> list[bool] | None:
     defs: dict[int, set[str]] = defaultdict(set)
     uses: dict[int, set[str]] = defaultdict(set)
     text: list[str] = []  # the paragraph so far, without block quote and list marks
+    unsure: list[int] = []  # the paragraphs whose labels are not known for sure
     first = 0
     for i, line in enumerate(lines + [""]):
         if BLANK.match(line):
             if text:
-                found = _brackets("\n".join(text))
+                paragraph = "\n".join(text)
+                found = _brackets(paragraph)
                 if found is None:
                     return None
                 uses[first] |= {_key(label) for label, _ in found}
                 defs[first] |= {_key(label) for label, colon in found if colon}
+                if found and UNSURE.search(paragraph):
+                    unsure.append(first)
             text, first = [], i + 1
             continue
         content = line[PREFIX.match(line).end():]
@@ -157,6 +166,11 @@ def _crossed(lines: list[str]) -> list[bool] | None:
         if SETEXT.match(content) and text:
             defs[first] |= _heading_keys(text[-1]) | _heading_keys(" ".join(text))
         text.append(content)
+    # Where a bracket may be in code, math or a tag, which the label is is not known: it may be any.
+    for i in unsure:
+        defs[i].add(ANY)
+    for i in (defs.keys() | uses.keys()) if unsure else ():
+        uses[i].add(ANY)
     labels = set().union(*defs.values()) & set().union(*uses.values())
     spans: dict[str, tuple[int, int]] = {}
     for i in sorted(defs.keys() | uses.keys()):
@@ -178,8 +192,8 @@ def _brackets(text: str) -> list[tuple[str, bool]] | None:
     """Return the text in every pair of brackets, nested ones too, and whether a colon follows (None: one too long)."""
     found, opened = [], []
     for bracket in SQUARE.finditer(text):
-        i = bracket.start()
-        if bracket[0] == "[":
+        i = bracket.start(1)
+        if bracket[1] == "[":
             opened.append(i)
         elif opened:
             start = opened.pop()
