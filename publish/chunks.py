@@ -59,6 +59,8 @@ HTML_TAG = re.compile(rf"(\\?)<(/?)({HTML_BLOCKS})(?![\w-])", re.I)
 SPANNING = re.compile(r"`|(?<!(?<!\\)\\)(?:\$|\{[^{}]*$)|<[A-Za-z/][^<>]*$")
 MAY_SPAN = set("`${<")
 WHOLE_TAG = re.compile(f"<{TAG_BODY}")
+# A line in a block quote, a list item or an indented code block.
+CONTAINED = re.compile(r"^(?: {0,3}(?:>|(?:[-*+]|\d+[.)]|#[.)])(?:[ \t]|$))| {4}| {0,3}\t)")
 # Headings in any block: an ATX heading after block quote and list marks, a setext underline.
 PREFIX = re.compile(r"^(?:[ \t]*(?:>|(?:[-*+]|\d+[.)]|#[.)])(?=[ \t]|$)))*[ \t]*")
 ATX_TEXT = re.compile(r"^#{1,6}(?:[ \t]+(.*?))?[ \t]*$")
@@ -99,12 +101,13 @@ def _valid(lines: list[str]) -> list[int]:
     # a list item or a paragraph that pandoc reads apart).
     open_: list[tuple[str, int]] = []
     spanning = False  # whether something in the paragraph so far may run on over a line
+    contained = False  # whether the line is in a block quote or list item, lazily too
     text = "\n".join(lines)
     stop = STOP.search(text)
     end = len(lines) if stop is None else text.count("\n", 0, stop.start())
     for i, line in enumerate(lines[:end]):
         if BLANK.match(line):
-            spanning = False
+            spanning = contained = False
             continue
         if i and not open_ and not dashes and HEADING.match(line) and BLANK.match(lines[i - 1]) and not crossed[i]:
             points.append(i)
@@ -112,6 +115,10 @@ def _valid(lines: list[str]) -> list[int]:
             dashes = not (line == "..." or DASHES.match(line) and _blank_after(lines, i))
         elif DASHES.match(line) and not _blank_after(lines, i):
             dashes = True
+        # What a block quote or list item opens, pandoc closes at its end, and HTML that is not well
+        # nested comes of it: it may be closed only inside.
+        contained = contained or bool(CONTAINED.match(line))
+        where = "in" if contained else ""
         closing = not dashes and not spanning
         hidden, start = not closing, 0  # whether something before a tag on the line may hide it
         for m in HTML_TAG.finditer(line):
@@ -119,15 +126,15 @@ def _valid(lines: list[str]) -> list[int]:
             # A tag inside an earlier one's attribute, or after something that may hide it, is not one.
             hidden = hidden or bool(m[1]) or m.start() < start or bool(SPANNING.search(line, start, m.start()))
             if not m[2]:
-                open_.append((m[3].lower(), i))
-            elif (whole and not hidden and open_ and open_[-1][0] == m[3].lower()
+                open_.append((m[3].lower() + where, i))
+            elif (whole and not hidden and open_ and open_[-1][0] == m[3].lower() + where
                   and (m.start() == 0 or open_[-1][1] == i)):
                 open_.pop()
             hidden = hidden or whole is None
             start = max(start, whole.end() if whole else len(line))
         if DIV_OPEN.match(line):
             open_.append((":::", i))
-        elif DIV_CLOSE.match(line) and closing and open_ and open_[-1][0] == ":::":
+        elif DIV_CLOSE.match(line) and closing and not contained and open_ and open_[-1][0] == ":::":
             open_.pop()
         spanning = spanning or bool(MAY_SPAN.intersection(line) and SPANNING.search(line))
     return points
