@@ -153,7 +153,7 @@ def _read_together(chunks: list[str]) -> list[str]:
     notes = {f"fn{n}": item for n, item in enumerate(filter(None, items), 1)}
     # (pandoc ends each chunk read alone with a line break)
     parts = [part if part.endswith("\n") else part + "\n"
-             for part in (p.removeprefix("\n") for p in body.split(f"\n{mark}"))]
+             for part in (cut.removeprefix("\n") for cut in body.split(f"\n{mark}"))]
     # A mark pandoc did not write as a block of its own, outside any element (never where the cuts are
     # sound), or a note's text that looks like the start of another: each chunk is read alone.
     top = lxml_html.fragment_fromstring(out, create_parent="div")
@@ -166,9 +166,8 @@ def _read_together(chunks: list[str]) -> list[str]:
         # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
         root = lxml_html.fragment_fromstring(part, create_parent="div")
         called = dict.fromkeys((a.get("href") or "#")[1:] for a in root.xpath(".//a[contains(@class, 'footnote-ref')]"))
-        listed = [notes[c] for c in called if c in notes]
-        html.append(part + (f'{NOTES_START[1:]}<hr />\n<ol>\n{"".join(i + chr(10) for i in listed)}{NOTES_END}'
-                            if listed else ""))
+        listed = "".join(f"{notes[c]}\n" for c in called if c in notes)
+        html.append(part + (f"{NOTES_START[1:]}<hr />\n<ol>\n{listed}{NOTES_END}" if listed else ""))
     return html
 
 
