@@ -21,7 +21,8 @@ from .pages import MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from .safety import MAX_DEPTH, elements, problems as safety_problems
 
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
-NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
+# pandoc takes a note's definition in a block quote or list item too.
+NOTE_DEF = re.compile(r"^(?: {0,3}(?:>[ \t]?|(?:[-*+]|\d+[.)])[ \t]+))* {0,3}\[\^([^\]\s]+)\]:")
 # "2#" for "2½", "1#000" or "1|000" for "1,000": OCR and keying slips inside numbers; U+FFFD is
 # what a wrongly decoded character leaves behind.
 BAD_NUMBER = re.compile(r"\d#|#\d|\d\|\d|\ufffd")

@@ -1,12 +1,17 @@
 """A file's Markdown in chunks that pandoc reads alone exactly as it reads them in the whole file.
 
 pandoc's time grows with its input, so after a one-word edit only the chunk holding it is read again.
-A chunk begins with an ATX heading after a blank line, where every block before it has ended: no
-fenced code, fenced div, raw HTML or LaTeX block, HTML comment, display math, metadata block or
-multiline table is still open. A label (a note's ``[^x]``, a reference link's ``[x]: url``, a
-heading's own text, which pandoc's implicit_header_references makes a link target) may not have
-uses or definitions on both sides. Markdown whose meaning is document-wide in other ways (example
-lists, LaTeX macros) is not cut at all. Of the valid points, those whose heading line hashes to a
+A chunk begins with an ATX heading at the line's start after a blank line, where no block can still
+be open: no raw HTML element, fenced div, metadata block or multiline table. The rules are simple and
+err one way only, so that a cut is made only where it is provably safe: an open is counted wherever
+one may be, a close only where it surely is one. Past Markdown whose reach is hard to bound (a code
+fence, an HTML comment, declaration or processing instruction, a tag not whole on its line, a TeX
+command) the file is not cut at all, nor anywhere if its meaning is document-wide in other ways
+(example lists). A label (a note's
+``[^x]``, a reference link's ``[x]: url``, a heading's own text, which pandoc's
+implicit_header_references makes a link target) may not have uses or definitions on both sides: every
+bracketed text is taken for a use, and for a definition where a colon follows it or it is a heading's,
+in whatever block quote or list it stands. Of the valid points, those whose heading line hashes to a
 multiple of CHUNK_EVERY become cuts (like rsync's chunks), so a clean build and one after an edit
 elsewhere cut at the same places. The file is cut as written, before its page markers become pandoc
 spans holding source lines, which prepare() counts from the chunk's start: a chunk's text, and so
@@ -23,29 +28,51 @@ from collections import defaultdict
 CHUNK_EVERY = 16
 
 HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
-# Fences also inside block quotes and list items: a fence taken wrongly only bars cuts.
-FENCE = re.compile(r"^[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)?(`{3,}|~{3,})")
-DIV_FENCE = re.compile(r"^ {0,3}(:{3,})\s*(\S*)")
 BLANK = re.compile(r"^[ \t]*$")
-# A line of dashes (and spaces) opening or closing a metadata block or a multiline table.
-DASHES = re.compile(r"^-{3,}[- ]*$")
-# Blocks pandoc reads as raw HTML up to their closing tag, whatever blank lines and headings they hold.
-HTML_BLOCKS = ("address|article|aside|blockquote|body|center|details|dialog|dir|div|dl|fieldset|figcaption|figure|"
-               "footer|form|frameset|header|hgroup|html|iframe|main|map|menu|nav|noscript|object|ol|pre|script|"
-               "section|style|summary|table|tbody|td|textarea|tfoot|th|thead|tr|ul|video|audio|canvas|math|svg")
-# A tag may run on to the next line: it counts from its name.
-HTML_TAG = re.compile(rf"<(/?)({HTML_BLOCKS})\b([^<>]*)(>?)", re.I)
-INLINE_CODE = re.compile(r"(`+).*?\1")
-LATEX = re.compile(r"\\(begin|end)\{")
-# Markdown whose meaning spans the whole file: example lists number across it, LaTeX macros apply after
-# their definition.
-WHOLE = re.compile(r"\(@[\w-]*\)|\\(?:re)?newcommand|\\providecommand|\\(?:re)?newenvironment|"
-                   r"\\def\b|\\let\b", re.M)
-# Footnote and reference-link definitions, and the text of ATX and setext headings: the labels.
-DEFINITION = re.compile(r"^ {0,3}\[((?:[^\[\]]|\[[^\[\]]*\])+)\]:")
-ATX_TEXT = re.compile(r"^#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?(?:[ \t]*\{[^{}]*\})?[ \t]*$")
+# A whole tag on one line (attribute values quoted or not), or an autolink.
+TAG_BODY = (r"""(?:[A-Za-z][\w-]*(?:[ \t]+[^\s"'<>/=]+(?:[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[^\s"'=<>`]+))?)*"""
+            r"[ \t]*/?>|/[A-Za-z][\w-]*[ \t]*>|[A-Za-z][\w+.-]*:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)")
+# Where the file stops being cut: a code fence (also one that is none, indented or inside a comment),
+# an HTML comment, CDATA, declaration or processing instruction, a tag that is not whole on its line
+# (pandoc may read its attributes over many), a TeX command or environment, whose raw text may run over
+# blank lines and headings, and hide or fake any other mark.
+STOP = re.compile(rf"`{{3}}|~{{3}}|<[!?]|<(?=[A-Za-z/])(?!{TAG_BODY})|\\[A-Za-z]")
+# Markdown whose meaning spans the whole file: example lists number across it.
+WHOLE = re.compile(r"\(@[\w-]*\)")
+# A fenced div's opening (at most three spaces in, some attribute after the colons) and its closing,
+# which pandoc takes only at a line's start.
+DIV_OPEN = re.compile(r"^ {0,3}:{3,}(?!:*[ \t]*$)")
+DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$")
+# A line of dashes (and spaces) opening or closing a metadata block or a multiline table, whose
+# columns may be one dash wide.
+DASHES = re.compile(r"^ *-[- ]*$")
+# The tags that open a raw HTML block in pandoc's Markdown, read up to their closing tag whatever blank
+# lines and headings they hold (void ones too: they close at the file's end).
+HTML_BLOCKS = ("address|applet|area|article|aside|audio|blockquote|body|button|canvas|caption|center|col|"
+               "colgroup|dd|del|details|dialog|dir|div|dl|dt|embed|fieldset|figcaption|figure|footer|form|"
+               "frameset|h[1-6]|head|header|hgroup|hr|html|iframe|ins|isindex|li|main|map|math|menu|meta|nav|"
+               "noframes|noscript|object|ol|output|p|pre|progress|script|section|source|style|summary|svg|"
+               "table|tbody|td|textarea|tfoot|th|thead|tr|ul|video")
+HTML_TAG = re.compile(rf"(\\?)<(/?)({HTML_BLOCKS})(?![\w-])", re.I)
+# What may carry raw text over a line, hiding a closing there: inline code, math, an attribute list
+# left open, unless escaped (a backslash itself escaped leaves the mark unescaped); and a tag left open.
+SPANNING = re.compile(r"`|(?<!(?<!\\)\\)(?:\$|\{[^{}]*$)|<[A-Za-z/][^<>]*$")
+MAY_SPAN = set("`${<")
+WHOLE_TAG = re.compile(f"<{TAG_BODY}")
+# A line in a block quote, a list item or an indented code block.
+CONTAINED = re.compile(r"^(?: {0,3}(?:>|(?:[-*+]|\d+[.)]|#[.)])(?:[ \t]|$))| {4}| {0,3}\t)")
+# Headings in any block: an ATX heading after block quote and list marks, a setext underline.
+PREFIX = re.compile(r"^(?:[ \t]*(?:>|(?:[-*+]|\d+[.)]|#[.)])(?=[ \t]|$)))*[ \t]*")
+ATX_TEXT = re.compile(r"^#{1,6}(?:[ \t]+(.*?))?[ \t]*$")
 SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
-BRACKETS = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]")
+ATTRIBUTES = re.compile(r"[ \t]*(?:#+[ \t]*)?(?:\{[^{}]*\}[ \t]*)?$")
+# A bracket, not escaped (after an even number of backslashes).
+SQUARE = re.compile(r"(?<!\\)(?:\\\\)*([\[\]])")
+# Brackets in code, math or a tag's attribute are not a label's: where they may be, any label may be.
+UNSURE = re.compile(r"`|(?<!\\)(?:\\\\)*\$|<[^<>\n]*[\[\]][^<>\n]*>")
+ANY = "\0"  # a label no text can have
+# Labels longer than this are not looked for: a file with one is not cut.
+LABEL_CHARS = 1000
 
 
 def starts(markdown: str) -> list[int]:
@@ -64,37 +91,52 @@ def _chosen(line: str) -> bool:
 def _valid(lines: list[str]) -> list[int]:
     """Return the lines (after the first) before which the file may be cut."""
     crossed = _crossed(lines)
-    points, fence, divs, html, latex, comment, math, dashes = [], "", 0, 0, 0, False, False, False
-    for i, line in enumerate(lines):
-        if (i and not fence and not divs and not html and not latex and not comment and not math and not dashes
-                and HEADING.match(line) and BLANK.match(lines[i - 1]) and not crossed[i]):
+    if crossed is None:
+        return []
+    points: list[int] = []
+    dashes = False
+    # The raw HTML elements and fenced divs open, innermost last, each with the line it opens on: a
+    # closing counts only if it matches the innermost (else pandoc may read it as text, or as the
+    # closing of something inside), and, past that line, only at a line's start (else it may stand in
+    # a list item or a paragraph that pandoc reads apart).
+    open_: list[tuple[str, int]] = []
+    spanning = False  # whether something in the paragraph so far may run on over a line
+    contained = False  # whether the line is in a block quote or list item, lazily too
+    text = "\n".join(lines)
+    stop = STOP.search(text)
+    end = len(lines) if stop is None else text.count("\n", 0, stop.start())
+    for i, line in enumerate(lines[:end]):
+        if BLANK.match(line):
+            spanning = contained = False
+            continue
+        if i and not open_ and not dashes and HEADING.match(line) and BLANK.match(lines[i - 1]) and not crossed[i]:
             points.append(i)
-        if fence:
-            m = FENCE.match(line)
-            if m and m[1][0] == fence[0] and len(m[1]) >= len(fence) and not line[m.end():].strip():
-                fence = ""
-            continue
-        if (m := FENCE.match(line)) and not (m[1][0] == "`" and "`" in line[m.end():]):
-            fence = m[1]  # (backticks after backticks: inline code, not a fence)
-            continue
-        if m := DIV_FENCE.match(line):
-            # A fence with words after it opens a div; a bare one closes the innermost.
-            divs = divs + 1 if m[2] else max(divs - 1, 0)
         if dashes:
-            dashes = not (line.strip() == "..." or DASHES.match(line) and _blank_after(lines, i))
-        elif DASHES.match(line) and (i == 0 or BLANK.match(lines[i - 1])) and not _blank_after(lines, i):
+            dashes = not (line == "..." or DASHES.match(line) and _blank_after(lines, i))
+        elif DASHES.match(line) and not _blank_after(lines, i):
             dashes = True
-        code = INLINE_CODE.sub("", line) if "`" in line else line
-        if "<" in code or comment:
-            comment = _comment_open(code, comment)
-            for close, _, attrs, end in HTML_TAG.findall(code):
-                if not (end and attrs.endswith("/")):
-                    html = max(html - 1, 0) if close else html + 1
-        if "\\" in code:
-            for kind in LATEX.findall(code):
-                latex = max(latex - 1, 0) if kind == "end" else latex + 1
-        if code.count("$$") % 2:
-            math = not math
+        # What a block quote or list item opens, pandoc closes at its end, and HTML that is not well
+        # nested comes of it: it may be closed only inside.
+        contained = contained or bool(CONTAINED.match(line))
+        where = "in" if contained else ""
+        closing = not dashes and not spanning
+        hidden, start = not closing, 0  # whether something before a tag on the line may hide it
+        for m in HTML_TAG.finditer(line):
+            whole = WHOLE_TAG.match(line, m.start() + len(m[1]))  # after the backslash escaping it
+            # A tag inside an earlier one's attribute, or after something that may hide it, is not one.
+            hidden = hidden or bool(m[1]) or m.start() < start or bool(SPANNING.search(line, start, m.start()))
+            if not m[2]:
+                open_.append((m[3].lower() + where, i))
+            elif (whole and not hidden and open_ and open_[-1][0] == m[3].lower() + where
+                  and (m.start() == 0 or open_[-1][1] == i)):
+                open_.pop()
+            hidden = hidden or whole is None
+            start = max(start, whole.end() if whole else len(line))
+        if DIV_OPEN.match(line):
+            open_.append((":::", i))
+        elif DIV_CLOSE.match(line) and closing and not contained and open_ and open_[-1][0] == ":::":
+            open_.pop()
+        spanning = spanning or bool(MAY_SPAN.intersection(line) and SPANNING.search(line))
     return points
 
 
@@ -102,45 +144,40 @@ def _blank_after(lines: list[str], i: int) -> bool:
     return i + 1 >= len(lines) or bool(BLANK.match(lines[i + 1]))
 
 
-def _comment_open(line: str, open_: bool) -> bool:
-    """Say whether an HTML comment is still open after the line."""
-    pos = 0
-    while True:
-        if open_:
-            end = line.find("-->", pos)
-            if end < 0:
-                return True
-            open_, pos = False, end + 3
-        else:
-            start = line.find("<!--", pos)
-            if start < 0:
-                return False
-            open_, pos = True, start + 4
-
-
-def _crossed(lines: list[str]) -> list[bool]:
-    """Say for each line whether a cut before it would part a label's uses and definitions."""
-    # A label matters where it is both defined and used: all its lines, definitions too (pandoc takes
-    # the first of two), must then be in one chunk.
-    defs: dict[int, set[str]] = defaultdict(set)  # by line
+def _crossed(lines: list[str]) -> list[bool] | None:
+    """Say for each line whether a cut before it would part a label's uses and definitions (None: label too long)."""
+    # A label matters where it is both defined and used: all its paragraphs, definitions too (pandoc
+    # takes the first of two), must then be in one chunk. Cuts come only between paragraphs: each
+    # label is placed at its paragraph's first line.
+    defs: dict[int, set[str]] = defaultdict(set)
     uses: dict[int, set[str]] = defaultdict(set)
-    text, first = [], 0  # the paragraph so far (a label may run over a line break) and its first line
+    text: list[str] = []  # the paragraph so far, without block quote and list marks
+    unsure: list[int] = []  # the paragraphs whose labels are not known for sure
+    first = 0
     for i, line in enumerate(lines + [""]):
         if BLANK.match(line):
-            # Cuts come only between paragraphs: a use is placed at its paragraph's first line.
-            if keys := {_key(m[1]) for m in BRACKETS.finditer("\n".join(text))}:
-                uses[first] |= keys
+            if text:
+                paragraph = "\n".join(text)
+                found = _brackets(paragraph)
+                if found is None:
+                    return None
+                uses[first] |= {_key(label) for label, _ in found}
+                defs[first] |= {_key(label) for label, colon in found if colon}
+                if found and UNSURE.search(paragraph):
+                    unsure.append(first)
             text, first = [], i + 1
             continue
-        rest = line
-        if m := DEFINITION.match(line):
-            defs[i].add(_key(m[1]))
-            rest = line[m.end():]
-        elif m := ATX_TEXT.match(line):
-            defs[i].add(_key(m[1]))
-        if i + 1 < len(lines) and SETEXT.match(lines[i + 1]):
-            defs[i].add(_key(line))
-        text.append(rest)
+        content = line[PREFIX.match(line).end():]
+        if m := ATX_TEXT.match(content):
+            defs[first] |= _heading_keys(m[1] or "")
+        if SETEXT.match(content) and text:
+            defs[first] |= _heading_keys(text[-1]) | _heading_keys(" ".join(text))
+        text.append(content)
+    # Where a bracket may be in code, math or a tag, which the label is is not known: it may be any.
+    for i in unsure:
+        defs[i].add(ANY)
+    for i in (defs.keys() | uses.keys()) if unsure else ():
+        uses[i].add(ANY)
     labels = set().union(*defs.values()) & set().union(*uses.values())
     spans: dict[str, tuple[int, int]] = {}
     for i in sorted(defs.keys() | uses.keys()):
@@ -148,14 +185,34 @@ def _crossed(lines: list[str]) -> list[bool]:
             spans[key] = (spans.get(key, (i, i))[0], i)
     # Each label bars the cuts after its first line up to its last: marked by a running count.
     change = [0] * (len(lines) + 1)
-    for first, last in spans.values():
-        change[first + 1] += 1
+    for start, last in spans.values():
+        change[start + 1] += 1
         change[last + 1] -= 1
     crossed, depth = [], 0
     for step in change[:-1]:
         depth += step
         crossed.append(depth > 0)
     return crossed
+
+
+def _brackets(text: str) -> list[tuple[str, bool]] | None:
+    """Return the text in every pair of brackets, nested ones too, and whether a colon follows (None: one too long)."""
+    found, opened = [], []
+    for bracket in SQUARE.finditer(text):
+        i = bracket.start(1)
+        if bracket[1] == "[":
+            opened.append(i)
+        elif opened:
+            start = opened.pop()
+            if i - start > LABEL_CHARS:
+                return None
+            found.append((text[start + 1:i], text[i + 1:i + 2] == ":"))
+    return found
+
+
+def _heading_keys(text: str) -> set[str]:
+    """Return the keys a heading's text may define, with and without what may be its attributes."""
+    return {_key(text), _key(ATTRIBUTES.sub("", text))}
 
 
 def _key(label: str) -> str:

@@ -42,6 +42,9 @@ HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
 # a manuscript may not set them, and a heading's slug never is one.
 GENERATED_ID = re.compile(r"page-(?:unnumbered-)?[0-9A-Za-z]+|.+-fn\d+(?:ref)?")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
+# How pandoc begins and ends the list of a document's notes.
+NOTES_START = '\n<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">\n'
+NOTES_END = "</ol>\n</section>\n"
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
@@ -128,11 +131,11 @@ def _key(chunk: str) -> str:
 def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
     """Group the chunks without HTML, in order, into runs of about RUN_BYTES."""
     runs: list[list[int]] = []
-    size = RUN_BYTES
+    size = 0
     for i, chunk in enumerate(chunks):
         if html[i] is not None:
             continue
-        if not runs or size + len(chunk) > RUN_BYTES:  # an empty file is one empty chunk
+        if not runs or size + len(chunk) > RUN_BYTES:  # the first chunk may be empty (an empty file is one)
             runs.append([])
             size = 0
         runs[-1].append(i)
@@ -142,30 +145,30 @@ def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
 
 def _read_together(chunks: list[str]) -> list[str]:
     """Return each chunk's HTML from one pandoc run over them all, split at a comment put between them."""
-    mark = f"publish-chunk-{digest(*chunks)[:16]}"
-    root = lxml_html.fragment_fromstring(to_html(f"\n\n<!--{mark}-->\n\n".join(chunks)), create_parent="div")
-    notes = {}
-    if len(root) and root[-1].tag == "section" and "footnotes" in (root[-1].get("class") or "").split():
-        notes = {li.get("id"): li for li in root[-1].xpath("./ol/li")}
-        root.remove(root[-1])
-    parts, text = [[]], [root.text or ""]
-    for node in root:
-        if node.tag is etree.Comment and node.text == mark:
-            # The line break pandoc puts between blocks: a chunk read alone begins with its first.
-            parts.append([])
-            text.append("")
-        else:
-            parts[-1].append(node)
-    if len(parts) != len(chunks):
-        return [to_html(chunk) for chunk in chunks]  # never where the cuts are sound: each is read alone
+    # The HTML is cut as pandoc wrote it, not parsed and written again: where raw HTML in the Markdown is
+    # not well nested, lxml's repair of it would not be the repair of the chunk read alone.
+    mark = f"<!--publish-chunk-{digest(*chunks)[:16]}-->"
+    out = to_html(f"\n\n{mark}\n\n".join(chunks))
+    body, _, section = out.rpartition(NOTES_START) if out.endswith(NOTES_END) else (out, "", "")
+    items = re.split(r"\n(?=<li id=\"fn\d+\">)", section.removesuffix(NOTES_END).partition("<ol>\n")[2].strip())
+    notes = {f"fn{n}": item for n, item in enumerate(filter(None, items), 1)}
+    # (pandoc ends each chunk read alone with a line break)
+    parts = [part if part.endswith("\n") else part + "\n"
+             for part in (cut.removeprefix("\n") for cut in body.split(f"\n{mark}"))]
+    # A mark pandoc did not write as a block of its own, outside any element (never where the cuts are
+    # sound), or a note's text that looks like the start of another: each chunk is read alone.
+    top = lxml_html.fragment_fromstring(out, create_parent="div")
+    marks = sum(node.tag is etree.Comment and f"<!--{node.text}-->" == mark for node in top)
+    if (len(parts) != len(chunks) or marks != len(chunks) - 1
+            or not all(v.startswith(f'<li id="{k}">') for k, v in notes.items())):
+        return [to_html(chunk) for chunk in chunks]
     html = []
-    for lead, nodes in zip(text, parts):
+    for part in parts:
         # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
-        called = dict.fromkeys((a.get("href") or "#")[1:] for n in nodes if isinstance(n.tag, str)
-                               for a in n.xpath(".//a[contains(@class, 'footnote-ref')]"))
-        items = [lxml_html.tostring(notes[c], encoding="unicode") for c in called if c in notes]
-        end = f'<section class="footnotes"><ol>{"".join(items)}</ol></section>' if items else ""
-        html.append(lead + "".join(lxml_html.tostring(n, encoding="unicode") for n in nodes) + end)
+        root = lxml_html.fragment_fromstring(part, create_parent="div")
+        called = dict.fromkeys((a.get("href") or "#")[1:] for a in root.xpath(".//a[contains(@class, 'footnote-ref')]"))
+        listed = "".join(f"{notes[c]}\n" for c in called if c in notes)
+        html.append(part + (f"{NOTES_START[1:]}<hr />\n<ol>\n{listed}{NOTES_END}" if listed else ""))
     return html
 
 
@@ -278,7 +281,9 @@ class _Builder:
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
             part = lxml_html.fragment_fromstring(fragment, create_parent="div")
-            # An author's comments are not the book's: "--" in one would make the EPUB's XHTML ill-formed.
+            # An HTML comment is not in the book: what the author commented out may not be published, "--" in
+            # one would make the EPUB's XHTML ill-formed, and a page marker in one counts its source line from
+            # the chunk's start, not the file's.
             etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@data-srcline][@class='{PAGEBREAK}' or @data-page]"):

@@ -11,6 +11,7 @@ import pytest
 from conftest import PNG, ROOT, SAMPLE, make_manuscript
 from publish.build import check
 from publish.config import load_metadata
+from publish.convert import to_html
 from publish.errors import EXIT_MANUSCRIPT, EXIT_OK, EXIT_REFUSED, ManuscriptError
 
 DOC = """\
@@ -222,6 +223,15 @@ def test_text_before_the_first_chapter_and_a_file_without_one(tmp_path):
 def test_footnote_problem(tmp_path, body, code, line, severity):
     diag = one(text_case(tmp_path, body), code)
     assert (diag.line, diag.severity) == (line, severity)
+
+
+@pytest.mark.parametrize("body", ["A note.[^1]\n\n> [^1]: Quoted note.\n",
+                                  "A note.[^1]\n\n> > [^1]: Quoted note.\n",
+                                  "A note.[^1]\n\n- [^1]: Quoted note.\n",
+                                  "> A note.[^1]\n>\n> [^1]: Quoted note.\n"])
+def test_a_note_defined_in_a_quote_or_list_is_defined_as_pandoc_defines_it(tmp_path, body):
+    assert "Quoted note." in to_html(body).split('class="footnotes', 1)[-1]
+    assert problems(text_case(tmp_path, body)) == []
 
 
 # ---- text ----

@@ -56,7 +56,8 @@ def manuscript(tmp_path: Path, body: str) -> Path:
     return folder
 
 
-# Each case: a manuscript with a heading no cut may precede (the guard), and a later one free to.
+# Each case: a manuscript with a heading no cut may precede (the guard), and one free to (past a
+# code fence or an HTML comment the file is not cut at all).
 GUARDS = {
     "note defined past a heading": """
         # Chapter
@@ -101,6 +102,8 @@ GUARDS = {
 
         ## 1. First {#d1}
 
+        ## 2. Free {#d2}
+
         ````
         x = 1
 
@@ -116,7 +119,7 @@ GUARDS = {
         # Guarded three
         ~~~
 
-        ## 2. Free {#d2}
+        ## 3. Guarded too {#d3}
 
         Text.
         """,
@@ -125,15 +128,17 @@ GUARDS = {
 
         ## 1. First {#d1}
 
-        ```inline``` code, not a fence.
+        `` ` `` inline code.
 
-        ```
+        ## 2. Free {#d2}
+
+        ```inline``` code, not a fence, but the file is not cut past it.
 
         # Guarded
 
         ```
 
-        ## 2. Free {#d2}
+        ## 3. Guarded {#d3}
 
         Text.
         """,
@@ -202,13 +207,15 @@ GUARDS = {
 
         ## 1. First {#d1}
 
+        ## 2. Free {#d2}
+
         <!-- an editor's remark
 
         # Guarded
 
         -->
 
-        ## 2. Free {#d2}
+        ## 3. Guarded {#d3}
 
         Text.
         """,
@@ -305,4 +312,17 @@ def test_page_breaks_and_headings_keep_the_file_s_lines(tmp_path, monkeypatch):
             for label in "12345"]
     chapters, _ = model(folder, whole=False)
     assert [(pb[0], pb[2]) for pb in chapters[0][-1]] == want
+    assert_chunked_as_whole(folder)
+
+
+# The Markdown of issue 23: a comment the chunker took for code, after an indented line like a fence
+# (code to pandoc) or a backtick escaped before inline code.
+@pytest.mark.parametrize("remark", ["    ```\n\n<!-- remark\n\n```",
+                                    "An escaped \\` then <!-- remark and `code`"])
+def test_text_commented_out_is_not_in_the_book(tmp_path, monkeypatch, remark):
+    monkeypatch.setattr("publish.chunks.CHUNK_EVERY", 1)
+    folder = manuscript(tmp_path, "# Chapter\n\n## 1. First {#d1}\n\nKept.\n\n## 2. Second {#d2}\n\n" + remark
+                        + "\n\n## 3. Hidden {#d3}\n\nwithdrawn words\n\n-->\n\n## 4. Last {#d4}\n\nKept too.\n")
+    chapters, _ = model(folder, whole=False)
+    assert "Kept too." in chapters[0][4] and "withdrawn" not in str(chapters) and "Hidden" not in str(chapters)
     assert_chunked_as_whole(folder)
