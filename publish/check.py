@@ -31,6 +31,8 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*$")
 TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
 # Spans whose text is not prose: code, link targets, tags and autolinks, attribute blocks, entities.
+# An HTML comment opens at "<!--" that no backslash escapes (an even run of them is escaped backslashes).
+COMMENT_OPEN = re.compile(r"(?<!\\)(?:\\\\)*<!--")
 NOT_PROSE = re.compile(r"`[^`]*`|\]\([^)]*\)|<[^>\n]*>|\{[^}\n]*\}|&#?\w+;")
 CURLY = re.compile("[“”]")
 # Characters that show nothing (joiners, zero-width spaces, direction marks, soft hyphens): inside a
@@ -133,7 +135,11 @@ def _uncomment(line: str, commented: bool) -> tuple[str, bool]:
     """Blank the parts of a line inside HTML comments; return it and whether a comment stays open."""
     out, pos = [], 0
     while pos < len(line):
-        mark = line.find("-->" if commented else "<!--", pos)
+        if commented:
+            mark = line.find("-->", pos)
+        else:  # "\<!--" is the text "<!--", as pandoc reads it
+            found = COMMENT_OPEN.search(line, pos)
+            mark = found.end() - 4 if found else -1
         end = len(line) if mark < 0 else mark + (3 if commented else 0)
         piece = line[pos:end]
         out.append(" " * len(piece) if commented else piece)

@@ -426,3 +426,11 @@ def test_a_heading_whose_number_is_not_ascii_or_huge_is_no_document(number, tmp_
     folder = make_manuscript(tmp_path / "m", {"01.md": f"# Chapter\n\n## {number}. Memorandum\n\nText.\n"})
     result = check(folder)
     assert [s.number for c in result.book.chapters for s in c.sections] == [""]
+
+
+def test_an_escaped_comment_opening_is_text(tmp_path):
+    # "\<!--" is the text "<!--" to pandoc: what follows is checked, and the note after it is defined.
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# Ch\n\nA[^n].\n\nText \\<!-- x\n\n[^n]: Note.\n"})
+    result = check(folder)
+    assert not result.warnings
+    assert [b.text_content() for c in result.book.chapters for n in c.notes.values() for b in n.blocks] == ["Note."]
