@@ -9,6 +9,7 @@ from pathlib import Path
 import pdfplumber
 import pikepdf
 import pytest
+import yaml
 from lxml import etree, html
 
 from publish.build import build, load
@@ -435,6 +436,15 @@ def test_title_types_in_either_spelling(tmp_path, header):
         meta = book.meta
         assert (meta.series, meta.subseries, meta.volume, meta.volume_title) == (
             "Foreign Relations of the United States", "9999", "Volume I", "Test Volume") and warnings == []
+
+
+@pytest.mark.parametrize("name, titles", [
+    ("frus1872p2v5", ("1872", "Part II, Volume V", "Papers Relating to the Treaty of Washington")),  # sub-series
+    ("frus1934v04", ("1934", "Volume IV", "The American Republics"))])  # subseries
+def test_real_volumes_keep_their_years_and_number(tmp_path, name, titles):
+    import_tei(TEI / f"{name}.xml", tmp_path / name)
+    meta = yaml.safe_load((tmp_path / name / "book.yaml").read_text(encoding="utf-8"))
+    assert (meta["subseries"], meta["volume"], meta["volume_title"]) == titles
 
 
 def test_a_modern_volume_keeps_its_years_and_number_on_every_page(tmp_path):
