@@ -28,8 +28,11 @@ IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
 MANIFEST = ".import-tei.sha256"
 MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
 PREDEFINED = {"amp", "lt", "gt", "quot", "apos"}  # XML's own entities, declared nowhere
-# titleStmt title types -> book.yaml keys
-TITLES = {"series": "series", "subseries": "subseries", "volumenumber": "volume", "volume": "volume_title"}
+# titleStmt title types -> book.yaml keys, in the order the complete title gives them. The Office of the
+# Historian's TEI spells two types both ways: the older volumes' shells "subseries", "volumenumber", the
+# modern ones "sub-series", "volume-number".
+TITLES = {"series": "series", "subseries": "subseries", "sub-series": "subseries",
+          "volumenumber": "volume", "volume-number": "volume", "volume": "volume_title"}
 
 
 @dataclass
@@ -304,10 +307,11 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     meta: dict = {"id": ident}
     for kind, key in TITLES.items():
         value = find(f"//t:titleStmt/t:title[@type='{kind}']")
-        if value:
+        if value and key not in meta:
             meta[key] = value
     if "volume_title" not in meta:
-        meta["volume_title"] = _volume_title(find("//t:titleStmt/t:title[@type='complete']"), meta.get("series", ""))
+        leading = [meta[key] for key in dict.fromkeys(TITLES.values()) if key in meta]
+        meta["volume_title"] = _volume_title(find("//t:titleStmt/t:title[@type='complete']"), leading)
     editors = root.xpath("//t:titleStmt/t:editor", namespaces={"t": "http://www.tei-c.org/ns/1.0"})
     names = [(e.get("role"), _words(e, "")) for e in editors]
     if any(n for r, n in names if r != "general"):
@@ -347,10 +351,13 @@ def _words(el, between: str = " ") -> str:
     return CONTROL.sub("", " ".join(between.join(el.itertext()).split()))
 
 
-def _volume_title(complete: str, series: str) -> str:
-    """Return the volume title from the complete title, which repeats the series first."""
-    if series and complete.startswith(series):
-        return complete[len(series):].lstrip(" ,")
+def _volume_title(complete: str, leading: list[str]) -> str:
+    """Return the volume title from the complete title, which repeats the series, years and number first
+    (all of it when that is all it holds)."""
+    for part in leading:
+        rest = complete[len(part):].lstrip(" ,")
+        if complete.startswith(part) and rest:
+            complete = rest
     return complete
 
 

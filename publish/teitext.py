@@ -55,6 +55,8 @@ ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}
 CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
 MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\]$")
 TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no head to be named
+# What the Office of the Historian's encoders wrote as the head of a document the print gave no title.
+UNTITLED = "[untitled]"
 FENCE = re.compile(r"^:{3,}")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into: a div, quote, list, HTML table
@@ -354,7 +356,7 @@ class Renderer:
         children = list(div)
         head = next((c for c in children if local(c) == "head"), None)
         document = div.get("type") == "document"
-        title = self.inline(head, heading=True).strip() if head is not None else ""
+        title = self._inline_run(head_text(head), list(head), True).strip() if head is not None else ""
         number = one_line(div.get("n")) if document else ""
         if number and not re.match(rf"^(No\.\s*)?{re.escape(number)}\b", _plain(title)):
             title = f"{escape(number)}. {title}".strip()
@@ -601,10 +603,16 @@ def _plain(markdown: str) -> str:
 
 
 
+def head_text(head) -> str:
+    """Return the text a head begins with, without the placeholder standing for a title the print never had."""
+    return "" if one_line(head.text).casefold() == UNTITLED else head.text or ""
+
+
 def headed(div) -> bool:
     """Tell whether a division has a heading with text, or one its kind gives it (contents, index)."""
     head = next((c for c in div if local(c) == "head"), None)
-    return div.get("type") in TITLED or (head is not None and bool("".join(head.itertext()).strip()))
+    return div.get("type") in TITLED or (head is not None and bool(
+        (head_text(head) + "".join(t for c in head for t in (*c.itertext(), c.tail or ""))).strip()))
 
 
 def fallback_title(div) -> str:

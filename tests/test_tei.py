@@ -9,6 +9,7 @@ from pathlib import Path
 import pdfplumber
 import pikepdf
 import pytest
+import yaml
 from lxml import etree, html
 
 from publish.build import build, load
@@ -18,7 +19,8 @@ from publish.tei import MANIFEST, import_tei
 
 from conftest import ROOT, TEI_DATA as TEI
 from test_chunks import assert_chunked_as_whole, chunk_heads
-from readers import NS, Ebook, PrintedBook, assert_accessible_and_archival, named_destinations, printed_notes
+from readers import (NS, Ebook, PrintedBook, assert_accessible_and_archival, named_destinations, outline,
+                     printed_notes)
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 # TEI elements that run on within a line; every other element is a word boundary.
 TEI_PHRASES = {"hi", "persName", "placeName", "orgName", "gloss", "date", "ref", "pb", "term", "name", "time",
@@ -80,17 +82,23 @@ def tei_text(path: Path) -> dict[str, str]:
             emit(inner, boundary)
         emit(outs, el.tail or "")
 
+    def own_text(el) -> str:
+        # The encoders wrote '[Untitled]' as the head of a document the print gave no title: not printed.
+        untitled = etree.QName(el).localname == "head" and " ".join((el.text or "").split()) == "[Untitled]"
+        return "" if untitled else el.text or ""
+
     def walk_content(el, outs):
         heads = [c for c in el if etree.QName(c).localname == "head"][:1] \
             if isinstance(el.tag, str) and etree.QName(el).localname == "div" else []
         if heads and el.get("type") == "document" and el.get("n"):
-            head_words = words(" ".join(heads[0].itertext()))
+            rest = (t for c in heads[0] for t in (*c.itertext(), c.tail or ""))
+            head_words = words(" ".join([own_text(heads[0]), *rest]))
             if head_words[:1] != [el.get("n")] and head_words[:2] != ["No", el.get("n")]:
                 emit(outs, f" {el.get('n')}. ")
         for head in heads:
             walk(head, outs)
             emit(outs, " ")
-        emit(outs, el.text or "")
+        emit(outs, own_text(el))
         for child in el:
             if child not in heads:
                 walk(child, outs)
@@ -406,6 +414,70 @@ def test_metadata_from_the_header(tmp_path):
     assert markdown(folder).startswith("[Page [I]]\n\n[Page II]\n\n# Preface {#preface}\n\nBefore.")
     assert [s.get("id") for s in book.chapters[0].body[0].xpath("span")] == ["page-unnumbered-I", "page-II"]
     assert book.chapters[1].sections[0].title == "1. Memo" and book.chapters[1].sections[0].anchor == "d1"
+
+
+# The title types as the modern volumes spell them (frus1961-63v05 among them); the older shells write
+# "subseries" and "volumenumber", as HEADER does.
+MODERN = HEADER.replace('type="subseries"', 'type="sub-series"').replace('type="volumenumber"', 'type="volume-number"')
+
+
+def page_texts(path: Path) -> list[str]:
+    """Return each page's text of a PDF, its lines joined by spaces."""
+    with pdfplumber.open(path) as pdf:
+        return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
+
+
+@pytest.mark.parametrize("header", [HEADER, MODERN], ids=["subseries", "sub-series"])
+def test_title_types_in_either_spelling(tmp_path, header):
+    # Without a volume title of its own, the volume's title is what the complete one adds to the others.
+    untitled = header.replace('<title type="volume">Test Volume</title>', "")
+    for name, head in (("titled", header), ("untitled", untitled)):
+        folder, warnings, book = tiny(tmp_path, "<p>Text.</p>", name, head)
+        meta = book.meta
+        assert (meta.series, meta.subseries, meta.volume, meta.volume_title) == (
+            "Foreign Relations of the United States", "9999", "Volume I", "Test Volume") and warnings == []
+
+
+@pytest.mark.parametrize("name, titles", [
+    ("frus1872p2v5", ("1872", "Part II, Volume V", "Papers Relating to the Treaty of Washington")),  # sub-series
+    ("frus1934v04", ("1934", "Volume IV", "The American Republics"))])  # subseries
+def test_real_volumes_keep_their_years_and_number(tmp_path, name, titles):
+    import_tei(TEI / f"{name}.xml", tmp_path / name)
+    meta = yaml.safe_load((tmp_path / name / "book.yaml").read_text(encoding="utf-8"))
+    assert (meta["subseries"], meta["volume"], meta["volume_title"]) == titles
+
+
+def test_a_modern_volume_keeps_its_years_and_number_on_every_page(tmp_path):
+    modern = MODERN.replace(">9999<", ">1961–1963<").replace("Relations of the United States, 9999,",
+                                                             "Relations of the United States, 1961–1963, Volume I,")
+    text = "".join(f"<p>Paragraph {i} of the memorandum, long enough to fill a line or two of the page.</p>"
+                   for i in range(60))
+    folder, warnings, book = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Memo</head>{text}</div>',
+                                  header=modern)
+    result = build(folder, tmp_path / "out", ("pdf",))
+    pages = page_texts(result.outputs["pdf"])
+    title = "Foreign Relations of the United States 1961–1963 Volume I Test Volume"
+    assert pages[0] == title and pages[2].startswith(title + " Editor: Ann Editor")
+    assert "reproduces the text of Foreign Relations of the United States, 1961–1963, Volume I, Test Volume (" \
+        in next(p for p in pages if p.startswith("About this edition"))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    heads = {page: " ".join(w.text for w in printed.in_zone("head", page)) for page in range(printed.page_count)}
+    versos = [heads[page] for page in heads if page % 2 and "Paragraph" in pages[page]]
+    assert versos and all(re.fullmatch(r"\d+ Foreign Relations, 1961–1963, Volume I", h) for h in versos), versos
+
+
+def test_an_untitled_document_is_printed_with_its_number_only(tmp_path):
+    # The encoders wrote "[Untitled]" where the print has no title; a margin note in the head stays.
+    folder, warnings, book = tiny(tmp_path, '<div type="document" xml:id="d1" n="1"><head>[Untitled]</head>'
+                                            '<p>One.</p></div><div type="document" xml:id="d2" n="2"><head>'
+                                            '\n [Untitled] <seg type="margin">Boundary</seg></head><p>Two.</p></div>')
+    assert "Untitled" not in markdown(folder) and warnings == []
+    assert [s.title for s in book.chapters[1].sections] == ["1.", "2. Boundary"]
+    result = build(folder, tmp_path / "out")
+    assert [(level, title) for level, title, dest in outline(result.outputs["pdf"]) if dest in ("d1", "d2")] == [
+        (2, "1."), (2, "2. Boundary")]
+    assert [title for _, title, href in Ebook(result.outputs["epub"]).toc() if "#d" in href] == ["1.", "2. Boundary"]
+    assert not [page for page in page_texts(result.outputs["pdf"]) if "Untitled" in page]
 
 
 def test_page_break_inside_a_word_keeps_the_word(tmp_path):
