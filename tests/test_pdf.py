@@ -133,6 +133,36 @@ def test_named_destinations_for_every_document_and_original_page(printed):
         assert dests[pb.anchor] == _numbers(pdf, pb.label)[0].page
 
 
+def test_every_destination_keeps_the_viewers_horizontal_position_and_zoom(printed):
+    book, pdf = printed
+    with pikepdf.open(pdf.path) as doc, doc.open_outline() as tree:
+        pages = {p.objgen: i for i, p in enumerate(doc.pages)}
+        named = dict(pikepdf.NameTree(doc.Root.Names.Dests).items())
+
+        def items(nodes):
+            for node in nodes:
+                yield node
+                yield from items(node.children)
+        # A bookmark or a link goes to a name or holds its array: each way, the array is what a viewer obeys.
+        targets = [named[str(d)] if isinstance(d, (str, pikepdf.String)) else d
+                   for d in [n.destination for n in items(tree.root)]
+                   + [a.Dest for page in doc.pages for a in page.get("/Annots", []) if "/Dest" in a]]
+        assert len(targets) > len(book.page_breaks)
+        tops = {}
+        for name, dest in [*named.items(), *((None, t) for t in targets)]:
+            kind, left, top, zoom = dest[1:]
+            page = pages[dest[0].objgen]
+            assert (kind, left, zoom) == (pikepdf.Name.XYZ, None, None), f"{name}: {dest}"
+            assert 0 <= top <= pdf.sizes[page][1], f"{name}: top {top} off page {page}"
+            tops[str(name)] = (page, pdf.sizes[page][1] - float(top))
+    # The top is that of the line where the page begins: the margin number stands just below it.
+    for pb in book.page_breaks:
+        number = _numbers(pdf, pb.label)[0]
+        page, top = tops[pb.anchor]
+        assert page == number.page and top - 1 <= number.top <= top + LINE, \
+            f"p. {pb.label}: destination at {top:.1f}, margin number at {number.top:.1f}"
+
+
 def test_cross_references_are_live_links(edge_build):
     with pikepdf.open(edge_build.outputs["pdf"]) as pdf:
         targets = [str(a.get("/Dest")) for page in pdf.pages for a in page.get("/Annots", [])
