@@ -37,6 +37,12 @@ class PageBreak:
         return f"page-{self.label}"
 
     @property
+    def name(self) -> str:
+        """The page's name in every list of pages (page list, outline, marker): the label without the editor's
+        brackets, "4" for "[4]", so that a reading system's "go to page 4" finds it (epub.js reads a number)."""
+        return self.label[1:-1] if self.kind == "unnumbered" else self.label
+
+    @property
     def labelled(self) -> bool:
         """False for a page with no printed label: a page boundary, but no page a reader can go to."""
         return self.label != UNLABELLED

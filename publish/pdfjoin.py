@@ -354,9 +354,9 @@ def _original_pages(book: Book) -> pikepdf.OutlineItem:
     branch = pikepdf.OutlineItem(ORIGINAL_PAGES, pages[0].anchor)
     for start in range(0, len(pages), GROUP):
         group = pages[start:start + GROUP]
-        span = f"p. {group[0].label}" if len(group) == 1 else f"pp. {group[0].label}–{group[-1].label}"
+        span = f"p. {group[0].name}" if len(group) == 1 else f"pp. {group[0].name}–{group[-1].name}"
         item = pikepdf.OutlineItem(span, group[0].anchor)
-        item.children.extend(pikepdf.OutlineItem(f"p. {pb.label}", pb.anchor) for pb in group)
+        item.children.extend(pikepdf.OutlineItem(f"p. {pb.name}", pb.anchor) for pb in group)
         item.is_closed = True
         branch.children.append(item)
     branch.is_closed = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import pdfplumber
 import pikepdf
 import pytest
 
@@ -113,7 +114,9 @@ def test_outline_is_the_books_structure_then_the_original_pages(printed):
     branch = items[len(expected):]
     assert branch[0][:2] == (1, "Original pages")
     leaves = [(title, dest) for level, title, dest in branch if level == 3]
-    assert leaves == [(f"p. {pb.label}", pb.anchor) for pb in book.page_breaks]
+    assert leaves == [(f"p. {pb.name}", pb.anchor) for pb in book.page_breaks]
+    # Named as the EPUB's page list names them: an unnumbered [I] (the edge case's preface) is "p. I".
+    assert not [title for _, title, _ in branch if "[" in title]
     groups = [item for item in branch if item[0] == 2]
     assert len(groups) == -(-len(book.page_breaks) // 10)
     dests = named_destinations(pdf.path)
@@ -161,6 +164,18 @@ def test_every_destination_keeps_the_viewers_horizontal_position_and_zoom(printe
         page, top = tops[pb.anchor]
         assert page == number.page and top - 1 <= number.top <= top + LINE, \
             f"p. {pb.label}: destination at {top:.1f}, margin number at {number.top:.1f}"
+
+
+@pytest.mark.parametrize("extra, imprint", [("edition: 1.2.0\n", "Edition 1.2.0, built {day}."),
+                                            ("", "Built {day}.")])
+def test_the_edition_page_names_the_edition_when_book_yaml_gives_it(tmp_path, extra, imprint):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# Chapter\n\nText.\n"}, extra=extra)
+    result = build(folder, tmp_path / "out", ("pdf",))
+    with pdfplumber.open(result.outputs["pdf"]) as doc:
+        page = next(p for p in doc.pages if "About this edition" in (p.extract_text() or ""))
+        lines = page.extract_text().splitlines()
+    assert lines[-1] == imprint.format(day=result.book.date[:10])
+    assert not [line for line in lines if "Edition," in line]
 
 
 def test_cross_references_are_live_links(edge_build):
