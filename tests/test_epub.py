@@ -99,7 +99,7 @@ def test_ncx_has_the_same_navigation(built):
     assert titles == [t for _, t, _ in epub.toc()]
     pages = epub.ncx.xpath("//ncx:pageList/ncx:pageTarget", namespaces=NS)
     assert [p.xpath("string(ncx:navLabel/ncx:text)", namespaces=NS) for p in pages] == \
-        [pb.label for pb in result.book.page_breaks]
+        [pb.name for pb in result.book.page_breaks]
     for target in pages:
         src = target.xpath("string(ncx:content/@src)", namespaces=NS)
         assert epub.target(src).get("role") == "doc-pagebreak"
