@@ -138,11 +138,9 @@ def _settle_line_end(number: _Number, lines: list[_Line]) -> None:
 
 
 def _anchor_at_line(document, number: _Number, index: int) -> None:
-    """Put the break's destination at the top of the line its number marks, on that line's page.
-
-    WeasyPrint anchors a break where it was laid out: for one moved to the next line (_settle_line_end),
-    the line before, perhaps on the page before.
-    """
+    """Put the break's destination at the top of the line its number marks, on that line's page."""
+    # WeasyPrint anchors a break where it was laid out: for one moved to the next line (_settle_line_end),
+    # the line before, perhaps on the page before.
     name = number.parent.style["anchor"]
     if number.line is None or name not in document.pages[number.page].anchors:
         return

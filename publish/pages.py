@@ -38,8 +38,8 @@ class PageBreak:
 
     @property
     def name(self) -> str:
-        """The page's name in every list of pages (page list, outline, marker): the label without the editor's
-        brackets, "4" for "[4]", so that a reading system's "go to page 4" finds it (epub.js reads a number)."""
+        """The page's name in the page list, the PDF's outline and the EPUB's marker: "4" for "[4]"."""
+        # Without the editor's brackets, so that a reading system's "go to page 4" finds it (epub.js reads a number).
         return self.label[1:-1] if self.kind == "unnumbered" else self.label
 
     @property
