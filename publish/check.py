@@ -207,12 +207,13 @@ def _check_pages(book: Book) -> list[Diagnostic]:
             diags.append(Diagnostic(pb.path, pb.line, pb.column, "P001", f"'{pb.label}' is not a page label: "
                                     "write 588, XII or [I]"))
             continue
-        if pb.label in seen:
-            first = seen[pb.label]
-            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P002", f"page {pb.label} is marked twice "
+        # [4] and 4 are one page to a reader going to page 4 (PageBreak.name).
+        if pb.name in seen:
+            first = seen[pb.name]
+            diags.append(Diagnostic(pb.path, pb.line, pb.column, "P002", f"page {pb.name} is marked twice "
                                     f"(first at {first.path}:{first.line})"))
             continue
-        seen[pb.label] = pb
+        seen[pb.name] = pb
         before = last.get(pb.sequence)
         if before is None or pb.number is None or before.number is None:
             pass  # the first of its run, or an unnumbered label such as [A]: no order to check

@@ -146,7 +146,7 @@ def _nav_body(book: Book, where: dict[str, str]) -> list:
     toc = H.NAV(H.H1("Contents"), entries(book.outline), id="toc", role="doc-toc")
     toc.set("epub-type", "toc")
     pages = H.NAV(H.H2("Pages of the print edition"),
-                  H.OL(*[H.LI(H.A(pb.label, href=f"{where[pb.anchor]}#{pb.anchor}"))
+                  H.OL(*[H.LI(H.A(pb.name, href=f"{where[pb.anchor]}#{pb.anchor}"))
                          for pb in book.page_breaks]), id="page-list", role="doc-pagelist", hidden="hidden")
     pages.set("epub-type", "page-list")
     first_body = next((i for i, ch in enumerate(book.chapters) if not ch.front), 0)
@@ -199,7 +199,7 @@ def _ncx(book: Book, where: dict[str, str]) -> bytes:
         target = el(page_list, "pageTarget", id=f"nav-{pb.anchor}", type=kind, playOrder=str(play[pb.anchor]))
         if pb.kind == "arabic":
             target.set("value", pb.label)
-        el(el(target, "navLabel"), "text").text = pb.label
+        el(el(target, "navLabel"), "text").text = pb.name
         el(target, "content", src=f"{where[pb.anchor]}#{pb.anchor}")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
 

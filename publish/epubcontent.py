@@ -9,6 +9,7 @@ from lxml import etree
 from lxml.html import builder as H
 
 from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
+from .pages import PageBreak
 
 # Reading systems and e-book converters advise content documents of at most about 300 KB: larger ones
 # are slow to open (a 700 KB chapter takes seconds in epub.js) or are split by the converter at
@@ -117,7 +118,8 @@ def _mark_breaks(body) -> None:
     for span in body.xpath(f".//span[@class='{PAGEBREAK}']"):
         span.set("epub-type", "pagebreak")
         span.set("role", "doc-pagebreak")
-        span.set("aria-label", span.attrib.pop(PAGE_LABEL))
+        # Named as in the page list; the stylesheet shows the name in brackets, as pages are cited.
+        span.set("aria-label", PageBreak(span.attrib.pop(PAGE_LABEL)).name)
 
 
 def _notes(part: list, chapter: Chapter, section: Section | None):

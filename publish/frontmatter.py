@@ -41,7 +41,11 @@ def edition_notice(book, fmt: str) -> list:
     # Only what book.yaml says: no rights or identifier is assumed for a book that gives none.
     if meta.rights:
         paragraphs.append(E.P(meta.rights))
-    imprint = [f"Edition {meta.edition}" if meta.edition else "Edition", f"built {book.date[:10]}" if book.date else ""]
-    ident = f" Identifier: {meta.identifier}" if meta.identifier else ""
-    paragraphs.append(E.P(E.CLASS("imprint"), ", ".join(p for p in imprint if p) + "." + ident))
+    # "Edition 1.2.0, built 2024-05-01.", or what of it is known: never an edition with no name.
+    imprint = ", ".join(p for p in (f"Edition {meta.edition}" if meta.edition else "",
+                                    f"built {book.date[:10]}" if book.date else "") if p)
+    sentences = [imprint[:1].upper() + imprint[1:] + "." if imprint else "",
+                 f"Identifier: {meta.identifier}" if meta.identifier else ""]
+    if any(sentences):
+        paragraphs.append(E.P(E.CLASS("imprint"), " ".join(s for s in sentences if s)))
     return paragraphs

@@ -63,6 +63,7 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
             box.translate(x - box.position_x, _baseline_shift(box, number.line))
             if number.page != index:
                 _move_to_page(number, page_box)
+            _anchor_at_line(document, number, index)
         _unstack([n.box for n in here])
         _fill(page_box, {RANGE: text, FOLIO: folio(index)})
 
@@ -134,6 +135,18 @@ def _settle_line_end(number: _Number, lines: list[_Line]) -> None:
         first_on_page = next(ln for ln in lines if ln.page == following.page and ln.area == following.area)
         number.text_before = following is not first_on_page or following.area != "main"
         number.line = following
+
+
+def _anchor_at_line(document, number: _Number, index: int) -> None:
+    """Put the break's destination at the top of the line its number marks, on that line's page."""
+    # WeasyPrint anchors a break where it was laid out: for one moved to the next line (_settle_line_end),
+    # the line before, perhaps on the page before.
+    name = number.parent.style["anchor"]
+    if number.line is None or name not in document.pages[number.page].anchors:
+        return
+    x1, _, x2, _ = document.pages[number.page].anchors.pop(name)
+    top = number.line.box.position_y
+    document.pages[index].anchors[name] = (x1, top, x2, top)
 
 
 def _move_to_page(number: _Number, page_box) -> None:

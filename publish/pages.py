@@ -37,6 +37,12 @@ class PageBreak:
         return f"page-{self.label}"
 
     @property
+    def name(self) -> str:
+        """The page's name in the page list, the PDF's outline and the EPUB's marker: "4" for "[4]"."""
+        # Without the editor's brackets, so that a reading system's "go to page 4" finds it (epub.js reads a number).
+        return self.label[1:-1] if self.kind == "unnumbered" else self.label
+
+    @property
     def labelled(self) -> bool:
         """False for a page with no printed label: a page boundary, but no page a reader can go to."""
         return self.label != UNLABELLED

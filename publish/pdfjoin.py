@@ -146,7 +146,7 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.P
             local = {page.objgen: i for i, page in enumerate(source.pages)}
             if "/Names" in source.Root and "/Dests" in source.Root.Names:
                 for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
-                    dests[str(name)] = (base + local[dest[0].objgen], list(dest[1:]))
+                    dests[str(name)] = (base + local[dest[0].objgen], _top(dest))
             with warnings.catch_warnings():
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
@@ -157,11 +157,18 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.P
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
     tree = pikepdf.NameTree.new(out)
     for name in sorted(dests):
-        page, rest = dests[name]
-        tree[name] = pikepdf.Array([out.pages[page].obj, *rest])
+        page, top = dests[name]
+        # Left and zoom null: the viewer keeps its horizontal position and zoom, so a zoomed reader sent
+        # to a break in mid-line still sees the line's start and its margin number (ISO 32000-1 12.3.2.2).
+        tree[name] = pikepdf.Array([out.pages[page].obj, pikepdf.Name.XYZ, None, top, None])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
     structure.finish(sources[0])
     return out, sources, dests
+
+
+def _top(dest: pikepdf.Array):
+    """Return the top a destination shows ([page /XYZ left top zoom], as WeasyPrint makes it), or None."""
+    return dest[3] if len(dest) > 3 and dest[1] == pikepdf.Name.XYZ else None
 
 
 def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
@@ -347,9 +354,9 @@ def _original_pages(book: Book) -> pikepdf.OutlineItem:
     branch = pikepdf.OutlineItem(ORIGINAL_PAGES, pages[0].anchor)
     for start in range(0, len(pages), GROUP):
         group = pages[start:start + GROUP]
-        span = f"p. {group[0].label}" if len(group) == 1 else f"pp. {group[0].label}–{group[-1].label}"
+        span = f"p. {group[0].name}" if len(group) == 1 else f"pp. {group[0].name}–{group[-1].name}"
         item = pikepdf.OutlineItem(span, group[0].anchor)
-        item.children.extend(pikepdf.OutlineItem(f"p. {pb.label}", pb.anchor) for pb in group)
+        item.children.extend(pikepdf.OutlineItem(f"p. {pb.name}", pb.anchor) for pb in group)
         item.is_closed = True
         branch.children.append(item)
     branch.is_closed = True

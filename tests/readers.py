@@ -194,7 +194,7 @@ def printed_notes(path: Path, book: Book) -> list[PrintedNote]:
     with pikepdf.open(path) as pdf:
         pages = {p.objgen: i for i, p in enumerate(pdf.pages)}
         # /XYZ destinations: [page /XYZ left top zoom], top measured up from the page's foot.
-        dests = {str(k): (pages[v[0].objgen], float(v[2]), float(v[3]))
+        dests = {str(k): (pages[v[0].objgen], float(v[3]))
                  for k, v in pikepdf.NameTree(pdf.Root.Names.Dests).items()}
     order = book.reading_order()  # a note's place is its call's
     notes = sorted((n for ch in book.chapters for n in ch.notes.values()), key=lambda n: order[n.anchor + "ref"])
@@ -203,7 +203,7 @@ def printed_notes(path: Path, book: Book) -> list[PrintedNote]:
         height = float(pdf.pages[0].height)
 
         def place(anchor):
-            return (dests[anchor][0], height - dests[anchor][2]) if anchor in dests else None
+            return (dests[anchor][0], height - dests[anchor][1]) if anchor in dests else None
 
         for note in notes:
             at, marker = place(note.anchor), ""

@@ -160,6 +160,7 @@ def test_heading_page_that_is_not_a_label(tmp_path):
 
 @pytest.mark.parametrize("body, code, line, severity", [
     ("A [Page 2] b.\n\nC [Page 2] d.\n", "P002", 7, "error"),
+    ("A [Page [2]] b.\n\nC [Page 2] d.\n", "P002", 7, "error"),  # one page 2 to a reader going to it
     ("A [Page 3] b.\n\nC [Page 2] d.\n", "P003", 7, "error"),
     ("A [Page 3] b.\n", "P004", 5, "warning"),
     ("A [Page XII] b.\n\nC [Page XI] d.\n", "P003", 7, "error"),

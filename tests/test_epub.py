@@ -47,7 +47,7 @@ def test_epubcheck_finds_no_error_and_no_warning(built):
 
 def test_page_list_is_the_manuscripts_markers_in_order(built):
     result, epub = built
-    assert [label for label, _ in epub.page_list()] == [pb.label for pb in result.book.page_breaks]
+    assert [label for label, _ in epub.page_list()] == [pb.name for pb in result.book.page_breaks]
 
 
 def test_every_page_list_entry_points_at_a_pagebreak_marker(built):
@@ -99,7 +99,7 @@ def test_ncx_has_the_same_navigation(built):
     assert titles == [t for _, t, _ in epub.toc()]
     pages = epub.ncx.xpath("//ncx:pageList/ncx:pageTarget", namespaces=NS)
     assert [p.xpath("string(ncx:navLabel/ncx:text)", namespaces=NS) for p in pages] == \
-        [pb.label for pb in result.book.page_breaks]
+        [pb.name for pb in result.book.page_breaks]
     for target in pages:
         src = target.xpath("string(ncx:content/@src)", namespaces=NS)
         assert epub.target(src).get("role") == "doc-pagebreak"
@@ -207,18 +207,29 @@ def test_ncx_plays_a_page_in_a_footnote_in_reading_order(tmp_path):
     assert valid(epub.path) == []
 
 
-def test_unnumbered_pages_cannot_be_taken_for_numbered_ones(tmp_path):
+def test_an_unnumbered_page_is_named_by_its_number_and_shown_in_brackets_once(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": """\
         # Chapter
 
-        [Page [1]] The unnumbered first page. [Page 2] The second.
+        [Page [I]] Front. [Page [1]] The unnumbered first page. [Page 2] The second. [Page [Map 1]] A map.
         """})
     _, epub = epub_of(folder, tmp_path)
-    assert epub.page_list() == [("[1]", "chapter-001.xhtml#page-unnumbered-1"), ("2", "chapter-001.xhtml#page-2")]
-    marker = epub.target("chapter-001.xhtml#page-unnumbered-1")
-    assert marker.get("aria-label") == "[1]"
-    first = epub.ncx.xpath("//ncx:pageTarget", namespaces=NS)[0]
-    assert first.get("type") == "special" and first.get("value") is None
+    # The page list names a page as a reader goes to it: "go to page 1" finds the unnumbered page 1.
+    assert epub.page_list() == [("I", "chapter-001.xhtml#page-unnumbered-I"),
+                                ("1", "chapter-001.xhtml#page-unnumbered-1"), ("2", "chapter-001.xhtml#page-2"),
+                                ("Map 1", "chapter-001.xhtml#page-unnumbered-Map-1")]
+    for name, href in epub.page_list():
+        assert epub.target(href).get("aria-label") == name
+    # The marker shows its name in brackets: "[1]", never "[[1]]".
+    with zipfile.ZipFile(epub.path) as z:
+        css = z.read(next(n for n in z.namelist() if n.endswith(".css"))).decode()
+    assert 'span.pagebreak::before { content: "[" attr(aria-label) "]";' in css
+    targets = epub.ncx.xpath("//ncx:pageTarget", namespaces=NS)
+    assert [t.xpath("string(ncx:navLabel/ncx:text)", namespaces=NS) for t in targets] == ["I", "1", "2", "Map 1"]
+    # Still set apart from the printed pages for a reading system that reads the NCX's types.
+    assert [(t.get("type"), t.get("value")) for t in targets] == [("special", None), ("special", None),
+                                                                ("normal", "2"), ("special", None)]
+    assert valid(epub.path) == []
 
 
 def test_metadata(sample_build):
@@ -305,3 +316,12 @@ def test_a_notes_link_back_says_where_it_goes_and_repeated_marks_stay_apart(tmp_
                                        "\u21a9\ufe0e p. 10, note 3 (3)"]
     assert [b.get("href") for b in backs] == ["#d1-fn1ref", "#d1-fn2ref", "#d1-fn3ref"]
     assert "".join(backs[0].getparent().itertext()).endswith(" Not printed.")
+
+
+@pytest.mark.parametrize("extra, imprint", [("edition: 1.2.0\n", "Edition 1.2.0, built {day}."),
+                                            ("", "Built {day}.")])
+def test_the_edition_page_names_the_edition_when_book_yaml_gives_it(tmp_path, extra, imprint):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# Chapter\n\nText.\n"}, extra=extra)
+    result, epub = epub_of(folder, tmp_path)
+    shown = [" ".join(p.itertext()) for p in epub.xhtml("edition.xhtml").xpath("//x:p", namespaces=NS)]
+    assert shown[-1] == imprint.format(day=result.book.date[:10])

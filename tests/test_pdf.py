@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import pdfplumber
 import pikepdf
 import pytest
 
@@ -113,7 +114,9 @@ def test_outline_is_the_books_structure_then_the_original_pages(printed):
     branch = items[len(expected):]
     assert branch[0][:2] == (1, "Original pages")
     leaves = [(title, dest) for level, title, dest in branch if level == 3]
-    assert leaves == [(f"p. {pb.label}", pb.anchor) for pb in book.page_breaks]
+    assert leaves == [(f"p. {pb.name}", pb.anchor) for pb in book.page_breaks]
+    # Named as the EPUB's page list names them: an unnumbered [I] (the edge case's preface) is "p. I".
+    assert not [title for _, title, _ in branch if "[" in title]
     groups = [item for item in branch if item[0] == 2]
     assert len(groups) == -(-len(book.page_breaks) // 10)
     dests = named_destinations(pdf.path)
@@ -131,6 +134,48 @@ def test_named_destinations_for_every_document_and_original_page(printed):
             assert child.anchor in dests
     for pb in book.page_breaks:
         assert dests[pb.anchor] == _numbers(pdf, pb.label)[0].page
+
+
+def test_every_destination_keeps_the_viewers_horizontal_position_and_zoom(printed):
+    book, pdf = printed
+    with pikepdf.open(pdf.path) as doc, doc.open_outline() as tree:
+        pages = {p.objgen: i for i, p in enumerate(doc.pages)}
+        named = dict(pikepdf.NameTree(doc.Root.Names.Dests).items())
+
+        def items(nodes):
+            for node in nodes:
+                yield node
+                yield from items(node.children)
+        # A bookmark or a link goes to a name or holds its array: each way, the array is what a viewer obeys.
+        targets = [named[str(d)] if isinstance(d, (str, pikepdf.String)) else d
+                   for d in [n.destination for n in items(tree.root)]
+                   + [a.Dest for page in doc.pages for a in page.get("/Annots", []) if "/Dest" in a]]
+        assert len(targets) > len(book.page_breaks)
+        tops = {}
+        for name, dest in [*named.items(), *((None, t) for t in targets)]:
+            kind, left, top, zoom = dest[1:]
+            page = pages[dest[0].objgen]
+            assert (kind, left, zoom) == (pikepdf.Name.XYZ, None, None), f"{name}: {dest}"
+            assert 0 <= top <= pdf.sizes[page][1], f"{name}: top {top} off page {page}"
+            tops[str(name)] = (page, pdf.sizes[page][1] - float(top))
+    # The top is that of the line where the page begins: the margin number stands just below it.
+    for pb in book.page_breaks:
+        number = _numbers(pdf, pb.label)[0]
+        page, top = tops[pb.anchor]
+        assert page == number.page and top - 1 <= number.top <= top + LINE, \
+            f"p. {pb.label}: destination at {top:.1f}, margin number at {number.top:.1f}"
+
+
+@pytest.mark.parametrize("extra, imprint", [("edition: 1.2.0\n", "Edition 1.2.0, built {day}."),
+                                            ("", "Built {day}.")])
+def test_the_edition_page_names_the_edition_when_book_yaml_gives_it(tmp_path, extra, imprint):
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# Chapter\n\nText.\n"}, extra=extra)
+    result = build(folder, tmp_path / "out", ("pdf",))
+    with pdfplumber.open(result.outputs["pdf"]) as doc:
+        page = next(p for p in doc.pages if "About this edition" in (p.extract_text() or ""))
+        lines = page.extract_text().splitlines()
+    assert lines[-1] == imprint.format(day=result.book.date[:10])
+    assert not [line for line in lines if "Edition," in line]
 
 
 def test_cross_references_are_live_links(edge_build):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TEI_DATA
+from conftest import ROOT, TEI_DATA, make_manuscript
 from publish.build import build
 from publish.tei import import_tei
 from readers import NS, Ebook
@@ -111,6 +111,25 @@ def test_epubjs_reads_the_toc_and_the_page_list(in_epubjs, volume):
     # none, so "go to page 1" can only ever find the printed page 1.
     assert [p["page"] for p in seen["pageList"]] == [int(label) if label.isdigit() else None
                                                     for label, _ in epub.page_list()]
+
+
+def test_epubjs_goes_to_an_unnumbered_page_by_its_number_and_shows_it_bracketed_once(tmp_path):
+    engines()
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        [Page [I]] Front. [Page [1]] The unnumbered first page. [Page 2] The second.
+        """})
+    epub = build(folder, tmp_path / "out", ("epub",)).outputs["epub"]
+    run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), "page-unnumbered-1", ""], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM})
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    # "[1]" was read as no page (NaN); a roman page still has no number for epub.js.
+    assert [(p["page"], p["href"].split("#")[1]) for p in seen["pageList"]] == [
+        (None, "page-unnumbered-I"), (1, "page-unnumbered-1"), (2, "page-2")]
+    assert {name: view["number"]["content"] for name, view in seen["views"].items()} == dict.fromkeys(seen["views"],
+                                                                                                     '"[1]"')
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow", "night"])
