@@ -19,6 +19,11 @@ MAX_DOCUMENT_BYTES = 300_000
 HEAD_ROOM = 2_000
 # Blocks that hold text: a note's back-link goes into the first of them, never into a table or list.
 TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
+# A phone's column (320 CSS px less the body's padding, at 16 px to the em), and about how wide a letter
+# of the text face and a cell's padding are, in ems: what a table needs at least, words whole.
+PHONE_COLUMN_EM = 18
+LETTER_EM = 0.5
+CELL_PADDING_EM = 0.8
 
 
 @dataclass
@@ -40,7 +45,7 @@ def chapter_documents(book: Book) -> list[ContentDocument]:
     """Return every chapter's content documents, in reading order, with links between them resolved."""
     docs = [doc for index, chapter in enumerate(book.chapters) for doc in _split(chapter, index)]
     for doc in docs:
-        _scrolling_tables(doc.body)
+        _wide_tables(doc.body)
     where = locations(docs)
     for doc in docs:
         for link in (a for el in doc.body for a in el.xpath(".//a[starts-with(@href, '#')]")):
@@ -96,11 +101,17 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
     return docs
 
 
-def _scrolling_tables(body) -> None:
-    """Put each table of a document in a box that scrolls sideways: a wide table never widens the page."""
+def _wide_tables(body) -> None:
+    """Put each table too wide for a phone in a box that scrolls sideways: no table widens the page.
+
+    Any other table stays in the flow: a box that scrolls cannot break across pages or columns, so in a
+    paginated reading system the rows beyond its first page could never be reached.
+    """
     named = set()
     tables = [t for el in body for t in el.xpath("descendant-or-self::table[not(ancestor::table)]")]
     for number, table in enumerate(tables, 1):
+        if _narrowest(table) <= PHONE_COLUMN_EM:
+            continue
         caption = table.find("caption")
         box = H.DIV(H.CLASS("table"), tabindex="0", role="region")  # the keyboard scrolls what it can focus
         # Each region is a landmark: landmarks of one page need names of their own (WCAG, axe's landmark-unique).
@@ -111,6 +122,13 @@ def _scrolling_tables(body) -> None:
         box.tail, table.tail = table.tail, None
         table.addprevious(box)
         box.append(table)
+
+
+def _narrowest(table) -> float:
+    """Return about how narrow a table can be set, in ems: its widest row of cells each as wide as its longest word."""
+    def cell(td) -> float:
+        return max((len(word) for word in td.text_content().split()), default=0) * LETTER_EM + CELL_PADDING_EM
+    return max((sum(cell(td) for td in tr.xpath("td|th")) for tr in table.iter("tr")), default=0)
 
 
 def _mark_breaks(body) -> None:

@@ -193,3 +193,48 @@ def test_calibre_shows_no_hidden_navigation_as_text(epubs, tmp_path):
     words = text.read_text(encoding="utf-8")
     assert "Mikoyan in Washington" in words and "Contents" in words
     assert "Pages of the print edition" not in words and "Landmarks" not in words
+
+
+@pytest.fixture(scope="module")
+def tables_in_epubjs(tmp_path_factory):
+    """What epub.js shows of a book with a 150-row table, a table wider than a phone and long paragraphs."""
+    engines()
+    tmp = tmp_path_factory.mktemp("tables")
+    rows = "".join(f"| {n} | Paper number {n} of the list |\n" for n in range(1, 151))
+    wide = "| " + " | ".join(f"Head{c}" for c in range(1, 11)) + " |\n" + "|---" * 10 + "|\n" + "".join(
+        "| " + " | ".join(f"cell{r}x{c}" for c in range(1, 11)) + " |\n" for r in range(1, 4))
+    prose = " ".join(["The minister called at the Department and spoke at length of the treaty."] * 12)
+    folder = make_manuscript(tmp / "m", {"01.md": f"# Chapter\n\n[Page 1] {prose}\n\n{prose}\n\n"
+                                                  f"| No. | Paper |\n|---|---|\n{rows}\n{wide}\n[Page 2] End.\n"})
+    epub = build(folder, tmp / "out", ("epub",)).outputs["epub"]
+    find = [["chapter-001.xhtml", "Paper number 150 of the list"], ["chapter-001.xhtml", "cell3x10"]]
+    run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), "page-1", ""], capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "CHROMIUM": CHROMIUM, "FIND": json.dumps(find),
+                                           "MEASURE": "1"})
+    assert run.returncode == 0, run.stderr
+    return epub, json.loads(run.stdout)
+
+
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow", "phoneScrolled"])
+def test_every_row_of_a_long_table_can_be_reached(tables_in_epubjs, view):
+    _, seen = tables_in_epubjs
+    found = seen["views"][view]["found"]["Paper number 150 of the list"]
+    # A table too long for a page runs on to the next; nothing of it is sideways.
+    assert found["page"] is not None and not found["sideways"], found
+
+
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow", "phoneScrolled"])
+def test_a_table_wider_than_a_phone_scrolls_sideways_in_its_box_with_a_visible_scrollbar(tables_in_epubjs, view):
+    _, seen = tables_in_epubjs
+    found = seen["views"][view]["found"]["cell3x10"]
+    assert found["page"] is not None, repr(found)
+    # Wider than a phone, the table scrolls sideways in its box (not the page), and the box's scrollbar shows.
+    assert found["sideways"] or view not in ("narrow", "phoneScrolled"), found
+    assert not found["sideways"] or found["scrollbar"] > 0, found
+
+
+def test_a_desktop_line_is_at_most_90_characters(tables_in_epubjs):
+    _, seen = tables_in_epubjs
+    longest = {view: seen["views"][view]["longestLine"] for view in ("paginated", "scrolled", "narrow")}
+    assert 40 <= longest["scrolled"] <= 90 and 40 <= longest["paginated"] <= 90, longest
+    assert longest["narrow"] >= 25, longest  # the measure leaves a phone's narrow column alone

@@ -8,6 +8,9 @@
 // epub.js has gone to the note reference NOTEREF_HREF ("chapter-002.xhtml#d5-fn1ref", "" for none),
 // the document before and after a click on it and where its note is drawn. Boxes are in the page's
 // CSS pixels. The screenshot, if asked for, is the paginated viewer (docs/ in the README).
+// With FIND set to a JSON list of [document href, text], each view also tells, per text, whether a
+// reader paging on from the document's start gets it on screen (sideways-scrolling its box if it has
+// to) and how; with MEASURE set, the most characters on one line of the shown page's paragraphs.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -26,9 +29,13 @@ const VIEWS = {
   narrow: { width: 320, height: 560, flow: "paginated" },
   // A reading system's night mode: light text on a dark ground, set on the document by the reader.
   night: { width: 600, height: 800, flow: "paginated", colors: { color: "#e6e6e6", background: "#121212" } },
+  phoneScrolled: { width: 320, height: 560, flow: "scrolled-doc" },
 };
+const FIND = JSON.parse(process.env.FIND || "[]");
 
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+// Scrollbars shown, as a reader's browser shows them (Playwright hides them by default).
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true,
+  ignoreDefaultArgs: ["--hide-scrollbars"] });
 try {
   const data = readFileSync(book);
   const result = { views: {} };
@@ -51,7 +58,12 @@ try {
     });
     result.views[name] = { viewer, ms, shown: await shown(page), number: await pageNumber(page, anchor) };
     if (name === "paginated" && screenshot) await page.screenshot({ path: screenshot, clip: viewer });
+    if (process.env.MEASURE) result.views[name].longestLine = await longestLine(page);
     result.views[name].note = noteref ? await followNote(page, noteref) : null;
+    if (FIND.length) {
+      result.views[name].found = {};
+      for (const [href, text] of FIND) result.views[name].found[text] = await locate(page, href, text);
+    }
     await page.close();
   }
   process.stdout.write(JSON.stringify(result));
@@ -173,4 +185,84 @@ async function followNote(page, target) {
   return { href, from, to: await shown(page),
     role: await content(page).evaluate((i) => document.getElementById(i)?.getAttribute("role"), note),
     box: await drawn(page, note) };
+}
+
+// The most characters drawn on one line by any paragraph of the shown document (a line is the
+// characters whose boxes share a top).
+async function longestLine(page) {
+  return content(page).evaluate(() => {
+    let most = 0;
+    for (const p of document.querySelectorAll("p")) {
+      const lines = new Map();
+      const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.data.length; i++) {
+          const range = document.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const r = range.getBoundingClientRect();
+          if (r.width === 0 && r.height === 0) continue;
+          const top = Math.round(r.top);
+          lines.set(top, (lines.get(top) || 0) + 1);
+        }
+      }
+      most = Math.max(most, ...lines.values());
+    }
+    return most;
+  });
+}
+
+// Page on from a document's start until the text is on screen: {page, shown, sideways, scrollbar}, or
+// {page: null} when the document ends first. A text in a box that scrolls sideways counts as shown
+// once the box is scrolled to it; `scrollbar` is then the height of the box's scrollbar (0: no cue).
+async function locate(page, href, text) {
+  await show(page, href);
+  for (let turn = 0; turn < 400; turn++) {
+    const seen = await content(page).evaluate((t) => {
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      let node = walker.nextNode();
+      while (node && !node.data.includes(t)) node = walker.nextNode();
+      if (!node) return null;
+      const range = document.createRange();
+      range.setStart(node, node.data.indexOf(t));
+      range.setEnd(node, node.data.indexOf(t) + t.length);
+      let box = null;
+      for (let el = node.parentElement; el && el !== document.body; el = el.parentElement) {
+        if (getComputedStyle(el).overflowX !== "visible" && el.scrollWidth > el.clientWidth) { box = el; break; }
+      }
+      let sideways = false;
+      if (box) {
+        const r = range.getBoundingClientRect();
+        const b = box.getBoundingClientRect();
+        if (r.right > b.left + box.clientWidth || r.left < b.left) {
+          box.scrollLeft += r.right - (b.left + box.clientWidth);
+          sideways = true;
+        }
+      }
+      const frame = window.frameElement.getBoundingClientRect();
+      const viewer = window.parent.document.getElementById("viewer").getBoundingClientRect();
+      const r = range.getBoundingClientRect();
+      const clip = box ? box.getBoundingClientRect() : null;
+      const x = frame.x + r.left;
+      const middle = frame.y + r.top + r.height / 2;
+      const inView = viewer.left <= x && x + r.width <= viewer.right + 0.5 && viewer.top <= middle
+        && middle <= viewer.bottom && (!clip || (clip.left <= r.left && r.right <= clip.left + box.clientWidth + 0.5
+        && clip.top <= r.top && r.bottom <= clip.top + box.clientHeight + 0.5));
+      return { inView, sideways, scrollbar: box ? box.offsetHeight - box.clientHeight : 0 };
+    }, text);
+    if (seen?.inView) return { page: turn, shown: await shown(page), sideways: seen.sideways, scrollbar: seen.scrollbar };
+    // Paginated, the reader turns the page; scrolled, epub.js's "next" is the next document, so the
+    // reader scrolls on by a screen.
+    const moved = await page.evaluate(async () => {
+      const at = () => JSON.stringify([window.rendition.currentLocation().start.cfi, box.scrollTop]);
+      const box = window.rendition.manager.container;
+      const before = at();
+      if (window.rendition.settings.flow === "paginated") await window.rendition.next();
+      else box.scrollTop += box.clientHeight;
+      return at() !== before;
+    });
+    await settle(page);
+    if (!moved || (await shown(page)) !== href) return { page: null };
+  }
+  return { page: null };
 }
