@@ -188,6 +188,20 @@ def test_a_note_opening_with_a_table_keeps_its_back_link_outside_the_table(tmp_p
     assert back.getparent().tag == f"{{{NS['x']}}}p" and aside.xpath("x:table", namespaces=NS)
 
 
+def test_only_a_table_too_wide_for_a_phone_is_boxed_to_scroll_sideways(tmp_path):
+    rows = "".join(f"| {n} | Paper number {n} |\n" for n in range(1, 151))
+    wide = "| " + " | ".join(f"Heading{c}" for c in range(1, 9)) + " |\n" + "|---" * 8 + "|\n" + "| " + " | ".join(
+        f"Consulate{c}" for c in range(1, 9)) + " |\n"
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# Chapter\n\n[Page 1] Text.\n\n| No. | Paper |\n|---|---|\n"
+                                                      f"{rows}\n{wide}"})
+    _, epub = epub_of(folder, tmp_path)
+    assert valid(epub.path) == []
+    # A box that scrolls cannot break across pages: the long, narrow table stays in the flow.
+    boxed = epub.xhtml("chapter-001.xhtml").xpath("//x:div[@class='table']//x:th/text()", namespaces=NS)
+    loose = epub.xhtml("chapter-001.xhtml").xpath("//x:table[not(ancestor::x:div)]//x:td/text()", namespaces=NS)
+    assert boxed == [f"Heading{c}" for c in range(1, 9)] and "Paper number 150" in loose
+
+
 def test_ncx_plays_a_page_in_a_footnote_in_reading_order(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": """\
         # Chapter
