@@ -2,7 +2,7 @@
 //
 //   node epubjs.mjs BOOK.epub PAGE_ANCHOR NOTEREF_HREF [SCREENSHOT.png]
 //
-// Prints {toc, pageList, views: {paginated, scrolled, narrow, night}}. Each view holds the viewer's
+// Prints {toc, pageList, views: {paginated, scrolled, narrow, night, phoneScrolled, desktop}}. Each view holds the viewer's
 // rectangle, how long epub.js took to display the page-list target PAGE_ANCHOR (ms), then the
 // document shown and the page number as Chromium drew it (its text, style and box); then, once
 // epub.js has gone to the note reference NOTEREF_HREF ("chapter-002.xhtml#d5-fn1ref", "" for none),
@@ -30,6 +30,7 @@ const VIEWS = {
   // A reading system's night mode: light text on a dark ground, set on the document by the reader.
   night: { width: 600, height: 800, flow: "paginated", colors: { color: "#e6e6e6", background: "#121212" } },
   phoneScrolled: { width: 320, height: 560, flow: "scrolled-doc" },
+  desktop: { width: 1200, height: 800, flow: "paginated" },
 };
 const FIND = JSON.parse(process.env.FIND || "[]");
 
