@@ -19,7 +19,7 @@ MAX_DOCUMENT_BYTES = 300_000
 HEAD_ROOM = 2_000
 # Blocks that hold text: a note's back-link goes into the first of them, never into a table or list.
 TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
-# A phone's column (320 CSS px less the body's padding, at 16 px to the em), and about how wide a letter
+# A phone's column (320 CSS px less the body's margins, at 16 px to the em), and about how wide a letter
 # of the text face and a cell's padding are, in ems: what a table needs at least, words whole.
 PHONE_COLUMN_EM = 18
 LETTER_EM = 0.5

@@ -2,9 +2,9 @@
 //
 //   node epubjs.mjs BOOK.epub PAGE_ANCHOR NOTEREF_HREF [SCREENSHOT.png]
 //
-// Prints {toc, pageList, views: {paginated, scrolled, narrow, night, phoneScrolled, desktop}}. Each view holds the viewer's
-// rectangle, how long epub.js took to display the page-list target PAGE_ANCHOR (ms), then the
-// document shown and the page number as Chromium drew it (its text, style and box); then, once
+// Prints {toc, pageList, views: {paginated, scrolled, narrow, night, phoneScrolled, desktop}}. Each
+// view holds the viewer's rectangle, how long epub.js took to display the page-list target
+// PAGE_ANCHOR (ms), then the document shown and the page number as Chromium drew it (its text, style and box); then, once
 // epub.js has gone to the note reference NOTEREF_HREF ("chapter-002.xhtml#d5-fn1ref", "" for none),
 // the document before and after a click on it and where its note is drawn. Boxes are in the page's
 // CSS pixels. The screenshot, if asked for, is the paginated viewer (docs/ in the README).
@@ -251,7 +251,9 @@ async function locate(page, href, text) {
         && clip.top <= r.top && r.bottom <= clip.top + box.clientHeight + 0.5));
       return { inView, sideways, scrollbar: box ? box.offsetHeight - box.clientHeight : 0 };
     }, text);
-    if (seen?.inView) return { page: turn, shown: await shown(page), sideways: seen.sideways, scrollbar: seen.scrollbar };
+    if (seen?.inView) {
+      return { page: turn, shown: await shown(page), sideways: seen.sideways, scrollbar: seen.scrollbar };
+    }
     // Paginated, the reader turns the page; scrolled, epub.js's "next" is the next document, so the
     // reader scrolls on by a screen.
     const moved = await page.evaluate(async () => {
