@@ -160,8 +160,15 @@ class Renderer:
             while (local(run[-1]) == "hi" and not run[-1].tail and i + len(run) < len(children)
                    and _same_hi(run[0], children[i + len(run)])):
                 run.append(children[i + len(run)])
+            tail = escape(_space(run[-1].tail))
+            if local(run[0]) == "note":
+                called = _before_call(out, run[0])
+                # The space the call no longer follows still parts the words on either side of it.
+                if out.endswith(" ") and not called.endswith(" ") and tail[:1].isalnum():
+                    tail = " " + tail
+                out = called
             out = _follow(out, self._inline_child(run, heading))
-            out = _follow(out, escape(_space(run[-1].tail)))
+            out = _follow(out, tail)
             i += len(run)
         return out
 
@@ -292,7 +299,7 @@ class Renderer:
             footnote = name == "note" and not printed_in_place(child)
             if footnote and divisional:
                 flush(i, lead)
-                _append_ref(out, self.note_ref(child))
+                _append_ref(out, self.note_ref(child), child)
                 start, lead = i + 1, child.tail
                 continue
             lone_pb = name == "pb" and container and not self._inline_run(lead, children[start:i], False).strip()
@@ -509,6 +516,30 @@ def _follow(left: str, right: str) -> str:
     return left + right
 
 
+def _before_call(line: str, note) -> str:
+    """Return a Markdown line without what print never sets before a note's call: a space, or the call's
+    own symbol written out in the text (the call prints it: 'only.* *')."""
+    if MARKER_END.search(line.rstrip(" ")):
+        return line  # a page marker run into a call would be read as a reference link's text
+    line = _unspaced(line)
+    mark = escape(one_line(note.get("n")))
+    if mark and not any(c.isalnum() for c in mark) and line.endswith(mark) \
+            and _unescaped(line[:-len(mark)]):
+        line = _unspaced(line[:-len(mark)])
+    return line
+
+
+def _unspaced(line: str) -> str:
+    """Return a Markdown line without its trailing spaces, keeping an escaped one ('\\ ')."""
+    core = line.rstrip(" ")
+    return core if _unescaped(core) else core + " "
+
+
+def _unescaped(text: str) -> bool:
+    """Tell whether text ends outside an escape: an even run of backslashes."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 0
+
+
 def _space(text: str | None) -> str:
     return SPACE.sub(" ", text) if text else ""
 
@@ -548,14 +579,14 @@ def _fenced(classes: list[str], inner: list[str]) -> list[str]:
     return [f"{fence} {names[0] if len(names) == 1 else attributes(classes=names)}", *inner, *gap, fence]
 
 
-def _append_ref(out: list[str], ref: str) -> None:
+def _append_ref(out: list[str], ref: str, note) -> None:
     """Put a footnote reference at the end of the text of the last block, or alone where there is none."""
     inside = 0  # tables the search is in, from their end: a cell's paragraphs are not the block's text
     for i in range(len(out) - 1, -1, -1):
         line = out[i].lstrip(" >")
         inside += line.startswith("</table>") - line.startswith("<table>")
         if out[i] and not inside and not line.startswith((":::", "<")):
-            out[i] = out[i].removesuffix("\\") + ref
+            out[i] = _before_call(out[i].removesuffix("\\"), note) + ref
             return
     _add(out, [ref])
 
