@@ -58,6 +58,11 @@ TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no
 # What the Office of the Historian's encoders wrote as the head of a document the print gave no title.
 UNTITLED = "[untitled]"
 FENCE = re.compile(r"^:{3,}")
+# An item's own number as the print set it: "Rule 1.", "Art. 2.", "No. IV.", "First,", "Secondly.", "2d.", "(a)".
+_NUMBER = r"(?:\d+(?:st|nd|rd|th|d)?|[IVXLC]+|[ivxlc]+|[A-Za-z])"
+_ORDINAL = r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|Twelfth)(?:ly)?"
+NUMBERED = re.compile(rf"[“‘\"']?(?:(?:Rule|Article|Art\.|No\.|Section|Sec\.|Paragraph|Par\.)\s*{_NUMBER}[.:;,)]"
+                      rf"|{_NUMBER}[.:)]|{_ORDINAL}[.:;,]|\(\w{{1,4}}\))(?=\s|$)")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into: a div, quote, list, HTML table
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
@@ -384,8 +389,8 @@ class Renderer:
         return out
 
     def list_(self, el) -> list[str]:
-        """Return a list as printed: a signature's names line by line, labelled items as paragraphs led by
-        their labels, other items as a bullet list; page markers lead their items."""
+        """Return a list as printed: a signature's names line by line, the items of a list printed without
+        bullets as paragraphs (led by their labels), others as a bullet list; page markers lead their items."""
         signature = local(el.getparent()) == "signed"
         labelled = any(local(c) == "label" for c in el)
         items: list[list[str]] = []
@@ -415,14 +420,14 @@ class Renderer:
         if signature:  # one name (and title) under another
             names = [line.removesuffix("\\") for lines in items for line in lines if line]
             out = [name + "\\" for name in names[:-1]] + names[-1:]
-        elif labelled:
+        elif not bulleted(el):
             out = _joined(*items)
         else:
             out = []
             for lines in items:
                 out.append((ITEM + lines[0]).rstrip())
                 out += [("    " + line if line else "") for line in lines[1:]]
-        kind = el.get("type") if safe_class(el.get("type")) else "list" if labelled else ""
+        kind = el.get("type") if safe_class(el.get("type")) else "" if bulleted(el) else "list"
         return _fenced([kind], _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
@@ -490,6 +495,15 @@ class Renderer:
             _add(out, lines)
         self.notes = []
         return out
+
+
+def bulleted(el) -> bool:
+    """Tell whether a list was printed with bullets: none of its own form (a type, labels), nor items that
+    open with their own numbers ("Rule 1.", "First.", "Art. 2."; most do, an encoder's typo aside)."""
+    items = [" ".join("".join(item.itertext()).split()) for item in el if local(item) == "item"]
+    numbered = sum(bool(NUMBERED.match(text)) for text in items)
+    return not (el.get("type") or "").strip() and not any(local(c) == "label" for c in el) and \
+        not (items and 2 * numbered > len(items))
 
 
 def printed_in_place(note) -> bool:
