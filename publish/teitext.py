@@ -59,7 +59,8 @@ TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no
 UNTITLED = "[untitled]"
 FENCE = re.compile(r"^:{3,}")
 # An item's own number as the print set it: "Rule 1.", "Art. 2.", "No. IV.", "First,", "Secondly.", "2d.", "(a)".
-_NUMBER = r"(?:\d+(?:st|nd|rd|th|d)?|[IVXLC]+|[ivxlc]+|[A-Za-z])"
+# A capital letter alone is a name's initial as often ("A. Lincoln."): only a small letter numbers an item.
+_NUMBER = r"(?:\d+(?:st|nd|rd|th|d)?|[IVXLC]+|[ivxlc]+|[a-z])"
 _ORDINAL = r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|Twelfth)(?:ly)?"
 NUMBERED = re.compile(rf"[“‘\"']?(?:(?:Rule|Article|Art\.|No\.|Section|Sec\.|Paragraph|Par\.)\s*{_NUMBER}[.:;,)]"
                       rf"|{_NUMBER}[.:)]|{_ORDINAL}[.:;,]|\(\w{{1,4}}\))(?=\s|$)")
@@ -393,6 +394,7 @@ class Renderer:
         bullets as paragraphs (led by their labels), others as a bullet list; page markers lead their items."""
         signature = local(el.getparent()) == "signed"
         labelled = any(local(c) == "label" for c in el)
+        bullets = bulleted(el)
         items: list[list[str]] = []
         heads: list[str] = []
         lead = ""
@@ -420,14 +422,15 @@ class Renderer:
         if signature:  # one name (and title) under another
             names = [line.removesuffix("\\") for lines in items for line in lines if line]
             out = [name + "\\" for name in names[:-1]] + names[-1:]
-        elif not bulleted(el):
+        elif not bullets:
             out = _joined(*items)
         else:
             out = []
             for lines in items:
                 out.append((ITEM + lines[0]).rstrip())
                 out += [("    " + line if line else "") for line in lines[1:]]
-        kind = el.get("type") if safe_class(el.get("type")) else "" if bulleted(el) else "list"
+        kind = el.get("type") if safe_class(el.get("type")) else "list" if labelled or not (signature or bullets) \
+            else ""
         return _fenced([kind], _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
