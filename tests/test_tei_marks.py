@@ -83,5 +83,12 @@ def test_lists_bulleted_only_where_the_print_had_bullets(tmp_path):
     printed = pdf_text(result.outputs["pdf"])
     lines = [" ".join(line.split()) for line in printed.splitlines()]
     assert {"Rule 1. Never.", "Rule 2. Always.", "The President", "Secretary Rusk"} <= set(lines)
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        found = [w for page in pdf.pages for w in page.extract_words()]
+    # The participants stand flush under their head, as the print sets them: no paragraph indent.
+    starts = [a["x0"] for a, b in zip(found, found[1:]) if (a["text"], b["text"]) in (("The", "President"),
+                                                                                     ("Secretary", "Rusk"))]
+    (head,) = [w["x0"] for w in found if w["text"] == "PARTICIPANTS:"]
+    assert len(starts) == 2 and all(abs(x - head) < 0.5 for x in starts), (head, starts)
     assert "• apples" in lines and not [line for line in lines if "•" in line and "apples" not in line
                                           and "pears" not in line]
