@@ -58,6 +58,12 @@ TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no
 # What the Office of the Historian's encoders wrote as the head of a document the print gave no title.
 UNTITLED = "[untitled]"
 FENCE = re.compile(r"^:{3,}")
+# An item's own number as the print set it: "Rule 1.", "Art. 2.", "No. IV.", "First,", "Secondly.", "2d.", "(a)".
+# A capital letter alone is a name's initial as often ("A. Lincoln."): only a small letter numbers an item.
+_NUMBER = r"(?:\d+(?:st|nd|rd|th|d)?|[IVXLC]+|[ivxlc]+|[a-z])"
+_ORDINAL = r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|Twelfth)(?:ly)?"
+NUMBERED = re.compile(rf"[“‘\"']?(?:(?:Rule|Article|Art\.|No\.|Section|Sec\.|Paragraph|Par\.)\s*{_NUMBER}[.:;,)]"
+                      rf"|{_NUMBER}[.:)]|{_ORDINAL}[.:;,]|\(\w{{1,4}}\))(?=\s|$)")
 ITEM = "-   "  # a list item's marker: its content and continuation lines start at column 4
 BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into: a div, quote, list, HTML table
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
@@ -160,8 +166,15 @@ class Renderer:
             while (local(run[-1]) == "hi" and not run[-1].tail and i + len(run) < len(children)
                    and _same_hi(run[0], children[i + len(run)])):
                 run.append(children[i + len(run)])
+            tail = escape(_space(run[-1].tail))
+            if local(run[0]) == "note":
+                called = _before_call(out, run[0])
+                # The space the call no longer follows still parts the words on either side of it.
+                if out.endswith(" ") and not called.endswith(" ") and tail[:1].isalnum():
+                    tail = " " + tail
+                out = called
             out = _follow(out, self._inline_child(run, heading))
-            out = _follow(out, escape(_space(run[-1].tail)))
+            out = _follow(out, tail)
             i += len(run)
         return out
 
@@ -292,7 +305,7 @@ class Renderer:
             footnote = name == "note" and not printed_in_place(child)
             if footnote and divisional:
                 flush(i, lead)
-                _append_ref(out, self.note_ref(child))
+                _append_ref(out, self.note_ref(child), child)
                 start, lead = i + 1, child.tail
                 continue
             lone_pb = name == "pb" and container and not self._inline_run(lead, children[start:i], False).strip()
@@ -377,10 +390,11 @@ class Renderer:
         return out
 
     def list_(self, el) -> list[str]:
-        """Return a list as printed: a signature's names line by line, labelled items as paragraphs led by
-        their labels, other items as a bullet list; page markers lead their items."""
+        """Return a list as printed: a signature's names line by line, the items of a list printed without
+        bullets as paragraphs (led by their labels), others as a bullet list; page markers lead their items."""
         signature = local(el.getparent()) == "signed"
         labelled = any(local(c) == "label" for c in el)
+        bullets = bulleted(el)
         items: list[list[str]] = []
         heads: list[str] = []
         lead = ""
@@ -408,14 +422,15 @@ class Renderer:
         if signature:  # one name (and title) under another
             names = [line.removesuffix("\\") for lines in items for line in lines if line]
             out = [name + "\\" for name in names[:-1]] + names[-1:]
-        elif labelled:
+        elif not bullets:
             out = _joined(*items)
         else:
             out = []
             for lines in items:
                 out.append((ITEM + lines[0]).rstrip())
                 out += [("    " + line if line else "") for line in lines[1:]]
-        kind = el.get("type") if safe_class(el.get("type")) else "list" if labelled else ""
+        kind = el.get("type") if safe_class(el.get("type")) else "list" if labelled or not (signature or bullets) \
+            else ""
         return _fenced([kind], _joined(heads, out)) if kind else _joined(heads, out)
 
     def table(self, el) -> list[str]:
@@ -485,6 +500,15 @@ class Renderer:
         return out
 
 
+def bulleted(el) -> bool:
+    """Tell whether a list was printed with bullets: none of its own form (a type, labels), nor items that
+    open with their own numbers ("Rule 1.", "First.", "Art. 2."; most do, an encoder's typo aside)."""
+    items = [" ".join("".join(item.itertext()).split()) for item in el if local(item) == "item"]
+    numbered = sum(bool(NUMBERED.match(text)) for text in items)
+    return not (el.get("type") or "").strip() and not any(local(c) == "label" for c in el) and \
+        not (items and 2 * numbered > len(items))
+
+
 def printed_in_place(note) -> bool:
     """Tell whether a note is printed where it stands, not as a footnote.
 
@@ -507,6 +531,30 @@ def _follow(left: str, right: str) -> str:
     if right[:1] in ("(", "{") and MARKER_END.search(left):
         return left + "\\" + right
     return left + right
+
+
+def _before_call(line: str, note) -> str:
+    """Return a Markdown line without what print never sets before a note's call: a space, or the call's
+    own symbol written out in the text (the call prints it: 'only.* *')."""
+    if MARKER_END.search(line.rstrip(" ")):
+        return line  # a page marker run into a call would be read as a reference link's text
+    line = _unspaced(line)
+    mark = escape(one_line(note.get("n")))
+    if mark and not any(c.isalnum() for c in mark) and line.endswith(mark) \
+            and _unescaped(line[:-len(mark)]):
+        line = _unspaced(line[:-len(mark)])
+    return line
+
+
+def _unspaced(line: str) -> str:
+    """Return a Markdown line without its trailing spaces, keeping an escaped one ('\\ ')."""
+    core = line.rstrip(" ")
+    return core if _unescaped(core) else core + " "
+
+
+def _unescaped(text: str) -> bool:
+    """Tell whether text ends outside an escape: an even run of backslashes."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 0
 
 
 def _space(text: str | None) -> str:
@@ -548,14 +596,14 @@ def _fenced(classes: list[str], inner: list[str]) -> list[str]:
     return [f"{fence} {names[0] if len(names) == 1 else attributes(classes=names)}", *inner, *gap, fence]
 
 
-def _append_ref(out: list[str], ref: str) -> None:
+def _append_ref(out: list[str], ref: str, note) -> None:
     """Put a footnote reference at the end of the text of the last block, or alone where there is none."""
     inside = 0  # tables the search is in, from their end: a cell's paragraphs are not the block's text
     for i in range(len(out) - 1, -1, -1):
         line = out[i].lstrip(" >")
         inside += line.startswith("</table>") - line.startswith("<table>")
         if out[i] and not inside and not line.startswith((":::", "<")):
-            out[i] = out[i].removesuffix("\\") + ref
+            out[i] = _before_call(out[i].removesuffix("\\"), note) + ref
             return
     _add(out, [ref])
 
