@@ -14,6 +14,7 @@ itself.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 import traceback
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from .errors import PublishError, SettingsError, ToolError
@@ -50,10 +52,47 @@ def timeout() -> float:
     return seconds
 
 
+class Inbox:
+    """A queue the build waits on with select, not with a lock's timeout.
+
+    A lock's timed wait sleeps until a moment on the clock, and a clock set ahead (faketime, as the test
+    suite runs) makes that moment weeks away; select's timeout is a length of time.
+    """
+
+    def __init__(self):
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.wake, self.ring = os.pipe()
+        os.set_blocking(self.wake, False)
+        os.set_blocking(self.ring, False)
+
+    def put(self, item) -> None:
+        self.queue.put(item)
+        try:
+            os.write(self.ring, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already: the build will look
+
+    def take(self, timeout: float) -> list:
+        """Return what came, waiting up to timeout seconds for something to come."""
+        wait([self.wake], timeout)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.wake, 4096):
+                pass
+        items = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                items.append(self.queue.get_nowait())
+        return items
+
+    def close(self) -> None:
+        os.close(self.wake)
+        os.close(self.ring)
+
+
 class Worker:
     """A process laying out and drawing parts, with the build's two threads on its pipe; it may hold several parts."""
 
-    def __init__(self, context, inbox: queue.SimpleQueue, styles: Path, folder: Path, style: str, scratch: Path,
+    def __init__(self, context, inbox: Inbox, styles: Path, folder: Path, style: str, scratch: Path,
                  cache):
         self.conn, theirs = context.Pipe()
         self.process = context.Process(target=_work, args=(theirs, styles, folder, style, scratch, cache),
@@ -99,7 +138,7 @@ class Worker:
             except OSError:
                 return  # it stopped: its reading thread tells the build
 
-    def _read(self, inbox: queue.SimpleQueue) -> None:
+    def _read(self, inbox: Inbox) -> None:
         """Take in all it sends as it comes: its page count here, answers for the build, then None at its end."""
         while True:
             try:
@@ -145,7 +184,7 @@ class Workers(list):
         self.name_of = name_of  # part index -> how to name it in an error
         self.settings = (styles, folder, style, scratch, cache)
         self.timeout = timeout()
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()  # (worker, message) from every worker's reading thread
+        self.inbox = Inbox()  # (worker, message) from every worker's reading thread
         self.started = False
         self.gone: list[Worker] = []
 
@@ -175,6 +214,7 @@ class Workers(list):
     def __exit__(self, kind, *exc):
         for worker in self + self.gone:
             worker.close(failed=kind is not None)
+        self.inbox.close()
 
     def idle(self) -> list[Worker]:
         """Return the workers laying nothing out (they may still have parts to draw)."""
@@ -195,14 +235,7 @@ class Workers(list):
             if worker.replies and not worker.stuck and now - worker.stirred > self.timeout:
                 worker.stuck = self.timeout
                 worker.process.kill()  # even a stopped process: its reading thread then sees the pipe close
-        batch = []
-        try:
-            batch.append(self.inbox.get(timeout=POLL))
-            while True:
-                batch.append(self.inbox.get_nowait())
-        except queue.Empty:
-            pass
-        for worker, message in batch:
+        for worker, message in self.inbox.take(POLL):
             if message is None:
                 self.remove(worker)
                 self.gone.append(worker)

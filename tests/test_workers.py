@@ -7,6 +7,8 @@ import random
 import re
 import signal
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -96,6 +98,17 @@ def test_a_worker_that_hangs_is_stopped_after_the_timeout_and_its_chapter_laid_o
     monkeypatch.setenv(TIMEOUT, "10")
     befell = _lost_worker(book, tmp_path, lambda worker: worker.send_signal(signal.SIGSTOP))
     assert befell == f"made no progress for 10 s ({TIMEOUT}) and was stopped"
+
+
+def test_the_build_waits_for_its_workers_a_length_of_time_not_until_a_moment_on_the_clock():
+    # A lock's timed wait sleeps until a moment on the clock: under a clock set ahead (faketime, as CI runs
+    # this suite) that moment is weeks away, and a build waiting on a stuck worker would never look again.
+    code = ("import time; from publish.pdfworkers import Inbox; inbox = Inbox(); start = time.monotonic(); "
+            "assert inbox.take(0.2) == []; inbox.put(1); assert inbox.take(30) == [1]; "
+            "print(round(time.monotonic() - start, 1))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert 0.2 <= float(run.stdout) < 5
 
 
 def test_a_bad_timeout_is_a_settings_error(tmp_path, monkeypatch, capsys):
