@@ -26,7 +26,7 @@ PAGE_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or
 PAGE_GAP = (re.compile(rf"(?:{LABEL})\s*[-–]\s*(?:{LABEL})"),
             "the pages on either side of a gap in the printed numbering, such as '4–8'")
 # What a series' title adds to its name, which the verso's head leaves out.
-SERIES_NAME = re.compile(r"^papers relating to (?:the )?|\s+of the united states\b.*$", re.I)
+SERIES_NAME = re.compile(r"^papers relating to (?:the )?|\s+of the united states\b[^,]*", re.I)
 # A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
 VERSION = (re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*"), "letters, digits, '.', '+', '_' and '-', such as '1.2.0'")
 # Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
@@ -89,7 +89,7 @@ class Metadata:
             return self.running_head
         # The series' short name: "Papers Relating to the Foreign Relations of the United States" and
         # "Foreign Relations of the United States Diplomatic Papers" are both printed "Foreign Relations".
-        short = SERIES_NAME.sub("", self.series.split(",")[0]).strip() or self.series
+        short = SERIES_NAME.sub("", self.series).strip() or self.series
         short = short[:1].upper() + short[1:]
         return ", ".join(p for p in (short, self.subseries, self.volume) if p) or self.volume_title
 
