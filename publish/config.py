@@ -68,7 +68,8 @@ class Metadata:
                           form=PAGE_LABEL)
     page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
                            "4–8.", [], kind=list, form=PAGE_GAP)
-    running_head: str = _key("Verso running head; derived from series, subseries and volume when empty.", "")
+    running_head: str = _key("Verso running head; derived from series, subseries and volume when empty, as "
+                             "FRUS prints it (Foreign Relations, 1927, Volume I); shortened to fit one line.", "")
     page_size: str = _key("Trim size of the PDF, as CSS: width then height.", "6in 9in", form=CSS_LENGTHS)
     margins: str = _key("PDF page margins as CSS: top outer bottom inner.", "0.75in 0.9in 0.8in 0.7in",
                          form=CSS_LENGTHS)
