@@ -25,6 +25,8 @@ LANGUAGE = (re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"), "a BCP 47 langua
 PAGE_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or [I]")
 PAGE_GAP = (re.compile(rf"(?:{LABEL})\s*[-–]\s*(?:{LABEL})"),
             "the pages on either side of a gap in the printed numbering, such as '4–8'")
+# What a series' title adds to its name, which the verso's head leaves out.
+SERIES_NAME = re.compile(r"^papers relating to (?:the )?|\s+of the united states\b[^,]*", re.I)
 # A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
 VERSION = (re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*"), "letters, digits, '.', '+', '_' and '-', such as '1.2.0'")
 # Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
@@ -66,7 +68,8 @@ class Metadata:
                           form=PAGE_LABEL)
     page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
                            "4–8.", [], kind=list, form=PAGE_GAP)
-    running_head: str = _key("Verso running head; derived from series, subseries and volume when empty.", "")
+    running_head: str = _key("Verso running head; derived from series, subseries and volume when empty, as "
+                             "FRUS prints it (Foreign Relations, 1927, Volume I); shortened to fit one line.", "")
     page_size: str = _key("Trim size of the PDF, as CSS: width then height.", "6in 9in", form=CSS_LENGTHS)
     margins: str = _key("PDF page margins as CSS: top outer bottom inner.", "0.75in 0.9in 0.8in 0.7in",
                          form=CSS_LENGTHS)
@@ -82,9 +85,13 @@ class Metadata:
 
     @property
     def verso_head(self) -> str:
+        """The verso's head in FRUS's printed form: "Foreign Relations, 1927, Volume I"."""
         if self.running_head:
             return self.running_head
-        short = "Foreign Relations" if self.series.startswith("Foreign Relations") else self.series
+        # The series' short name: "Papers Relating to the Foreign Relations of the United States" and
+        # "Foreign Relations of the United States Diplomatic Papers" are both printed "Foreign Relations".
+        short = SERIES_NAME.sub("", self.series).strip() or self.series
+        short = short[:1].upper() + short[1:]
         return ", ".join(p for p in (short, self.subseries, self.volume) if p) or self.volume_title
 
     @property

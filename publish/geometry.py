@@ -81,6 +81,15 @@ def _size(value: str, font: float) -> tuple[float, float] | None:
     return (height, width) if landscape else (width, height)
 
 
+def measure(page_size: str, margins: str, font_size: str) -> float:
+    """Return the width of the text block in points, of a page geometry_problem accepts."""
+    font = _font(font_size) or 12.0
+    sides = [_length(v, font) or 0.0 for v in margins.split()]
+    outer = sides[1] if len(sides) > 1 else sides[0]
+    inner = sides[3] if len(sides) > 3 else outer
+    return _size(page_size, font)[0] - outer - inner
+
+
 def turned(page_size: str, font_size: str) -> str:
     """Return the page size turned a quarter, as CSS: a landscape page for a table too wide for the text block."""
     width, height = _size(page_size, _font(font_size) or 12.0)

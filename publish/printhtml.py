@@ -2,19 +2,30 @@
 from __future__ import annotations
 
 import copy
+import functools
 import re
+from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from lxml import html as lxml_html
 from lxml.html import builder as E
 
 from .frontmatter import edition_notice, title_lines
-from .geometry import turned
+from .geometry import measure, turned
 from .model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book
 from .pages import BOUNDARY
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
 # once the parts are joined.
 OTHER_PART = "x-dest:"
+FONTS = Path(__file__).parent / "styles" / "fonts"
+# The running heads: their type size, the verso's letter spacing (in ems), and the width of each folio's
+# margin box, which holds the folio and keeps at least an em between it and the head.
+HEAD_SIZE = 8.5
+VERSO_SPACING = 0.04
+FOLIO_EMS = 3.0
+# What a head's measured width leaves for what the measure does not know (kerning, glyph substitutions).
+HEAD_SLACK = 1.05
 
 
 def _document(book: Book, *sections, part: str = "") -> str:
@@ -24,7 +35,7 @@ def _document(book: Book, *sections, part: str = "") -> str:
                   lang=book.meta.language)
     if part:
         root.set("class", f"{part}-part")  # names the pages print.css gives a chapter's heads
-    root.set("data-head", book.meta.verso_head)
+    root.set("data-head", running_head(book.meta.verso_head, _head_room(book), verso=True))
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
@@ -48,7 +59,7 @@ def prelims_html(book: Book, folios: dict[str, str]) -> str:
 def chapter_html(book: Book, index: int) -> str:
     """Return one chapter as a document."""
     chapter = book.chapters[index]
-    section = _print_chapter(chapter)
+    section = _print_chapter(chapter, _head_room(book))
     here = {el.get("id") for el in section.iter() if isinstance(el.tag, str) and el.get("id")}
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
@@ -63,6 +74,9 @@ def page_css(book: Book) -> str:
             f"@page landscape {{ size: {turned(meta.page_size, meta.font_size)}; }}\n"
             f"@page :left {{ margin-left: {_outer(meta.margins)}; margin-right: {_inner(meta.margins)}; }}\n"
             f"@page :right {{ margin-left: {_inner(meta.margins)}; margin-right: {_outer(meta.margins)}; }}\n"
+            f"@page {{ font-size: {HEAD_SIZE}pt; @top-left {{ width: {FOLIO_EMS}em; }} "
+            f"@top-right {{ width: {FOLIO_EMS}em; }} }}\n"
+            f"@page :left {{ @top-center {{ letter-spacing: {VERSO_SPACING}em; }} }}\n"
             f"html {{ font-size: {meta.font_size}; }}\n")
 
 
@@ -76,18 +90,47 @@ def _inner(margins: str) -> str:
     return parts[3] if len(parts) > 3 else _outer(margins)
 
 
-def running_head(title: str, limit: int = 56) -> str:
-    """Shorten a chapter title to what fits one line of a running head, at a word."""
-    if len(title) <= limit:
+def running_head(title: str, room: float, verso: bool = False) -> str:
+    """Shorten a head at a word to what fits room ems of the head's line (small capitals on the verso)."""
+    if _head_width(title, verso) <= room:
         return title
-    return title[:limit].rsplit(" ", 1)[0].rstrip(",;:–—- ") + "…"
+    words = title.split(" ")
+    for end in range(len(words) - 1, 0, -1):
+        short = " ".join(words[:end]).rstrip(",;:–—- ") + "…"
+        if _head_width(short, verso) <= room:
+            return short
+    return "…"
 
 
-def _print_chapter(chapter):
+def _head_room(book: Book) -> float:
+    """Return the ems of the running head's type between the two folio boxes."""
+    meta = book.meta
+    return measure(meta.page_size, meta.margins, meta.font_size) / HEAD_SIZE - 2 * FOLIO_EMS
+
+
+def _head_width(text: str, verso: bool) -> float:
+    """Return text's width in ems set as a running head, measured wide rather than narrow."""
+    advance = _advances("LinLibertine_R.otf" if verso else "LinLibertine_RI.otf")
+    if verso:  # small capitals: no wider than the capitals, or than the letter itself
+        width = sum(max(advance(c), advance(c.upper())) for c in text) + VERSO_SPACING * len(text)
+    else:
+        width = sum(advance(c) for c in text)
+    return width * HEAD_SLACK
+
+
+@functools.cache
+def _advances(face: str):
+    """Return the advance width of characters in ems in one of the book's faces (an em for one it lacks)."""
+    font = TTFont(FONTS / face)
+    cmap, metrics, em = font.getBestCmap(), font["hmtx"].metrics, font["head"].unitsPerEm
+    return lambda text: sum(metrics[cmap[ord(c)]][0] / em if ord(c) in cmap else 1.0 for c in text)
+
+
+def _print_chapter(chapter, head_room: float):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
     body.set("class", "chapter front" if chapter.front else "chapter")
-    body[0].set("data-title", running_head(chapter.title))
+    body[0].set("data-title", running_head(chapter.title, head_room))
     for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
         # The reference keeps its id where the call stands: a destination on the page it is printed on.
         call = E.SPAN(id=ref.get("id"))

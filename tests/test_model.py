@@ -118,7 +118,22 @@ def test_documents_anchors_and_notes_numbered_per_document(tmp_path):
 
 def test_long_chapter_titles_are_shortened_for_the_running_head():
     from publish.printhtml import running_head
-    assert running_head("Mikoyan in Washington, November 1962") == "Mikoyan in Washington, November 1962"
-    short = running_head("Egypt: Representations by the United States Regarding the Capitulations and the "
-                         "Mixed Courts")
-    assert short == "Egypt: Representations by the United States Regarding…" and len(short) <= 57
+    assert running_head("Mikoyan in Washington, November 1962", 30) == "Mikoyan in Washington, November 1962"
+    long = ("Egypt: Representations by the United States Regarding the Capitulations and the Mixed Courts")
+    short = running_head(long, 30)
+    assert short.endswith("…") and long.startswith(short[:-1]) and long[len(short) - 1] == " "
+    # Small capitals are wider than italic: the verso's form is shorter for the same room.
+    assert len(running_head(long, 30, verso=True)) < len(short)
+
+
+@pytest.mark.parametrize("series, head", [
+    ("Papers Relating to the Foreign Relations of the United States", "Foreign Relations, 1961–1963, Volume V"),
+    ("Foreign Relations of the United States Diplomatic Papers", "Foreign Relations, 1961–1963, Volume V"),
+    ("Foreign Relations of the United States, Supplement", "Foreign Relations, Supplement, 1961–1963, Volume V"),
+    ("Papers Relating to Foreign Affairs", "Foreign Affairs, 1961–1963, Volume V"),
+])
+def test_the_verso_head_names_the_series_as_frus_prints_it(series, head, tmp_path):
+    from publish.config import load_metadata
+    folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"}, extra=f"series: {series}\n")
+    meta, _ = load_metadata(folder)
+    assert meta.verso_head == head

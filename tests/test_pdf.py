@@ -326,3 +326,37 @@ def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
         assert [w.text for w in first] == ["7.", "(continued)"], (page, first)
     # The body goes on above the note's pieces.
     assert any(w.page == pages[1] and w.size == size for w in words)
+
+
+LONG_TITLE = ("Egypt: Representations by the United States Regarding the Capitulations and the Mixed Courts, "
+              "with Correspondence on the Status of Foreign Nationals Before the Consular Courts")
+
+
+@pytest.mark.parametrize("extra, verso", [
+    ("series: Papers Relating to the Foreign Relations of the United States\n",
+     "Foreign Relations, 1961–1963, Volume V"),
+    (f"running_head: \"{LONG_TITLE}\"\n", None),
+    ("series: Foreign Relations of the United States Diplomatic Papers, with a Subtitle of Many Words Besides\n"
+     "page_size: 4in 6in\nmargins: 0.5in 0.6in 0.6in 0.5in\n", None),
+], ids=["long-series", "long-head", "narrow-page"])
+def test_a_running_head_is_one_line_with_its_folio_an_em_away(tmp_path, extra, verso):
+    text = "\n\n".join(f"Paragraph {i} " + "of some words set to fill the page " * 12 for i in range(40))
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# {LONG_TITLE}\n\n{text}\n",
+                                              "02.md": f"# Short Title\n\n{text}\n"}, extra=extra)
+    result = build(folder, tmp_path / "out", ("pdf",))
+    pdf = PrintedBook(result.outputs["pdf"], result.book)
+    labels = page_labels(pdf.path)
+    heads = [p for p in range(pdf.page_count) if labels[p].isdigit() and pdf.in_zone("head", p)]
+    assert len(heads) > 4
+    for p in heads:
+        words = pdf.in_zone("head", p)
+        assert max(w.top for w in words) - min(w.top for w in words) < 2, f"page {labels[p]}: head on two lines"
+        folio = [w for w in words if w.text == labels[p]]
+        title = [w for w in words if w not in folio]
+        assert len(folio) == 1 and title, f"page {labels[p]}: {[w.text for w in words]}"
+        gap = title[0].x0 - folio[0].x1 if p % 2 else folio[0].x0 - title[-1].x1
+        assert gap >= 8.5, f"page {labels[p]}: folio {gap:.1f}pt from the head"
+        left, right = pdf.block(p)
+        assert left - 0.5 <= min(w.x0 for w in words) and max(w.x1 for w in words) <= right + 0.5
+        if verso and p % 2:
+            assert " ".join(w.text for w in title).upper() == verso.upper()
