@@ -10,7 +10,7 @@ DIST ?= dist
 EDITION ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check release test clean setup bench example lock
+.PHONY: pdf epub all check release test quick clean setup bench example lock
 .DEFAULT_GOAL := pdf
 
 # Every package comes at the version constraints.txt pins, so that a build a year from now gives the same bytes.
@@ -46,6 +46,10 @@ example: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -q
+
+# The edit-test loop: the unit tests only (no whole book laid out), in about a minute.
+quick: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q tests/unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -28,8 +28,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from publish.config import load_metadata  # noqa: E402
-from publish.synthetic import generate  # noqa: E402
+from publish.book.config import load_metadata  # noqa: E402
+
+from synthetic import generate  # noqa: E402
 
 TEI_VOLUME = ROOT / "tests" / "data" / "frus1936v03.xml"
 SCALES = (100, 300, 1000)

@@ -8,16 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cache
-from .check import check_book, check_sources, clean
-from .config import Metadata, load_metadata
-from .convert import PandocCache, convert, read_sources
-from .errors import Diagnostic, ManuscriptError, SettingsError
-from .fsutil import atomic_outputs
-from .model import Book
-from .numbers import whole
-from .progress import QUIET, Progress
-from .safety import before_pandoc
+from .book.config import Metadata, load_metadata
+from .book.errors import Diagnostic, ManuscriptError, SettingsError
+from .book.model import Book
+from .book.numbers import whole
+from .markdown.check import check_book, check_sources, clean
+from .markdown.convert import PandocCache, convert, read_sources
+from .markdown.safety import before_pandoc
+from .system import cache
+from .system.fsutil import atomic_outputs
+from .system.progress import QUIET, Progress
 
 # The stylesheets and fonts are package data: an installed wheel carries them (styles/ links here).
 STYLES = Path(__file__).resolve().parent / "styles"
@@ -81,11 +81,11 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
         for fmt, tmp in zip(formats, temps):
             # Each writer is imported only when wanted: WeasyPrint alone takes half a second to load.
             if fmt == "pdf":
-                from .pdf import write_pdf
+                from .pdf.writer import write_pdf
                 result.warnings += write_pdf(book, tmp, styles, jobs=jobs, cache=cache.folder(out, book.meta.id),
                                              progress=progress)
             else:
-                from .epub import write_epub
+                from .epub.writer import write_epub
                 progress.stage("EPUB: writing")
                 write_epub(book, tmp, styles)
     result.outputs = dict(zip(formats, targets))

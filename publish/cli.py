@@ -5,10 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__, interrupt
-from .errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
-from .numbers import whole
-from .progress import for_stream
+from . import __version__
+from .book.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
+from .book.numbers import whole
+from .system import interrupt
+from .system.progress import for_stream
 
 # More processes than any machine has cores only costs memory.
 MAX_JOBS = 1024
@@ -96,7 +97,7 @@ def _run(args, progress) -> int:
     # Before WeasyPrint loads: fontconfig reads SOURCE_DATE_EPOCH too, and complains of a bad one itself.
     build.environment_epoch()
     if args.command == "import-tei":
-        from .tei import import_tei
+        from .tei.importer import import_tei
         result = import_tei(args.volume, args.manuscript, force=args.force)
         for diag in result.warnings:
             print(diag, file=sys.stderr)

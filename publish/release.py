@@ -7,13 +7,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .book.config import VERSION
+from .book.errors import Diagnostic, SettingsError
+from .book.model import Book
 from .build import FORMATS, STYLES, load, source_epoch
-from .config import VERSION
-from .epub import write_epub
-from .errors import Diagnostic, SettingsError
-from .fsutil import atomic_output
-from .model import Book
-from .pdf import write_pdf
+from .epub.writer import write_epub
+from .pdf.writer import write_pdf
+from .system.fsutil import atomic_output
 
 SUMS = "SHA256SUMS"
 WRITERS = {"pdf": write_pdf, "epub": write_epub}

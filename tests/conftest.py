@@ -26,7 +26,7 @@ os.environ["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
 @pytest.fixture(scope="session", autouse=True)
 def cache_key(tmp_path_factory):
     """Sign the suite's cache entries with a key of its own, one for the whole run, never the user's."""
-    from publish import cache
+    from publish.system import cache
     before = os.environ.get(cache.KEY_ENV)
     os.environ[cache.KEY_ENV] = str(tmp_path_factory.mktemp("cache-key") / "key")
     yield Path(os.environ[cache.KEY_ENV])
@@ -86,6 +86,6 @@ def edge_build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_build(tmp_path_factory):
     """Build a generated 40-page manuscript: many breaks, in every position a line can give them."""
-    from publish.synthetic import generate
+    from synthetic import generate
     folder = generate(tmp_path_factory.mktemp("synthetic") / "m", 40, chapter_pages=20)
     return build(folder, tmp_path_factory.mktemp("synthetic-out"), ("pdf",))

@@ -12,7 +12,7 @@ import pdfplumber
 import pikepdf
 from lxml import etree
 
-from publish.model import Book
+from publish.book.model import Book
 
 PT_PER = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0, "px": 0.75}
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",

@@ -1,0 +1,270 @@
+"""The book as HTML for print: one document per part (the prelims, then each chapter)."""
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from pathlib import Path
+
+from fontTools.ttLib import TTFont
+from lxml import html as lxml_html
+from lxml.html import builder as E
+
+from ..book.frontmatter import edition_notice, title_lines
+from ..book.geometry import measure, turned
+from ..book.model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book
+from ..book.pages import BOUNDARY
+
+# A link to an anchor in another part: the PDF writer turns it into a link to a named destination
+# once the parts are joined.
+OTHER_PART = "x-dest:"
+FONTS = Path(__file__).parent.parent / "styles" / "fonts"
+# The running heads: their type size, the verso's letter spacing (in ems), and the width of each folio's
+# margin box, which holds the folio and keeps at least an em between it and the head.
+HEAD_SIZE = 8.5
+VERSO_SPACING = 0.04
+FOLIO_EMS = 3.0
+# What a head's measured width leaves for what the measure does not know (kerning, glyph substitutions).
+HEAD_SLACK = 1.05
+
+
+def _document(book: Book, *sections, part: str = "") -> str:
+    # The document's metadata is written once the parts are joined (pdf._finish): a part's HTML holds
+    # only what decides its pages, so that the cache can tell when a part needs laying out again.
+    root = E.HTML(E.HEAD(E.META(charset="utf-8"), E.TITLE(book.meta.title)), E.BODY(*sections),
+                  lang=book.meta.language)
+    if part:
+        root.set("class", f"{part}-part")  # names the pages print.css gives a chapter's heads
+    root.set("data-head", running_head(book.meta.verso_head, _head_room(book), verso=True))
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def prelims_html(book: Book, folios: dict[str, str]) -> str:
+    """Return half title, title page, edition notice and contents; folios maps chapter anchors to folios."""
+    lines = title_lines(book.meta)
+    items = []
+    for point in book.outline:
+        link = E.A(point.title, href=OTHER_PART + point.anchor)
+        link.set("data-page", folios.get(point.anchor, ""))
+        items.append(E.LI(link))
+    return _document(
+        book,
+        E.SECTION(E.CLASS("halftitle"), *[E.P(E.CLASS(k), v) for k, v in lines
+                                          if k in ("series", "subseries", "volume", "volume-title")]),
+        E.SECTION(E.CLASS("titlepage"), *[E.P(E.CLASS(k), v) for k, v in lines]),
+        E.SECTION(E.CLASS("edition"), *edition_notice(book, "pdf")),
+        E.NAV(E.CLASS("contents"), E.H1("Contents", id="contents"), E.OL(*items)))
+
+
+def chapter_html(book: Book, index: int) -> str:
+    """Return one chapter as a document."""
+    chapter = book.chapters[index]
+    section = _print_chapter(chapter, _head_room(book))
+    here = {el.get("id") for el in section.iter() if isinstance(el.tag, str) and el.get("id")}
+    for link in section.xpath(".//a[starts-with(@href, '#')]"):
+        if link.get("href")[1:] not in here:
+            link.set("href", OTHER_PART + link.get("href")[1:])
+    return _document(book, section, part="front" if chapter.front else "chapter")
+
+
+def page_css(book: Book) -> str:
+    """Page geometry and language from book.yaml (everything else is in styles/print.css)."""
+    meta = book.meta
+    return (f"@page {{ size: {meta.page_size}; margin: {meta.margins}; }}\n"
+            f"@page landscape {{ size: {turned(meta.page_size, meta.font_size)}; }}\n"
+            f"@page :left {{ margin-left: {_outer(meta.margins)}; margin-right: {_inner(meta.margins)}; }}\n"
+            f"@page :right {{ margin-left: {_inner(meta.margins)}; margin-right: {_outer(meta.margins)}; }}\n"
+            f"@page {{ font-size: {HEAD_SIZE}pt; @top-left {{ width: {FOLIO_EMS}em; }} "
+            f"@top-right {{ width: {FOLIO_EMS}em; }} }}\n"
+            f"@page :left {{ @top-center {{ letter-spacing: {VERSO_SPACING}em; }} }}\n"
+            f"html {{ font-size: {meta.font_size}; }}\n")
+
+
+def _outer(margins: str) -> str:
+    parts = margins.split()
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _inner(margins: str) -> str:
+    parts = margins.split()
+    return parts[3] if len(parts) > 3 else _outer(margins)
+
+
+def running_head(title: str, room: float, verso: bool = False) -> str:
+    """Shorten a head at a word to what fits room ems of the head's line (small capitals on the verso)."""
+    if _head_width(title, verso) <= room:
+        return title
+    words = title.split(" ")
+    for end in range(len(words) - 1, 0, -1):
+        short = " ".join(words[:end]).rstrip(",;:–—- ") + "…"
+        if _head_width(short, verso) <= room:
+            return short
+    return "…"
+
+
+def _head_room(book: Book) -> float:
+    """Return the ems of the running head's type between the two folio boxes."""
+    meta = book.meta
+    return measure(meta.page_size, meta.margins, meta.font_size) / HEAD_SIZE - 2 * FOLIO_EMS
+
+
+def _head_width(text: str, verso: bool) -> float:
+    """Return text's width in ems set as a running head, measured wide rather than narrow."""
+    advance = _advances("LinLibertine_R.otf" if verso else "LinLibertine_RI.otf")
+    if verso:  # small capitals: no wider than the capitals, or than the letter itself
+        width = sum(max(advance(c), advance(c.upper())) for c in text) + VERSO_SPACING * len(text)
+    else:
+        width = sum(advance(c) for c in text)
+    return width * HEAD_SLACK
+
+
+@functools.cache
+def _advances(face: str):
+    """Return the advance width of characters in ems in one of the book's faces (an em for one it lacks)."""
+    font = TTFont(FONTS / face)
+    cmap, metrics, em = font.getBestCmap(), font["hmtx"].metrics, font["head"].unitsPerEm
+    return lambda text: sum(metrics[cmap[ord(c)]][0] / em if ord(c) in cmap else 1.0 for c in text)
+
+
+def _print_chapter(chapter, head_room: float):
+    """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
+    body = copy.deepcopy(chapter.body)
+    body.set("class", "chapter front" if chapter.front else "chapter")
+    body[0].set("data-title", running_head(chapter.title, head_room))
+    for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
+        # The reference keeps its id where the call stands: a destination on the page it is printed on.
+        call = E.SPAN(id=ref.get("id"))
+        ref.getparent().replace(ref, call)
+        call.addnext(_footnote(chapter.notes[ref.get("href")[1:]], ref.tail))
+    # A page without a label gets an empty number: it bounds the page ranges in the foot.
+    for span in body.xpath(f".//span[@class='{PAGEBREAK}' or @class='{BOUNDARY}']"):
+        if span.getprevious() is None and not (span.getparent().text or "").strip():
+            span.set("class", span.get("class") + " at-start")
+        else:
+            _hold_to_word(span)
+        span.append(E.SPAN(E.CLASS("pn"), span.get(PAGE_LABEL, "")))
+    return body
+
+
+def _hold_to_word(span) -> None:
+    """Move the space before a break to after it.
+
+    WeasyPrint breaks lines early when an inline element follows a space (Kozea/WeasyPrint#1614), so
+    the break holds on to the word before it; a break left at the end of a line is moved to the next
+    line after layout (publish/layout.py).
+    """
+    before = span.getprevious()
+    text = before.tail if before is not None else span.getparent().text
+    if text and text[-1].isspace():
+        stripped = text.rstrip()
+        if before is not None:
+            before.tail = stripped
+        else:
+            span.getparent().text = stripped
+        span.tail = " " + (span.tail or "").lstrip()
+
+
+def _footnote(note, tail):
+    """Make a note an inline element WeasyPrint floats to the foot of the page."""
+    span = E.SPAN(E.CLASS("footnote"), id=note.anchor)
+    span.set("data-n", note.number)
+    # "1. ", "a. ", but "* " and "† ": a sign stands alone, as printed.
+    span.set("data-marker", f"{note.number}. " if note.number[-1:].isalnum() else f"{note.number} ")
+    for block in note.blocks:
+        block = copy.deepcopy(block)
+        for el in block.iter():
+            if isinstance(el.tag, str) and el.tag in _NOTE_BLOCKS:
+                el.set("class", f"fn-{el.tag} " + (el.get("class") or ""))
+                el.tag = "span"
+        span.append(block)
+    span.tail = tail
+    return span
+
+
+def cut_notes(html: str, anchors: set[str]) -> str:
+    """Cut each of these notes, too tall for the foot of one page, into pieces that run on from page to page.
+
+    WeasyPrint cannot break a footnote across pages. Each piece is a footnote of its own, set inline,
+    so that the pieces a page holds read as one note; the first keeps the call and the note's place,
+    the others follow it as far as the page allows and the rest begin the next pages' feet.
+    """
+    root = lxml_html.document_fromstring(html)
+    for anchor in sorted(anchors):
+        note = root.get_element_by_id(anchor)
+        pieces = []
+        for index, block in enumerate(note):
+            for k, piece in enumerate(_cut(block)):
+                if index and not k:  # a paragraph after the first opens a line
+                    piece.set("class", ((piece.get("class") or "") + " fn-new").strip())
+                pieces.append(piece)
+        if not pieces:
+            continue
+        spans = [E.SPAN(piece, {"class": "footnote piece" if i == 0 else "footnote piece continued",
+                                "data-n": note.get("data-n"), "data-marker": note.get("data-marker"),
+                                "data-of": anchor, "data-piece": str(i)})
+                 for i, piece in enumerate(pieces)]
+        spans[0].set("id", anchor)
+        spans[-1].tail = note.tail
+        note.getparent().replace(note, spans[0])
+        for before, span in zip(spans, spans[1:]):
+            before.addnext(span)
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def mark_resumed(html: str, resumed: set[tuple[str, str]]) -> str:
+    """Mark as continued the pieces of notes that begin a page's foot, (note anchor, piece) pairs; unmark others."""
+    root = lxml_html.document_fromstring(html)
+    for span in root.xpath("//span[@data-piece]"):
+        classes = [c for c in span.get("class").split() if c != "resumed"]
+        if (span.get("data-of"), span.get("data-piece")) in resumed:
+            classes.append("resumed")
+        span.set("class", " ".join(classes))
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _cut(block) -> list:
+    """Cut a block of a note at spaces into copies holding about PIECE_CHARS characters each."""
+    pieces = [_shell(block)]
+    size = 0
+
+    def add_text(text: str) -> None:
+        nonlocal size
+        start = 0
+        for space in _SPACES.finditer(text):
+            if size + space.start() - start >= PIECE_CHARS:
+                _append_text(pieces[-1], text[start:space.end()])  # the space parts it from the next
+                pieces.append(_shell(block))
+                start, size = space.end(), 0
+        _append_text(pieces[-1], text[start:])
+        size += len(text) - start
+
+    add_text(block.text or "")
+    for child in block:
+        kept = copy.deepcopy(child)
+        kept.tail = None
+        pieces[-1].append(kept)
+        size += len(kept.text_content()) if isinstance(kept.tag, str) else 0
+        add_text(child.tail or "")
+    return pieces
+
+
+def _shell(block):
+    """Return an empty copy of a block: its tag and attributes."""
+    return lxml_html.Element(block.tag, dict(block.attrib))
+
+
+def _append_text(el, text: str) -> None:
+    if len(el):
+        el[-1].tail = (el[-1].tail or "") + text
+    else:
+        el.text = (el.text or "") + text
+
+
+# A long note is cut into pieces of about this many characters: a line or two of a note, so that the
+# page that calls it is filled, and the next page's foot takes the rest.
+PIECE_CHARS = 120
+_SPACES = re.compile(r"[ \t\r\n]+")  # where a piece may end: not at a no-break space
+
+# Block elements inside a note become spans (an HTML parser would close the paragraph around them).
+_NOTE_BLOCKS = {"p", "div", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "h1", "h2", "h3",
+                "h4", "h5", "h6", "table", "thead", "tbody", "tr", "td", "th", "hr", "figure", "section"}

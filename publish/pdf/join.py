@@ -1,0 +1,428 @@
+"""Join the laid-out parts into one PDF: pages, named destinations, links across parts, outline, metadata.
+
+Every part is checked before it is joined, whether just laid out or read from a cache that may come
+from elsewhere: a part holds its structure tree, and may hold pages, fonts, images, links to anchors
+and to the web, and nothing that acts (scripts, launch or form actions, embedded files, page actions).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import uuid
+import warnings
+import zlib
+
+import pikepdf
+from lxml import etree
+
+from .. import __version__
+from ..book.model import Book
+from ..book.pages import roman
+from .html import OTHER_PART
+from .tagging import identify
+from .typeset import Laid
+
+# The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
+ORIGINAL_PAGES = "Original pages"
+GROUP = 10
+# Link targets a part may hold: the web, mail, and anchors in other parts (made destinations here).
+SAFE_URI = ("http://", "https://", "mailto:", OTHER_PART)
+# What a link annotation the writer makes may hold (an action only as /A: a link to a safe address).
+LINK_KEYS = {"/Type", "/Subtype", "/Rect", "/BS", "/Border", "/A", "/Dest", "/F", "/StructParent", "/Contents",
+             "/P", "/NM", "/M", "/C", "/H", "/QuadPoints"}
+# Names that make an object act, wherever they are: keys (additional actions, scripts, forms, files)
+# and every kind of action but a link's (ISO 32000-1 12.6.4).
+ACTING = {name.encode() for name in (
+    "AA", "OpenAction", "JS", "JavaScript", "AcroForm", "EmbeddedFiles", "EF", "Launch", "SubmitForm",
+    "ResetForm", "ImportData", "GoToR", "GoToE", "Rendition", "Movie", "Sound", "Hide", "Named", "SetOCGState",
+    "Trans", "GoTo3DView", "RichMediaExecute", "Thread", "ECMAScript")}
+_NAME = re.compile(rb"/([^\s/\[\]<>(){}%]*)")
+_STRING = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
+# What the book's features need (tagged PDF, output intents); PDF/A-2 allows at most this.
+PDF_VERSION = "1.7"
+
+
+def part_problem(pdf: bytes) -> str:
+    """Return why a laid-out part may not be joined into a book, or '' if it may."""
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as part:
+            return _problem(part)
+    except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        return f"not a PDF as this tool writes one ({type(exc).__name__}: {exc})"
+
+
+def _problem(part: pikepdf.Pdf) -> str:
+    """Return why an open part may not be joined, or ''; a value not of the type the join reads may raise."""
+    root = part.Root
+    for key in ("/OpenAction", "/AA", "/AcroForm", "/JavaScript"):
+        if key in root:
+            return f"its catalog has {key}"
+    # The book is tagged: a part without its structure (an old cache entry, say) cannot join it.
+    if "/StructTreeRoot" not in root:
+        return "it is not tagged"
+    names = root.get("/Names", {})
+    if any(key != "/Dests" for key in names.keys()):
+        return "its name tree holds more than destinations"
+    pages = {page.objgen for page in part.pages}
+    if "/Dests" in names:
+        for name, dest in pikepdf.NameTree(names.Dests).items():
+            if not isinstance(dest, pikepdf.Array) or not len(dest) or dest[0].objgen not in pages:
+                return f"its destination {name} is on no page of it"
+    # The join renumbers the structure's keys: each must be a number (read as one, or it raises).
+    if any(key < 0 for key, _ in _number_tree(root.StructTreeRoot.get("/ParentTree", {}))):
+        return "its structure has a negative key"
+    for number, page in enumerate(part.pages, 1):
+        if not isinstance(page.obj.get("/StructParents", 0), int):
+            return f"page {number} has no number in its structure"
+        for annot in page.get("/Annots", []):
+            if not isinstance(annot.get("/StructParent", 0), int):
+                return f"page {number} has a link with no number in its structure"
+            if annot.get("/Subtype") != pikepdf.Name.Link:
+                return f"page {number} has a {annot.get('/Subtype')} annotation"
+            if not set(annot.keys()) <= LINK_KEYS:
+                return f"page {number} has a link with {sorted(set(annot.keys()) - LINK_KEYS)}"
+            action = annot.get("/A")
+            if action is None:
+                continue
+            uri = str(action.get("/URI", ""))
+            if action.get("/S") != pikepdf.Name.URI or not uri.startswith(SAFE_URI) or "/Next" in action:
+                return f"page {number} has a link that acts ({action.get('/S')} {uri[:40]})"
+    return _acting(part)
+
+
+def _acting(part: pikepdf.Pdf) -> str:
+    """Return the first name, anywhere in the part, that makes something act ('' if none)."""
+    # Every object is looked at, not only where a viewer looks: the join copies the structure tree whole,
+    # and a script hung anywhere in it would be in the book. Read as qpdf writes each object out (names
+    # decoded, parentheses in strings escaped): some 20 times faster than walking the objects.
+    for obj in part.objects:
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array)):
+            text = _STRING.sub(b"", obj.unparse(resolved=True))
+            if found := ACTING & set(_NAME.findall(text)):
+                return f"it holds /{min(found).decode()}"
+    return ""
+
+
+def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
+    """Return the parts joined (a blank verso after any that ends on a recto) as the finished PDF."""
+    out, sources, dests = _gather([part.pdfs for part in parts])
+    titles = {point.anchor: point.title for point in _points(book.outline)}
+    for page in out.pages:
+        for annot in page.get("/Annots", []):
+            action = annot.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
+            if uri.startswith(OTHER_PART):
+                del annot["/A"]
+                annot.Dest = pikepdf.String(uri[len(OTHER_PART):])
+            if "/Dest" in annot:
+                name = str(annot.Dest)
+                target = titles.get(name) or (f"page {_label(dests[name][0], first_main)}" if name in dests else name)
+                annot.Contents = pikepdf.String(f"Go to {target}")
+    _unique_subsets(out)
+    _unambiguous_ends(out)
+    _finish(out, book, first_main)
+    return _save(out, sources)
+
+
+def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], dict]:
+    """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources and
+    destinations.
+
+    A part is one PDF or several, its pieces. The PDF has their named destinations and one structure tree
+    made of theirs.
+    """
+    out = pikepdf.new()
+    sources = []
+    dests = {}
+    structure = _Structure(out)
+    for number, part in enumerate(parts):
+        for pdf in part:
+            source = pikepdf.open(io.BytesIO(pdf))
+            sources.append(source)
+            base = len(out.pages)
+            local = {page.objgen: i for i, page in enumerate(source.pages)}
+            if "/Names" in source.Root and "/Dests" in source.Root.Names:
+                for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
+                    dests[str(name)] = (base + local[dest[0].objgen], _top(dest))
+            with warnings.catch_warnings():
+                # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+                out.pages.extend(source.pages)
+            structure.add(source, out.pages[base:])
+        if len(out.pages) % 2 and number < len(parts) - 1:
+            box = out.pages[-1].MediaBox
+            out.add_blank_page(page_size=(float(box[2]), float(box[3])))
+    tree = pikepdf.NameTree.new(out)
+    for name in sorted(dests):
+        page, top = dests[name]
+        # Left and zoom null: the viewer keeps its horizontal position and zoom, so a zoomed reader sent
+        # to a break in mid-line still sees the line's start and its margin number (ISO 32000-1 12.3.2.2).
+        tree[name] = pikepdf.Array([out.pages[page].obj, pikepdf.Name.XYZ, None, top, None])
+    out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    structure.finish(sources[0])
+    return out, sources, dests
+
+
+def _top(dest: pikepdf.Array):
+    """Return the top a destination shows ([page /XYZ left top zoom], as WeasyPrint makes it), or None."""
+    return dest[3] if len(dest) > 3 and dest[1] == pikepdf.Name.XYZ else None
+
+
+def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
+    """Return out's bytes, and close the files it was made from."""
+    # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows
+    # them). qpdf writes them, so their data cannot be given a line feed as a page's content is (see
+    # _unambiguous_ends); one that ends in a carriage return is instead regrouped: qpdf shares the objects
+    # out evenly among the streams, so one indirect object more moves every boundary. A page's media box
+    # made indirect is the same box. Each grouping has about one stream in 256 ending so; past the pages,
+    # the file is written without object streams.
+    pages, mode = iter(out.pages), pikepdf.ObjectStreamMode.generate
+    while True:
+        # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
+        saved = io.BytesIO()
+        out.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=mode)
+        if mode == pikepdf.ObjectStreamMode.disable or not _ambiguous_object_streams(saved.getvalue()):
+            break
+        if (page := next(pages, None)) is None:
+            mode = pikepdf.ObjectStreamMode.disable
+        else:
+            page.obj.MediaBox = out.make_indirect(pikepdf.Array(page.mediabox))
+    for source in sources:
+        source.close()
+    return saved.getvalue()
+
+
+def _ambiguous_object_streams(pdf: bytes) -> bool:
+    """Tell whether an object stream of the saved file ends in a carriage return (see _unambiguous_ends)."""
+    if b"\r\nendstream" not in pdf:  # the common case, found at once
+        return False
+    with pikepdf.open(io.BytesIO(pdf)) as saved:
+        return any(isinstance(obj, pikepdf.Stream) and obj.get("/Type") == pikepdf.Name.ObjStm
+                   and obj.read_raw_bytes().endswith(b"\r") for obj in saved.objects)
+
+
+def _points(points):
+    """Yield the outline's points, each before its children."""
+    for point in points:
+        yield point
+        yield from _points(point.children)
+
+
+def _label(index: int, first_main: int) -> str:
+    """Return the page label of the page at index, as the viewer shows it (see _finish)."""
+    return str(index - first_main + 1) if first_main and index >= first_main else roman(index + 1).lower()
+
+
+class _Structure:
+    """One structure tree for the joined book, grown part by part (ISO 32000-1 14.7)."""
+
+    def __init__(self, pdf: pikepdf.Pdf):
+        self.pdf = pdf
+        self.document = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem,
+                                                             S=pikepdf.Name.Document, K=pikepdf.Array()))
+        self.parents = []  # the joined parent tree: [key, value, ...], keys ascending
+        self.next_key = 0  # the first parent-tree key no part has taken
+        self.roles = pikepdf.Dictionary()
+        self.ids = {}
+
+    def add(self, source: pikepdf.Pdf, pages) -> None:
+        """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far."""
+        root = source.Root.get("/StructTreeRoot")
+        if root is None:
+            return
+        offset = self.next_key
+        for page in pages:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+            for annot in page.get("/Annots", []):
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + offset
+        # Copied whole, in one step: entry by entry, the copying took longer than the rest of the join.
+        for key, value in sorted(_number_tree(_copy(self.pdf, source, root.ParentTree)), key=lambda entry: entry[0]):
+            self.parents += [key + offset, value]
+            self.next_key = max(self.next_key, key + offset + 1)
+        for role, standard in root.get("/RoleMap", {}).items():
+            self.roles[role] = standard
+        for top in root.K if isinstance(root.K, pikepdf.Array) else [root.K]:
+            top = self.pdf.copy_foreign(top)
+            kids = top.K if top.S == pikepdf.Name.Document else [top]
+            for kid in kids:
+                if isinstance(kid, pikepdf.Dictionary):
+                    kid.P = self.document
+                self.document.K.append(kid)
+        if "/IDTree" in root:
+            # Each part's IDs are its own (tagging.settle); two parts may still hold one an author repeated.
+            for element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).values():
+                identify(self.ids, element)
+
+    def finish(self, first: pikepdf.Pdf) -> None:
+        """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
+        pdf = self.pdf
+        root = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([self.document]),
+            ParentTree=pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(self.parents))),
+            ParentTreeNextKey=self.next_key))
+        self.document.P = root
+        if self.roles:
+            root.RoleMap = self.roles
+        if self.ids:
+            tree = pikepdf.NameTree.new(pdf)
+            for name in sorted(self.ids):
+                tree[name] = self.ids[name]
+            root.IDTree = tree.obj
+        pdf.Root.StructTreeRoot = root
+        pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+        pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        if "/OutputIntents" in first.Root:
+            pdf.Root.OutputIntents = _copy(pdf, first, first.Root.OutputIntents)
+        for page in pdf.pages:
+            page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
+
+
+def _copy(pdf: pikepdf.Pdf, source: pikepdf.Pdf, value):
+    """Copy an object of source into pdf, with all it refers to (pikepdf copies only indirect ones)."""
+    return pdf.copy_foreign(value if value.is_indirect else source.make_indirect(value))
+
+
+def _number_tree(tree):
+    """Yield the (key, value) pairs of a number tree, flat or not."""
+    nums = tree.get("/Nums", [])
+    for i in range(0, len(nums), 2):
+        yield int(nums[i]), nums[i + 1]
+    for kid in tree.get("/Kids", []):
+        yield from _number_tree(kid)
+
+
+def _unique_subsets(pdf: pikepdf.Pdf) -> None:
+    """Name each font subset after its own program: parts subset a font each in their own way.
+
+    A subset's name is a tag of six capitals and the font's name (ISO 32000-1 9.6.4); two different
+    programs may not share one, and WeasyPrint, laying parts out apart, gives them the same.
+    """
+    seen = set()
+    for page in pdf.pages:
+        for font in page.obj.get("/Resources", {}).get("/Font", {}).values():
+            if font.objgen in seen:
+                continue
+            seen.add(font.objgen)
+            group = [font, *font.get("/DescendantFonts", [])]
+            descriptors = [f.FontDescriptor for f in group if "/FontDescriptor" in f]
+            program = next((d[k] for d in descriptors for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in d),
+                           None)
+            if program is None:
+                continue
+            tag = _subset_tag(program.read_raw_bytes())
+            for holder, key in [*((f, "/BaseFont") for f in group), *((d, "/FontName") for d in descriptors)]:
+                name = str(holder.get(key, ""))
+                if len(name) > 8 and name[7] == "+":  # "/ABCDEF+Name"
+                    holder[key] = pikepdf.Name(f"/{tag}{name[7:]}")
+
+
+def _unambiguous_ends(pdf: pikepdf.Pdf) -> None:
+    """Give a line feed more to any page's content whose compressed data would end in a carriage return.
+
+    Before "endstream" the writer puts a line feed; a reader (a PDF/A validator among them) takes a
+    carriage return before it for part of that end of line, and finds the stream a byte short. A zlib
+    stream ends in the Adler-32 checksum of its data, whatever the compression: the data must change,
+    and white space at the end of a content stream changes nothing drawn.
+    """
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        for stream in contents if isinstance(contents, pikepdf.Array) else [contents]:
+            if stream is None or not stream.read_raw_bytes().endswith(b"\r"):
+                continue
+            data = stream.read_bytes()
+            while zlib.adler32(data) & 0xFF == ord("\r"):
+                data += b"\n"
+            stream.write(data)  # compressed again when saved
+
+
+def _subset_tag(program: bytes) -> str:
+    """Return six capitals drawn from the font program's digest."""
+    digest = hashlib.sha256(program).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:6])
+
+
+def _original_pages(book: Book) -> pikepdf.OutlineItem:
+    """Return the outline's way to the original pages (the EPUB's page list), grouped by tens."""
+    # A viewer's page box goes to this edition's folios (the page labels); a reader given "p. 150"
+    # of the print edition opens this branch instead. Closed, so that it does not crowd the contents.
+    pages = book.page_breaks
+    branch = pikepdf.OutlineItem(ORIGINAL_PAGES, pages[0].anchor)
+    for start in range(0, len(pages), GROUP):
+        group = pages[start:start + GROUP]
+        span = f"p. {group[0].name}" if len(group) == 1 else f"pp. {group[0].name}–{group[-1].name}"
+        item = pikepdf.OutlineItem(span, group[0].anchor)
+        item.children.extend(pikepdf.OutlineItem(f"p. {pb.name}", pb.anchor) for pb in group)
+        item.is_closed = True
+        branch.children.append(item)
+    branch.is_closed = True
+    return branch
+
+
+def _finish(pdf: pikepdf.Pdf, book: Book, first_main: int) -> None:
+    """Add the outline, page labels and metadata: one structure feeds them and the EPUB's navigation."""
+    with pdf.open_outline() as outline:
+        outline.root.clear()
+        for point in book.outline:
+            item = pikepdf.OutlineItem(point.title, point.anchor)
+            item.children.extend(pikepdf.OutlineItem(c.title, c.anchor) for c in point.children)
+            outline.root.append(item)
+        if book.page_breaks:
+            outline.root.append(_original_pages(book))
+    nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
+    if first_main:
+        nums += [first_main, pikepdf.Dictionary(S=pikepdf.Name.D)]
+    pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
+    pdf.Root.PageMode = pikepdf.Name.UseOutlines
+    pdf.Root.Lang = pikepdf.String(book.meta.language)
+    meta = book.meta
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp["dc:title"] = meta.title
+        xmp["dc:creator"] = list(meta.editors)
+        xmp["dc:description"] = meta.description or meta.title
+        xmp["dc:subject"] = list(meta.keywords)
+        xmp["dc:language"] = [meta.language]
+        if meta.rights:
+            xmp["dc:rights"] = meta.rights
+        xmp["dc:identifier"] = meta.urn
+        xmp["dc:source"] = meta.source_edition
+        xmp["pdf:Keywords"] = ", ".join(meta.keywords)
+        xmp["pdf:Producer"] = f"publish {__version__} (WeasyPrint, pikepdf)"
+        # Archival and accessible at once (the PDF Association's advice for archived accessible files).
+        xmp["pdfaid:part"] = "2"
+        xmp["pdfaid:conformance"] = "U"
+        xmp["pdfuaid:part"] = "1"
+        if book.date:
+            # pikepdf rebuilds /CreationDate and /ModDate from these, and drops them without.
+            for key in ("xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"):
+                xmp[key] = book.date
+        # Derived, not random: the same sources give the same IDs on every build.
+        xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, meta.urn)}"
+        instance = f"{meta.urn}#{meta.edition}@{book.date}"
+        xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, instance)}"
+    _declare_pdfuaid(pdf)
+
+
+# PDF/A admits in the XMP only the schemas it predefines and those the file describes: PDF/UA's is
+# described thus (ISO 19005-2 6.6.2.3.3; ISO 14289-1 5).
+_PDFUA_SCHEMA = """<rdf:Description xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" rdf:about=""
+ xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
+ xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"><pdfaExtension:schemas><rdf:Bag>
+<rdf:li rdf:parseType="Resource"><pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix><pdfaSchema:schema>PDF/UA identification schema</pdfaSchema:schema>
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource"><pdfaProperty:name>part</pdfaProperty:name>
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType><pdfaProperty:category>internal</pdfaProperty:category>
+<pdfaProperty:description>PDF/UA version identifier</pdfaProperty:description></rdf:li></rdf:Seq>
+</pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>"""
+
+
+def _declare_pdfuaid(pdf: pikepdf.Pdf) -> None:
+    """Describe the PDF/UA identification schema in the XMP, as PDF/A asks of any schema it does not know."""
+    stream = pdf.Root.Metadata
+    xmp = etree.fromstring(stream.read_bytes())
+    xmp.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF").append(etree.fromstring(_PDFUA_SCHEMA))
+    stream.write(etree.tostring(xmp, encoding="utf-8"))

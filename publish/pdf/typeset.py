@@ -1,0 +1,172 @@
+"""One process's share of the PDF: lay a part out with WeasyPrint, then draw it once its place is known."""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from weasyprint import CSS, HTML
+from weasyprint import layout as weasy_layout
+from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+from weasyprint.layout import block
+from weasyprint.text.fonts import FontConfiguration
+
+from ..book.pages import roman
+from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
+from .html import cut_notes, mark_resumed
+from .layout import arrange_pages
+from .tables import fit_tables
+from .tagging import install, mark_furniture, settle
+
+STYLESHEET = "print.css"
+# Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
+# the mark lengthens that foot by a word, which seldom moves a piece again.
+MARKINGS = 3
+# Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
+MARGIN_GAP = 9
+# WeasyPrint logs each page it lays out: the progress display follows a long chapter page by page.
+_PAGE_LOGGED = re.compile(r"Creating layout - Page (\d+)")
+_PROGRESS = logging.getLogger("weasyprint.progress")
+_PROGRESS.setLevel(logging.INFO)
+_PROGRESS.propagate = False  # its messages are for the display, never for the console
+# Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
+# PDF/A-2u and PDF/UA-1 (pdfjoin.py).
+PDF_VARIANT = "pdf/a-2a"
+
+
+def _amend(module, owner, name: str, old: str, new: str) -> None:
+    """Replace one statement of a WeasyPrint function (a method of owner, if given), checked to be there."""
+    function = getattr(owner or module, name)
+    source = textwrap.dedent(inspect.getsource(function))
+    if source.count(old) != 1:
+        raise RuntimeError(f"WeasyPrint's {name} is not the one publish/typeset.py expects")
+    scope = dict(vars(module))
+    exec(compile(source.replace(old, new), module.__file__, "exec"), scope)
+    setattr(owner or module, name, scope[name])
+
+
+# Two of WeasyPrint 70's choices put a note on another page than its call; both are undone here, checked
+# against the pinned version.
+# 1. To make room for one more line where orphans forbid breaking before it, it moves the notes already
+#    set on the page to the next (Kozea/WeasyPrint#2437): those notes, and all that the next calls bring,
+#    then stand a page after their calls. Without it, the line goes to the next page, as without notes.
+_amend(block, None, "_linebox_layout", "report = not context.in_column and can_break_now",
+       "report = False and can_break_now")
+# 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a rounding
+#    error (1e-13 px), and moves the note to the next page, even from an empty page.
+_amend(weasy_layout, weasy_layout.LayoutContext, "_update_footnote_area",
+       "overflow = last_child_bottom > footnote_area_bottom", "overflow = last_child_bottom > footnote_area_bottom + 1e-6")
+
+
+@dataclass
+class Laid:
+    """One part, laid out and drawn."""
+
+    pdfs: tuple[bytes, ...]  # its pages: one PDF, or one per piece of a chapter (pieces.py), joined with the book
+    pages: int
+    kept: tuple[str, ...] = ()  # the cache entries ("kind/key") it was made from, kept while it is
+
+
+class _PageCounter(logging.Handler):
+    """Pass the number of each page WeasyPrint lays out to a callback."""
+
+    def __init__(self, callback):
+        super().__init__(logging.INFO)
+        self.callback = callback
+
+    def emit(self, record):
+        found = _PAGE_LOGGED.search(record.getMessage())
+        if found:
+            self.callback(int(found[1]))
+
+
+class Typesetter:
+    """Lay out and draw parts; one per process."""
+
+    def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None):
+        install()  # in this process, WeasyPrint's tagging learns what is furniture (tagging.py)
+        self.fonts = FontConfiguration()
+        self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
+        self.counter = _PageCounter(on_page)
+        try:
+            self.sheets = [CSS(filename=str(styles / STYLESHEET), font_config=self.fonts, url_fetcher=self.fetcher),
+                           CSS(string=page_style, font_config=self.fonts)]
+        except RefusedURL as exc:
+            raise refused(exc) from None
+
+    def layout(self, html: str):
+        html = fit_tables(html, self._lay_out)
+        return self._lay_out(html, counted=True)
+
+    def _lay_out(self, html: str, counted: bool = False):
+        """Lay out a document; counted: report its pages (a trial of tables is not the part's)."""
+        if counted:
+            _PROGRESS.addHandler(self.counter)
+        try:
+            return HTML(string=html, base_url=MANUSCRIPT_URL, url_fetcher=self.fetcher).render(
+                stylesheets=self.sheets, font_config=self.fonts)
+        except RefusedURL as exc:
+            raise refused(exc) from None
+        finally:
+            _PROGRESS.removeHandler(self.counter)
+
+    def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> Laid:
+        arrange_pages(document, MARGIN_GAP, carried,
+                      lambda i: roman(first_folio + i).lower() if lower_roman else str(first_folio + i))
+        try:
+            return Laid((write(document),), len(document.pages))
+        except RefusedURL as exc:  # what WeasyPrint fetches only as it writes (an attachment)
+            raise refused(exc) from None
+
+
+def write(document) -> bytes:
+    """Return laid-out pages, their furniture marked as such, as a tagged PDF/A part."""
+    mark_furniture(document)
+    return settle(document.write_pdf(pdf_variant=PDF_VARIANT))
+
+
+def lay_out(setter: Typesetter, html: str, notes: set[str]):
+    """Lay a part out, each note at the foot of its call's page, those too tall for one page run on."""
+    document = setter.layout(html)
+    lost = lost_notes(document, notes)
+    if not lost:
+        return document
+    html = cut_notes(html, lost)
+    document, marked = setter.layout(html), set()
+    for _ in range(MARKINGS):
+        resumed = _resumed(document)
+        if resumed == marked:
+            break
+        marked = resumed
+        document = setter.layout(mark_resumed(html, marked))
+    return document
+
+
+def _resumed(document) -> set[tuple[str, str]]:
+    """Return the pieces of notes that begin a page's foot, as (note anchor, piece) pairs."""
+    found = set()
+    for page in document.pages:
+        for area in (a for a in page._page_box.children if isinstance(a, FootnoteAreaBox)):
+            first = next((b.element for b in area.descendants() if b.element is not None
+                          and "footnote" in (b.element.get("class") or "").split()), None)
+            if first is not None and first.get("data-piece") not in (None, "0"):
+                found.add((first.get("data-of"), first.get("data-piece")))
+    return found
+
+
+def lost_notes(document, anchors: set[str]) -> set[str]:
+    """Return the footnotes that are on no page, or run past the foot of theirs."""
+    # WeasyPrint cannot split a footnote across pages and silently drops one taller than a page.
+    placed = set()
+    for page in document.pages:
+        box = page._page_box
+        bottom = box.content_box_y() + box.height
+        for area in box.children:
+            if isinstance(area, FootnoteAreaBox):
+                # The area's height is bounded (print.css): a note taller than it runs out of it.
+                placed |= {c.element.get("id") for c in area.children if c.element is not None
+                           and c.position_y + c.margin_height() <= bottom + 1}
+    return anchors - placed

@@ -1,0 +1,351 @@
+"""The PDF writer: the book laid out in parts by WeasyPrint, in parallel where it can, then joined.
+
+The prelims and each chapter are separate documents. Chapters open on a recto, so a part's page
+sides never depend on the parts before it; what does (its folios, the original page it starts on)
+is filled in after layout, so every part can be laid out at once. A laid-out part is kept in the
+manuscript's cache: after an edit, only the parts whose text or position changed are redone.
+Here: the schedule; typeset.py lays out, pdfworkers.py runs the processes, pdfjoin.py joins.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import weasyprint
+
+from .. import __version__
+from ..book.errors import Diagnostic
+from ..book.model import Book
+from ..book.pages import roman
+from ..system import interrupt
+from ..system.cache import Store, digest
+from ..system.fsutil import owned, sweep
+from ..system.progress import QUIET, Progress
+from .html import chapter_html, page_css, prelims_html
+from .join import join, part_problem
+from .pieces import Chapters, Run
+from .typeset import Laid, Typesetter
+from .workers import Workers
+
+# Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
+HTML_PER_PAGE = 2500
+# The code that turns a part's HTML into its pages: its hash is in every laid-out part's key.
+_SHAPING = sorted((*Path(__file__).parent.glob("*.py"), *(Path(__file__).parent.parent / "book").glob("*.py")))
+# More pages than any part holds: a count read from the cache beyond it is no count.
+MAX_PAGES = 1_000_000
+
+
+def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
+              progress: Progress = QUIET) -> list[Diagnostic]:
+    """Lay the book out into target, in `jobs` processes, reusing `cache` where it can; return its warnings."""
+    style = page_css(book)
+    parts = _parts(book)
+    store = _PartCache(cache, styles, style, book)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
+    progress.stage("PDF: laying out", _estimate(parts), "pages")
+    with _scratch() as scratch, Workers(jobs if jobs > 1 else 0, styles, book.folder, style, scratch,
+                                         lambda i: _name(book, i), (cache, store.base)) as workers:
+        scheduler = _Scheduler(book, parts, workers, store, progress)
+        setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
+        scheduler.chapters = Chapters(setter, cache, store.base)
+        # The prelims' length places the chapters; their contents need the chapters' folios, so they
+        # are laid out once to be counted and once more, at the end, with the folios filled in (each
+        # taken from the cache when the last build made it).
+        counting = prelims_html(book, {})
+        prelims_pages = store.pages(counting, None)
+        if prelims_pages is None:
+            prelims_pages = len(setter.layout(counting).pages)
+            store.counted(counting, None, prelims_pages)
+        scheduler.run(setter, prelims_pages)
+        first_main = next((p.start for p in parts if not p.front), 0)
+        folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
+        html = prelims_html(book, folios)
+        prelims = store.get(store.key(html, None, 1, True))
+        if prelims is None:
+            document = setter.layout(html)
+            if len(document.pages) != prelims_pages:
+                raise RuntimeError("the contents changed length once its page numbers were filled in")
+            prelims = setter.draw(document, None, 1, True)
+            store.put(store.key(html, None, 1, True), prelims)
+        laid = [prelims] + [p.result for p in parts]
+    progress.stage("PDF: joining the parts")
+    interrupt.check()
+    target.write_bytes(join(laid, book, first_main))
+    store.prune()
+    return scheduler.warnings
+
+
+@contextlib.contextmanager
+def _scratch():
+    """Yield a folder for the build's temporary files (WeasyPrint's fonts), removed whatever happens.
+
+    What a killed build left in $TMPDIR goes first: its folder's name says whose it was.
+    """
+    sweep(Path(tempfile.gettempdir()), "publish-")
+    folder = Path(tempfile.mkdtemp(prefix=owned("publish-")))
+    before, tempfile.tempdir = tempfile.tempdir, str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _name(book: Book, index: int | None) -> str:
+    """Name a part in a message: its chapter's title and file."""
+    if index is None:
+        return "the book"
+    chapter = book.chapters[index]
+    return f"'{chapter.title}' ({chapter.path.name})"
+
+
+def _estimate(parts) -> int:
+    """Return the likely number of pages: those counted, and the rest by the length of their HTML."""
+    known = [p for p in parts if p.pages is not None]
+    counted = sum(len(p.html) for p in known)
+    # A title page or a short preface says little of the pages to come: learn from forty pages or so.
+    rate = sum(p.pages for p in known) / counted if counted > 40 * HTML_PER_PAGE else 1 / HTML_PER_PAGE
+    return round(sum(p.pages if p.pages is not None else max(1, len(p.html) * rate) for p in parts))
+
+
+class _PartCache:
+    """Laid-out parts in the manuscript's cache, each checked as it is read back."""
+
+    def __init__(self, root: Path | None, styles: Path, style: str, book: Book):
+        self.store = Store(root, "pdf", ".pdf")
+        # The pieces of long chapters (publish/pieces.py): kept while a part made from them is.
+        self.made_of = {kind: Store(root, kind, suffix) for kind, suffix in (("piece", ".pdf"), ("plan", ".plan"))}
+        # How many pages each part lays out to, wherever it stands: the prelims' before their folios are known,
+        # and a chapter's, unchanged since the last build, before the chapters before it are counted.
+        self.counts = Store(root, "count", ".txt")
+        base = hashlib.sha256(f"{__version__} {weasyprint.__version__}\n{style}".encode())
+        # How a part is laid out and drawn is the PDF writer's code and the markup it reads (book/): changed,
+        # it lays parts out again; the reader, the importer and the command line do not shape a part's pages.
+        for path in _SHAPING:
+            base.update(path.name.encode() + path.read_bytes())
+        for path in sorted(p for p in styles.rglob("*") if p.is_file()):
+            base.update(path.name.encode() + path.read_bytes())
+        # An image replaced under the same name changes the pages that show it.
+        for src, resource in sorted(book.resources.items()):
+            base.update(src.encode() + hashlib.sha256(resource.path.read_bytes()).digest())
+        self.base = base.hexdigest()
+
+    def key(self, html: str, carried: str | None, first_folio: int, lower_roman: bool) -> str:
+        return digest(self.base, html, carried, first_folio, lower_roman)
+
+    def get(self, key: str) -> Laid | None:
+        kept = self.store.get(key, lambda data, info: _count(info.get("pages")) is not None
+                              and isinstance(info.get("kept"), list) and all(isinstance(k, str) for k in info["kept"]))
+        if not kept:
+            return None
+        data, info = kept
+        # A chapter in pieces is kept as the list of its pieces (pieces.py), each checked as it is read.
+        pieces = _pieces(info["kept"])
+        found = [self.made_of["piece"].get(k) for k in pieces] if pieces else [(data, info)]
+        if any(f is None or part_problem(f[0]) for f in found):
+            return None
+        laid = Laid(tuple(f[0] for f in found), info["pages"], tuple(info["kept"]))
+        self._use(laid)
+        return laid
+
+    def put(self, key: str, laid: Laid) -> None:
+        self.store.put(key, b"" if _pieces(laid.kept) else laid.pdfs[0], pages=laid.pages, kept=list(laid.kept))
+        self._use(laid)
+
+    def pages(self, html: str, carried: str | None) -> int | None:
+        """Return how many pages a part lays out to, if a build has counted them (wherever the part stood)."""
+        kept = self.counts.get(digest(self.base, "count", html, carried),
+                               lambda data, info: data.isdigit() and len(data) < 10 and _count(int(data)))
+        return int(kept[0]) if kept else None
+
+    def counted(self, html: str, carried: str | None, pages: int) -> None:
+        self.counts.put(digest(self.base, "count", html, carried), str(pages).encode())
+
+    def _use(self, laid: Laid) -> None:
+        for entry in laid.kept:
+            kind, _, key = entry.partition("/")
+            if kind in self.made_of:
+                self.made_of[kind].used.add(key)
+
+    def prune(self) -> None:
+        self.store.prune()
+        self.counts.prune()
+        for store in self.made_of.values():
+            store.prune()
+
+
+def _count(value) -> int | None:
+    """Return a count of pages read from the cache, if it is one: a whole number from 1 to MAX_PAGES."""
+    return value if type(value) is int and 0 < value <= MAX_PAGES else None
+
+
+def _pieces(kept) -> list[str]:
+    """Return the keys of the pieces a part was made of, in order (none for a part laid out whole)."""
+    return [key for kind, _, key in (entry.partition("/") for entry in kept) if kind == "piece"]
+
+
+@dataclass
+class _Part:
+    """A chapter to lay out, and what its position in the book decides."""
+
+    index: int
+    html: str
+    notes: set[str]  # its footnotes' anchors
+    carried: str | None  # the original page the text is on where the chapter begins
+    front: bool
+    start: int | None = None  # its first page in the book, once the parts before it are counted
+    pages: int | None = None
+    result: Laid | None = None
+
+
+def _folio(index: int, first_main: int) -> str:
+    """Return the folio printed on the page at index: roman before the first chapter, then arabic."""
+    return str(index - first_main + 1) if index >= first_main else roman(index + 1).lower()
+
+
+def _parts(book: Book) -> list[_Part]:
+    parts, current = [], None
+    for index, chapter in enumerate(book.chapters):
+        parts.append(_Part(index, chapter_html(book, index), set(chapter.notes), current, chapter.front))
+        if chapter.page_breaks:
+            last = chapter.page_breaks[-1]
+            current = last.label if last.labelled else ""
+    return parts
+
+
+class _Scheduler:
+    """Count, place, draw: each part is drawn once the parts before it are counted."""
+
+    def __init__(self, book, parts, workers, store, progress):
+        self.book, self.parts, self.workers = book, parts, workers
+        self.store, self.progress = store, progress
+        self.order = _longest_first(parts, max(1, workers.count))
+        self.counted = {p.index for p in parts if store.pages(p.html, p.carried) is not None}
+        self.setter, self.first_start = None, None
+        self.chapters: Chapters | None = None
+        self.here: dict[int, Run] = {}  # parts laid out in this process, until they are drawn
+        self.orphans: list[int] = []  # parts of workers that stopped, to lay out in this process
+        self.warnings: list[Diagnostic] = []
+
+    def run(self, setter: Typesetter, prelims_pages: int) -> None:
+        """Lay out and draw every part, in the workers or, without them, here."""
+        self.setter = setter
+        self.first_start = prelims_pages + prelims_pages % 2  # chapters open on a recto
+        held = {}  # part index -> the worker holding it laid out, waiting to learn where it goes
+        while True:
+            self._place()
+            for index, worker in list(held.items()):
+                part = self.parts[index]
+                if part.result is not None:  # placed at last, it was in the cache after all
+                    worker.skip(index)
+                    del held[index]
+                elif part.start is not None:
+                    worker.draw(index, *self._first_folio(part))
+                    del held[index]
+            for index, run in list(self.here.items()):
+                part = self.parts[index]
+                if part.result is None and part.start is not None:
+                    part.result = self.chapters.draw(run, *self._first_folio(part))
+                    self._keep(part)
+                    self.show()
+                if part.result is not None:
+                    del self.here[index]
+            if all(p.result is not None for p in self.parts):
+                for part in self.parts:
+                    if part.index not in self.counted:
+                        self.store.counted(part.html, part.carried, part.pages)
+                return
+            laying = {w.laying for w in self.workers}
+            # A part counted by an earlier build waits for its place, where it is likely in the cache: after
+            # an edit in one chapter, only that one is laid out, not the unchanged ones after it.
+            waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying
+                       and p.index not in self.orphans and (p.start is not None or p.index not in self.counted)]
+            if not self.workers and len(waiting) > 1:
+                self.workers.spawn()  # only when there is work to share: they take a second to start
+            for worker, part in zip(self.workers.idle(), waiting):
+                worker.start(part.index, part.html, part.carried, part.notes)
+            if self.orphans:
+                part = self.parts[self.orphans.pop(0)]
+                if part.result is None:
+                    self._lay_out_here(part)
+                continue
+            if not self.workers:
+                self._lay_out_here(next(p for p in self.parts if p.result is None))
+                continue
+            for worker, message in self.workers.messages():
+                if message is None:
+                    self._lost(worker, held)
+                    continue
+                part = self.parts[message[1]]
+                if message[0] == "laid":
+                    part.pages = message[2]
+                    held[part.index] = worker
+                else:
+                    part.result = message[2]
+                    self._keep(part)
+            self.show(self.workers.pages())
+
+    def _lay_out_here(self, part: _Part) -> None:
+        """Lay a part out in this process; it is drawn here once its place is known."""
+        self.here[part.index] = self.chapters.layout(part.html, part.carried, part.notes)
+        part.pages = self.here[part.index].pages
+        self.show()
+
+    def _lost(self, worker, held: dict) -> None:
+        """Take back the parts of a worker that stopped: each is laid out again here, and said so."""
+        interrupt.check()  # a worker stopped by the same signal as the build
+        why = worker.why()
+        for index in sorted(worker.parts):
+            held.pop(index, None)
+            self.orphans.append(index)
+            chapter = self.book.chapters[index]
+            self.warnings.append(Diagnostic(str(chapter.path), 0, 0, "B001", (
+                f"the PDF worker process laying out '{chapter.title}' {why}; the chapter was laid out "
+                "again in the build's own process, and the book is the same"), "warning"))
+
+    def _place(self) -> None:
+        """Give each part whose predecessors are counted its first page; take it from the cache if there."""
+        start = self.first_start
+        for part in self.parts:
+            part.start = start
+            if start is not None and part.result is None:
+                part.result = self.store.get(self._key(part))
+                if part.result is not None:
+                    part.pages = part.result.pages
+            if start is not None and part.pages is not None:
+                start += part.pages + part.pages % 2
+            else:
+                start = None
+
+    def _first_folio(self, part: _Part) -> tuple[int, bool]:
+        """Return the folio of the part's first page, and whether folios there are roman."""
+        if part.front:
+            return part.start + 1, True
+        return part.start - next(p.start for p in self.parts if not p.front) + 1, False
+
+    def _key(self, part: _Part) -> str:
+        return self.store.key(part.html, part.carried, *self._first_folio(part))
+
+    def _keep(self, part: _Part) -> None:
+        self.store.put(self._key(part), part.result)
+
+    def show(self, laying: int = 0) -> None:
+        """Show the pages laid out: the parts counted, and `laying` pages of those being laid out."""
+        self.progress.update(sum(p.pages or 0 for p in self.parts) + laying, _estimate(self.parts))
+
+
+def _longest_first(parts: list[_Part], jobs: int) -> list[_Part]:
+    """Return the order to lay parts out in: any part long enough to decide the build's length first."""
+    # A part with more than a quarter of one worker's share, started late, would finish long after
+    # the rest (a real volume can hold half its pages in one chapter). The others go in book order,
+    # so few laid-out parts wait in memory for the ones before them to be counted.
+    share = sum(len(p.html) for p in parts) / jobs
+    long = sorted((p for p in parts if len(p.html) > share / 4), key=lambda p: -len(p.html))
+    return long + [p for p in parts if all(p.index != q.index for q in long)]
+
+

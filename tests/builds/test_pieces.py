@@ -1,0 +1,87 @@
+"""After an edit in a long chapter, only the pieces around it are laid out again, and the book is the clean build's."""
+from __future__ import annotations
+
+import re
+
+import pdfplumber
+import pytest
+
+from publish.build import build
+from publish.pdf import pieces, typeset
+
+from readers import assert_accessible_and_archival
+from synthetic import generate
+
+
+def _pages(path):
+    """Return every page's words with their places, as a reader's tool reads them."""
+    with pdfplumber.open(path) as pdf:
+        return [[(round(w["x0"], 1), round(w["top"], 1), w["text"]) for w in page.extract_words()]
+                for page in pdf.pages]
+
+
+def _at(text: str, fraction: float, pattern: str) -> re.Match:
+    """Return the first match of pattern at or after the given fraction of the text."""
+    return re.compile(pattern, re.M).search(text, int(len(text) * fraction))
+
+
+def _word(fraction):
+    def edit(text):
+        found = _at(text, fraction, r" (the|was) ")
+        return text[:found.start(1)] + found[1].upper() + text[found.end(1):]
+    return edit
+
+
+def _paragraph(text):
+    found = _at(text, 0.4, r"\n\n(?=[A-Z])")
+    added = " ".join(["An inserted paragraph of the kind an editor adds on reading the proofs again."] * 6)
+    return text[:found.end()] + added + "\n\n" + text[found.end():]
+
+
+def _footnote(text):
+    found = _at(text, 0.6, r"^\[\^n[0-9-]+\]: \S+ ")
+    return text[:found.end()] + "(as corrected) " + text[found.end():]
+
+
+EDITS = {"one word mid-chapter": _word(0.5), "one word near the start": _word(0.12),
+         "one word near the end": _word(0.9), "a paragraph inserted": _paragraph, "a footnote": _footnote}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def every_clean_start_cuts():
+    """Cut at every page that begins cleanly."""
+    # A synthetic chapter of long paragraphs has few such pages; which the content's hash picks is luck.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pieces, "PIECE_EVERY", 1)
+        yield
+
+
+@pytest.fixture(scope="module")
+def manuscript(tmp_path_factory, every_clean_start_cuts):
+    """A manuscript of one chapter of some seventy pages, built once into a cache the edits reuse."""
+    root = tmp_path_factory.mktemp("long")
+    folder = generate(root / "src", 50, chapter_pages=50)
+    build(folder, root / "incremental", ("pdf",), jobs=1)
+    return folder, root
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_edit_rebuilt_from_the_cache_is_the_clean_build(manuscript, edit, tmp_path, monkeypatch):
+    folder, root = manuscript
+    chapter = next(folder.glob("*.md"))
+    chapter.write_text(EDITS[edit](chapter.read_text(encoding="utf-8")), encoding="utf-8")
+    laid = []
+    layout = typeset.Typesetter.layout
+    monkeypatch.setattr(typeset.Typesetter, "layout",
+                        lambda self, html: (d := layout(self, html), laid.append(len(d.pages)))[0])
+    incremental = build(folder, root / "incremental", ("pdf",), jobs=1).outputs["pdf"]
+    monkeypatch.undo()
+    clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1).outputs["pdf"]
+    assert _pages(incremental) == _pages(clean)
+    assert incremental.read_bytes() == clean.read_bytes()
+    if edit == "one word mid-chapter":
+        # A chapter in pieces is one tagged, archival part: the pieces' structure trees are merged.
+        assert_accessible_and_archival(incremental)
+    # Between the prelims' two layouts, the chapter's: only in part (a paragraph moves every later page).
+    if edit != "a paragraph inserted":
+        assert sum(laid[1:-1]) < len(_pages(clean)) * 0.8, laid

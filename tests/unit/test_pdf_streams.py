@@ -1,0 +1,50 @@
+"""Every stream of the saved PDF ends unambiguously: no data ending in a carriage return before endstream."""
+from __future__ import annotations
+
+import io
+
+import pikepdf
+
+from publish.pdf.join import _ambiguous_object_streams, _save
+
+
+def _document(objects: int) -> pikepdf.Pdf:
+    """Return a one-page PDF whose page holds `objects` small dictionaries, all bound for object streams."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].obj.Items = pikepdf.Array(pdf.make_indirect(pikepdf.Dictionary(N=i)) for i in range(objects))
+    return pdf
+
+
+def _ambiguous_document() -> pikepdf.Pdf:
+    """Return the first such document that qpdf writes with an object stream ending in a carriage return."""
+    for objects in range(100, 2000):
+        saved = io.BytesIO()
+        _document(objects).save(saved, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+        if _ambiguous_object_streams(saved.getvalue()):
+            return _document(objects)
+    raise AssertionError("no document found whose object stream ends in a carriage return")
+
+
+def test_object_streams_never_end_in_a_carriage_return():
+    pdf = _ambiguous_document()
+    box = [float(v) for v in pdf.pages[0].mediabox]
+    data = _save(pdf, [])
+    assert not _ambiguous_object_streams(data)
+    with pikepdf.open(io.BytesIO(data)) as saved:
+        # Still written with object streams, and the page is the same page.
+        assert any(obj.get("/Type") == pikepdf.Name.ObjStm for obj in saved.objects if isinstance(obj, pikepdf.Stream))
+        assert [float(v) for v in saved.pages[0].mediabox] == box
+        assert len(saved.pages[0].Items) == len(pdf.pages[0].Items)
+        for obj in saved.objects:
+            if isinstance(obj, pikepdf.Stream):
+                assert not obj.read_raw_bytes().endswith(b"\r")
+
+
+def test_without_object_streams_when_no_grouping_will_do(monkeypatch):
+    import publish.pdf.join as pdfjoin
+    monkeypatch.setattr(pdfjoin, "_ambiguous_object_streams", lambda data: True)
+    data = _save(_document(300), [])
+    with pikepdf.open(io.BytesIO(data)) as saved:
+        assert not any(obj.get("/Type") == pikepdf.Name.ObjStm for obj in saved.objects if isinstance(obj, pikepdf.Stream))
+        assert len(saved.pages[0].Items) == 300
