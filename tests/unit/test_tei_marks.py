@@ -5,7 +5,6 @@ import re
 
 import pdfplumber
 import pytest
-from lxml import etree
 
 from publish.build import build
 
