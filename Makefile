@@ -10,7 +10,7 @@ DIST ?= dist
 EDITION ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: pdf epub all check release test quick clean setup bench example lock
+.PHONY: pdf epub all check release test quick clean setup bench example lock docs
 .DEFAULT_GOAL := pdf
 
 # Every package comes at the version constraints.txt pins, so that a build a year from now gives the same bytes.
@@ -53,6 +53,14 @@ quick: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# The table of book.yaml keys in docs/manuscript.md, rewritten from their declarations (tests/unit/test_docs.py
+# fails until this is run after a key changes).
+docs: $(STAMP)
+	$(BIN)/python -c 'import pathlib, re; from publish.book.config import key_table; \
+	  doc = pathlib.Path("docs/manuscript.md"); text = doc.read_text(encoding="utf-8"); \
+	  doc.write_text(re.sub(r"(<!-- keys:begin -->\n).*?(<!-- keys:end -->)", lambda m: m[1] + key_table() + m[2], \
+	                        text, count=1, flags=re.S), encoding="utf-8")'
 
 # Pin the newest versions pyproject.toml allows (run after changing the dependencies; commit the result).
 lock:

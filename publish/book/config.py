@@ -57,9 +57,10 @@ class Metadata:
     year: str = _key("Year of the print edition.", "")
     language: str = _key("Language of the text (BCP 47), used for hyphenation.", "en", form=LANGUAGE)
     rights: str = _key("Rights statement, e.g. Public domain: a work of the United States Government.", "")
-    print_edition: str = _key("The print edition the original page numbers come from.", "")
+    print_edition: str = _key("The print edition the original page numbers come from; made from the titles "
+                              "and imprint when empty.", "")
     identifier: str = _key("Stable identifier of this edition, e.g. its web address; printed on the edition "
-                           "page when given.", "")
+                           "page when given (import-tei writes the volume's on history.state.gov).", "")
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
     edition: str = _key("This edition's version, e.g. 1.2.0: names the release files; a release tag "
@@ -124,6 +125,19 @@ SYNONYMS = {"title": "volume_title", "name": "volume_title", "book_title": "volu
             "files": "chapters", "chapter": "chapters", "toc": "chapters", "preface": "front_matter",
             "paper_size": "page_size", "papersize": "page_size", "fontsize": "font_size", "margin": "margins",
             "geometry": "margins", "version": "edition"}
+
+
+def key_table() -> str:
+    """Render every book.yaml key as the Markdown table docs/manuscript.md holds (make docs)."""
+    rows = ["| key | what it is | default |", "|---|---|---|"]
+    for name, f in FIELDS.items():
+        doc = f.metadata["doc"] + "".join(f" Formerly `{old}`, still read with warning M016."
+                                          for old, new in RENAMED.items() if new == name)
+        value = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        default = "*required*" if f.metadata["required"] else f"`{value}`" if value else ""
+        doc = doc.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+        rows.append(f"| `{name}` | {doc} | {default} |")
+    return "\n".join(rows) + "\n"
 
 
 def did_you_mean(name: str, known, synonyms: dict[str, str] | None = None) -> str:

@@ -172,7 +172,7 @@ def test_book_yaml_version_is_read_as_the_edition_with_a_warning(tmp_path, monke
 
 
 def test_the_readme_release_example_works_on_the_sample():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## Releases")[1]
+    readme = (ROOT / "docs" / "releasing.md").read_text(encoding="utf-8").split("# Releases")[1]
     tag = re.search(r"git tag v(\S+) && git push origin v\1\n", readme)[1]
     meta, _ = load_metadata(SAMPLE)
     assert release_edition(meta.edition, [tag], None) == tag
