@@ -114,7 +114,7 @@ _LINEBOX = Patch(
     "e07bbe000974787ee370be1f419a01a21b327a1a1e3025a65afd47589060883d", _block._linebox_layout)
 _FOOT = Patch(
     "let a note end a rounding error past the foot",
-    "not reported upstream yet (tests/unit/weasyprint/repro_rounding.html)", _LAYOUT_TEST,
+    "not reported upstream yet (tests/unit/weasyprint/repro_footnote_rounding.html)", _LAYOUT_TEST,
     _layout.LayoutContext, "_update_footnote_area",
     "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1", _layout.LayoutContext._update_footnote_area)
 _MARKED = Patch(
