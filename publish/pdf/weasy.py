@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import weasyprint
 from weasyprint import layout as _layout
-from weasyprint.formatting_structure import boxes  # the box classes, for the other modules
+from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block as _block
 from weasyprint.layout.absolute import AbsolutePlaceholder
 from weasyprint.pdf import stream as _stream
@@ -29,6 +29,7 @@ from ..book.errors import ToolError
 # The WeasyPrint pinned in constraints.txt: every patch below was written for it and checked against it.
 VERSION = "70.0"
 PATCH_TESTS = "tests/unit/test_weasyprint_patches.py"
+# The other modules also take from here the box classes (boxes) and the width of a line (line_size).
 
 
 def page_box(page):
