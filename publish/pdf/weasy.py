@@ -63,6 +63,12 @@ class Patch:
     attribute: str
     sha256: str  # of inspect.getsource(function) in VERSION
     original: Callable
+    statement: str = ""  # for a layout fix: the one statement of the function it replaces...
+    replacement: str = ""  # ...by this one; else, the function is wrapped in a hook of tagging.py
+
+    def rewritten(self) -> Callable:
+        """Return the function with its statement replaced."""
+        return _replace_statement(self.original, self.statement, self.replacement)
 
     @property
     def where(self) -> str:
@@ -109,15 +115,25 @@ def _replace_statement(original, old: str, new: str) -> Callable:
 
 _LAYOUT_TEST = f"{PATCH_TESTS} (its strict xfail on unpatched WeasyPrint)"
 _TAGGING_TEST = "tests/builds/test_accessible.py"
+# 1. To make room for one more line where orphans forbid breaking before it, WeasyPrint 70 moves the
+#    notes already set on the page to the next (Kozea/WeasyPrint#2437, its fix of #2432): those notes,
+#    and all that the next calls bring, then stand a page after their calls. Without it, the line goes
+#    to the next page, as without notes.
 _LINEBOX = Patch(
     "keep placed notes on their call's page when orphans forbid a break",
     "Kozea/WeasyPrint#2437 (its fix of #2432)", _LAYOUT_TEST, _block, "_linebox_layout",
-    "e07bbe000974787ee370be1f419a01a21b327a1a1e3025a65afd47589060883d", _block._linebox_layout)
+    "e07bbe000974787ee370be1f419a01a21b327a1a1e3025a65afd47589060883d", _block._linebox_layout,
+    "report = not context.in_column and can_break_now and not could_break_before", "report = False")
+# 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a rounding
+#    error (1e-13 px), and moves the note to the next page, even from an empty page.
 _FOOT = Patch(
     "let a note end a rounding error past the foot",
     "not reported upstream yet (tests/unit/weasyprint/repro_footnote_rounding.html)", _LAYOUT_TEST,
     _layout.LayoutContext, "_update_footnote_area",
-    "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1", _layout.LayoutContext._update_footnote_area)
+    "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1", _layout.LayoutContext._update_footnote_area,
+    "overflow = last_child_bottom > footnote_area_bottom", "overflow = last_child_bottom > footnote_area_bottom + 1e-6")
+# 3. Furniture becomes artifacts, notes and page breaks named structure elements (tagging.py); WeasyPrint
+#    looks both up at each call.
 _MARKED = Patch(
     "draw page furniture as artifacts", "none: publish's own tagging (tagging.py)", _TAGGING_TEST,
     _stream.Stream, "marked",
@@ -153,24 +169,8 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
             f"run {patch.check} to see whether it is still needed" for patch, problem in problems)
             + f"\nA patch whose unpatched case now passes can go; one still needed takes the new VERSION, "
               f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
-    replacements = {
-        # 1. To make room for one more line where orphans forbid breaking before it, WeasyPrint 70 moves
-        #    the notes already set on the page to the next (Kozea/WeasyPrint#2437, its fix of #2432):
-        #    those notes, and all that the next calls bring, then stand a page after their calls. Without
-        #    it, the line goes to the next page, as without notes.
-        _LINEBOX: _replace_statement(
-            _LINEBOX.original, "report = not context.in_column and can_break_now and not could_break_before",
-            "report = False"),
-        # 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a
-        #    rounding error (1e-13 px), and moves the note to the next page, even from an empty page.
-        _FOOT: _replace_statement(
-            _FOOT.original, "overflow = last_child_bottom > footnote_area_bottom",
-            "overflow = last_child_bottom > footnote_area_bottom + 1e-6"),
-        # 3. Furniture becomes artifacts, notes and page breaks named structure elements (tagging.py);
-        #    WeasyPrint looks both up at each call.
-        _MARKED: _hook(marked, _MARKED.original),
-        _TREE: _hook(build_box_tree, _TREE.original),
-    }
-    for patch, function in replacements.items():
+    hooks = {_MARKED: marked, _TREE: build_box_tree}
+    replacements = [(p, _hook(hooks[p], p.original) if p in hooks else p.rewritten()) for p in PATCHES]
+    for patch, function in replacements:
         setattr(patch.owner, patch.attribute, function)
     _applied = True
