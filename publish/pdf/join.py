@@ -21,7 +21,7 @@ from ..book.model import Book
 from ..book.pages import roman
 from .html import OTHER_PART
 from .tagging import identify
-from .typeset import Laid
+from .laid import Laid
 
 # The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
 ORIGINAL_PAGES = "Original pages"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from weasyprint.formatting_structure import boxes
-from weasyprint.text.line_break import line_size
+from . import weasy
+from .weasy import boxes, line_size
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # Placeholders the stylesheet puts in the margins, replaced page by page once the part is laid out.
@@ -52,7 +52,7 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
     by_page = _by_page(document)
     ranges = _ranges(by_page, len(document.pages), carried)
     for index, (page, (_, text)) in enumerate(zip(document.pages, ranges)):
-        page_box = page._page_box
+        page_box = weasy.page_box(page)
         recto = page_box.page_type.side == "right"
         left = page_box.content_box_x()
         right = left + page_box.width
@@ -116,10 +116,10 @@ def _survey(document) -> tuple[list[_Line], list[_Number]]:
             for child in getattr(box, "children", None) or ():
                 visit(child, box, line, area, heading)
 
-        for area in page._page_box.children:
+        for area in weasy.page_box(page).children:
             # The running heads and feet are not the text: a break never moves into them.
             if not isinstance(area, boxes.MarginBox):
-                visit(area, page._page_box, None,
+                visit(area, weasy.page_box(page), None,
                       "footnotes" if isinstance(area, boxes.FootnoteAreaBox) else "main", False)
     return lines, numbers
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import html as lxml_html
-from weasyprint.formatting_structure import boxes
 
 from ..book.pages import roman
 from ..system.cache import Store, digest
@@ -24,6 +23,7 @@ from .html import OTHER_PART
 from .join import part_problem
 from .layout import arrange_pages, page_starts
 from .typeset import MARGIN_GAP, Laid, Typesetter, lay_out, lost_notes, write
+from .weasy import boxes, page_box
 
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
 # about one page in three begins cleanly), few enough that each piece's own fonts and the joins stay cheap.
@@ -104,7 +104,7 @@ def lead_pages(document, start: int, indices: list[int]) -> int:
     if start == 0:
         return 0
     for number, page in enumerate(document.pages):
-        top = _top_blocks(page._page_box, indices)
+        top = _top_blocks(page_box(page), indices)
         if top and top[0][0] == start:
             return number
     raise RuntimeError("a piece's first block begins no page")
@@ -142,8 +142,8 @@ def cut_at(document, number: int, moved_in: bool, indices: list[int], sigs: list
     """Return the block that begins page `number` cleanly if it is a cut, else None."""
     if number == 0 or moved_in:
         return None
-    here = _top_blocks(document.pages[number]._page_box, indices)
-    before = _top_blocks(document.pages[number - 1]._page_box, indices)
+    here = _top_blocks(page_box(document.pages[number]), indices)
+    before = _top_blocks(page_box(document.pages[number - 1]), indices)
     if not here or here[0][0] is None or (before and before[-1][0] == here[0][0]) or not is_cut(sigs[here[0][0]]):
         return None
     box = here[0][1]
@@ -151,7 +151,7 @@ def cut_at(document, number: int, moved_in: bool, indices: list[int], sigs: list
         return None  # dropped at this unforced break, kept after the forced one that begins a piece
     # A note called on an earlier page may be set at this one's foot, when it did not fit at its own.
     calls, notes = set(), set()
-    for area in document.pages[number]._page_box.children:
+    for area in page_box(document.pages[number]).children:
         if isinstance(area, boxes.FootnoteAreaBox):
             notes |= {id(child.element) for child in area.children}
         else:
@@ -289,7 +289,7 @@ class Chapters:
                 fresh.end = fresh.lead + page
                 fresh.notes -= _notes_of(fresh.document.pages[fresh.end:])
                 run.segments.append(fresh)
-                begin = _Kept(block, None, 0, fresh.document.pages[fresh.end]._page_box.page_type.side == "right",
+                begin = _Kept(block, None, 0, page_box(fresh.document.pages[fresh.end]).page_type.side == "right",
                               fresh.starts[page][0])
         run.segments.append(self._region(run, begin, None, None)[0])
         return run
@@ -317,9 +317,9 @@ class Chapters:
         if until is None:
             return fresh, True
         end = next((lead + i for i, page in enumerate(document.pages[lead:])
-                    if [b for b, _ in _top_blocks(page._page_box, indices)[:1]] == [until]), None)
+                    if [b for b, _ in _top_blocks(page_box(page), indices)[:1]] == [until]), None)
         if (end is None or cut_at(document, end, fresh.starts[end - lead][1], indices, run.sigs) != until
-                or (document.pages[end]._page_box.page_type.side == "right") != expect.right
+                or (page_box(document.pages[end]).page_type.side == "right") != expect.right
                 or fresh.starts[end - lead][0] != expect.carried):
             return fresh, False
         fresh.end = end
@@ -362,7 +362,7 @@ class Chapters:
                 bounds = [page for page, _ in segment.cuts] + [segment.pages]
                 stops = [block for _, block in segment.cuts[1:]] + [self._next_start(run, segment)]
                 for (page, block), stop_page, stop in zip(segment.cuts, bounds[1:], stops):
-                    right = pages[page]._page_box.page_type.side == "right"
+                    right = page_box(pages[page]).page_type.side == "right"
                     carried = segment.starts[page][0]
                     piece = _Kept(block, stop, stop_page - page, right, carried)
                     key = self._key(run, block, stop, right, carried, first_folio + offset + page, lower_roman)
@@ -422,7 +422,7 @@ def _notes_of(pages) -> set[str]:
     """Return the ids of the footnotes set on pages."""
     found = set()
     for page in pages:
-        for area in page._page_box.children:
+        for area in page_box(page).children:
             if isinstance(area, boxes.FootnoteAreaBox):
                 found |= {c.element.get("id") for c in area.children if c.element is not None}
     return found

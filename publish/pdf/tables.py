@@ -12,7 +12,8 @@ import copy
 
 from lxml import html as lxml_html
 from lxml.html import builder as E
-from weasyprint.formatting_structure import boxes
+
+from .weasy import boxes, page_box
 
 # The ways to set a table, tried in order; the last, words broken anywhere, when none fits whole words.
 SETTINGS = ("", "wide", "wide landscape", "wide landscape crowded")
@@ -66,7 +67,7 @@ def _too_wide(root, tables: list, which: list[int], setting: str, render) -> set
     laid = render(lxml_html.tostring(document, encoding="unicode", doctype="<!DOCTYPE html>"))
     found = set()
     for page in laid.pages:
-        box = page._page_box
+        box = page_box(page)
         for number, table, (left, right) in _trials(box, (box.content_box_x(), box.content_box_x() + box.width)):
             first, last = _extent(table)
             if first < left - SLACK or last > right + SLACK:

@@ -16,12 +16,9 @@ import io
 
 import pikepdf
 import pydyf
-from weasyprint.formatting_structure import boxes
-from weasyprint.layout.absolute import AbsolutePlaceholder
-from weasyprint.pdf import stream as _stream
-from weasyprint.pdf import tags as _tags
 
 from ..book.model import PAGE_LABEL, PAGEBREAK
+from .weasy import boxes, page_box, tagged, unwrap
 
 # Set on a laid-out box whose drawing is page furniture, to the artifact's subtype (ISO 32000-1 14.8.2.2).
 FURNITURE = "publish_artifact"
@@ -34,7 +31,7 @@ PSEUDO_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
 def mark_furniture(document) -> None:
     """Flag the running heads, folios, page ranges and margin numbers of a laid-out part as artifacts."""
     for page in document.pages:
-        for area in page._page_box.children:
+        for area in page_box(page).children:
             if isinstance(area, boxes.MarginBox):
                 _flag(area, "Header" if area.at_keyword.startswith("@top") else "Footer")
             else:
@@ -43,7 +40,7 @@ def mark_furniture(document) -> None:
 
 def _mark_numbers(box) -> None:
     for child in getattr(box, "children", None) or ():
-        child = child._box if isinstance(child, AbsolutePlaceholder) else child
+        child = unwrap(child)
         if PAGE_NUMBER in _classes(child):
             _flag(child, "Pagination")
         else:
@@ -54,7 +51,7 @@ def _flag(box, subtype: str) -> None:
     """Flag a box and everything in it: WeasyPrint marks content text box by text box."""
     setattr(box, FURNITURE, subtype)
     for child in getattr(box, "children", None) or ():
-        _flag(child._box if isinstance(child, AbsolutePlaceholder) else child, subtype)
+        _flag(unwrap(child), subtype)
 
 
 def _classes(box) -> set[str]:
@@ -65,19 +62,15 @@ def _classes(box) -> set[str]:
     return set((element.get("class") or "").split())
 
 
-_original_marked = _stream.Stream.marked
-_original_build = _tags._build_box_tree
-
-
-def _marked(self, box, tag):
-    """Mark a text as a pagination artifact where it is page furniture, else as WeasyPrint would."""
+def marked(original, stream, box, tag):
+    """Mark a text as a pagination artifact where it is page furniture, else as WeasyPrint would (original)."""
     subtype = getattr(box, FURNITURE, None)
-    if self._tags is None or not subtype:
-        return _original_marked(self, box, tag)
+    if not tagged(stream) or not subtype:
+        return original(stream, box, tag)
     properties = {"Type": "/Pagination"}
     if subtype != "Pagination":
         properties["Subtype"] = f"/{subtype}"
-    return _artifact(self, pydyf.Dictionary(properties))
+    return _artifact(stream, pydyf.Dictionary(properties))
 
 
 @contextlib.contextmanager
@@ -89,15 +82,15 @@ def _artifact(stream, properties):
         stream.end_marked_content()
 
 
-def _build_box_tree(box, parent, pdf, page_number, nums, annotations, tags):
-    """Build WeasyPrint's structure for a box, leaving furniture out and naming notes and page breaks."""
-    inner = box._box if isinstance(box, AbsolutePlaceholder) else box
+def build_box_tree(original, box, parent, pdf, page_number, nums, annotations, tags):
+    """Build WeasyPrint's structure for a box (original), leaving furniture out and naming notes and page breaks."""
+    inner = unwrap(box)
     if getattr(inner, FURNITURE, None):
         return
     tag, _, pseudo = (getattr(inner, "element_tag", None) or "").partition("::")
     # For the page, html and body, WeasyPrint yields the elements of their children.
     html = inner.element if tag not in ("", "html", "body") and not isinstance(inner, boxes.PageBox) else None
-    for element in _original_build(box, parent, pdf, page_number, nums, annotations, tags):
+    for element in original(box, parent, pdf, page_number, nums, annotations, tags):
         if html is not None and pseudo in PSEUDO_ROLES:
             element["S"] = PSEUDO_ROLES[pseudo]
         elif html is not None and not pseudo:
@@ -176,9 +169,3 @@ def _elements(element):
                 and "/S" in kid:
             yield kid
             yield from _elements(kid)
-
-
-def install() -> None:
-    """Teach WeasyPrint's drawing and tagging the above (both are looked up at each call); idempotent."""
-    _stream.Stream.marked = _marked
-    _tags._build_box_tree = _build_box_tree

@@ -1,25 +1,21 @@
 """One process's share of the PDF: lay a part out with WeasyPrint, then draw it once its place is known."""
 from __future__ import annotations
 
-import inspect
 import logging
 import re
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 from weasyprint import CSS, HTML
-from weasyprint import layout as weasy_layout
-from weasyprint.formatting_structure.boxes import FootnoteAreaBox
-from weasyprint.layout import block
 from weasyprint.text.fonts import FontConfiguration
 
 from ..book.pages import roman
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .html import cut_notes, mark_resumed
+from .laid import Laid
 from .layout import arrange_pages
 from .tables import fit_tables
-from .tagging import install, mark_furniture, settle
+from .tagging import build_box_tree, mark_furniture, marked, settle
+from .weasy import apply, boxes, footnote_areas, page_box
 
 STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
@@ -35,39 +31,6 @@ _PROGRESS.propagate = False  # its messages are for the display, never for the c
 # Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
 # PDF/A-2u and PDF/UA-1 (pdfjoin.py).
 PDF_VARIANT = "pdf/a-2a"
-
-
-def _amend(module, owner, name: str, old: str, new: str) -> None:
-    """Replace one statement of a WeasyPrint function (a method of owner, if given), checked to be there."""
-    function = getattr(owner or module, name)
-    source = textwrap.dedent(inspect.getsource(function))
-    if source.count(old) != 1:
-        raise RuntimeError(f"WeasyPrint's {name} is not the one publish/typeset.py expects")
-    scope = dict(vars(module))
-    exec(compile(source.replace(old, new), module.__file__, "exec"), scope)
-    setattr(owner or module, name, scope[name])
-
-
-# Two of WeasyPrint 70's choices put a note on another page than its call; both are undone here, checked
-# against the pinned version.
-# 1. To make room for one more line where orphans forbid breaking before it, it moves the notes already
-#    set on the page to the next (Kozea/WeasyPrint#2437): those notes, and all that the next calls bring,
-#    then stand a page after their calls. Without it, the line goes to the next page, as without notes.
-_amend(block, None, "_linebox_layout", "report = not context.in_column and can_break_now",
-       "report = False and can_break_now")
-# 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a rounding
-#    error (1e-13 px), and moves the note to the next page, even from an empty page.
-_amend(weasy_layout, weasy_layout.LayoutContext, "_update_footnote_area",
-       "overflow = last_child_bottom > footnote_area_bottom", "overflow = last_child_bottom > footnote_area_bottom + 1e-6")
-
-
-@dataclass
-class Laid:
-    """One part, laid out and drawn."""
-
-    pdfs: tuple[bytes, ...]  # its pages: one PDF, or one per piece of a chapter (pieces.py), joined with the book
-    pages: int
-    kept: tuple[str, ...] = ()  # the cache entries ("kind/key") it was made from, kept while it is
 
 
 class _PageCounter(logging.Handler):
@@ -87,7 +50,7 @@ class Typesetter:
     """Lay out and draw parts; one per process."""
 
     def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None):
-        install()  # in this process, WeasyPrint's tagging learns what is furniture (tagging.py)
+        apply(marked, build_box_tree)  # in this process: WeasyPrint's layout fixes, and tagging learns furniture
         self.fonts = FontConfiguration()
         self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
         self.counter = _PageCounter(on_page)
@@ -149,7 +112,7 @@ def _resumed(document) -> set[tuple[str, str]]:
     """Return the pieces of notes that begin a page's foot, as (note anchor, piece) pairs."""
     found = set()
     for page in document.pages:
-        for area in (a for a in page._page_box.children if isinstance(a, FootnoteAreaBox)):
+        for area in footnote_areas(page):
             first = next((b.element for b in area.descendants() if b.element is not None
                           and "footnote" in (b.element.get("class") or "").split()), None)
             if first is not None and first.get("data-piece") not in (None, "0"):
@@ -162,10 +125,10 @@ def lost_notes(document, anchors: set[str]) -> set[str]:
     # WeasyPrint cannot split a footnote across pages and silently drops one taller than a page.
     placed = set()
     for page in document.pages:
-        box = page._page_box
+        box = page_box(page)
         bottom = box.content_box_y() + box.height
         for area in box.children:
-            if isinstance(area, FootnoteAreaBox):
+            if isinstance(area, boxes.FootnoteAreaBox):
                 # The area's height is bounded (print.css): a note taller than it runs out of it.
                 placed |= {c.element.get("id") for c in area.children if c.element is not None
                            and c.position_y + c.margin_height() <= bottom + 1}

@@ -1,0 +1,176 @@
+"""WeasyPrint's internals in one place: what the PDF writer reads of laid-out pages, and the patches it applies.
+
+The other modules reach WeasyPrint's private API only through the names here. Importing this module
+changes nothing in WeasyPrint; apply() installs every patch, each checked first against the WeasyPrint
+it was written for (its exact version and a sha256 of the patched function's source).
+tests/unit/test_weasyprint_patches.py lays out, for each layout patch, a tiny page that WeasyPrint gets
+wrong without it: after an upgrade, a patch whose unpatched case passes is no longer needed.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import weasyprint
+from weasyprint import layout as _layout
+from weasyprint.formatting_structure import boxes
+from weasyprint.layout import block as _block
+from weasyprint.layout.absolute import AbsolutePlaceholder
+from weasyprint.pdf import stream as _stream
+from weasyprint.pdf import tags as _tags
+from weasyprint.text.line_break import line_size  # noqa: F401 (a line's width, for layout.py)
+
+from ..book.errors import ToolError
+
+# The WeasyPrint pinned in constraints.txt: every patch below was written for it and checked against it.
+VERSION = "70.0"
+PATCH_TESTS = "tests/unit/test_weasyprint_patches.py"
+# The other modules also take from here the box classes (boxes) and the width of a line (line_size).
+
+
+def page_box(page):
+    """Return the laid-out box of a page of a rendered document."""
+    return page._page_box
+
+
+def footnote_areas(page) -> list:
+    """Return the footnote areas of a page of a rendered document."""
+    return [a for a in page_box(page).children if isinstance(a, boxes.FootnoteAreaBox)]
+
+
+def unwrap(box):
+    """Return the box an absolutely positioned box's placeholder stands for; any other box itself."""
+    return box._box if isinstance(box, AbsolutePlaceholder) else box
+
+
+def tagged(stream) -> bool:
+    """Tell whether a drawing stream tags what it draws (write_pdf's pdf_tags)."""
+    return stream._tags is not None
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One WeasyPrint function that apply() replaces, and what it was checked against."""
+
+    name: str
+    issue: str  # upstream, or why there is none
+    check: str  # the tests that show whether it is still needed
+    owner: object  # the module or class that holds the function
+    attribute: str
+    sha256: str  # of inspect.getsource(function) in VERSION
+    original: Callable
+    statement: str = ""  # for a layout fix: the one statement of the function it replaces...
+    replacement: str = ""  # ...by this one; else, the function is wrapped in a hook of tagging.py
+
+    def rewritten(self) -> Callable:
+        """Return the function with its statement replaced."""
+        return _replace_statement(self.original, self.statement, self.replacement)
+
+    @property
+    def where(self) -> str:
+        return f"{self.original.__module__}.{self.original.__qualname__}"
+
+    def problem(self, version: str) -> str | None:
+        """Return why this patch cannot be applied to the WeasyPrint at hand, None if it can."""
+        if version != VERSION:
+            return f"WeasyPrint is {version}, not {VERSION}"
+        found = hashlib.sha256(inspect.getsource(self.original).encode()).hexdigest()
+        if found != self.sha256:
+            return f"the source of {self.where} is not the one it was written for (sha256 {found}, not {self.sha256})"
+        return None
+
+
+def _replace_statement(original, old: str, new: str) -> Callable:
+    """Return original compiled again with its one statement old (any spelling of it) replaced by new.
+
+    The code keeps the lines of WeasyPrint's file, so that a traceback shows the right lines of it.
+    """
+    lines, first = inspect.getsourcelines(original)
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    wanted = ast.dump(ast.parse(old).body[0])  # the whole statement: not one that merely begins like it
+    found = [(body, i) for node in ast.walk(tree) for _, body in ast.iter_fields(node) if isinstance(body, list)
+             for i, statement in enumerate(body) if isinstance(statement, ast.stmt) and ast.dump(statement) == wanted]
+    if len(found) != 1:
+        raise ToolError(f"{original.__qualname__} holds {len(found)} statements `{old}`, not one")
+    body, i = found[0]
+    replacement = ast.parse(new).body
+    for node in (n for statement in replacement for n in ast.walk(statement)):
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = body[i].lineno
+            node.col_offset += body[i].col_offset
+            node.end_col_offset += body[i].col_offset
+    body[i:i + 1] = replacement
+    ast.increment_lineno(tree, first - 1)
+    module = inspect.getmodule(original)
+    scope = {}
+    exec(compile(tree, inspect.getsourcefile(original), "exec"), vars(module), scope)  # noqa: S102 (WeasyPrint's own code)
+    function = scope[original.__name__]
+    function.__qualname__ = original.__qualname__
+    return function
+
+
+_LAYOUT_TEST = f"{PATCH_TESTS} (its strict xfail on unpatched WeasyPrint)"
+_TAGGING_TEST = "tests/builds/test_accessible.py"
+# 1. To make room for one more line where orphans forbid breaking before it, WeasyPrint 70 moves the
+#    notes already set on the page to the next (Kozea/WeasyPrint#2437, its fix of #2432): those notes,
+#    and all that the next calls bring, then stand a page after their calls. Without it, the line goes
+#    to the next page, as without notes.
+_LINEBOX = Patch(
+    "keep placed notes on their call's page when orphans forbid a break",
+    "Kozea/WeasyPrint#2437 (its fix of #2432)", _LAYOUT_TEST, _block, "_linebox_layout",
+    "e07bbe000974787ee370be1f419a01a21b327a1a1e3025a65afd47589060883d", _block._linebox_layout,
+    "report = not context.in_column and can_break_now and not could_break_before", "report = False")
+# 2. It finds that a note overflows the foot when the note's bottom lies past the area's by a rounding
+#    error (1e-13 px), and moves the note to the next page, even from an empty page.
+_FOOT = Patch(
+    "let a note end a rounding error past the foot",
+    "not reported upstream yet (tests/unit/weasyprint/repro_footnote_rounding.html)", _LAYOUT_TEST,
+    _layout.LayoutContext, "_update_footnote_area",
+    "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1", _layout.LayoutContext._update_footnote_area,
+    "overflow = last_child_bottom > footnote_area_bottom", "overflow = last_child_bottom > footnote_area_bottom + 1e-6")
+# 3. Furniture becomes artifacts, notes and page breaks named structure elements (tagging.py); WeasyPrint
+#    looks both up at each call.
+_MARKED = Patch(
+    "draw page furniture as artifacts", "none: publish's own tagging (tagging.py)", _TAGGING_TEST,
+    _stream.Stream, "marked",
+    "3fa3acacbbf66422e7b0de4346b6eaf638657280a0f62c73172e3c445b888692", _stream.Stream.marked)
+_TREE = Patch(
+    "name notes and page breaks in the structure tree", "none: publish's own tagging (tagging.py)", _TAGGING_TEST,
+    _tags, "_build_box_tree",
+    "f716251a83e7096e9cae972b63e633aab21c664d200582166dd0d5096780f9c4", _tags._build_box_tree)
+PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE)
+_applied = False
+
+
+def _hook(hook: Callable, original: Callable) -> Callable:
+    """Return a function that calls hook with WeasyPrint's original first, then its own arguments."""
+    def hooked(*args, **kwargs):
+        return hook(original, *args, **kwargs)
+    return hooked
+
+
+def apply(marked: Callable, build_box_tree: Callable) -> None:
+    """Install every patch, after checking each against this WeasyPrint; once per process, idempotent.
+
+    marked and build_box_tree (tagging.py) take WeasyPrint's Stream.marked and tags._build_box_tree
+    first, then those functions' own arguments.
+    """
+    global _applied
+    if _applied:
+        return
+    problems = [(patch, problem) for patch in PATCHES if (problem := patch.problem(weasyprint.__version__))]
+    if problems:
+        raise ToolError("WeasyPrint is not the one publish/pdf/weasy.py patches:\n" + "\n".join(
+            f"- patch {patch.name!r} of {patch.where} (upstream: {patch.issue}): {problem}; "
+            f"run {patch.check} to see whether it is still needed" for patch, problem in problems)
+            + f"\nA patch whose unpatched case now passes can go; one still needed takes the new VERSION, "
+              f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
+    hooks = {_MARKED: marked, _TREE: build_box_tree}
+    replacements = [(p, _hook(hooks[p], p.original) if p in hooks else p.rewritten()) for p in PATCHES]
+    for patch, function in replacements:
+        setattr(patch.owner, patch.attribute, function)
+    _applied = True

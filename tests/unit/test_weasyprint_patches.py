@@ -1,0 +1,132 @@
+"""The patches publish/pdf/weasy.py applies to WeasyPrint: each layout fix on a tiny page, and their guards.
+
+Each layout test runs twice: patched, and on WeasyPrint's own function (a strict xfail). After an upgrade,
+an unpatched case that passes (XPASS, reported as a failure) shows a patch WeasyPrint no longer needs.
+The pages are the reproducers kept beside this file, ready to send upstream (tests/unit/weasyprint/).
+"""
+from __future__ import annotations
+
+import dataclasses
+import dis
+import linecache
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import weasyprint
+from weasyprint import HTML
+
+from publish.book.errors import ToolError
+from publish.pdf import tagging, weasy
+
+REPROS = Path(__file__).parent / "weasyprint"
+ROOT = Path(__file__).parents[2]
+
+
+def _patched(patch: weasy.Patch, patched: bool, monkeypatch) -> None:
+    """Lay out with every patch applied, or with WeasyPrint's own function in place of this one."""
+    if patched:
+        weasy.apply(tagging.marked, tagging.build_box_tree)
+    else:
+        monkeypatch.setattr(patch.owner, patch.attribute, patch.original)
+
+
+def _pages(name: str) -> list[tuple[list[str], list[str]]]:
+    """Render a reproducer; return each page's texts in the body and in the footnote area."""
+    pages = []
+    for page in HTML(REPROS / name).render().pages:
+        notes = [b for area in weasy.footnote_areas(page) for b in area.descendants()]
+        text = [b for b in weasy.page_box(page).descendants() if b not in notes]
+        pages.append(tuple([b.text.strip() for b in found if isinstance(b, weasy.boxes.TextBox) and b.text.strip()]
+                           for found in (text, notes)))
+    return pages
+
+
+def _unpatched(reason: str):
+    return pytest.param(False, id="unpatched", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
+
+
+@pytest.mark.parametrize("patched", [pytest.param(True, id="patched"),
+                                     _unpatched("Kozea/WeasyPrint#2437 moves a placed note to the next page")])
+def test_placed_note_stays_when_orphans_forbid_a_break(patched, monkeypatch):
+    _patched(weasy.PATCHES[0], patched, monkeypatch)
+    page1, page2 = _pages("repro_2437.html")
+    # The block of "e" moves whole (orphans: 2); note 1 stays at the foot of its call's page.
+    assert page1 == (["a", "1", "b", "c", "d"], ["1.", "x"])
+    assert page2 == (["e", "f", "g", "h"], [])
+
+
+@pytest.mark.parametrize("patched", [pytest.param(True, id="patched"),
+                                     _unpatched("a rounding error moves a note that fills the foot")])
+def test_note_filling_the_foot_stays_on_its_page(patched, monkeypatch):
+    _patched(weasy.PATCHES[1], patched, monkeypatch)
+    assert _pages("repro_footnote_rounding.html") == [(["a", "1"], ["1.", "b", "c"])]
+
+
+def test_importing_patches_nothing():
+    # A fresh process: the tests above have applied the patches in this one.
+    script = ("import importlib, pkgutil, publish, publish.pdf.weasy as w\n"
+              "for m in pkgutil.walk_packages(publish.__path__, 'publish.'): importlib.import_module(m.name)\n"
+              "assert all(getattr(p.owner, p.attribute) is p.original for p in w.PATCHES)")
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_apply_installs_every_patch_once():
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    installed = [getattr(p.owner, p.attribute) for p in weasy.PATCHES]
+    assert all(f is not p.original for f, p in zip(installed, weasy.PATCHES))
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    assert [getattr(p.owner, p.attribute) for p in weasy.PATCHES] == installed
+
+
+def test_a_patched_function_keeps_the_lines_of_its_file():
+    # A traceback through a patched function shows WeasyPrint's own file at the line that runs.
+    original = weasy.PATCHES[0].original
+    patched = weasy.PATCHES[0].rewritten()
+    assert patched.__code__.co_filename == original.__code__.co_filename
+    assert patched.__code__.co_firstlineno == original.__code__.co_firstlineno
+    stores = {i.positions.lineno for i in dis.get_instructions(patched) if i.opname == "STORE_FAST" and i.argval == "report"}
+    assert [linecache.getline(original.__code__.co_filename, n).split()[:2] for n in stores] == [["report", "="]]
+    assert {i.positions.lineno for i in dis.get_instructions(patched) if i.argval == "remove_placeholders"} \
+        == {i.positions.lineno for i in dis.get_instructions(original) if i.argval == "remove_placeholders"}
+
+
+def test_only_a_whole_statement_is_replaced():
+    # The beginning of the statement is not the statement (the old guard matched it as a substring).
+    patch = weasy.PATCHES[0]
+    with pytest.raises(ToolError, match="0 statements"):
+        dataclasses.replace(patch, statement=patch.statement.removesuffix(" and not could_break_before")).rewritten()
+
+
+def test_another_weasyprint_is_refused_before_anything_is_patched(monkeypatch):
+    monkeypatch.setattr(weasy, "_applied", False)
+    monkeypatch.setattr(weasyprint, "__version__", "71.0")
+    for patch in weasy.PATCHES:
+        monkeypatch.setattr(patch.owner, patch.attribute, patch.original)
+    with pytest.raises(ToolError) as raised:
+        weasy.apply(tagging.marked, tagging.build_box_tree)
+    message = str(raised.value)
+    assert "WeasyPrint is 71.0, not 70.0" in message
+    assert all(patch.name in message for patch in weasy.PATCHES)
+    assert "Kozea/WeasyPrint#2437" in message and weasy.PATCH_TESTS in message
+    assert all(getattr(p.owner, p.attribute) is p.original for p in weasy.PATCHES)
+
+
+def test_a_changed_function_is_named(monkeypatch):
+    changed = dataclasses.replace(weasy.PATCHES[1], sha256="0" * 64)
+    monkeypatch.setattr(weasy, "_applied", False)
+    monkeypatch.setattr(weasy, "PATCHES", (weasy.PATCHES[0], changed, *weasy.PATCHES[2:]))
+    with pytest.raises(ToolError) as raised:
+        weasy.apply(tagging.marked, tagging.build_box_tree)
+    lines = str(raised.value).splitlines()
+    problems = [line for line in lines if line.startswith("- patch")]
+    assert len(problems) == 1
+    assert changed.name in problems[0] and "LayoutContext._update_footnote_area" in problems[0]
+    assert "is not the one it was written for" in problems[0] and weasy.PATCH_TESTS in problems[0]
+
+
+def test_the_patched_weasyprint_is_the_pinned_one():
+    pin = re.search(r"^weasyprint==(\S+)$", (ROOT / "constraints.txt").read_text(), re.MULTILINE)
+    assert pin[1] == weasy.VERSION == weasyprint.__version__
