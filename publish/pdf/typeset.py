@@ -14,6 +14,7 @@ from weasyprint.formatting_structure.boxes import FootnoteAreaBox
 from weasyprint.layout import block
 from weasyprint.text.fonts import FontConfiguration
 
+from ..book.markup import FOOTNOTE, PIECE_INDEX, PIECE_OF
 from ..book.pages import roman
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .html import cut_notes, mark_resumed
@@ -151,9 +152,9 @@ def _resumed(document) -> set[tuple[str, str]]:
     for page in document.pages:
         for area in (a for a in page._page_box.children if isinstance(a, FootnoteAreaBox)):
             first = next((b.element for b in area.descendants() if b.element is not None
-                          and "footnote" in (b.element.get("class") or "").split()), None)
-            if first is not None and first.get("data-piece") not in (None, "0"):
-                found.add((first.get("data-of"), first.get("data-piece")))
+                          and FOOTNOTE in (b.element.get("class") or "").split()), None)
+            if first is not None and first.get(PIECE_INDEX) not in (None, "0"):
+                found.add((first.get(PIECE_OF), first.get(PIECE_INDEX)))
     return found
 
 
