@@ -5,9 +5,15 @@ from pathlib import Path
 
 import pytest
 import tinycss2
+from lxml import html as lxml_html
 
 from publish.book import markup
 from publish.book.pages import PageBreak
+from publish.build import load
+from publish.epub.content import chapter_documents
+from publish.pdf.html import chapter_html, cut_notes, mark_resumed, prelims_html
+
+from conftest import make_manuscript
 
 STYLES = Path(markup.__file__).parent.parent / "styles"
 # Classes the stylesheets select that the build does not name: pandoc's own ([text]{.smallcaps}),
@@ -78,6 +84,38 @@ def test_the_stylesheets_select_the_contract_s_own_classes():
     assert {markup.PAGEBREAK, markup.PAGE_NUMBER, markup.FOOTNOTE, markup.PIECE, markup.CONTINUED,
             markup.RESUMED, markup.AT_START, markup.WIDE, markup.LANDSCAPE, markup.CROWDED} <= printed
     assert {markup.PAGEBREAK, markup.NOTES, markup.TABLE_BOX} <= selected_classes((STYLES / "epub.css").read_text())
+
+
+def test_every_class_the_writers_give_a_book_is_declared(tmp_path):
+    # A class written as a literal in a writer, not taken from markup.py, shows here.
+    wide = " | ".join(f"Column{i}heading" for i in range(8))
+    folder = make_manuscript(tmp_path / "m", {"00-preface.md": "# Preface\n\n[Page v] Before.\n", "01.md": f"""
+        # One
+
+        [Page 1] Text with a note.[^1] And [Page []] more, [Page 2] on.
+
+        ## 5. A document
+
+        | {wide} |
+        |{"---|" * 8}
+        | {" | ".join("1" * 8)} |
+
+        [^1]: First paragraph of a note long enough to be cut into pieces, if the layout found it too tall.
+
+            Second paragraph.
+        """})
+    yaml = folder / "book.yaml"  # the preface is front matter: listed there, not among the chapters
+    yaml.write_text(yaml.read_text().replace("chapters:\n  - 00-preface.md", "front_matter: [00-preface.md]\nchapters:"))
+    book, _ = load(folder)
+    chapter = book.chapters[1]
+    printed = cut_notes(chapter_html(book, 1), set(chapter.notes))
+    printed = mark_resumed(printed, {(next(iter(chapter.notes)), "1")})
+    roots = [lxml_html.document_fromstring(doc) for doc in (prelims_html(book, {}), chapter_html(book, 0), printed)]
+    roots += [el for doc in chapter_documents(book) for el in doc.body]
+    written = {name for root in roots for el in root.iter() if isinstance(el.tag, str)
+               for name in (el.get("class") or "").split()}
+    assert {markup.PAGE_NUMBER, markup.PIECE, markup.RESUMED, markup.FRONT, markup.TABLE_BOX, markup.NOTES} <= written
+    assert written - declared() == set()
 
 
 @pytest.mark.parametrize("first, last, cited", [
