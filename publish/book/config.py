@@ -22,7 +22,7 @@ _CSS_VALUE = r"(?:[0-9]*\.?[0-9]+(?:in|cm|mm|pt|pc|px|q|em|rem)?|[A-Za-z][A-Za-z
 CSS_LENGTHS = (re.compile(rf"^{_CSS_VALUE}(?:\s+{_CSS_VALUE}){{0,3}}", re.I),
                "CSS lengths or keywords such as '6in 9in'")
 LANGUAGE = (re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"), "a BCP 47 language tag such as 'en' or 'en-US'")
-PAGE_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or [I]")
+PRINTED_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or [I]")
 PAGE_GAP = (re.compile(rf"(?:{LABEL})\s*[-–]\s*(?:{LABEL})"),
             "the pages on either side of a gap in the printed numbering, such as '4–8'")
 # What a series' title adds to its name, which the verso's head leaves out.
@@ -66,7 +66,7 @@ class Metadata:
     edition: str = _key("This edition's version, e.g. 1.2.0: names the release files; a release tag "
                         "v<edition> must agree.", "", form=VERSION)
     start_page: str = _key("Original page on which the first text begins when no marker precedes it.", "",
-                          form=PAGE_LABEL)
+                          form=PRINTED_LABEL)
     page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
                            "4–8.", [], kind=list, form=PAGE_GAP)
     running_head: str = _key("Verso running head; derived from series, subseries and volume when empty, as "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from lxml.html import builder as E
 
 from .config import Metadata
+from .markup import IMPRINT, TITLE_LINES
 
 HOW_SHOWN = {
     "pdf": ("The numbers in the outer margin are the page numbers of that edition. Each stands level "
@@ -20,16 +21,12 @@ HOW_SHOWN = {
 
 def title_lines(meta: Metadata) -> list[tuple[str, str]]:
     """Return the title page as (role, text) lines, in order."""
-    lines = [("series", meta.series), ("subseries", meta.subseries), ("volume", meta.volume),
-             ("volume-title", meta.volume_title)]
-    if meta.editors:
-        label = "Editors" if len(meta.editors) > 1 else "Editor"
-        lines.append(("editors", f"{label}: " + ", ".join(meta.editors)))
-    if meta.general_editor:
-        lines.append(("general-editor", f"General Editor: {meta.general_editor}"))
-    lines.append(("publisher", meta.publisher))
-    lines.append(("place-year", ", ".join(p for p in (meta.place, meta.year) if p)))
-    return [(role, text) for role, text in lines if text]
+    label = "Editors" if len(meta.editors) > 1 else "Editor"
+    texts = (meta.series, meta.subseries, meta.volume, meta.volume_title,
+             f"{label}: " + ", ".join(meta.editors) if meta.editors else "",
+             f"General Editor: {meta.general_editor}" if meta.general_editor else "",
+             meta.publisher, ", ".join(p for p in (meta.place, meta.year) if p))
+    return [(role, text) for role, text in zip(TITLE_LINES, texts, strict=True) if text]
 
 
 def edition_notice(book, fmt: str) -> list:
@@ -47,5 +44,5 @@ def edition_notice(book, fmt: str) -> list:
     sentences = [imprint[:1].upper() + imprint[1:] + "." if imprint else "",
                  f"Identifier: {meta.identifier}" if meta.identifier else ""]
     if any(sentences):
-        paragraphs.append(E.P(E.CLASS("imprint"), " ".join(s for s in sentences if s)))
+        paragraphs.append(E.P(E.CLASS(IMPRINT), " ".join(s for s in sentences if s)))
     return paragraphs

@@ -7,13 +7,8 @@ from pathlib import Path
 from lxml import etree
 
 from .config import Metadata
+from .markup import NOTEREF
 from .pages import PageBreak
-
-# How the model marks its inline elements; every writer reads them by these names.
-PAGEBREAK = "pagebreak"  # class of the empty span where an original page begins
-PAGE_LABEL = "data-label"  # the span's attribute holding the page's label as printed
-NOTEREF = "noteref"  # class of a note reference, a link to its note's anchor
-NOTE_MARK = "note-mark"  # class of the span opening a note's text with the mark the print edition gave it
 
 
 @dataclass

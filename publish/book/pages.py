@@ -5,12 +5,12 @@ import re
 from dataclasses import dataclass
 
 from .errors import Places
+from .markup import page_id
 
 # `[Page 588]`, `[Page XII]`, `[Page [I]]`, `[Page [Map 1]]`: exactly as history.state.gov prints them;
 # `[Page []]` is a page the print edition gave no label at all.
 LABEL = r"\[(?:[0-9A-Za-z]+(?: [0-9A-Za-z]+)*)?\]|[0-9]+|[IVXLCDMivxlcdm]+"
 UNLABELLED = "[]"
-BOUNDARY = "pageboundary"  # the HTML class of a page without a label: it bounds page ranges, no more
 # Brackets followed by "(" or "{" are a link's or a span's text, whatever they say: never a marker.
 MARKER = re.compile(rf"\[Page (?P<label>{LABEL})\](?![({{])")
 # Things that look like a marker but are not one: another spelling of "Page", a stray space or
@@ -32,9 +32,7 @@ class PageBreak:
     @property
     def anchor(self) -> str:
         """The id shared by the PDF named destination and the EPUB marker."""
-        if self.label.startswith("["):
-            return f"page-unnumbered-{self.label.strip('[]').replace(' ', '-')}"
-        return f"page-{self.label}"
+        return page_id(self.label)
 
     @property
     def name(self) -> str:

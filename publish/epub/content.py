@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.html import builder as H
 
-from ..book.model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
+from ..book.markup import CHAPTER, CONTINUED, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, TABLE_BOX, cite_pages, ref_id
+from ..book.model import Book, Chapter, Note, Section
 from ..book.pages import PageBreak
 
 # Reading systems and e-book converters advise content documents of at most about 300 KB: larger ones
@@ -95,7 +96,7 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
     docs = []
     for number, elements in enumerate(files, 1):
         # The chapter's section opens in its first file; the others continue it.
-        holder = body if number == 1 else H.DIV(H.CLASS("chapter continued"))
+        holder = body if number == 1 else H.DIV(H.CLASS(f"{CHAPTER} {CONTINUED}"))
         holder.extend(elements)
         docs.append(ContentDocument(chapter_file(index, number), chapter.title, [holder], body_type))
     return docs
@@ -113,7 +114,7 @@ def _wide_tables(body) -> None:
         if _narrowest(table) <= PHONE_COLUMN_EM:
             continue
         caption = table.find("caption")
-        box = H.DIV(H.CLASS("table"), tabindex="0", role="region")  # the keyboard scrolls what it can focus
+        box = H.DIV(H.CLASS(TABLE_BOX), tabindex="0", role="region")  # the keyboard scrolls what it can focus
         # Each region is a landmark: landmarks of one page need names of their own (WCAG, axe's landmark-unique).
         name = " ".join(caption.text_content().split()) if caption is not None else ""
         name = name if name and name not in named else f"Table {number}" + (f": {name}" if name else "")
@@ -159,7 +160,7 @@ def _notes(part: list, chapter: Chapter, section: Section | None):
         asides.append(aside)
     if not asides:
         return None
-    notes = H.SECTION(H.CLASS("footnotes"), *asides)
+    notes = H.SECTION(H.CLASS(NOTES), *asides)
     notes.set("epub-type", "footnotes")
     title = section.title if section else chapter.title
     notes.set("aria-label", f"Notes to {title}")  # each a landmark of its own, named apart
@@ -169,7 +170,7 @@ def _notes(part: list, chapter: Chapter, section: Section | None):
 def _back(note: Note, section: Section | None) -> str:
     """Say where a note's reference stands, as a reader cites it: "p. 312, note 1"."""
     if note.page:
-        return f"p. {note.page}, note {note.number}"
+        return f"{cite_pages(note.page)}, note {note.number}"
     if section and section.number:
         return f"document {section.number}, note {note.number}"
     return f"note {note.number}"
@@ -183,7 +184,7 @@ def _aside(note: Note, back_to: str):
     blocks = [copy.deepcopy(b) for b in note.blocks]
     if not blocks or blocks[0].tag not in TEXT_BLOCKS:
         blocks.insert(0, H.P())  # a note opening with a table or list: its number goes on a line of its own
-    back = H.A(f"\u21a9\ufe0e {back_to}", href=f"#{note.anchor}ref")
+    back = H.A(f"\u21a9\ufe0e {back_to}", href=f"#{ref_id(note.anchor)}")
     back.set("role", "doc-backlink")
     back.tail = " " + (blocks[0].text or "")
     blocks[0].text = None

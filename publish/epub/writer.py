@@ -15,6 +15,7 @@ from lxml.html import builder as H
 from .. import __version__
 from ..book.frontmatter import edition_notice, title_lines
 from ..book.images import SUFFIX
+from ..book.markup import EDITION, TITLE_PAGE
 from ..book.model import Book, NavPoint
 from ..system.fsutil import atomic_output
 from .content import chapter_documents, chapter_file, locations
@@ -58,9 +59,9 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
     where = locations(chapters)
     lines = title_lines(meta)
     add("titlepage", "titlepage.xhtml", meta.title,
-        [H.SECTION(H.CLASS("titlepage"), *[H.P(H.CLASS(k), v) for k, v in lines])], body_type="titlepage")
+        [H.SECTION(H.CLASS(TITLE_PAGE), *[H.P(H.CLASS(k), v) for k, v in lines])], body_type="titlepage")
     add("edition", "edition.xhtml", "About this edition",
-        [H.SECTION(H.CLASS("edition"), *edition_notice(book, "epub"))], body_type="frontmatter")
+        [H.SECTION(H.CLASS(EDITION), *edition_notice(book, "epub"))], body_type="frontmatter")
     # The nav document is in the spine as the visible contents page.
     add("nav", "nav.xhtml", "Contents", _nav_body(book, where), properties=["nav"])
     for doc in chapters:

@@ -14,10 +14,10 @@ from lxml import etree
 
 from ..book.config import CONTROL, Metadata
 from ..book.errors import Diagnostic, Places
-from ..book.model import NOTEREF, PAGEBREAK, Book
+from ..book.markup import GENERATED_ID, NOTEREF, PAGEBREAK
+from ..book.model import Book
 from ..book.pages import MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from ..system import interrupt
-from .convert import GENERATED_ID
 from .safety import MAX_DEPTH, elements
 from .safety import problems as safety_problems
 

@@ -15,8 +15,11 @@ from lxml import html as lxml_html
 
 from ..book.config import Metadata, not_utf8
 from ..book.errors import Diagnostic, ManuscriptError, PublishError, ToolError
-from ..book.model import NOTE_MARK, NOTEREF, PAGE_LABEL, PAGEBREAK, Book, Chapter, Note, Section
-from ..book.pages import BOUNDARY, MARKER, PageBreak, find_markers
+from ..book.markup import (BOUNDARY, CHAPTER, DOCUMENT, DOCUMENT_NUMBER, FRONT, GENERATED_ID, HEADING_PAGE,
+                           NOTE_MARK, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, PANDOC_NOTE_BACK, PANDOC_NOTE_REF,
+                           SOURCE_COLUMN, SOURCE_LINE, SOURCE_PATH, note_id, pandoc_key, ref_id)
+from ..book.model import Book, Chapter, Note, Section
+from ..book.pages import MARKER, PageBreak, find_markers
 from ..system import interrupt
 from ..system.cache import Store, digest
 from ..system.progress import QUIET, Progress
@@ -39,9 +42,6 @@ RUN_BYTES = 150_000
 # ASCII digits, at most six: a document number is printed so (no volume holds a million documents).
 DOC_HEADING = re.compile(r"^(?P<number>[0-9]{1,6}[A-Za-z]?)\.\s+(?P<title>.+)$", re.S)
 HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*\{)([^{}]*)\}\s*$")
-# The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
-# a manuscript may not set them, and a heading's slug never is one.
-GENERATED_ID = re.compile(r"page-(?:unnumbered-)?[0-9A-Za-z]+|.+-fn\d+(?:ref)?")
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd", "pre"}
 # How pandoc begins and ends the list of a document's notes.
 NOTES_START = '\n<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">\n'
@@ -58,14 +58,15 @@ def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> s
     out, last = [], 0
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
-        out.append(f'[]{{.{PAGEBREAK} label="{pb.label}" srcline={line(pb.line)} srccol={pb.column}}}')
+        out.append(f'[]{{.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="{pb.label}" {pandoc_key(SOURCE_LINE)}={line(pb.line)} '
+                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}}}')
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
     for i, text_line in enumerate(lines):
         m = HEADING_ATTRS.match(text_line)
-        if m and "page=" in m[2]:
-            lines[i] = f"{m[1]}{m[2]} srcline={line(i + 1)}}}"
+        if m and f"{pandoc_key(HEADING_PAGE)}=" in m[2]:
+            lines[i] = f"{m[1]}{m[2]} {pandoc_key(SOURCE_LINE)}={line(i + 1)}}}"
     return "\n".join(lines)
 
 
@@ -167,7 +168,8 @@ def _read_together(chunks: list[str]) -> list[str]:
     for part in parts:
         # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
         root = lxml_html.fragment_fromstring(part, create_parent="div")
-        called = dict.fromkeys((a.get("href") or "#")[1:] for a in root.xpath(".//a[contains(@class, 'footnote-ref')]"))
+        refs = root.xpath(f".//a[contains(@class, '{PANDOC_NOTE_REF}')]")
+        called = dict.fromkeys((a.get("href") or "#")[1:] for a in refs)
         listed = "".join(f"{notes[c]}\n" for c in called if c in notes)
         html.append(part + (f"{NOTES_START[1:]}<hr />\n<ol>\n{listed}{NOTES_END}" if listed else ""))
     return html
@@ -270,7 +272,7 @@ class _Builder:
 
     def _new_chapter(self, h1, path: Path, front: bool) -> Chapter:
         body = lxml_html.Element("section")
-        body.set("class", "chapter front" if front else "chapter")
+        body.set("class", f"{CHAPTER} {FRONT}" if front else CHAPTER)
         self.count += 1
         anchor = h1.get("id") or f"ch{self.count}"
         h1.set("id", anchor)
@@ -287,11 +289,11 @@ class _Builder:
             # the chunk's start, not the file's.
             etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
-            for el in part.xpath(f"//*[@data-srcline][@class='{PAGEBREAK}' or @data-page]"):
-                el.set("data-srcline", str(int(el.get("data-srcline")) + offset))
+            for el in part.xpath(f"//*[@{SOURCE_LINE}][@class='{PAGEBREAK}' or @{HEADING_PAGE}]"):
+                el.set(SOURCE_LINE, str(int(el.get(SOURCE_LINE)) + offset))
             # pandoc numbers each chunk's notes from fn1: a chunk's number tells them apart.
             notes.update((f"{n}-{ident}", li) for ident, li in self._take_notes(part).items())
-            for ref in part.xpath(".//a[contains(@class, 'footnote-ref')]"):
+            for ref in part.xpath(f".//a[contains(@class, '{PANDOC_NOTE_REF}')]"):
                 ref.set("href", f"#{n}-{(ref.get('href') or '#')[1:]}")
             if root is None:
                 root = part
@@ -306,9 +308,9 @@ class _Builder:
     def _take_notes(self, root) -> dict[str, object]:
         """Remove pandoc's endnote list and return its items by id."""
         found = {}
-        for section in root.xpath(".//section[contains(@class, 'footnotes')]"):
+        for section in root.xpath(f".//section[contains(@class, '{NOTES}')]"):
             for li in section.xpath("./ol/li"):
-                for back in li.xpath(".//a[contains(@class, 'footnote-back')]"):
+                for back in li.xpath(f".//a[contains(@class, '{PANDOC_NOTE_BACK}')]"):
                     _drop(back)
                 found[li.get("id")] = li
             section.getparent().remove(section)
@@ -322,10 +324,10 @@ class _Builder:
             if el.tag == "h2":
                 counter = 0
                 prefix = self._new_section(chapter, el, used_ids)
-            elif el.tag == "a" and "footnote-ref" in (el.get("class") or ""):
+            elif el.tag == "a" and PANDOC_NOTE_REF in (el.get("class") or ""):
                 counter += 1
                 li = notes.get((el.get("href") or "#")[1:])
-                anchor = f"{prefix}-fn{counter}"
+                anchor = note_id(prefix, counter)
                 blocks = [copy.deepcopy(b) for b in li] if li is not None else []
                 # The id counts the document's notes, so it stays unique however the marks repeat.
                 mark = _take_mark(blocks) or str(counter)
@@ -333,7 +335,7 @@ class _Builder:
                 ref = lxml_html.Element("a")
                 ref.set("class", NOTEREF)
                 ref.set("href", f"#{anchor}")
-                ref.set("id", f"{anchor}ref")
+                ref.set("id", ref_id(anchor))
                 ref.text = mark
                 ref.tail = el.tail
                 el.getparent().replace(el, ref)
@@ -346,8 +348,8 @@ class _Builder:
         used_ids.add(anchor)
         h2.set("id", anchor)
         if number:
-            h2.set("class", ((h2.get("class") or "") + " document").strip())
-            h2.set("data-number", number)
+            h2.set("class", ((h2.get("class") or "") + f" {DOCUMENT}").strip())
+            h2.set(DOCUMENT_NUMBER, number)
         chapter.sections.append(Section(text, anchor, number))
         return anchor
 
@@ -360,10 +362,10 @@ class _Builder:
         if self.current is None and self.start_page and not self.chapters and not _starts_with_break(chapter):
             _prepend(heading, _break_span(PageBreak(self.start_page, "book.yaml")))
         for el in list(chapter.walk()):
-            label = el.get("data-page")
+            label = el.get(HEADING_PAGE)
             if el.tag in ("h1", "h2") and label:
-                line = int(el.attrib.pop("data-srcline", 0))
-                del el.attrib["data-page"]
+                line = int(el.attrib.pop(SOURCE_LINE, 0))
+                del el.attrib[HEADING_PAGE]
                 if label != self.current:
                     span = _break_span(PageBreak(label, str(chapter.path), line))
                     _prepend(el, span)
@@ -385,8 +387,8 @@ class _Builder:
     def _record(self, chapter: Chapter, span) -> None:
         pb = self.known.get(span.get("id"))
         if pb is None:
-            pb = PageBreak(span.get(PAGE_LABEL), span.attrib.pop("data-path", str(chapter.path)),
-                           int(span.attrib.pop("data-srcline", 0)), int(span.attrib.pop("data-srccol", 0)))
+            pb = PageBreak(span.get(PAGE_LABEL), span.attrib.pop(SOURCE_PATH, str(chapter.path)),
+                           int(span.attrib.pop(SOURCE_LINE, 0)), int(span.attrib.pop(SOURCE_COLUMN, 0)))
             # Pages without a label share no anchor; each is told apart until finish() unmarks it.
             key = pb.anchor if pb.labelled else f"{BOUNDARY}-{len(self.known)}"
             span.set("id", key)
@@ -469,8 +471,8 @@ def _break_span(pb: PageBreak):
     span = lxml_html.Element("span")
     span.set("class", PAGEBREAK)
     span.set(PAGE_LABEL, pb.label)
-    span.set("data-path", pb.path)
-    span.set("data-srcline", str(pb.line))
+    span.set(SOURCE_PATH, pb.path)
+    span.set(SOURCE_LINE, str(pb.line))
     return span
 
 
@@ -497,7 +499,7 @@ def _starts_with_break(chapter: Chapter) -> bool:
 def _heading_text(h) -> str:
     """Return a heading's text without its note references."""
     clone = copy.deepcopy(h)
-    for ref in clone.xpath(f".//a[contains(@class, 'footnote-ref') or @class='{NOTEREF}']"):
+    for ref in clone.xpath(f".//a[contains(@class, '{PANDOC_NOTE_REF}') or @class='{NOTEREF}']"):
         _drop(ref)
     return " ".join(clone.text_content().split())
 
@@ -540,5 +542,5 @@ def _first_text_line(text: str) -> int:
 
 
 def _line_of(el) -> int:
-    found = el.xpath(".//@data-srcline")
+    found = el.xpath(f".//@{SOURCE_LINE}")
     return int(found[0]) if found else 0

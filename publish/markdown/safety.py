@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, urlsplit
 from ..book.config import CONTROL, did_you_mean
 from ..book.errors import Diagnostic, Places
 from ..book.images import image_problem
+from ..book.markup import MAX_SPAN, RESERVED_CLASS, RESERVED_DATA, RUNNING_TITLE, pandoc_key
 from ..book.model import Book, Resource
 from ..book.pages import MARKER
 from ..system import interrupt
@@ -37,9 +38,8 @@ STYLE_DECLARATION = re.compile(r"\s*(?:(?:text-align|font-style|font-weight|font
                                r"text-transform|vertical-align|white-space)\s*:\s*[a-z][a-z -]*|"
                                r"(?:max-)?(?:width|height)\s*:\s*(?:auto|\d{1,3}(?:\.\d+)?(?:%|in|cm|mm|pt|px|r?em)?))"
                                r"\s*", re.I)
-# Table spans as HTML caps them; WeasyPrint does not, and lays out every spanned column. A span is
-# read as HTML reads an integer (WeasyPrint too): spaces, a sign, digits, and whatever follows ignored.
-MAX_SPAN = 1000
+# A table's span (at most MAX_SPAN) is read as HTML reads an integer (WeasyPrint too): spaces, a sign,
+# digits, and whatever follows ignored.
 HTML_INTEGER = re.compile(r"[\t\n\f\r ]*([+-]?)([0-9]+)")
 # The work of laying out a table grows with its cells (WeasyPrint takes seconds a thousand, and a
 # table is laid out up to four times to fit it): no printed table comes near these.
@@ -100,21 +100,15 @@ MAX_BRACKETS = 6
 MAX_PARENTHESES = 32
 MAX_BACKTICKS = 32
 INLINE_TOKEN = re.compile(r"\\.|\n[ \t]*(?=\n)|[\[\]()]|`{%d,}" % (MAX_BACKTICKS + 1))
-# The classes and data- attributes the build gives its own markup (page breaks and their numbers,
-# notes and their pieces, chapters, tables it sets smaller or turns) and pandoc gives its notes: the
-# manuscript may not set them, in raw HTML or in pandoc's {.class key=value}, or it could pass for a
-# page break or a note the build never made. {key=value} is data-key in HTML.
-RESERVED_CLASSES = r"pagebreak|pageboundary|noteref|footnote|footnotes|footnote-ref|footnote-back|pn|at-start|" \
-                   r"piece|continued|resumed|fn-[\w-]+|chapter|front|wide|landscape|crowded"
-RESERVED_DATA = r"label|srcline|srccol|path|n|marker|of|piece|probe|number|head"
 ATTRIBUTES = re.compile(r"<[A-Za-z][^<>]*>|\{[^{}\n]*\}")  # a raw HTML tag, or pandoc's attributes
-RESERVED_CLASS = re.compile(RESERVED_CLASSES, re.I)
 # A class attribute's value (entities decoded and split at spaces as HTML does), or pandoc's .class.
 CLASS_VALUE = re.compile(r"""(?<![\w-])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`{}]+))""", re.I)
 PANDOC_CLASS = re.compile(r"(?<=[{\s])\.([^\s{}]+)")
 HTML_SPACE = re.compile(r"[ \t\n\f\r]+")
-RESERVED_ATTRIBUTE = {"<": re.compile(rf"(?<![\w-])(data-(?:{RESERVED_DATA}|title))\s*=", re.I),
-                      "{": re.compile(rf"(?<![\w-])((?:data-)?(?:{RESERVED_DATA})|data-title)\s*=", re.I)}
+# The build's own data- attributes (markup.RESERVED_DATA, and the running head's title), as raw HTML
+# and as pandoc's {key=value} write them; {title=...} is an element's title, not data-title.
+RESERVED_ATTRIBUTE = {"<": re.compile(rf"(?<![\w-])(data-(?:{RESERVED_DATA}|{pandoc_key(RUNNING_TITLE)}))\s*=", re.I),
+                      "{": re.compile(rf"(?<![\w-])((?:data-)?(?:{RESERVED_DATA})|{RUNNING_TITLE})\s*=", re.I)}
 # Page markers in one file: a volume has under 2,000 pages; each is laid out and checked.
 MAX_MARKERS = 20_000
 

@@ -12,8 +12,11 @@ from lxml.html import builder as E
 
 from ..book.frontmatter import edition_notice, title_lines
 from ..book.geometry import measure, turned
-from ..book.model import NOTEREF, PAGE_LABEL, PAGEBREAK, Book
-from ..book.pages import BOUNDARY
+from ..book.markup import (AT_START, BOUNDARY, CHAPTER, CHAPTER_PART, CONTENTS, CONTENTS_FOLIO, CONTINUED, EDITION,
+                           FOOTNOTE, FRONT, FRONT_PART, HALF_TITLE, HALF_TITLE_LINES, NEW_PARAGRAPH, NOTE_BLOCK,
+                           NOTE_BLOCKS, NOTE_MARKER, NOTE_NUMBER, NOTEREF, PAGE_LABEL, PAGE_NUMBER, PAGEBREAK, PIECE,
+                           PIECE_INDEX, PIECE_OF, RESUMED, RUNNING_HEAD, RUNNING_TITLE, TITLE_PAGE)
+from ..book.model import Book
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
 # once the parts are joined.
@@ -34,8 +37,8 @@ def _document(book: Book, *sections, part: str = "") -> str:
     root = E.HTML(E.HEAD(E.META(charset="utf-8"), E.TITLE(book.meta.title)), E.BODY(*sections),
                   lang=book.meta.language)
     if part:
-        root.set("class", f"{part}-part")  # names the pages print.css gives a chapter's heads
-    root.set("data-head", running_head(book.meta.verso_head, _head_room(book), verso=True))
+        root.set("class", part)  # names the pages print.css gives a chapter's heads
+    root.set(RUNNING_HEAD, running_head(book.meta.verso_head, _head_room(book), verso=True))
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
@@ -45,15 +48,14 @@ def prelims_html(book: Book, folios: dict[str, str]) -> str:
     items = []
     for point in book.outline:
         link = E.A(point.title, href=OTHER_PART + point.anchor)
-        link.set("data-page", folios.get(point.anchor, ""))
+        link.set(CONTENTS_FOLIO, folios.get(point.anchor, ""))
         items.append(E.LI(link))
     return _document(
         book,
-        E.SECTION(E.CLASS("halftitle"), *[E.P(E.CLASS(k), v) for k, v in lines
-                                          if k in ("series", "subseries", "volume", "volume-title")]),
-        E.SECTION(E.CLASS("titlepage"), *[E.P(E.CLASS(k), v) for k, v in lines]),
-        E.SECTION(E.CLASS("edition"), *edition_notice(book, "pdf")),
-        E.NAV(E.CLASS("contents"), E.H1("Contents", id="contents"), E.OL(*items)))
+        E.SECTION(E.CLASS(HALF_TITLE), *[E.P(E.CLASS(k), v) for k, v in lines if k in HALF_TITLE_LINES]),
+        E.SECTION(E.CLASS(TITLE_PAGE), *[E.P(E.CLASS(k), v) for k, v in lines]),
+        E.SECTION(E.CLASS(EDITION), *edition_notice(book, "pdf")),
+        E.NAV(E.CLASS(CONTENTS), E.H1("Contents", id="contents"), E.OL(*items)))
 
 
 def chapter_html(book: Book, index: int) -> str:
@@ -64,7 +66,7 @@ def chapter_html(book: Book, index: int) -> str:
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
             link.set("href", OTHER_PART + link.get("href")[1:])
-    return _document(book, section, part="front" if chapter.front else "chapter")
+    return _document(book, section, part=FRONT_PART if chapter.front else CHAPTER_PART)
 
 
 def page_css(book: Book) -> str:
@@ -129,8 +131,8 @@ def _advances(face: str):
 def _print_chapter(chapter, head_room: float):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
-    body.set("class", "chapter front" if chapter.front else "chapter")
-    body[0].set("data-title", running_head(chapter.title, head_room))
+    body.set("class", f"{CHAPTER} {FRONT}" if chapter.front else CHAPTER)
+    body[0].set(RUNNING_TITLE, running_head(chapter.title, head_room))
     for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
         # The reference keeps its id where the call stands: a destination on the page it is printed on.
         call = E.SPAN(id=ref.get("id"))
@@ -139,10 +141,10 @@ def _print_chapter(chapter, head_room: float):
     # A page without a label gets an empty number: it bounds the page ranges in the foot.
     for span in body.xpath(f".//span[@class='{PAGEBREAK}' or @class='{BOUNDARY}']"):
         if span.getprevious() is None and not (span.getparent().text or "").strip():
-            span.set("class", span.get("class") + " at-start")
+            span.set("class", span.get("class") + f" {AT_START}")
         else:
             _hold_to_word(span)
-        span.append(E.SPAN(E.CLASS("pn"), span.get(PAGE_LABEL, "")))
+        span.append(E.SPAN(E.CLASS(PAGE_NUMBER), span.get(PAGE_LABEL, "")))
     return body
 
 
@@ -166,15 +168,15 @@ def _hold_to_word(span) -> None:
 
 def _footnote(note, tail):
     """Make a note an inline element WeasyPrint floats to the foot of the page."""
-    span = E.SPAN(E.CLASS("footnote"), id=note.anchor)
-    span.set("data-n", note.number)
+    span = E.SPAN(E.CLASS(FOOTNOTE), id=note.anchor)
+    span.set(NOTE_NUMBER, note.number)
     # "1. ", "a. ", but "* " and "† ": a sign stands alone, as printed.
-    span.set("data-marker", f"{note.number}. " if note.number[-1:].isalnum() else f"{note.number} ")
+    span.set(NOTE_MARKER, f"{note.number}. " if note.number[-1:].isalnum() else f"{note.number} ")
     for block in note.blocks:
         block = copy.deepcopy(block)
         for el in block.iter():
-            if isinstance(el.tag, str) and el.tag in _NOTE_BLOCKS:
-                el.set("class", f"fn-{el.tag} " + (el.get("class") or ""))
+            if isinstance(el.tag, str) and el.tag in NOTE_BLOCKS:
+                el.set("class", f"{NOTE_BLOCK}{el.tag} " + (el.get("class") or ""))
                 el.tag = "span"
         span.append(block)
     span.tail = tail
@@ -195,13 +197,13 @@ def cut_notes(html: str, anchors: set[str]) -> str:
         for index, block in enumerate(note):
             for k, piece in enumerate(_cut(block)):
                 if index and not k:  # a paragraph after the first opens a line
-                    piece.set("class", ((piece.get("class") or "") + " fn-new").strip())
+                    piece.set("class", ((piece.get("class") or "") + f" {NEW_PARAGRAPH}").strip())
                 pieces.append(piece)
         if not pieces:
             continue
-        spans = [E.SPAN(piece, {"class": "footnote piece" if i == 0 else "footnote piece continued",
-                                "data-n": note.get("data-n"), "data-marker": note.get("data-marker"),
-                                "data-of": anchor, "data-piece": str(i)})
+        spans = [E.SPAN(piece, {"class": f"{FOOTNOTE} {PIECE}" if i == 0 else f"{FOOTNOTE} {PIECE} {CONTINUED}",
+                                NOTE_NUMBER: note.get(NOTE_NUMBER), NOTE_MARKER: note.get(NOTE_MARKER),
+                                PIECE_OF: anchor, PIECE_INDEX: str(i)})
                  for i, piece in enumerate(pieces)]
         spans[0].set("id", anchor)
         spans[-1].tail = note.tail
@@ -214,10 +216,10 @@ def cut_notes(html: str, anchors: set[str]) -> str:
 def mark_resumed(html: str, resumed: set[tuple[str, str]]) -> str:
     """Mark as continued the pieces of notes that begin a page's foot, (note anchor, piece) pairs; unmark others."""
     root = lxml_html.document_fromstring(html)
-    for span in root.xpath("//span[@data-piece]"):
-        classes = [c for c in span.get("class").split() if c != "resumed"]
-        if (span.get("data-of"), span.get("data-piece")) in resumed:
-            classes.append("resumed")
+    for span in root.xpath(f"//span[@{PIECE_INDEX}]"):
+        classes = [c for c in span.get("class").split() if c != RESUMED]
+        if (span.get(PIECE_OF), span.get(PIECE_INDEX)) in resumed:
+            classes.append(RESUMED)
         span.set("class", " ".join(classes))
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
@@ -264,7 +266,3 @@ def _append_text(el, text: str) -> None:
 # page that calls it is filled, and the next page's foot takes the rest.
 PIECE_CHARS = 120
 _SPACES = re.compile(r"[ \t\r\n]+")  # where a piece may end: not at a no-break space
-
-# Block elements inside a note become spans (an HTML parser would close the paragraph around them).
-_NOTE_BLOCKS = {"p", "div", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "h1", "h2", "h3",
-                "h4", "h5", "h6", "table", "thead", "tbody", "tr", "td", "th", "hr", "figure", "section"}

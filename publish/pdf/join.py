@@ -17,6 +17,7 @@ import pikepdf
 from lxml import etree
 
 from .. import __version__
+from ..book.markup import cite_pages
 from ..book.model import Book
 from ..book.pages import roman
 from .html import OTHER_PART
@@ -354,9 +355,9 @@ def _original_pages(book: Book) -> pikepdf.OutlineItem:
     branch = pikepdf.OutlineItem(ORIGINAL_PAGES, pages[0].anchor)
     for start in range(0, len(pages), GROUP):
         group = pages[start:start + GROUP]
-        span = f"p. {group[0].name}" if len(group) == 1 else f"pp. {group[0].name}–{group[-1].name}"
-        item = pikepdf.OutlineItem(span, group[0].anchor)
-        item.children.extend(pikepdf.OutlineItem(f"p. {pb.name}", pb.anchor) for pb in group)
+        # Each page is named once (check.py, P002): a group's first and last differ unless it is one page.
+        item = pikepdf.OutlineItem(cite_pages(group[0].name, group[-1].name), group[0].anchor)
+        item.children.extend(pikepdf.OutlineItem(cite_pages(pb.name), pb.anchor) for pb in group)
         item.is_closed = True
         branch.children.append(item)
     branch.is_closed = True

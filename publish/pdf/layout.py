@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from . import weasy
 from .weasy import boxes, line_size
 
+from ..book.markup import PAGE_NUMBER, cite_pages
+
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # Placeholders the stylesheet puts in the margins, replaced page by page once the part is laid out.
 FOLIO = "#"
@@ -92,7 +94,7 @@ def _ranges(by_page: dict[int, list[_Number]], count: int, carried: str | None):
             current = here[-1].label
         # A page without a label ("") bounds the range but is not named in it.
         named = [label for label in (first, *(n.label for n in here)) if label]
-        yield top, "" if not named else f"p. {named[0]}" if named[0] == named[-1] else f"pp. {named[0]}–{named[-1]}"
+        yield top, cite_pages(named[0], named[-1]) if named else ""
 
 
 def _survey(document) -> tuple[list[_Line], list[_Number]]:
@@ -106,7 +108,7 @@ def _survey(document) -> tuple[list[_Line], list[_Number]]:
             if isinstance(box, boxes.LineBox):
                 line = _Line(index, box, area)
                 lines.append(line)
-            elif box.style["position"] == "absolute" and "pn" in _box_classes(box):
+            elif box.style["position"] == "absolute" and PAGE_NUMBER in _box_classes(box):
                 numbers.append(_Number(index, box, parent, line, _text_of(box), text_seen))
                 return  # the number's own text is not the page's
             elif isinstance(box, boxes.TextBox) and not heading and box.text.strip():
@@ -172,7 +174,7 @@ def _box_classes(box) -> set[str]:
 
 
 def _in_number(ancestors) -> bool:
-    return any("pn" in _box_classes(a) for a in ancestors)
+    return any(PAGE_NUMBER in _box_classes(a) for a in ancestors)
 
 
 def _text_of(box) -> str:
@@ -182,7 +184,7 @@ def _text_of(box) -> str:
 def _line_texts(line):
     """Yield the line's text boxes and margin numbers in order (numbers' own text excluded)."""
     for box, ancestors in _walk(line):
-        if box.style["position"] == "absolute" and "pn" in _box_classes(box):
+        if box.style["position"] == "absolute" and PAGE_NUMBER in _box_classes(box):
             yield box
         elif isinstance(box, boxes.TextBox) and not _in_number(ancestors):
             yield box

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
+from ..book.markup import FOOTNOTE
 from ..book.pages import roman
 from ..system.cache import Store, digest
 from .html import OTHER_PART
@@ -95,7 +96,7 @@ def piece_html(html: str, start: int, stop: int | None, right: bool) -> tuple[st
         block.drop_tree()
     shown = blocks[start:stop] if stop is not None else blocks[start:]
     notes = {el.get("id") for b in shown for el in b.iter() if isinstance(el.tag, str)
-             and "footnote" in (el.get("class") or "").split()}
+             and FOOTNOTE in (el.get("class") or "").split()}
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>"), kept, notes
 
 
@@ -255,7 +256,7 @@ class Chapters:
         if plan is None or plan["carried"] != carried:
             document = self.setter.layout(html)
             notes = {el.get("id") for b in blocks for el in b.iter() if isinstance(el.tag, str)
-                     and "footnote" in (el.get("class") or "").split()}
+                     and FOOTNOTE in (el.get("class") or "").split()}
             run.segments = [self._fresh(document, sigs, list(range(len(blocks))), 0, 0, len(document.pages), carried,
                                         notes)]
             return run

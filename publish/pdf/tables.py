@@ -15,9 +15,10 @@ from lxml.html import builder as E
 
 from .weasy import boxes, page_box
 
+from ..book.markup import CROWDED, FOOTNOTE, LANDSCAPE, PAGE_NUMBER, PROBE, WIDE
+
 # The ways to set a table, tried in order; the last, words broken anywhere, when none fits whole words.
-SETTINGS = ("", "wide", "wide landscape", "wide landscape crowded")
-PROBE = "data-probe"  # the attribute telling each trial copy's table apart
+SETTINGS = ("", WIDE, f"{WIDE} {LANDSCAPE}", f"{WIDE} {LANDSCAPE} {CROWDED}")
 SLACK = 0.5  # CSS px a table may pass the text block by: rounding in the layout
 
 
@@ -56,7 +57,7 @@ def _too_wide(root, tables: list, which: list[int], setting: str, render) -> set
         # Ids, notes and page numbers belong to the book's real copy, not to a trial one.
         for el in trial.xpath(".//*[@id]"):
             del el.attrib["id"]
-        for el in trial.xpath(".//span[contains(concat(' ', @class, ' '), ' footnote ') or @class='pn']"):
+        for el in trial.xpath(f".//span[contains(concat(' ', @class, ' '), ' {FOOTNOTE} ') or @class='{PAGE_NUMBER}']"):
             el.drop_tree()
         trial.set("class", f"{trial.get('class') or ''} {setting}".strip())
         trial.set(PROBE, str(i))

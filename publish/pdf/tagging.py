@@ -17,15 +17,14 @@ import io
 import pikepdf
 import pydyf
 
-from ..book.model import PAGE_LABEL, PAGEBREAK
+from ..book.markup import FOOTNOTE, FOOTNOTE_CALL, FOOTNOTE_MARKER, PAGE_LABEL, PAGE_NUMBER, PAGEBREAK
 from .weasy import boxes, page_box, tagged, unwrap
 
 # Set on a laid-out box whose drawing is page furniture, to the artifact's subtype (ISO 32000-1 14.8.2.2).
 FURNITURE = "publish_artifact"
-PAGE_NUMBER = "pn"  # class of the margin number that printhtml.py puts in each break
-NOTE_CLASSES = {"footnote"}
+NOTE_CLASSES = {FOOTNOTE}
 # A note's number in the text refers to it; at the note, it is its label.
-PSEUDO_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
+PSEUDO_ROLES = {FOOTNOTE_CALL: "/Reference", FOOTNOTE_MARKER: "/Lbl"}
 
 
 def mark_furniture(document) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from ..book.markup import FOOTNOTE, PIECE_INDEX, PIECE_OF
 from ..book.pages import roman
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .html import cut_notes, mark_resumed
@@ -114,9 +115,9 @@ def _resumed(document) -> set[tuple[str, str]]:
     for page in document.pages:
         for area in footnote_areas(page):
             first = next((b.element for b in area.descendants() if b.element is not None
-                          and "footnote" in (b.element.get("class") or "").split()), None)
-            if first is not None and first.get("data-piece") not in (None, "0"):
-                found.add((first.get("data-of"), first.get("data-piece")))
+                          and FOOTNOTE in (b.element.get("class") or "").split()), None)
+            if first is not None and first.get(PIECE_INDEX) not in (None, "0"):
+                found.add((first.get(PIECE_OF), first.get(PIECE_INDEX)))
     return found
 
 

@@ -8,11 +8,10 @@ from lxml import etree
 
 from ..book.config import CONTROL
 from ..book.errors import Diagnostic
-from ..book.model import NOTE_MARK
+from ..book.markup import (ALIGNMENTS, BLOCK_CLASSES, CELL_CLASSES, GAP, GENERATED_ID, MAX_SPAN, NOTE_MARK,
+                           RESERVED_CLASS)
 from ..book.numbers import whole
 from ..book.pages import LABEL, PageBreak
-from ..markdown.convert import GENERATED_ID
-from ..markdown.safety import MAX_SPAN, RESERVED_CLASS
 
 HSG = "https://history.state.gov/historicaldocuments/"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
@@ -42,15 +41,10 @@ PLAIN = {"persName", "placeName", "orgName", "name", "gloss", "term", "date", "t
          "title", "seg", "foreign", "abbr", "num", "rs", "emph", "q", "said", "docDate", "pubPlace", "publisher",
          "byline", "titlePart", "idno", "add", "corr", "sic", "orig", "reg", "expan", "measure", "address",
          "addrLine"}
-BLOCK_CLASSES = {"dateline": "dateline", "opener": "opener", "closer": "closer", "postscript": "postscript",
-                 "salute": "salute", "attachment": "attachment", "docImprint": "imprint", "byline": "byline",
-                 "signed": "signature", "epigraph": "epigraph", "argument": "argument", "trailer": "trailer",
-                 "ab": "ab", "docAuthor": "byline", "listBibl": "bibliography", "bibl": "bibl"}
 BLOCKS = {"p", "list", "table", "quote", "figure", "div", "head", "label", "item", "note", "lg", "l",
           *BLOCK_CLASSES}
 # Blocks that, within a paragraph-like element (a closer, a dateline), run on in its line.
 PHRASES = {"signed", "label", "head"}
-ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}
 # Elements holding blocks, where a page break between blocks stands on a line of its own.
 CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
 MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\]$")
@@ -69,8 +63,6 @@ BLOCK_START = (":::", ">", ITEM, "<")  # what opens a block no text may run into
 IGNORED = {"graphic", "facsimile", "anchor", "milestone", "cb", "fw"}  # carry no text
 # Elements TEI defines as empty: text inside one (invalid TEI) would be left out, so it is warned of.
 EMPTY = {"lb", "pb", "gap", "space", "graphic", "anchor", "milestone", "cb"}
-# A cell's role as a class print.css and epub.css set: figures right-aligned, a brace as tall as its rows.
-CELL_CLASSES = {"num": "num", "brace": "brace"}
 
 
 def local(el) -> str:
@@ -197,7 +189,7 @@ class Renderer:
             return " "
         if name == "gap":  # an omission: kept for the editor, printed as nothing
             kept = [(k, v) for k, v in child.attrib.items() if k in ("reason", "quantity", "unit")]
-            return "[]" + attributes(classes=["gap"], pairs=kept)
+            return "[]" + attributes(classes=[GAP], pairs=kept)
         if name == "del":
             return _wrap("~~", self.inline(child, heading), "~~")
         if name not in BLOCKS and name not in PLAIN:
@@ -344,7 +336,7 @@ class Renderer:
                                                   "add the file to the manuscript and link it by hand")
             return self.blocks(el, level)
         if name == "attachment":
-            return _fenced(["attachment"], self._with_heads(el, level))
+            return _fenced([BLOCK_CLASSES[name]], self._with_heads(el, level))
         if name in BLOCK_CLASSES:
             return _fenced([BLOCK_CLASSES[name]], self.blocks(el, level))
         if name not in BLOCKS:
