@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,10 @@ from .system.progress import QUIET, Progress
 
 # The stylesheets and fonts are package data: an installed wheel carries them (styles/ links here).
 STYLES = Path(__file__).resolve().parent / "styles"
-FORMATS = ("pdf", "epub")
+# Each format's writer, as module and function: imported only when wanted (WeasyPrint alone takes half a
+# second to load). Each is called as write() calls it.
+WRITERS = {"pdf": (".pdf.writer", "write_pdf"), "epub": (".epub.writer", "write_epub")}
+FORMATS = tuple(WRITERS)
 # The last second a date can hold (9999-12-31T23:59:59Z): a later SOURCE_DATE_EPOCH is no date.
 LAST_EPOCH = 253_402_300_799
 
@@ -79,17 +83,18 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
     # All formats or none: a failure in the second leaves the first's previous output too.
     with atomic_outputs(targets) as temps:
         for fmt, tmp in zip(formats, temps):
-            # Each writer is imported only when wanted: WeasyPrint alone takes half a second to load.
-            if fmt == "pdf":
-                from .pdf.writer import write_pdf
-                result.warnings += write_pdf(book, tmp, styles, jobs=jobs, cache=cache.folder(out, book.meta.id),
-                                             progress=progress)
-            else:
-                from .epub.writer import write_epub
-                progress.stage("EPUB: writing")
-                write_epub(book, tmp, styles)
+            result.warnings += write(fmt, book, tmp, styles, jobs=jobs, cache=cache.folder(out, book.meta.id),
+                                     progress=progress)
     result.outputs = dict(zip(formats, targets))
     return result
+
+
+def write(fmt: str, book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
+          progress: Progress = QUIET) -> list[Diagnostic]:
+    """Write the book in one format into target, reusing a cache folder where the writer can; return its warnings."""
+    module, name = WRITERS[fmt]
+    writer = getattr(importlib.import_module(module, __package__), name)
+    return writer(book, target, styles, jobs=jobs, cache=cache, progress=progress)
 
 
 def check(folder: Path, strict: bool = False, progress: Progress = QUIET) -> Result:

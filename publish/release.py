@@ -10,13 +10,10 @@ from pathlib import Path
 from .book.config import VERSION
 from .book.errors import Diagnostic, SettingsError
 from .book.model import Book
-from .build import FORMATS, STYLES, load, source_epoch
-from .epub.writer import write_epub
-from .pdf.writer import write_pdf
+from .build import FORMATS, STYLES, load, source_epoch, write
 from .system.fsutil import atomic_output
 
 SUMS = "SHA256SUMS"
-WRITERS = {"pdf": write_pdf, "epub": write_epub}
 
 
 @dataclass
@@ -45,7 +42,7 @@ def release(folder: Path, dist: Path, edition: str | None = None, strict: bool =
         sums = stack.enter_context(atomic_output(dist / SUMS))
         temps = {fmt: stack.enter_context(atomic_output(dist / name)) for fmt, name in names.items()}
         for fmt, tmp in temps.items():
-            WRITERS[fmt](book, tmp, styles)
+            warnings += write(fmt, book, tmp, styles)
         digests = {names[fmt]: _sha256(tmp) for fmt, tmp in temps.items()}
         sums.write_text("".join(f"{digests[name]}  {name}\n" for name in sorted(digests)), encoding="utf-8")
     return Release(book.meta.edition, book, {fmt: dist / name for fmt, name in names.items()},

@@ -13,11 +13,13 @@ from lxml import etree
 from lxml.html import builder as H
 
 from .. import __version__
+from ..book.errors import Diagnostic
 from ..book.frontmatter import edition_notice, title_lines
 from ..book.images import SUFFIX
 from ..book.markup import EDITION, TITLE_PAGE
 from ..book.model import Book, NavPoint
 from ..system.fsutil import atomic_output
+from ..system.progress import QUIET, Progress
 from .content import chapter_documents, chapter_file, locations
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -36,8 +38,10 @@ A11Y_SUMMARY = ("Text only, with a table of contents, headings in reading order,
                 "findings) and in the epub.js reading system; this file was not reviewed by a person.")
 
 
-def write_epub(book: Book, target: Path, styles: Path) -> None:
-    """Write the book as an EPUB 3 to target."""
+def write_epub(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
+               progress: Progress = QUIET) -> list[Diagnostic]:
+    """Write the book as an EPUB 3 to target, in one pass with nothing to cache; return its warnings (none)."""
+    progress.stage("EPUB: writing")
     meta = book.meta
     ebook = epub.EpubBook()
     _metadata(ebook, book)
@@ -84,6 +88,7 @@ def write_epub(book: Book, target: Path, styles: Path) -> None:
     writer.write()
     with atomic_output(target) as tmp:
         _repack(raw.getvalue(), tmp, lang)
+    return []
 
 
 def _metadata(ebook: epub.EpubBook, book: Book) -> None:

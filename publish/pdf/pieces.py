@@ -13,15 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from lxml import html as lxml_html
 
 from ..book.markup import FOOTNOTE
 from ..book.pages import roman
-from ..system.cache import Store, digest
+from .cache import PdfCache
 from .html import OTHER_PART
-from .join import part_problem
 from .layout import arrange_pages, page_starts
 from .typeset import MARGIN_GAP, Laid, Typesetter, lay_out, lost_notes, write
 from .weasy import boxes, page_box
@@ -227,10 +225,8 @@ class Run:
 class Chapters:
     """Lay out and draw chapters in pieces, each kept in the cache, laying out again only what changed."""
 
-    def __init__(self, setter: Typesetter, root: Path | None, base: str):
-        self.setter, self.base = setter, base
-        self.plans = Store(root, "plan", ".plan")
-        self.pieces = Store(root, "piece", ".pdf")
+    def __init__(self, setter: Typesetter, cache: PdfCache):
+        self.setter, self.cache = setter, cache
 
     def layout(self, html: str, carried: str | None, notes: set[str] = frozenset()) -> Run:
         """Lay out a chapter, from the last build's cuts around the blocks that changed where it can.
@@ -296,7 +292,7 @@ class Chapters:
         return run
 
     def _plan(self, sigs: list[str], ctx: str) -> dict | None:
-        kept = self.plans.get(self._plan_key(sigs, ctx))
+        kept = self.cache.plans.get(self._plan_key(sigs, ctx))
         if kept is None:
             return None
         try:
@@ -307,7 +303,7 @@ class Chapters:
 
     def _plan_key(self, sigs: list[str], ctx: str) -> str:
         # By the chapter's first block (its heading): an edit in its text keeps the chapter's plan.
-        return digest(self.base, "plan", ctx, sigs[0] if sigs else "")
+        return self.cache.key("plan", ctx, sigs[0] if sigs else "")
 
     def _region(self, run: Run, begin: _Kept, until: int | None, expect: _Kept | None) -> tuple[_Fresh, bool]:
         """Lay out from begin's first block; with until, to that block, and say if it begins a page as expect did."""
@@ -347,12 +343,10 @@ class Chapters:
             if isinstance(segment, _Kept):
                 key = self._key(run, segment.start, segment.stop, segment.right, segment.carried, first_folio + offset,
                                 lower_roman)
-                got = self.pieces.get(key, lambda pdf, info: not part_problem(pdf))
-                if got:
-                    pdf = got[0]
-                else:
+                pdf = self.cache.piece(key)
+                if pdf is None:
                     pdf = self._alone(run, segment, lambda i, o=offset: folio(o + i))
-                    self.pieces.put(key, pdf)
+                    self.cache.pieces.put(key, pdf)
                 pdfs.append(pdf)
                 keys.append(key)
                 pieces.append(segment)
@@ -368,7 +362,7 @@ class Chapters:
                     piece = _Kept(block, stop, stop_page - page, right, carried)
                     key = self._key(run, block, stop, right, carried, first_folio + offset + page, lower_roman)
                     pdf = _write(segment.document, pages[page:stop_page])
-                    self.pieces.put(key, pdf)
+                    self.cache.pieces.put(key, pdf)
                     pdfs.append(pdf)
                     keys.append(key)
                     pieces.append(piece)
@@ -377,8 +371,8 @@ class Chapters:
                 "pieces": [{"start": p.start, "pages": p.pages, "right": p.right, "carried": p.carried}
                            for p in pieces]}
         plan_key = self._plan_key(run.sigs, run.context)
-        self.plans.put(plan_key, json.dumps(plan).encode())
-        return Laid(tuple(pdfs), offset, tuple(f"piece/{k}" for k in keys) + (f"plan/{plan_key}",))
+        self.cache.plans.put(plan_key, json.dumps(plan).encode())
+        return Laid(tuple(pdfs), offset, self.cache.made_of(keys, plan_key))
 
     def _next_start(self, run: Run, segment: _Fresh) -> int | None:
         """Return the first block of the segment after this one (None at the chapter's end)."""
@@ -388,7 +382,7 @@ class Chapters:
         return later[0].start if isinstance(later[0], _Kept) else later[0].cuts[0][1]
 
     def _key(self, run: Run, start: int, stop: int | None, right: bool, carried, first_folio: int, lower: bool) -> str:
-        return digest(self.base, "piece", run.context, run.sigs[start:stop], right, carried, first_folio, lower)
+        return self.cache.key("piece", run.context, run.sigs[start:stop], right, carried, first_folio, lower)
 
     def _alone(self, run: Run, piece: _Kept, folio) -> bytes:
         """Lay out and draw one piece by itself (its drawing is not in the cache)."""

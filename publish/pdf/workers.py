@@ -28,6 +28,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from ..book.errors import PublishError, SettingsError, ToolError
+from .cache import PdfCache
 from .pieces import Chapters
 from .typeset import Typesetter
 
@@ -93,7 +94,7 @@ class Worker:
     """A process laying out and drawing parts, with the build's two threads on its pipe; it may hold several parts."""
 
     def __init__(self, context, inbox: Inbox, styles: Path, folder: Path, style: str, scratch: Path,
-                 cache):
+                 cache: PdfCache):
         self.conn, theirs = context.Pipe()
         self.process = context.Process(target=_work, args=(theirs, styles, folder, style, scratch, cache),
                                        daemon=True)
@@ -178,7 +179,7 @@ class Workers(list):
     """The worker processes of one build still at work, started when asked to; all are stopped when it ends."""
 
     def __init__(self, count: int, styles: Path, folder: Path, style: str, scratch: Path, name_of,
-                 cache: tuple[Path | None, str]):
+                 cache: PdfCache):
         super().__init__()
         self.count = count
         self.name_of = name_of  # part index -> how to name it in an error
@@ -253,7 +254,7 @@ class Workers(list):
             yield worker, message
 
 
-def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: tuple[Path | None, str]) -> None:
+def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: PdfCache) -> None:
     """Serve one worker's pipe: lay parts out and report their length, draw them when told where they go."""
     # Temporary files (WeasyPrint's fonts) go where the parent removes them.
     tempfile.tempdir = str(scratch)
@@ -264,7 +265,7 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: tu
     try:
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
-        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), *cache)
+        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache)
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":

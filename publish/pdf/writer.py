@@ -4,40 +4,32 @@ The prelims and each chapter are separate documents. Chapters open on a recto, s
 sides never depend on the parts before it; what does (its folios, the original page it starts on)
 is filled in after layout, so every part can be laid out at once. A laid-out part is kept in the
 manuscript's cache: after an edit, only the parts whose text or position changed are redone.
-Here: the schedule; typeset.py lays out, pdfworkers.py runs the processes, pdfjoin.py joins.
+Here: the schedule; typeset.py lays out, workers.py runs the processes, join.py joins, cache.py keeps.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import weasyprint
-
-from .. import __version__
 from ..book.errors import Diagnostic
 from ..book.model import Book
 from ..book.pages import roman
 from ..system import interrupt
-from ..system.cache import Store, digest
 from ..system.fsutil import owned, sweep
 from ..system.progress import QUIET, Progress
+from .cache import PdfCache
 from .html import chapter_html, page_css, prelims_html
-from .join import join, part_problem
+from .join import join
 from .pieces import Chapters, Run
 from .typeset import Laid, Typesetter
 from .workers import Workers
 
 # Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
 HTML_PER_PAGE = 2500
-# The code that turns a part's HTML into its pages: its hash is in every laid-out part's key.
-_SHAPING = sorted((*Path(__file__).parent.glob("*.py"), *(Path(__file__).parent.parent / "book").glob("*.py")))
-# More pages than any part holds: a count read from the cache beyond it is no count.
-MAX_PAGES = 1_000_000
 
 
 def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
@@ -45,14 +37,14 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     """Lay the book out into target, in `jobs` processes, reusing `cache` where it can; return its warnings."""
     style = page_css(book)
     parts = _parts(book)
-    store = _PartCache(cache, styles, style, book)
+    store = PdfCache.open(cache, styles, style, book)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
     progress.stage("PDF: laying out", _estimate(parts), "pages")
     with _scratch() as scratch, Workers(jobs if jobs > 1 else 0, styles, book.folder, style, scratch,
-                                         lambda i: _name(book, i), (cache, store.base)) as workers:
+                                         lambda i: _name(book, i), store) as workers:
         scheduler = _Scheduler(book, parts, workers, store, progress)
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
-        scheduler.chapters = Chapters(setter, cache, store.base)
+        scheduler.chapters = Chapters(setter, store)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
         # are laid out once to be counted and once more, at the end, with the folios filled in (each
         # taken from the cache when the last build made it).
@@ -65,13 +57,13 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
         first_main = next((p.start for p in parts if not p.front), 0)
         folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
         html = prelims_html(book, folios)
-        prelims = store.get(store.key(html, None, 1, True))
+        prelims = store.part(store.key(html, None, 1, True))
         if prelims is None:
             document = setter.layout(html)
             if len(document.pages) != prelims_pages:
                 raise RuntimeError("the contents changed length once its page numbers were filled in")
             prelims = setter.draw(document, None, 1, True)
-            store.put(store.key(html, None, 1, True), prelims)
+            store.keep(store.key(html, None, 1, True), prelims)
         laid = [prelims] + [p.result for p in parts]
     progress.stage("PDF: joining the parts")
     interrupt.check()
@@ -111,82 +103,6 @@ def _estimate(parts) -> int:
     # A title page or a short preface says little of the pages to come: learn from forty pages or so.
     rate = sum(p.pages for p in known) / counted if counted > 40 * HTML_PER_PAGE else 1 / HTML_PER_PAGE
     return round(sum(p.pages if p.pages is not None else max(1, len(p.html) * rate) for p in parts))
-
-
-class _PartCache:
-    """Laid-out parts in the manuscript's cache, each checked as it is read back."""
-
-    def __init__(self, root: Path | None, styles: Path, style: str, book: Book):
-        self.store = Store(root, "pdf", ".pdf")
-        # The pieces of long chapters (publish/pieces.py): kept while a part made from them is.
-        self.made_of = {kind: Store(root, kind, suffix) for kind, suffix in (("piece", ".pdf"), ("plan", ".plan"))}
-        # How many pages each part lays out to, wherever it stands: the prelims' before their folios are known,
-        # and a chapter's, unchanged since the last build, before the chapters before it are counted.
-        self.counts = Store(root, "count", ".txt")
-        base = hashlib.sha256(f"{__version__} {weasyprint.__version__}\n{style}".encode())
-        # How a part is laid out and drawn is the PDF writer's code and the markup it reads (book/): changed,
-        # it lays parts out again; the reader, the importer and the command line do not shape a part's pages.
-        for path in _SHAPING:
-            base.update(path.name.encode() + path.read_bytes())
-        for path in sorted(p for p in styles.rglob("*") if p.is_file()):
-            base.update(path.name.encode() + path.read_bytes())
-        # An image replaced under the same name changes the pages that show it.
-        for src, resource in sorted(book.resources.items()):
-            base.update(src.encode() + hashlib.sha256(resource.path.read_bytes()).digest())
-        self.base = base.hexdigest()
-
-    def key(self, html: str, carried: str | None, first_folio: int, lower_roman: bool) -> str:
-        return digest(self.base, html, carried, first_folio, lower_roman)
-
-    def get(self, key: str) -> Laid | None:
-        kept = self.store.get(key, lambda data, info: _count(info.get("pages")) is not None
-                              and isinstance(info.get("kept"), list) and all(isinstance(k, str) for k in info["kept"]))
-        if not kept:
-            return None
-        data, info = kept
-        # A chapter in pieces is kept as the list of its pieces (pieces.py), each checked as it is read.
-        pieces = _pieces(info["kept"])
-        found = [self.made_of["piece"].get(k) for k in pieces] if pieces else [(data, info)]
-        if any(f is None or part_problem(f[0]) for f in found):
-            return None
-        laid = Laid(tuple(f[0] for f in found), info["pages"], tuple(info["kept"]))
-        self._use(laid)
-        return laid
-
-    def put(self, key: str, laid: Laid) -> None:
-        self.store.put(key, b"" if _pieces(laid.kept) else laid.pdfs[0], pages=laid.pages, kept=list(laid.kept))
-        self._use(laid)
-
-    def pages(self, html: str, carried: str | None) -> int | None:
-        """Return how many pages a part lays out to, if a build has counted them (wherever the part stood)."""
-        kept = self.counts.get(digest(self.base, "count", html, carried),
-                               lambda data, info: data.isdigit() and len(data) < 10 and _count(int(data)))
-        return int(kept[0]) if kept else None
-
-    def counted(self, html: str, carried: str | None, pages: int) -> None:
-        self.counts.put(digest(self.base, "count", html, carried), str(pages).encode())
-
-    def _use(self, laid: Laid) -> None:
-        for entry in laid.kept:
-            kind, _, key = entry.partition("/")
-            if kind in self.made_of:
-                self.made_of[kind].used.add(key)
-
-    def prune(self) -> None:
-        self.store.prune()
-        self.counts.prune()
-        for store in self.made_of.values():
-            store.prune()
-
-
-def _count(value) -> int | None:
-    """Return a count of pages read from the cache, if it is one: a whole number from 1 to MAX_PAGES."""
-    return value if type(value) is int and 0 < value <= MAX_PAGES else None
-
-
-def _pieces(kept) -> list[str]:
-    """Return the keys of the pieces a part was made of, in order (none for a part laid out whole)."""
-    return [key for kind, _, key in (entry.partition("/") for entry in kept) if kind == "piece"]
 
 
 @dataclass
@@ -314,7 +230,7 @@ class _Scheduler:
         for part in self.parts:
             part.start = start
             if start is not None and part.result is None:
-                part.result = self.store.get(self._key(part))
+                part.result = self.store.part(self._key(part))
                 if part.result is not None:
                     part.pages = part.result.pages
             if start is not None and part.pages is not None:
@@ -332,7 +248,7 @@ class _Scheduler:
         return self.store.key(part.html, part.carried, *self._first_folio(part))
 
     def _keep(self, part: _Part) -> None:
-        self.store.put(self._key(part), part.result)
+        self.store.keep(self._key(part), part.result)
 
     def show(self, laying: int = 0) -> None:
         """Show the pages laid out: the parts counted, and `laying` pages of those being laid out."""

@@ -4,7 +4,8 @@ Each manuscript (by its id) has a folder of its own under ``<out>/.cache``, so b
 evicts another's work. An entry is trusted only when this tool, on this machine, wrote it: each is
 signed with HMAC-SHA256 under a key kept outside the project and the cache (``key_path``), over its
 name, its bytes and what describes it; an entry without a good signature is a miss. Callers still
-check what an entry may hold (see ``Store.get``'s ``accept``): a mistake is a miss, never a traceback.
+check what an entry may hold (``Store.get``'s ``accept``, ``Store.read``'s ``parse``): a mistake is a
+miss, never a traceback.
 The cache's folders are the tool's own: no symbolic link from ``.cache`` down is followed, on read,
 write or prune; one found where a folder belongs is removed (never its target) and a folder made.
 """
@@ -20,7 +21,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 CACHE = ".cache"
 # Where the signing key is, if not in the user's cache folder (tests set it to keep theirs apart).
@@ -29,6 +30,7 @@ KEY_BYTES = 32
 # Opened without following a link, and without waiting on a FIFO put where a file or folder belongs.
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+T = TypeVar("T")
 
 
 def folder(out: Path, book_id: str) -> Path:
@@ -114,6 +116,10 @@ class Store:
 
     def get(self, key: str, accept: Callable[[bytes, dict], bool] = lambda data, info: True):
         """Return (bytes, info) kept under key, or None when absent, not signed by this tool or not accepted."""
+        return self.read(key, lambda data, info: (data, info) if accept(data, info) else None)
+
+    def read(self, key: str, parse: Callable[[bytes, dict], T | None]) -> T | None:
+        """Return what parse makes of the entry under key; None when absent, not signed by this tool or unfit (None)."""
         data = info = None
         with self._opened(make=False) as folder:
             if folder is not None:
@@ -124,10 +130,11 @@ class Store:
             signed = bool(mac) and hmac.compare_digest(mac, self._mac(key, data, info))
         except (TypeError, ValueError):
             signed = False
-        if not signed or not accept(data, info):
+        value = parse(data, info) if signed else None
+        if value is None:
             return None  # laid out again, and replaced by put
         self.used.add(key)
-        return data, info
+        return value
 
     def put(self, key: str, data: bytes, **info) -> None:
         """Keep an entry with what describes it, signed; a cache that cannot be written is no error."""

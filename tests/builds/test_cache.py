@@ -287,3 +287,19 @@ def test_the_key_is_the_same_for_every_store_and_kept_private(tmp_path, monkeypa
     cache._secret.cache_clear()  # as a new process would read it
     assert cache.Store(tmp_path / "out" / cache.CACHE / "x", "pdf", ".pdf").get("entry") == (b"data", {"pages": 1})
     assert path.stat().st_mode & 0o777 == 0o600 and len(path.read_bytes()) == cache.KEY_BYTES
+
+
+def pdf_entries(out: Path) -> dict[str, set[str]]:
+    """Return the names of the PDF writer's entries in the edge manuscript's cache, by kind."""
+    kept = cache.folder(out, "edge")
+    return {kind: {p.name for p in (kept / kind).iterdir()} for kind in ("pdf", "piece", "plan", "count")}
+
+
+def test_after_an_edit_the_cache_keeps_what_the_build_used_and_only_that(built, tmp_path):
+    """The entries a rebuild leaves are a clean build's, pieces drawn in the worker processes too."""
+    folder, out = built
+    edit(folder)
+    build(folder, out, ("pdf",), jobs=2)
+    build(folder, tmp_path / "clean", ("pdf",), jobs=2)
+    assert pdf_entries(out) == pdf_entries(tmp_path / "clean")
+    assert all(pdf_entries(out).values())

@@ -113,7 +113,7 @@ def test_failing_writer_leaves_both_previous_outputs(built, previous, monkeypatc
     """The PDF is written, then the EPUB writer fails: neither output is replaced."""
     folder, out = built
 
-    def broken(book, target, styles):
+    def broken(book, target, styles, **options):
         target.write_bytes(b"half an EPUB")
         raise RuntimeError("writer bug")
     monkeypatch.setattr(publish.epub.writer, "write_epub", broken)
