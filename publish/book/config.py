@@ -161,7 +161,7 @@ def load_metadata(folder: Path) -> tuple[Metadata | None, list[Diagnostic]]:
                                  f"{did_you_mean(folder.name, _folders(folder.parent))}")]
     if not path.is_file():
         return None, [Diagnostic(shown, 0, 0, "M001", f"no {BOOK_FILE}: a manuscript folder needs one "
-                                 "(see README, 'The manuscript')")]
+                                 "(see docs/manuscript.md)")]
     if not path.resolve().is_relative_to(folder.resolve()):
         return None, [Diagnostic(shown, 0, 0, "M009", f"{BOOK_FILE} links to a file outside the manuscript folder")]
     try:

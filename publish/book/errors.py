@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# Every exit code, declared once: `publish --help` lists this table and the README repeats it.
+# Every exit code, declared once: `publish --help` lists this table and docs/checks-and-safety.md repeats it.
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2

@@ -11,7 +11,7 @@ from pathlib import Path
 from lxml import etree
 from PIL import Image
 
-# Limits an image may not pass (the README's "Safety model" states them): a decompression bomb of a
+# Limits an image may not pass (docs/checks-and-safety.md, "Safety model", states them): a decompression bomb of a
 # few megabytes can ask for gigabytes, and nested <use> for 10^8 shapes.
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 600 dpi scan of a 9 × 12 in map is 39 million

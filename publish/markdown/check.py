@@ -1,7 +1,7 @@
 """Manuscript checks: every problem found in one pass, each with its file, line and code.
 
 Codes: M metadata (config.py), P page markers, S structure, N notes, T text, R refused (unsafe) input
-(safety.py). The README lists them all.
+(safety.py). docs/checks-and-safety.md lists them all.
 """
 from __future__ import annotations
 

@@ -15,9 +15,28 @@ from lxml import html as lxml_html
 
 from ..book.config import Metadata, not_utf8
 from ..book.errors import Diagnostic, ManuscriptError, PublishError, ToolError
-from ..book.markup import (BOUNDARY, CHAPTER, DOCUMENT, DOCUMENT_NUMBER, FRONT, GENERATED_ID, HEADING_PAGE,
-                           NOTE_MARK, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, PANDOC_NOTE_BACK, PANDOC_NOTE_REF,
-                           SOURCE_COLUMN, SOURCE_LINE, SOURCE_PATH, note_id, pandoc_key, ref_id)
+from ..book.markup import (
+    BOUNDARY,
+    CHAPTER,
+    DOCUMENT,
+    DOCUMENT_NUMBER,
+    FRONT,
+    GENERATED_ID,
+    HEADING_PAGE,
+    NOTE_MARK,
+    NOTEREF,
+    NOTES,
+    PAGE_LABEL,
+    PAGEBREAK,
+    PANDOC_NOTE_BACK,
+    PANDOC_NOTE_REF,
+    SOURCE_COLUMN,
+    SOURCE_LINE,
+    SOURCE_PATH,
+    note_id,
+    pandoc_key,
+    ref_id,
+)
 from ..book.model import Book, Chapter, Note, Section
 from ..book.pages import MARKER, PageBreak, find_markers
 from ..system import interrupt

@@ -12,10 +12,37 @@ from lxml.html import builder as E
 
 from ..book.frontmatter import edition_notice, title_lines
 from ..book.geometry import measure, turned
-from ..book.markup import (AT_START, BOUNDARY, CHAPTER, CHAPTER_PART, CONTENTS, CONTENTS_FOLIO, CONTINUED, EDITION,
-                           FOOTNOTE, FRONT, FRONT_PART, HALF_TITLE, HALF_TITLE_LINES, NEW_PARAGRAPH, NOTE_BLOCK,
-                           NOTE_BLOCKS, NOTE_MARKER, NOTE_NUMBER, NOTEREF, PAGE_LABEL, PAGE_NUMBER, PAGEBREAK, PIECE,
-                           PIECE_INDEX, PIECE_OF, RESUMED, RUNNING_HEAD, RUNNING_TITLE, TITLE_PAGE)
+from ..book.markup import (
+    AT_START,
+    BOUNDARY,
+    CHAPTER,
+    CHAPTER_PART,
+    CONTENTS,
+    CONTENTS_FOLIO,
+    CONTINUED,
+    EDITION,
+    FOOTNOTE,
+    FRONT,
+    FRONT_PART,
+    HALF_TITLE,
+    HALF_TITLE_LINES,
+    NEW_PARAGRAPH,
+    NOTE_BLOCK,
+    NOTE_BLOCKS,
+    NOTE_MARKER,
+    NOTE_NUMBER,
+    NOTEREF,
+    PAGE_LABEL,
+    PAGE_NUMBER,
+    PAGEBREAK,
+    PIECE,
+    PIECE_INDEX,
+    PIECE_OF,
+    RESUMED,
+    RUNNING_HEAD,
+    RUNNING_TITLE,
+    TITLE_PAGE,
+)
 from ..book.model import Book
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
@@ -153,7 +180,7 @@ def _hold_to_word(span) -> None:
 
     WeasyPrint breaks lines early when an inline element follows a space (Kozea/WeasyPrint#1614), so
     the break holds on to the word before it; a break left at the end of a line is moved to the next
-    line after layout (publish/layout.py).
+    line after layout (layout.py).
     """
     before = span.getprevious()
     text = before.tail if before is not None else span.getparent().text

@@ -21,8 +21,8 @@ from ..book.markup import cite_pages
 from ..book.model import Book
 from ..book.pages import roman
 from .html import OTHER_PART
-from .tagging import identify
 from .laid import Laid
+from .tagging import identify
 
 # The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
 ORIGINAL_PAGES = "Original pages"

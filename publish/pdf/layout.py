@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..book.markup import PAGE_NUMBER, cite_pages
 from . import weasy
 from .weasy import boxes, line_size
-
-from ..book.markup import PAGE_NUMBER, cite_pages
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # Placeholders the stylesheet puts in the margins, replaced page by page once the part is laid out.

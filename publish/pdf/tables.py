@@ -13,9 +13,8 @@ import copy
 from lxml import html as lxml_html
 from lxml.html import builder as E
 
-from .weasy import boxes, page_box
-
 from ..book.markup import CROWDED, FOOTNOTE, LANDSCAPE, PAGE_NUMBER, PROBE, WIDE
+from .weasy import boxes, page_box
 
 # The ways to set a table, tried in order; the last, words broken anywhere, when none fits whole words.
 SETTINGS = ("", WIDE, f"{WIDE} {LANDSCAPE}", f"{WIDE} {LANDSCAPE} {CROWDED}")

@@ -7,7 +7,7 @@ technology and text extraction skip; the original page break itself becomes an e
 whose /Alt names the page ("page 588"), where it falls in the text; a footnote becomes a Note with an ID,
 its number in the text a Reference; a table header gets its scope, an element in another language its
 /Lang. Once written, each part's tree is mended where WeasyPrint's falls short of PDF/UA (settle), so
-that the join (pdfjoin.py) makes one tree of the parts' trees without walking them.
+that the join (join.py) makes one tree of the parts' trees without walking them.
 """
 from __future__ import annotations
 

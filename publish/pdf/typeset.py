@@ -30,7 +30,7 @@ _PROGRESS = logging.getLogger("weasyprint.progress")
 _PROGRESS.setLevel(logging.INFO)
 _PROGRESS.propagate = False  # its messages are for the display, never for the console
 # Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
-# PDF/A-2u and PDF/UA-1 (pdfjoin.py).
+# PDF/A-2u and PDF/UA-1 (join.py).
 PDF_VARIANT = "pdf/a-2a"
 
 

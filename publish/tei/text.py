@@ -8,8 +8,16 @@ from lxml import etree
 
 from ..book.config import CONTROL
 from ..book.errors import Diagnostic
-from ..book.markup import (ALIGNMENTS, BLOCK_CLASSES, CELL_CLASSES, GAP, GENERATED_ID, MAX_SPAN, NOTE_MARK,
-                           RESERVED_CLASS)
+from ..book.markup import (
+    ALIGNMENTS,
+    BLOCK_CLASSES,
+    CELL_CLASSES,
+    GAP,
+    GENERATED_ID,
+    MAX_SPAN,
+    NOTE_MARK,
+    RESERVED_CLASS,
+)
 from ..book.numbers import whole
 from ..book.pages import LABEL, PageBreak
 

@@ -153,7 +153,7 @@ def test_a_tampered_cache_entry_is_laid_out_again_not_joined(tmp_path, where):
     out = tmp_path / "out"
     build(ROOTS / "edge", out, ("pdf",), jobs=1)
     kept = cache.folder(out, "edge")
-    # The parts laid out whole (the prelims), and the pieces a chapter is made of (publish/pieces.py): the
+    # The parts laid out whole (the prelims), and the pieces a chapter is made of (publish/pdf/pieces.py): the
     # chapter's own entry only lists them.
     entries = [*(kept / "pdf").glob("*.pdf"), *(kept / "piece").glob("*.pdf")]
     assert sum(entry.stat().st_size == 0 for entry in entries) == 3  # the preface and two chapters
