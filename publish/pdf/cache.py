@@ -16,7 +16,7 @@ from .. import __version__
 from ..book.model import Book
 from ..system.cache import Store, digest
 from .join import part_problem
-from .typeset import Laid
+from .laid import Laid
 
 # The code that turns a part's HTML into its pages: its hash is in every laid-out part's key.
 _SHAPING = sorted((*Path(__file__).parent.glob("*.py"), *(Path(__file__).parent.parent / "book").glob("*.py")))

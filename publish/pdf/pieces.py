@@ -21,7 +21,8 @@ from ..book.pages import roman
 from .cache import PdfCache
 from .html import OTHER_PART
 from .layout import arrange_pages, page_starts
-from .typeset import MARGIN_GAP, Laid, Typesetter, lay_out, lost_notes, write
+from .laid import Laid
+from .typeset import MARGIN_GAP, Typesetter, lay_out, lost_notes, write
 from .weasy import boxes, page_box
 
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where

@@ -25,7 +25,8 @@ from .cache import PdfCache
 from .html import chapter_html, page_css, prelims_html
 from .join import join
 from .pieces import Chapters, Run
-from .typeset import Laid, Typesetter
+from .laid import Laid
+from .typeset import Typesetter
 from .workers import Workers
 
 # Bytes of a part's HTML per laid-out page, until the build's first parts tell better.
