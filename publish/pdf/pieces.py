@@ -20,8 +20,8 @@ from ..book.markup import FOOTNOTE
 from ..book.pages import roman
 from .cache import PdfCache
 from .html import OTHER_PART
-from .layout import arrange_pages, page_starts
 from .laid import Laid
+from .layout import arrange_pages, page_starts
 from .typeset import MARGIN_GAP, Typesetter, lay_out, lost_notes, write
 from .weasy import boxes, page_box
 

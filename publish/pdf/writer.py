@@ -24,8 +24,8 @@ from ..system.progress import QUIET, Progress
 from .cache import PdfCache
 from .html import chapter_html, page_css, prelims_html
 from .join import join
-from .pieces import Chapters, Run
 from .laid import Laid
+from .pieces import Chapters, Run
 from .typeset import Typesetter
 from .workers import Workers
 
