@@ -292,6 +292,45 @@ def structure_elements(pdf: pikepdf.Pdf):
     yield from walk(pdf.Root.StructTreeRoot)
 
 
+class TaggedText:
+    """A tagged PDF's structure elements and their text, read in structure order as assistive technology reads it."""
+
+    def __init__(self, path: Path):
+        self.pdf = pikepdf.open(path)
+        self._page = {page.objgen: i for i, page in enumerate(self.pdf.pages)}
+        self._marked: dict[tuple[int, int], str] = {}
+        with pdfplumber.open(path) as pdf:
+            for i, page in enumerate(pdf.pages):
+                for char in page.chars:
+                    if char.get("mcid") is not None:
+                        key = (i, char["mcid"])
+                        self._marked[key] = self._marked.get(key, "") + char["text"]
+
+    def elements(self, role: str) -> list:
+        return [e for e in structure_elements(self.pdf) if e.S == role]
+
+    def _content(self, element, page=None):
+        """Yield (page index, MCID) of each marked content under element, in structure order."""
+        page = element.get("/Pg", page)
+        kids = element.get("/K", [])
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, int):
+                yield self._page[page.objgen], kid
+            elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                yield self._page[kid.get("/Pg", page).objgen], int(kid.MCID)
+            elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                yield from self._content(kid, page)
+
+    def pages(self, element) -> set[int]:
+        """Return the pages an element's content is drawn on."""
+        return {page for page, _ in self._content(element)}
+
+    def text(self, element) -> str:
+        """Return an element's text, its pieces of content in structure order; a line-end hyphen joins its word."""
+        text = " ".join(self._marked.get(key, "") for key in self._content(element))
+        return re.sub(r"\s+", " ", text.replace("\u2010 ", ""))
+
+
 def assert_accessible_and_archival(path: Path) -> None:
     """Assert that page-validation finds no failed rule of PDF/UA-1 or PDF/A-2u."""
     import page

@@ -22,7 +22,7 @@ from ..book.model import Book
 from ..book.pages import roman
 from .html import OTHER_PART
 from .laid import Laid
-from .tagging import identify
+from .tagging import KEY, Merger, identify
 
 # The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
 ORIGINAL_PAGES = "Original pages"
@@ -140,7 +140,7 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.P
     dests = {}
     structure = _Structure(out)
     for number, part in enumerate(parts):
-        for pdf in part:
+        for index, pdf in enumerate(part):
             source = pikepdf.open(io.BytesIO(pdf))
             sources.append(source)
             base = len(out.pages)
@@ -152,7 +152,7 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.P
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(source.pages)
-            structure.add(source, out.pages[base:])
+            structure.add(source, out.pages[base:], continued=index > 0)
         if len(out.pages) % 2 and number < len(parts) - 1:
             box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
@@ -228,9 +228,13 @@ class _Structure:
         self.next_key = 0  # the first parent-tree key no part has taken
         self.roles = pikepdf.Dictionary()
         self.ids = {}
+        self.merger = Merger()  # a chapter's pieces continue its section
 
-    def add(self, source: pikepdf.Pdf, pages) -> None:
-        """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far."""
+    def add(self, source: pikepdf.Pdf, pages, continued: bool = False) -> None:
+        """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far.
+
+        continued: the part is a piece of the chapter before, and continues the element it ended in.
+        """
         root = source.Root.get("/StructTreeRoot")
         if root is None:
             return
@@ -251,6 +255,13 @@ class _Structure:
             top = self.pdf.copy_foreign(top)
             kids = top.K if top.S == pikepdf.Name.Document else [top]
             for kid in kids:
+                last = self.document.K[-1] if len(self.document.K) else None
+                if continued and _continues(kid, last):
+                    # Pieces are cut between the section's blocks (pieces.py): only the section continues.
+                    self.merger.join(kid, last)
+                    continued = False
+                    continue
+                continued = False
                 if isinstance(kid, pikepdf.Dictionary):
                     kid.P = self.document
                 self.document.K.append(kid)
@@ -262,6 +273,10 @@ class _Structure:
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
         pdf = self.pdf
+        self.merger.repoint_nums(self.parents)
+        for kid in self.document.K:
+            if isinstance(kid, pikepdf.Dictionary) and KEY in kid:
+                del kid[KEY]
         root = pdf.make_indirect(pikepdf.Dictionary(
             Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([self.document]),
             ParentTree=pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(self.parents))),
@@ -281,6 +296,12 @@ class _Structure:
             pdf.Root.OutputIntents = _copy(pdf, first, first.Root.OutputIntents)
         for page in pdf.pages:
             page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
+
+
+def _continues(kid, last) -> bool:
+    """Say whether a piece's first top element stands for the same HTML element as the element before it."""
+    return all(isinstance(e, pikepdf.Dictionary) and KEY in e for e in (kid, last)) and \
+        kid[KEY] == last[KEY] and kid.S == last.S
 
 
 def _copy(pdf: pikepdf.Pdf, source: pikepdf.Pdf, value):

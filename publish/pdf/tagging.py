@@ -8,6 +8,13 @@ whose /Alt names the page ("page 588"), where it falls in the text; a footnote b
 its number in the text a Reference; a table header gets its scope, an element in another language its
 /Lang. Once written, each part's tree is mended where WeasyPrint's falls short of PDF/UA (settle), so
 that the join (join.py) makes one tree of the parts' trees without walking them.
+
+WeasyPrint tags page by page: a paragraph, table, list or section that runs onto the next page becomes
+one structure element on each, and a note too tall for one page's foot is drawn as pieces (html.py,
+cut_notes), each a note of its own. Each element is told which HTML element it stands for (KEY, the
+element's place in the document; a note's pieces and a paragraph of a note cut between them share
+their first's), and settle makes one element of those a page or a note's cut parted, the book's
+structure whatever the pages; a table header repeated atop a page is drawn as an artifact.
 """
 from __future__ import annotations
 
@@ -17,7 +24,17 @@ import io
 import pikepdf
 import pydyf
 
-from ..book.markup import FOOTNOTE, FOOTNOTE_CALL, FOOTNOTE_MARKER, PAGE_LABEL, PAGE_NUMBER, PAGEBREAK
+from ..book.markup import (
+    FOOTNOTE,
+    FOOTNOTE_CALL,
+    FOOTNOTE_MARKER,
+    NEW_PARAGRAPH,
+    PAGE_LABEL,
+    PAGE_NUMBER,
+    PAGEBREAK,
+    PIECE_INDEX,
+    PIECE_OF,
+)
 from .weasy import boxes, page_box, tagged, unwrap
 
 # Set on a laid-out box whose drawing is page furniture, to the artifact's subtype (ISO 32000-1 14.8.2.2).
@@ -25,16 +42,36 @@ FURNITURE = "publish_artifact"
 NOTE_CLASSES = {FOOTNOTE}
 # A note's number in the text refers to it; at the note, it is its label.
 PSEUDO_ROLES = {FOOTNOTE_CALL: "/Reference", FOOTNOTE_MARKER: "/Lbl"}
+# Private keys of a part's structure elements, gone from the book: the HTML element an element stands
+# for, and the note a Reference calls. join.py reads KEY on a part's top elements, to join a chapter's pieces.
+KEY = "/PublishElement"
+CALLS = "/PublishNote"
+# Set on WeasyPrint's PDF while it is tagged: what build_box_tree keeps from page to page (_Keys).
+_STATE = "publish_keys"
 
 
 def mark_furniture(document) -> None:
-    """Flag the running heads, folios, page ranges and margin numbers of a laid-out part as artifacts."""
+    """Flag the running heads, folios, page ranges, margin numbers and repeated table headers of a laid-out
+    part as artifacts."""
+    tables = set()
     for page in document.pages:
         for area in page_box(page).children:
             if isinstance(area, boxes.MarginBox):
                 _flag(area, "Header" if area.at_keyword.startswith("@top") else "Footer")
             else:
                 _mark_numbers(area)
+                _mark_repeated_headers(area, tables)
+
+
+def _mark_repeated_headers(area, tables: set) -> None:
+    """Flag the header a table repeats atop each page after its first: it is tagged once, where it begins."""
+    for box in area.descendants():
+        if isinstance(box, boxes.TableBox) and box.element is not None:
+            if id(box.element) in tables:
+                for group in box.children:
+                    if group.is_header:
+                        _flag(group, "Header")
+            tables.add(id(box.element))
 
 
 def _mark_numbers(box) -> None:
@@ -82,19 +119,77 @@ def _artifact(stream, properties):
 
 
 def build_box_tree(original, box, parent, pdf, page_number, nums, annotations, tags):
-    """Build WeasyPrint's structure for a box (original), leaving furniture out and naming notes and page breaks."""
+    """Build WeasyPrint's structure for a box (original), leaving furniture out, naming notes and page breaks
+    and keying each element to its HTML element."""
     inner = unwrap(box)
-    if getattr(inner, FURNITURE, None):
-        return
     tag, _, pseudo = (getattr(inner, "element_tag", None) or "").partition("::")
+    if tag == "html" and not isinstance(inner, boxes.PageBox):
+        state = getattr(pdf, _STATE, None)
+        if state is None or state.root is not inner.element:
+            setattr(pdf, _STATE, _Keys(inner.element))
+    state = getattr(pdf, _STATE, None)
+    if getattr(inner, FURNITURE, None):
+        if state is not None:
+            state.stand_in(inner)
+        return
     # For the page, html and body, WeasyPrint yields the elements of their children.
     html = inner.element if tag not in ("", "html", "body") and not isinstance(inner, boxes.PageBox) else None
     for element in original(box, parent, pdf, page_number, nums, annotations, tags):
         if html is not None and pseudo in PSEUDO_ROLES:
             element["S"] = PSEUDO_ROLES[pseudo]
+            if pseudo == FOOTNOTE_CALL and state is not None:
+                element[CALLS[1:]] = state.keys[id(html)]
         elif html is not None and not pseudo:
             _describe(element, html, set((html.get("class") or "").split()))
+            # An anonymous box (a list item's body, a cell's block) draws its parent's element: not keyed,
+            # else it would be taken for a part of its parent.
+            if state is not None and parent.get(KEY[1:]) != state.keys[id(html)]:
+                element[KEY[1:]] = state.keys[id(html)]
+                if element["S"] == "/Table":
+                    state.alias_headers(inner)
+                elif element["S"] == "/TH":
+                    state.headers.setdefault(state.keys[id(html)], element)
         yield element
+
+
+class _Keys:
+    """The key of each HTML element of a document, and the header cells tagged so far."""
+
+    def __init__(self, root):
+        self.root = root
+        self.keys = {}
+        self.headers = {}  # key -> the header cell's first structure element
+        self.stand_ins = []  # (mark given a repeated header's cell, key of its cell)
+        notes, paragraphs = {}, {}
+        for index, element in enumerate(root.iter()):
+            key = index
+            note = element.get(PIECE_OF)
+            if note is not None:
+                key = notes.setdefault(note, index)
+                for block in element:  # a piece holds one block of its note, or a part of it (html._cut)
+                    own = NEW_PARAGRAPH in (block.get("class") or "").split() or element.get(PIECE_INDEX) == "0"
+                    paragraphs[note] = self.keys[id(block)] = index + 1 if own else paragraphs.get(note, index + 1)
+            self.keys.setdefault(id(element), key)
+
+    def stand_in(self, box) -> None:
+        """Give the header cells of a repeated table header a mark, which WeasyPrint names for the cells below."""
+        for cell in box.descendants():
+            if getattr(cell, "element_tag", None) == "th" and cell.element is not None:
+                cell.mark = pydyf.Dictionary({"A": pydyf.Dictionary()})
+                self.stand_ins.append((cell.mark, self.keys[id(cell.element)]))
+
+    def alias_headers(self, table) -> None:
+        """Point the cells of a table's later page at its header cells where they were tagged, not repeated."""
+        names = {mark["ID"].string: self.headers[key]["ID"] for mark, key in self.stand_ins
+                 if "ID" in mark and key in self.headers}
+        self.stand_ins = []
+        if not names:
+            return
+        for cell in table.descendants():
+            attributes = getattr(cell, "mark", None)
+            attributes = attributes.get("A") if attributes is not None else None
+            if attributes is not None and "Headers" in attributes:
+                attributes["Headers"] = pydyf.Array(names.get(h.string, h) for h in attributes["Headers"])
 
 
 def _describe(element, html, classes: set[str]) -> None:
@@ -112,9 +207,20 @@ def _describe(element, html, classes: set[str]) -> None:
 
 
 def settle(pdf: bytes) -> bytes:
-    """Return a tagged part with its list items' bodies made, its IDs unique and an ID tree naming them."""
+    """Return a tagged part with one element per HTML element, its notes beside their calls, its list items'
+    bodies made, its IDs unique and an ID tree naming them."""
     with pikepdf.open(io.BytesIO(pdf)) as part:
         root = part.Root.StructTreeRoot
+        merged = Merger()
+        merged.walk(root)
+        merged.repoint(root)
+        _place_notes(root, merged.first)
+        for element in _elements(root):
+            if CALLS in element:
+                del element[CALLS]
+            # Only the part's top elements keep their key, for the join (a chapter's pieces share its section).
+            if KEY in element and element.P.get("/S") != pikepdf.Name.Document:
+                del element[KEY]
         ids = {}
         for element in _elements(root):
             if element.S == pikepdf.Name.LI:
@@ -130,6 +236,115 @@ def settle(pdf: bytes) -> bytes:
         saved = io.BytesIO()
         part.save(saved, deterministic_id=True)
     return saved.getvalue()
+
+
+class Merger:
+    """Make one structure element of those that stand for one HTML element (KEY), in the order of their content."""
+
+    def __init__(self):
+        self.first = {}  # (key, role) -> the element the others join
+        self.moved = {}  # objgen of an element joined to another -> that other
+        self.names = {}  # ID of an element joined to another -> the other's ID
+
+    def walk(self, element) -> None:
+        """Join the elements under element, each to the first before it that stands for the same HTML element."""
+        element.K = pikepdf.Array([kid for kid in _kids(element) if self._stays(kid)])
+
+    def join(self, element, into) -> None:
+        """Join element (with all it holds) to into: its content follows into's."""
+        self.moved[element.objgen] = into
+        if "/ID" in element:
+            if "/ID" in into:
+                self.names[str(element.ID)] = into.ID
+            else:
+                into.ID = element.ID
+        page = element.get("/Pg")
+        kids = []
+        for kid in _kids(element):
+            if isinstance(kid, int) and page is not None and page.objgen != into.get("/Pg", page).objgen:
+                # Content on another page than the element's is marked by reference (ISO 32000-1 14.7.4.2).
+                kid = pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=kid)
+            elif _role(kid):
+                kid.P = into
+            kids.append(kid)
+        kept = [kid for kid in kids if self._stays(kid)]
+        into.K = pikepdf.Array([*_kids(into), *kept])
+
+    def _stays(self, kid) -> bool:
+        """Say whether kid stays where it is; else it is joined to the element before it for the same HTML element."""
+        if not _role(kid):
+            return True
+        identity = (int(kid[KEY]), kid.S) if KEY in kid else None
+        into = self.first.get(identity) if identity else None
+        if into is None:
+            if identity:
+                self.first[identity] = kid
+            self.walk(kid)
+            return True
+        self.join(kid, into)
+        return False
+
+    def repoint(self, root) -> None:
+        """Point the parent tree and the cells' headers at the elements the joined ones became."""
+        if not self.moved:
+            return
+        for nums in _number_tree_values(root.ParentTree):
+            self.repoint_nums(nums)
+        if self.names:
+            for element in _elements(root):
+                attributes = element.get("/A")
+                if isinstance(attributes, pikepdf.Dictionary) and "/Headers" in attributes:
+                    attributes.Headers = pikepdf.Array(self.names.get(str(h), h) for h in attributes.Headers)
+
+    def repoint_nums(self, nums) -> None:
+        """Point the values of a parent tree's [key, value, ...] at the elements the joined ones became."""
+        for i, value in enumerate(nums):
+            if isinstance(value, pikepdf.Array):
+                for j, mark in enumerate(value):
+                    if isinstance(mark, pikepdf.Dictionary) and mark.objgen in self.moved:
+                        value[j] = self.moved[mark.objgen]
+            elif isinstance(value, pikepdf.Dictionary) and value.objgen in self.moved:
+                nums[i] = self.moved[value.objgen]
+
+
+def _number_tree_values(tree):
+    """Yield each /Nums array of a number tree, flat or not."""
+    if "/Nums" in tree:
+        yield tree.Nums
+    for kid in tree.get("/Kids", []):
+        yield from _number_tree_values(kid)
+
+
+def _place_notes(root, first: dict) -> None:
+    """Put each note just after its call, where the HTML has it, not after the page that sets it at its foot."""
+    for call in [e for e in _elements(root) if CALLS in e]:
+        note = first.get((int(call[CALLS]), pikepdf.Name.Note))
+        if note is None or note.P.objgen == call.P.objgen:
+            continue
+        _remove(note)
+        siblings = _kids(call.P)
+        at = next(i for i, kid in enumerate(siblings) if _is(kid, call))
+        call.P.K = pikepdf.Array([*siblings[:at + 1], note, *siblings[at + 1:]])
+        note.P = call.P
+
+
+def _remove(element) -> None:
+    """Take a structure element out of its parent, and the parent out of its own if it was a page's foot left empty."""
+    parent = element.P
+    parent.K = pikepdf.Array([kid for kid in _kids(parent) if not _is(kid, element)])
+    if not len(parent.K) and parent.get("/S") == pikepdf.Name.NonStruct:
+        _remove(parent)
+
+
+def _is(kid, element) -> bool:
+    """Say whether a kid of a structure element is the element given."""
+    return isinstance(kid, pikepdf.Dictionary) and kid.objgen == element.objgen
+
+
+def _kids(element) -> list:
+    """Return the kids of a structure element (or the tree's root) as a list."""
+    kids = element.get("/K", [])
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
 
 
 def identify(ids: dict, element) -> None:
