@@ -261,7 +261,7 @@ class Merger:
         page = element.get("/Pg")
         kids = []
         for kid in _kids(element):
-            if isinstance(kid, int) and page is not None and page.objgen != into.get("/Pg", page).objgen:
+            if isinstance(kid, int) and page is not None and ("/Pg" not in into or page.objgen != into.Pg.objgen):
                 # Content on another page than the element's is marked by reference (ISO 32000-1 14.7.4.2).
                 kid = pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=kid)
             elif _role(kid):
