@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import pdfplumber
@@ -36,16 +37,18 @@ CHROMIUM_IGNORES = dict.fromkeys(map(ord, "\u200b\ufffe"))
 @pytest.fixture(scope="module")
 def narrow(tmp_path_factory) -> Path:
     """A paragraph of long words set in a narrow measure, so that many of them are hyphenated."""
-    folder = make_manuscript(tmp_path_factory.mktemp("hyphens") / "m", {"01.md": "# Chapter One\n\n## 1. Memorandum {#d1 page=5}\n\n" + TEXT}, extra="page_size: 2.6in 5in\nmargins: 0.4in 0.4in 0.4in 0.4in\n")
+    chapter = "# Chapter One\n\n## 1. Memorandum {#d1 page=5}\n\n" + TEXT
+    folder = make_manuscript(tmp_path_factory.mktemp("hyphens") / "m", {"01.md": chapter},
+                             extra="page_size: 2.6in 5in\nmargins: 0.4in 0.4in 0.4in 0.4in\n")
     return build(folder, tmp_path_factory.mktemp("hyphens-out"), ("pdf",)).outputs["pdf"]
 
 
 @pytest.fixture(scope="module")
 def hyphenated(narrow) -> set[str]:
-    """Return the words printed with a hyphen at a line end, as the glyphs on the page show them."""
+    """Return the words printed with a hyphen at a line end, as the glyphs drawn on the page show them."""
     with pdfplumber.open(narrow) as pdf:
         lines = "\n".join(page.extract_text() or "" for page in pdf.pages).splitlines()
-    words = {first.split()[-1][:-1] + re.match("[A-Za-z]*", second.split()[0])[0] for first, second in zip(lines, lines[1:])
+    words = {first.split()[-1][:-1] + re.match("[A-Za-z]*", second.split()[0])[0] for first, second in pairwise(lines)
              if re.search(r"[a-z][-\u2010\u00ad]$", first) and second.strip()}
     assert len(words) >= 4, f"the narrow measure hyphenates words: {lines}"
     assert words <= WORDS, f"each rejoined is a word of the text: {words - WORDS}"
