@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the reading systems the EPUB tests drive: Debian's Chromium (never a downloaded browser) and
+# Install the reading systems the tests drive: Debian's Chromium (never a downloaded browser) and
 # Calibre, and epub.js, playwright-core, DAISY Ace and pdf.js at the versions in package-lock.json. Run as root
 # on Debian; CI calls it before `make test`.
 set -euo pipefail
