@@ -62,6 +62,16 @@ def make_manuscript(folder: Path, chapters: dict[str, str], extra: str = "", boo
     return folder
 
 
+def require(wanted: list[tuple[str, object]]) -> None:
+    """Fail (on CI) or skip (elsewhere) unless each named engine is there (its second item true)."""
+    missing = [what for what, there in wanted if not there]
+    if missing:
+        reason = f"{', '.join(missing)} missing: run tests/js/setup.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
 def copy_root(name: str, tmp_path: Path) -> Path:
     """Copy a manuscript from tests/roots into a temporary folder."""
     target = tmp_path / name

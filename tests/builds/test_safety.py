@@ -204,7 +204,7 @@ def pdf_text(path: Path, pages=slice(None)) -> str:
     """Return the text of some pages of a PDF, words rejoined where a line was hyphenated."""
     with pdfplumber.open(path) as pdf:
         text = " ".join(page.extract_text() or "" for page in pdf.pages[pages])
-    return " ".join(text.replace("\u2010\n", "").split())
+    return " ".join(text.replace("-\n", "").split())
 
 
 def test_paragraph_of_50000_words_builds(tmp_path):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the reading systems the EPUB tests drive: Debian's Chromium (never a downloaded browser) and
-# Calibre, and epub.js, playwright-core and DAISY Ace at the versions in package-lock.json. Run as root
+# Install the reading systems the tests drive: Debian's Chromium (never a downloaded browser) and
+# Calibre, and epub.js, playwright-core, DAISY Ace and pdf.js at the versions in package-lock.json. Run as root
 # on Debian; CI calls it before `make test`.
 set -euo pipefail
 cd "$(dirname "$0")"

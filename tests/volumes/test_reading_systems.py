@@ -17,7 +17,7 @@ import pytest
 from publish.build import build
 from publish.tei.importer import import_tei
 
-from conftest import ROOT, TEI_DATA, make_manuscript
+from conftest import ROOT, TEI_DATA, make_manuscript, require
 from readers import NS, Ebook
 
 pytestmark = pytest.mark.slow
@@ -31,12 +31,7 @@ def engines(*commands: str) -> None:
     wanted = [(name, shutil.which(name)) for name in commands] or [
         ("node", shutil.which("node")), ("Chromium", Path(CHROMIUM).exists()),
         ("tests/js/node_modules", (JS / "node_modules" / "epubjs").is_dir())]
-    missing = [what for what, there in wanted if not there]
-    if missing:
-        reason = f"{', '.join(missing)} missing: run tests/js/setup.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(wanted)
 
 
 @pytest.fixture(scope="module")
