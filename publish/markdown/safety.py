@@ -104,6 +104,8 @@ ATTRIBUTES = re.compile(r"<[A-Za-z][^<>]*>|\{[^{}\n]*\}")  # a raw HTML tag, or 
 # A class attribute's value (entities decoded and split at spaces as HTML does), or pandoc's .class.
 CLASS_VALUE = re.compile(r"""(?<![\w-])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`{}]+))""", re.I)
 PANDOC_CLASS = re.compile(r"(?<=[{\s])\.([^\s{}]+)")
+# A fenced div or code block of one bare class: "::: name", "```name" (pandoc reads the word as a class).
+FENCE_CLASS = re.compile(r"^ {0,3}(?::{3,}|`{3,}|~{3,})[ \t]*([^\s{}:`~]+)", re.M)
 HTML_SPACE = re.compile(r"[ \t\n\f\r]+")
 # The build's own data- attributes (markup.RESERVED_DATA, and the running head's title), as raw HTML
 # and as pandoc's {key=value} write them; {title=...} is an element's title, not data-title.
@@ -150,6 +152,10 @@ def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
 def _reserved(name: str, text: str) -> list[Diagnostic]:
     """Return an S010 for each class or data- attribute of the build's own that the text sets."""
     diags, places = [], None
+    for fence in FENCE_CLASS.finditer(text):
+        if RESERVED_CLASS.fullmatch(fence[1]):
+            places = places or Places(text)
+            diags.append(_reserved_diagnostic(name, places.at(fence.start(1)), f"class '{fence[1]}'"))
     for tag in ATTRIBUTES.finditer(text):
         classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag[0])
                    for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
@@ -159,10 +165,13 @@ def _reserved(name: str, text: str) -> list[Diagnostic]:
         found += [(m.start(), f"attribute '{m[1]}'") for m in RESERVED_ATTRIBUTE[tag[0][0]].finditer(tag[0])]
         for start, what in sorted(found):
             places = places or Places(text)
-            diags.append(Diagnostic(name, *places.at(tag.start() + start), "S010", f"{what} is the build's own "
-                                    "(page breaks, notes, their numbers): write a page marker as [Page 588] and "
-                                    "a note as [^1], and choose another name"))
+            diags.append(_reserved_diagnostic(name, places.at(tag.start() + start), what))
     return diags
+
+
+def _reserved_diagnostic(name: str, place: tuple[int, int], what: str) -> Diagnostic:
+    return Diagnostic(name, *place, "S010", f"{what} is the build's own (page breaks, notes, their numbers): "
+                      "write a page marker as [Page 588] and a note as [^1], and choose another name")
 
 
 def _tangled(text: str) -> tuple[int, int, str, str] | None:

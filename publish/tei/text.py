@@ -100,7 +100,7 @@ def safe_id(ident: str | None) -> bool:
 
 def safe_class(name: str | None) -> bool:
     """Tell whether a class may be written: a plain name, not one the build gives page breaks and notes."""
-    return bool(name and SAFE_NAME.fullmatch(name) and not RESERVED_CLASS.fullmatch("." + name))
+    return bool(name and SAFE_NAME.fullmatch(name) and not RESERVED_CLASS.fullmatch(name))
 
 
 def attributes(ident: str | None = None, classes=(), pairs=()) -> str:

@@ -296,6 +296,11 @@ def test_pdf_draws_images_from_their_resolved_files(tmp_path):
     ('<a class="noteref" href="#x">1</a>\n', "S010"),
     ('<span class="pagebreak">x</span>\n', "S010"),
     ("[x]{.footnote-ref}\n", "S010"),
+    # pandoc reads a fence's one bare word as a class: a fake note, page break or number.
+    ("::: footnote\nA note the build never made.\n:::\n", "S010"),
+    ("  ::::: pagebreak :::::\nx\n:::::\n", "S010"),
+    ("```pn\n588\n```\n", "S010"),
+    ("~~~ footnotes\nx\n~~~\n", "S010"),
     ('<img src="%00.png">\n', "S007"),
     ('<img src="loop.png">\n', "S007"),
     ("<img src=\"" + "a" * 300 + ".png\">\n", "S007"),

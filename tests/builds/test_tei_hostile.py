@@ -429,3 +429,12 @@ def test_an_interrupt_while_writing_leaves_the_old_manuscript(tmp_path, monkeypa
         import_tei(source, folder, force=True)
     assert snapshot(folder) == before and sorted(p.name for p in folder.iterdir()) == sorted(
         {Path(n).parts[0] for n in before})
+
+
+@pytest.mark.parametrize("kind", ["pagebreak", "footnote", "pn", "chapter", "Footnotes"])
+def test_a_type_naming_the_builds_own_markup_is_not_written(tmp_path, kind):
+    """A TEI type that is a class the build gives page breaks or notes is dropped, and the volume builds."""
+    folder, _, book = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                     f'<note type="{kind}">By the President:</note><p>Text.</p></div>')
+    assert "By the President:" in chapter_text(book)
+    assert not re.search(rf"(?m)^:::+ *{kind}\b|\.{kind}\b", markdown(folder), re.I)
