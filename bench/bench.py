@@ -26,7 +26,8 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The package, and the generator of synthetic volumes the tests share (tests/synthetic.py).
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from publish.book.config import load_metadata  # noqa: E402
 

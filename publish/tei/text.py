@@ -107,7 +107,9 @@ def attributes(ident: str | None = None, classes=(), pairs=()) -> str:
     """Return a Markdown attribute block ('' if empty) of what may be written: safe id and classes, plain values."""
     parts = [f"#{ident}"] if safe_id(ident) else []
     parts += [f".{name}" for name in classes if safe_class(name)]
-    parts += [f'{key}="{value}"' for key, value in pairs if SAFE_VALUE.fullmatch(value)]
+    # Whitespace collapsed, as XML's tokenized values have it: pandoc reads no value that begins with a space.
+    values = [(key, " ".join(value.split())) for key, value in pairs]
+    parts += [f'{key}="{value}"' for key, value in values if value and SAFE_VALUE.fullmatch(value)]
     return "{" + " ".join(parts) + "}" if parts else ""
 
 

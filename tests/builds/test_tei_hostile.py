@@ -438,3 +438,13 @@ def test_a_type_naming_the_builds_own_markup_is_not_written(tmp_path, kind):
                                      f'<note type="{kind}">By the President:</note><p>Text.</p></div>')
     assert "By the President:" in chapter_text(book)
     assert not re.search(rf"(?m)^:::+ *{kind}\b|\.{kind}\b", markdown(folder), re.I)
+
+
+@pytest.mark.parametrize("reason", [" illegible", "illegible ", "  ", "two\n words"])
+def test_a_value_with_spaces_around_it_is_kept_as_its_words(tmp_path, reason):
+    """Pandoc reads no attribute value that begins with a space: the text after an omission stays text."""
+    _, _, book = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Memo</head>'
+                                f'<p>Before<gap reason="{reason}"/> after.</p></div>')
+    assert "Before after." in chapter_text(book)
+    gaps = book.chapters[1].body.xpath('.//span[@class="gap"]')
+    assert len(gaps) == 1 and gaps[0].get("data-reason") == (" ".join(reason.split()) or None)
