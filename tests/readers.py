@@ -302,3 +302,175 @@ def assert_accessible_and_archival(path: Path) -> None:
         report = page.validate_pdf(path, profile=profile, limits=limits)
         failed = sorted({f"{f.rule_id}: {f.message}" for f in report.failures})
         assert report.is_compliant and not failed, f"{profile}: {failed}"
+
+
+# ---- Headings and what follows them, as the PDF's structure tree and its text place them ----
+HEADING_TAGS = {"H", "H1", "H2", "H3", "H4", "H5", "H6"}
+# Elements that hold the text of one block: a heading, a paragraph, a table cell, a list item's body.
+BLOCK_TAGS = HEADING_TAGS | {"P", "TD", "TH", "LBody", "Caption"}
+# A heading's head (a source note, a dateline, a salutation, "[Translation]") is a block or two of a line
+# or two each: a longer block after a heading is its text.
+HEAD_LINES = 4
+
+
+@dataclass
+class Line:
+    """One printed line of the text block (notes at the foot left out), and what kind of block it is in."""
+
+    page: int
+    y: float  # baseline, from the page's top
+    kind: str  # "heading"; "head" for a paragraph alone in its block (Div), as a source note or a
+    # dateline is; "text" for the rest
+    text: str
+    block: int  # which block of the book it is in, counted in reading order
+
+
+@dataclass
+class Stranded:
+    """A heading whose lines, or the first lines of what follows it, are not on one page."""
+
+    page: int  # the heading's page, from 0
+    heading: str
+
+    def __str__(self) -> str:
+        return f"PDF p. {self.page + 1}: {self.heading!r}"
+
+
+def text_lines(path: Path) -> list[Line]:
+    """Return every line of the book's text in reading order, each with its block's kind.
+
+    The structure tree says which block each marked run of text belongs to and what the block is;
+    pdfium says where the run is printed.
+    """
+    with pikepdf.open(path) as pdf:
+        pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
+        blocks = list(_blocks(pdf.Root.StructTreeRoot, None, None, pages))
+    runs = _marked_runs(path)
+    lines: list[Line] = []
+    for block, (kind, mcids) in enumerate(blocks):
+        for page, y, text in _block_lines([r for key in mcids for r in runs.get(key, ())]):
+            # A table row's cells stand side by side: their lines are the row's.
+            if not any(ln.page == page and abs(ln.y - y) < 2 for ln in lines[-40:]):
+                lines.append(Line(page, y, kind, text, block))
+    return lines
+
+
+def _marked_runs(path: Path) -> dict[tuple[int, int], list[tuple[int, float, float, str]]]:
+    """Return the text objects of each marked-content sequence, (page, id): (page, baseline, size, text)."""
+    import pypdfium2
+    import pypdfium2.raw as pdfium_c
+
+    runs: dict[tuple[int, int], list[tuple[int, float, float, str]]] = {}
+    pdf = pypdfium2.PdfDocument(path)
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            height = page.get_height()
+            textpage = page.get_textpage()
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,), textpage=textpage):
+                mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj.raw)
+                if mcid < 0:  # an artifact: running heads, folios, margin numbers
+                    continue
+                a, b, c, d, e, f = obj.get_matrix().get()
+                runs.setdefault((index, mcid), []).append(
+                    (index, height - f, obj.get_font_size() * abs(d), obj.extract()))
+    finally:
+        pdf.close()
+    return runs
+
+
+def _blocks(element, parent, page, pages):
+    """Yield (kind, [(page, marked-content id)]) for each block of text under element, in reading order."""
+    kids = element.get("/K")
+    kids = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+    page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
+    tag = str(element.get("/S", ""))[1:]
+    children = [k for k in kids if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+    if tag in BLOCK_TAGS and not any(str(d.S)[1:] in BLOCK_TAGS for d in _structure_below(element)):
+        if tag in HEADING_TAGS:
+            kind = "heading"
+        elif tag == "P" and parent is not None and str(parent.get("/S")) == "/Div" and len(
+                _structure_kids(parent)) == 1:
+            kind = "head"
+        else:
+            kind = "text"
+        yield kind, list(_mcids(element, page, pages))
+        return
+    own = [k for k in kids if not (isinstance(k, pikepdf.Dictionary) and "/S" in k)]
+    if own and tag not in ("", "StructTreeRoot"):
+        yield "text", list(_mcids(element, page, pages, nested=False))
+    for child in children:
+        if str(child.S) != "/Note":  # set at the foot of the page
+            yield from _blocks(child, element, page, pages)
+
+
+def _structure_kids(element):
+    kids = element.get("/K")
+    kids = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+    return [k for k in kids if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+
+
+def _structure_below(element):
+    for child in _structure_kids(element):
+        yield child
+        yield from _structure_below(child)
+
+
+def _mcids(element, page, pages, nested=True):
+    """Yield (page, marked-content id) of the text an element marks, its notes left out."""
+    page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
+    kids = element.get("/K")
+    for kid in list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]:
+        if isinstance(kid, int):
+            yield page, int(kid)
+        elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            if nested and str(kid.S) != "/Note":
+                yield from _mcids(kid, page, pages)
+        elif isinstance(kid, pikepdf.Dictionary) and "/MCID" in kid:
+            yield pages.get(kid.Pg.objgen, page) if "/Pg" in kid else page, int(kid.MCID)
+
+
+def _block_lines(runs: list[tuple[int, float, float, str]]) -> list[tuple[int, float, str]]:
+    """Return the lines of a block's text runs as (page, baseline, text): a note's call is of its line."""
+    if not runs:
+        return []
+    size = max(r[2] for r in runs)
+    found: list[tuple[int, float, list[str]]] = []
+    for page, y, _, text in sorted((r for r in runs if r[2] > 0.8 * size), key=lambda r: (r[0], r[1])):
+        if found and found[-1][0] == page and y - found[-1][1] < 0.5 * size:
+            found[-1][2].append(text)
+        else:
+            found.append((page, y, [text]))
+    return [(page, y, "".join(texts)) for page, y, texts in found]
+
+
+def stranded_headings(lines: list[Line], keep: int = 2) -> list[Stranded]:
+    """Return the headings that do not stand on one page with their head and `keep` lines of text after it.
+
+    A heading's run is the heading with the headings and head blocks of at most HEAD_LINES lines after
+    it (a source note, a dateline, a salutation): a heading after a head block begins a run of its own.
+    The run and the first `keep` lines of text after it (as many as there are before the next heading)
+    share a page.
+    """
+    found = []
+    i = 0
+    while i < len(lines):
+        if lines[i].kind != "heading":
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and lines[i].kind == "heading":
+            i += 1
+        while i < len(lines) and lines[i].kind == "head":
+            block = [line for line in lines[i:i + HEAD_LINES + 1] if line.block == lines[i].block]
+            if len(block) > HEAD_LINES:
+                break
+            i += len(block)
+        end = i
+        while i < len(lines) and lines[i].kind != "heading" and i - end < keep:
+            i += 1
+        if any(line.page != lines[start].page for line in lines[start:i]):
+            heading = " ".join(line.text for line in lines[start:end] if line.kind == "heading")
+            found.append(Stranded(lines[start].page, heading))
+        i = end
+    return found

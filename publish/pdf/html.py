@@ -11,7 +11,7 @@ from lxml import html as lxml_html
 from lxml.html import builder as E
 
 from ..book.frontmatter import edition_notice, title_lines
-from ..book.geometry import measure, turned
+from ..book.geometry import measure, measure_ems, turned
 from ..book.markup import (
     AT_START,
     BOUNDARY,
@@ -42,8 +42,10 @@ from ..book.markup import (
     RUNNING_HEAD,
     RUNNING_TITLE,
     TITLE_PAGE,
+    WITH_NEXT,
 )
 from ..book.model import Book
+from .layout import HEADINGS
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
 # once the parts are joined.
@@ -56,6 +58,11 @@ VERSO_SPACING = 0.04
 FOLIO_EMS = 3.0
 # What a head's measured width leaves for what the measure does not know (kerning, glyph substitutions).
 HEAD_SLACK = 1.05
+# A heading's head: the blocks the import sets between a heading and its text (file number, dateline,
+# salutation, "[Translation]"), at most this many, each of at most this many characters; a longer
+# block is the text.
+HEAD_BLOCKS = 4
+HEAD_CHARS = 300
 
 
 def _document(book: Book, *sections, part: str = "") -> str:
@@ -88,7 +95,8 @@ def prelims_html(book: Book, folios: dict[str, str]) -> str:
 def chapter_html(book: Book, index: int) -> str:
     """Return one chapter as a document."""
     chapter = book.chapters[index]
-    section = _print_chapter(chapter, _head_room(book))
+    meta = book.meta
+    section = _print_chapter(chapter, _head_room(book), measure_ems(meta.page_size, meta.margins, meta.font_size))
     here = {el.get("id") for el in section.iter() if isinstance(el.tag, str) and el.get("id")}
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
@@ -155,9 +163,10 @@ def _advances(face: str):
     return lambda text: sum(metrics[cmap[ord(c)]][0] / em if ord(c) in cmap else 1.0 for c in text)
 
 
-def _print_chapter(chapter, head_room: float):
+def _print_chapter(chapter, head_room: float, measure_ems: float):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
+    _keep_headings(body, measure_ems)
     body.set("class", f"{CHAPTER} {FRONT}" if chapter.front else CHAPTER)
     body[0].set(RUNNING_TITLE, running_head(chapter.title, head_room))
     for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
@@ -173,6 +182,33 @@ def _print_chapter(chapter, head_room: float):
             _hold_to_word(span)
         span.append(E.SPAN(E.CLASS(PAGE_NUMBER), span.get(PAGE_LABEL, "")))
     return body
+
+
+def _keep_headings(body, measure_ems: float) -> None:
+    """Mark each heading's head, and its text's first paragraph when one line holds it, as kept with the next block.
+
+    Headings are kept with the next block by print.css, the text's first two lines together by its
+    orphans: so a heading never ends a page, but stands with its head and two lines of its text.
+    """
+    for heading in body.iter(*HEADINGS):
+        block = heading.getnext()
+        for _ in range(HEAD_BLOCKS):
+            if block is None or block.tag != "div" or len(block.text_content()) > HEAD_CHARS or any(
+                    el.tag in HEADINGS for el in block.iter()):
+                break
+            _add_class(block, WITH_NEXT)
+            block = block.getnext()
+        if block is not None and block.tag == "p" and _text_width(block.text_content()) <= measure_ems:
+            _add_class(block, WITH_NEXT)
+
+
+def _text_width(text: str) -> float:
+    """Return the width of text in ems set in the body's roman, measured wide rather than narrow."""
+    return _advances("LinLibertine_R.otf")(" ".join(text.split())) * HEAD_SLACK
+
+
+def _add_class(el, name: str) -> None:
+    el.set("class", f"{el.get('class') or ''} {name}".strip())
 
 
 def _hold_to_word(span) -> None:

@@ -8,10 +8,19 @@ import pdfplumber
 import pikepdf
 import pytest
 
-from publish.build import build
+from publish.build import STYLES, build
 
 from conftest import make_manuscript
-from readers import PrintedBook, named_destinations, normalize, outline, page_labels, printed_notes
+from readers import (
+    PrintedBook,
+    named_destinations,
+    normalize,
+    outline,
+    page_labels,
+    printed_notes,
+    stranded_headings,
+    text_lines,
+)
 
 LINE = 15.0  # one line of body text, in points, with a little slack
 
@@ -326,6 +335,46 @@ def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
         assert [w.text for w in first] == ["7.", "(continued)"], (page, first)
     # The body goes on above the note's pieces.
     assert any(w.page == pages[1] and w.size == size for w in words)
+
+
+def _documents(count: int) -> str:
+    """Return a chapter of documents as the TEI import writes them, of so many lengths that headings fall
+    at the foot of pages: a heading, file number and dateline; some with a first paragraph of one line,
+    some with an enclosure headed in its turn."""
+    sentence = "The Minister called to inquire as to the prospects of an agreement, and I explained the situation."
+    parts = ["# Egypt\n"]
+    for n in range(1, count + 1):
+        paragraphs = [" ".join([sentence] * (1 + (n * 7 + k) % 4)) for k in range(1 + n % 3)]
+        if n % 3 == 0:
+            paragraphs.insert(0, "I have the honor to report as follows.")
+        parts.append(f"## {n}. The Minister in Egypt (Fish) to the Secretary of State {{#d{n}}}\n\n"
+                     f"::: source\n611.8331/{n}\n:::\n\n::: dateline\n[Cairo]{{.smallcaps}}, May {n}, 1936.\n:::\n\n"
+                     + "\n\n".join(paragraphs) + "\n")
+        if n % 4 == 0:
+            parts.append(":::: attachment\n### The Egyptian Minister to the Minister in Egypt\n\n"
+                         f"::: dateline\n[Cairo]{{.smallcaps}}, May {n}, 1936.\n:::\n\n" + " ".join([sentence] * 3)
+                         + "\n::::\n")
+    return "\n".join(parts)
+
+
+def test_a_heading_never_ends_a_page(tmp_path):
+    # Each heading stands on one page with its file number, dateline and two lines of its text.
+    folder = make_manuscript(tmp_path / "m", {"01.md": _documents(40)})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    lines = text_lines(result.outputs["pdf"])
+    numbers = [re.match(r"\d+", line.text) for line in lines if line.kind == "heading"]
+    assert sorted(int(n[0]) for n in numbers if n) == list(range(1, 41))
+    assert stranded_headings(lines) == []
+    # The same chapter laid out without keeping headings' heads with their text strands headings at the
+    # foot of pages: the chapter puts headings there, and the reader of the PDF sees them.
+    styles = tmp_path / "styles"
+    shutil.copytree(STYLES, styles)
+    sheet = (styles / "print.css").read_text(encoding="utf-8")
+    loose = re.sub(r"\.with-next \{[^}]*\}", "", sheet)
+    assert loose != sheet
+    (styles / "print.css").write_text(loose, encoding="utf-8")
+    stranded = build(folder, tmp_path / "loose", ("pdf",), styles=styles)
+    assert len(stranded_headings(text_lines(stranded.outputs["pdf"]))) >= 2
 
 
 LONG_TITLE = ("Egypt: Representations by the United States Regarding the Capitulations and the Mixed Courts, "
