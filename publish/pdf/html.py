@@ -188,18 +188,28 @@ def _keep_headings(body, measure_ems: float) -> None:
     """Mark each heading's head, and its text's first paragraph when one line holds it, as kept with the next block.
 
     Headings are kept with the next block by print.css, the text's first two lines together by its
-    orphans: so a heading never ends a page, but stands with its head and two lines of its text.
+    orphans: so a heading never ends a page, but stands with its head and two lines of its text. A head
+    may also lead its heading, alone before it in an enclosure ("[Inclosure in No. 2.]").
     """
     for heading in body.iter(*HEADINGS):
+        lead = list(heading.itersiblings(preceding=True))
+        if len(lead) <= HEAD_BLOCKS and all(_is_head(block) for block in lead):
+            for block in lead:
+                _add_class(block, WITH_NEXT)
         block = heading.getnext()
         for _ in range(HEAD_BLOCKS):
-            if block is None or block.tag != "div" or len(block.text_content()) > HEAD_CHARS or any(
-                    el.tag in HEADINGS for el in block.iter()):
+            if not _is_head(block):
                 break
             _add_class(block, WITH_NEXT)
             block = block.getnext()
         if block is not None and block.tag == "p" and _text_width(block.text_content()) <= measure_ems:
             _add_class(block, WITH_NEXT)
+
+
+def _is_head(block) -> bool:
+    """Tell whether a block can be part of a heading's head: a short block of its own, holding no heading."""
+    return (block is not None and block.tag == "div" and len(block.text_content()) <= HEAD_CHARS
+            and not any(el.tag in HEADINGS for el in block.iter()))
 
 
 def _text_width(text: str) -> float:

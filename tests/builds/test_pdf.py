@@ -340,9 +340,9 @@ def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
 def _documents(count: int) -> str:
     """Return a chapter of documents as the TEI import writes them, of so many lengths that headings fall
     at the foot of pages: a heading, file number and dateline; some with a first paragraph of one line,
-    some with an enclosure headed in its turn."""
+    some with an enclosure headed in its turn, its file number before its heading."""
     sentence = "The Minister called to inquire as to the prospects of an agreement, and I explained the situation."
-    parts = ["# Egypt\n"]
+    parts = ["# Egypt\n", " ".join([sentence] * 3) + "\n"]
     for n in range(1, count + 1):
         paragraphs = [" ".join([sentence] * (1 + (n * 7 + k) % 4)) for k in range(1 + n % 3)]
         if n % 3 == 0:
@@ -350,8 +350,9 @@ def _documents(count: int) -> str:
         parts.append(f"## {n}. The Minister in Egypt (Fish) to the Secretary of State {{#d{n}}}\n\n"
                      f"::: source\n611.8331/{n}\n:::\n\n::: dateline\n[Cairo]{{.smallcaps}}, May {n}, 1936.\n:::\n\n"
                      + "\n\n".join(paragraphs) + "\n")
-        if n % 4 == 0:
-            parts.append(":::: attachment\n### The Egyptian Minister to the Minister in Egypt\n\n"
+        if n % 2 == 0:
+            parts.append(f":::: attachment\n::: source\n[Inclosure in No. {n}.]\n:::\n\n"
+                         "### The Egyptian Minister to the Minister in Egypt\n\n"
                          f"::: dateline\n[Cairo]{{.smallcaps}}, May {n}, 1936.\n:::\n\n" + " ".join([sentence] * 3)
                          + "\n::::\n")
     return "\n".join(parts)
@@ -365,6 +366,9 @@ def test_a_heading_never_ends_a_page(tmp_path):
     numbers = [re.match(r"\d+", line.text) for line in lines if line.kind == "heading"]
     assert sorted(int(n[0]) for n in numbers if n) == list(range(1, 41))
     assert stranded_headings(lines) == []
+    # An enclosure's file number, before its heading, stands with it.
+    leads = [(line, after) for line, after in zip(lines, lines[1:]) if line.text.startswith("[Inclosure")]
+    assert len(leads) == 20 and all(after.kind == "heading" and after.page == line.page for line, after in leads)
     # The same chapter laid out without keeping headings' heads with their text strands headings at the
     # foot of pages: the chapter puts headings there, and the reader of the PDF sees them.
     styles = tmp_path / "styles"
