@@ -26,6 +26,7 @@ from ..book.markup import (
     FRONT_PART,
     HALF_TITLE,
     HALF_TITLE_LINES,
+    LANDSCAPE,
     NEW_PARAGRAPH,
     NOTE_BLOCK,
     NOTE_BLOCKS,
@@ -204,6 +205,23 @@ def _keep_headings(body, measure_ems: float) -> None:
             block = block.getnext()
         if block is not None and block.tag == "p" and _text_width(block.text_content()) <= measure_ems:
             _add_class(block, WITH_NEXT)
+
+
+def turn_heads(html: str) -> str:
+    """Set a heading whose text a turned table begins, with what is kept with it, on the table's page."""
+    if LANDSCAPE not in html:
+        return html
+    root = lxml_html.document_fromstring(html)
+    for table in root.xpath(f"//table[contains(concat(' ', @class, ' '), ' {LANDSCAPE} ')]"):
+        kept, block = [], table.getprevious()
+        # A chapter's title stays on the chapter's first page.
+        while block is not None and (block.tag in HEADINGS - {"h1"} or WITH_NEXT in (block.get("class") or "").split()):
+            kept.append(block)
+            block = block.getprevious()
+        if any(el.tag in HEADINGS for el in kept):
+            for el in kept:
+                _add_class(el, LANDSCAPE)
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
 def _is_head(block) -> bool:

@@ -381,6 +381,25 @@ def test_a_heading_never_ends_a_page(tmp_path):
     assert len(stranded_headings(text_lines(stranded.outputs["pdf"]))) >= 2
 
 
+def test_a_heading_goes_with_a_turned_table_that_begins_its_text_onto_its_page(tmp_path):
+    # Fourteen columns of a ship's log, as frus1872p2v5 prints them: too wide for the page, turned.
+    heads = ["Initials of the officer of the watch.", "Hours.", "Knots.", "Tenths.", "Standard compass courses.",
+             "Leeway points.", "Direction.", "Force.", "Weather.", "Derivation of standard compass.", "Barometer.",
+             "Thermometer.", "Temperature of the sea.", "Remarks."]
+    row = "<tr>" + "".join(f"<td>{h}</td>" for h in heads) + "</tr>"
+    text = "\n\n".join(f"Paragraph {i} " + "of some words set to fill the page " * 6 for i in range(3))
+    folder = make_manuscript(tmp_path / "m", {"01.md": (
+        f"# Annexes\n\n{text}\n\n## Annex No. 13.\n\n::: center\n*Plan of amortization.*\n:::\n\n"
+        f"<table>\n{row}\n{row}\n</table>\n\n{text}\n")})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    turned = [i for i, (w, h) in enumerate(printed.sizes) if w > h]
+    lines = text_lines(result.outputs["pdf"])
+    heading = next(line for line in lines if line.text.startswith("Annex No. 13."))
+    assert len(turned) == 1 and heading.page == turned[0]
+    assert stranded_headings(lines) == []
+
+
 LONG_TITLE = ("Egypt: Representations by the United States Regarding the Capitulations and the Mixed Courts, "
               "with Correspondence on the Status of Foreign Nationals Before the Consular Courts")
 
