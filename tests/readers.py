@@ -344,15 +344,22 @@ def text_lines(path: Path) -> list[Line]:
     """
     with pikepdf.open(path) as pdf:
         pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
-        blocks = list(_blocks(pdf.Root.StructTreeRoot, None, None, pages))
+        blocks = list(_blocks(pdf.Root.StructTreeRoot, None, None, pages, 0))
     runs = _marked_runs(path)
-    lines: list[Line] = []
-    for block, (kind, mcids) in enumerate(blocks):
+    placed: list[tuple[int, int, float, str]] = []  # (block, page, baseline, text)
+    for index, (_, mcids, _) in enumerate(blocks):
         for page, y, text in _block_lines([r for key in mcids for r in runs.get(key, ())]):
             # A table row's cells stand side by side: their lines are the row's.
-            if not any(ln.page == page and abs(ln.y - y) < 2 for ln in lines[-40:]):
-                lines.append(Line(page, y, kind, text, block))
-    return lines
+            if not any(p == page and abs(b - y) < 2 for _, p, b, _ in placed[-40:]):
+                placed.append((index, page, y, text))
+    kinds = [kind for kind, _, _ in blocks]
+    # A block split between pages is tagged on each: a head block ending a page whose next begins in a
+    # block of several paragraphs as deep is the first part of that block (a list's first item), text.
+    for (block, page, _, _), (after, next_page, _, _) in zip(placed, placed[1:]):
+        here, there = blocks[block][2], blocks[after][2]
+        if next_page != page and kinds[block] == "head" and there and there[1] > 1 and there[0] == here[0]:
+            kinds[block] = "text"
+    return [Line(page, y, kinds[block], text, block) for block, page, y, text in placed]
 
 
 def _marked_runs(path: Path) -> dict[tuple[int, int], list[tuple[int, float, float, str]]]:
@@ -371,37 +378,38 @@ def _marked_runs(path: Path) -> dict[tuple[int, int], list[tuple[int, float, flo
                 mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj.raw)
                 if mcid < 0:  # an artifact: running heads, folios, margin numbers
                     continue
-                a, b, c, d, e, f = obj.get_matrix().get()
+                matrix = obj.get_matrix().get()  # its vertical scale [3] and baseline [5], from the foot
                 runs.setdefault((index, mcid), []).append(
-                    (index, height - f, obj.get_font_size() * abs(d), obj.extract()))
+                    (index, height - matrix[5], obj.get_font_size() * abs(matrix[3]), obj.extract()))
     finally:
         pdf.close()
     return runs
 
 
-def _blocks(element, parent, page, pages):
-    """Yield (kind, [(page, marked-content id)]) for each block of text under element, in reading order."""
+def _blocks(element, parent, page, pages, depth):
+    """Yield (kind, [(page, marked-content id)], (depth, blocks in its Div) if in a Div) for each block of
+    text under element, in reading order."""
     kids = element.get("/K")
     kids = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
     page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
     tag = str(element.get("/S", ""))[1:]
     children = [k for k in kids if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+    div = (depth, len(_structure_kids(parent))) if parent is not None and str(parent.get("/S")) == "/Div" else None
     if tag in BLOCK_TAGS and not any(str(d.S)[1:] in BLOCK_TAGS for d in _structure_below(element)):
         if tag in HEADING_TAGS:
             kind = "heading"
-        elif tag == "P" and parent is not None and str(parent.get("/S")) == "/Div" and len(
-                _structure_kids(parent)) == 1:
+        elif tag == "P" and div and div[1] == 1:
             kind = "head"
         else:
             kind = "text"
-        yield kind, list(_mcids(element, page, pages))
+        yield kind, list(_mcids(element, page, pages)), div
         return
     own = [k for k in kids if not (isinstance(k, pikepdf.Dictionary) and "/S" in k)]
     if own and tag not in ("", "StructTreeRoot"):
-        yield "text", list(_mcids(element, page, pages, nested=False))
+        yield "text", list(_mcids(element, page, pages, nested=False)), div
     for child in children:
         if str(child.S) != "/Note":  # set at the foot of the page
-            yield from _blocks(child, element, page, pages)
+            yield from _blocks(child, element, page, pages, depth + 1)
 
 
 def _structure_kids(element):

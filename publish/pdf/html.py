@@ -64,6 +64,9 @@ HEAD_SLACK = 1.05
 # block is the text.
 HEAD_BLOCKS = 4
 HEAD_CHARS = 300
+# A text's first paragraph up to this many measures long, in the roman (its small capitals, italics and
+# kerning aside), may take one line: it is kept with the next block.
+ONE_LINE = 1.1
 
 
 def _document(book: Book, *sections, part: str = "") -> str:
@@ -203,7 +206,7 @@ def _keep_headings(body, measure_ems: float) -> None:
                 break
             _add_class(block, WITH_NEXT)
             block = block.getnext()
-        if block is not None and block.tag == "p" and _text_width(block.text_content()) <= measure_ems:
+        if block is not None and block.tag == "p" and _text_width(block.text_content()) <= ONE_LINE * measure_ems:
             _add_class(block, WITH_NEXT)
 
 
@@ -231,8 +234,8 @@ def _is_head(block) -> bool:
 
 
 def _text_width(text: str) -> float:
-    """Return the width of text in ems set in the body's roman, measured wide rather than narrow."""
-    return _advances("LinLibertine_R.otf")(" ".join(text.split())) * HEAD_SLACK
+    """Return the width of text in ems set in the body's roman."""
+    return _advances("LinLibertine_R.otf")(" ".join(text.split()))
 
 
 def _add_class(el, name: str) -> None:
