@@ -323,6 +323,7 @@ class Line:
     # dateline is; "text" for the rest
     text: str
     block: int  # which block of the book it is in, counted in reading order
+    level: int = 0  # a heading's: 1 for a chapter's title
 
 
 @dataclass
@@ -347,19 +348,19 @@ def text_lines(path: Path) -> list[Line]:
         blocks = list(_blocks(pdf.Root.StructTreeRoot, None, None, pages, 0))
     runs = _marked_runs(path)
     placed: list[tuple[int, int, float, str]] = []  # (block, page, baseline, text)
-    for index, (_, mcids, _) in enumerate(blocks):
+    for index, (_, mcids, _, _) in enumerate(blocks):
         for page, y, text in _block_lines([r for key in mcids for r in runs.get(key, ())]):
             # A table row's cells stand side by side: their lines are the row's.
             if not any(p == page and abs(b - y) < 2 for _, p, b, _ in placed[-40:]):
                 placed.append((index, page, y, text))
-    kinds = [kind for kind, _, _ in blocks]
+    kinds = [kind for kind, _, _, _ in blocks]
     # A block split between pages is tagged on each: a head block ending a page whose next begins in a
     # block of several paragraphs as deep is the first part of that block (a list's first item), text.
     for (block, page, _, _), (after, next_page, _, _) in zip(placed, placed[1:]):
         here, there = blocks[block][2], blocks[after][2]
         if next_page != page and kinds[block] == "head" and there and there[1] > 1 and there[0] == here[0]:
             kinds[block] = "text"
-    return [Line(page, y, kinds[block], text, block) for block, page, y, text in placed]
+    return [Line(page, y, kinds[block], text, block, blocks[block][3]) for block, page, y, text in placed]
 
 
 def _marked_runs(path: Path) -> dict[tuple[int, int], list[tuple[int, float, float, str]]]:
@@ -387,8 +388,8 @@ def _marked_runs(path: Path) -> dict[tuple[int, int], list[tuple[int, float, flo
 
 
 def _blocks(element, parent, page, pages, depth):
-    """Yield (kind, [(page, marked-content id)], (depth, blocks in its Div) if in a Div) for each block of
-    text under element, in reading order."""
+    """Yield (kind, [(page, marked-content id)], (depth, blocks in its Div) if in a Div, heading level) for
+    each block of text under element, in reading order."""
     kids = element.get("/K")
     kids = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
     page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
@@ -402,11 +403,11 @@ def _blocks(element, parent, page, pages, depth):
             kind = "head"
         else:
             kind = "text"
-        yield kind, list(_mcids(element, page, pages)), div
+        yield kind, list(_mcids(element, page, pages)), div, int(tag[1:] or 0) if kind == "heading" else 0
         return
     own = [k for k in kids if not (isinstance(k, pikepdf.Dictionary) and "/S" in k)]
     if own and tag not in ("", "StructTreeRoot"):
-        yield "text", list(_mcids(element, page, pages, nested=False)), div
+        yield "text", list(_mcids(element, page, pages, nested=False)), div, 0
     for child in children:
         if str(child.S) != "/Note":  # set at the foot of the page
             yield from _blocks(child, element, page, pages, depth + 1)
@@ -456,7 +457,8 @@ def stranded_headings(lines: list[Line], keep: int = 2) -> list[Stranded]:
     """Return the headings that do not stand on one page with their head and `keep` lines of text after it.
 
     A heading's run is the heading with the headings and head blocks of at most HEAD_LINES lines after
-    it (a source note, a dateline, a salutation): a heading after a head block begins a run of its own.
+    it (a source note, a dateline, a salutation): a heading after a head block, or a chapter's title,
+    begins a run of its own.
     The run and the first `keep` lines of text after it (as many as there are before the next heading)
     share a page.
     """
@@ -467,7 +469,8 @@ def stranded_headings(lines: list[Line], keep: int = 2) -> list[Stranded]:
             i += 1
             continue
         start = i
-        while i < len(lines) and lines[i].kind == "heading":
+        # A chapter's title opens a page of its own: it begins a run.
+        while i < len(lines) and lines[i].kind == "heading" and (i == start or lines[i].level != 1):
             i += 1
         while i < len(lines) and lines[i].kind == "head":
             block = [line for line in lines[i:i + HEAD_LINES + 1] if line.block == lines[i].block]
