@@ -341,3 +341,186 @@ def assert_accessible_and_archival(path: Path) -> None:
         report = page.validate_pdf(path, profile=profile, limits=limits)
         failed = sorted({f"{f.rule_id}: {f.message}" for f in report.failures})
         assert report.is_compliant and not failed, f"{profile}: {failed}"
+
+
+# ---- Headings and what follows them, as the PDF's structure tree and its text place them ----
+HEADING_TAGS = {"H", "H1", "H2", "H3", "H4", "H5", "H6"}
+# Elements that hold the text of one block: a heading, a paragraph, a table cell, a list item's body.
+BLOCK_TAGS = HEADING_TAGS | {"P", "TD", "TH", "LBody", "Caption"}
+# A heading's head (a source note, a dateline, a salutation, "[Translation]") is a block or two of a line
+# or two each: a longer block after a heading is its text.
+HEAD_LINES = 4
+
+
+@dataclass
+class Line:
+    """One printed line of the text block (notes at the foot left out), and what kind of block it is in."""
+
+    page: int
+    y: float  # baseline, from the page's top
+    kind: str  # "heading"; "head" for a paragraph alone in its block (Div), as a source note or a
+    # dateline is; "text" for the rest
+    text: str
+    block: int  # which block of the book it is in, counted in reading order
+    level: int = 0  # a heading's: 1 for a chapter's title
+
+
+@dataclass
+class Stranded:
+    """A heading whose lines, or the first lines of what follows it, are not on one page."""
+
+    page: int  # the heading's page, from 0
+    heading: str
+
+    def __str__(self) -> str:
+        return f"PDF p. {self.page + 1}: {self.heading!r}"
+
+
+def text_lines(path: Path) -> list[Line]:
+    """Return every line of the book's text in reading order, each with its block's kind.
+
+    The structure tree says which block each marked run of text belongs to and what the block is;
+    pdfium says where the run is printed.
+    """
+    with pikepdf.open(path) as pdf:
+        pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
+        blocks = list(_blocks(pdf.Root.StructTreeRoot, None, None, pages, 0))
+    runs = _marked_runs(path)
+    placed: list[tuple[int, int, float, str]] = []  # (block, page, baseline, text)
+    for index, (_, mcids, _, _) in enumerate(blocks):
+        for page, y, text in _block_lines([r for key in mcids for r in runs.get(key, ())]):
+            # A table row's cells stand side by side: their lines are the row's.
+            if not any(p == page and abs(b - y) < 2 for _, p, b, _ in placed[-40:]):
+                placed.append((index, page, y, text))
+    kinds = [kind for kind, _, _, _ in blocks]
+    # A block split between pages is tagged on each: a head block ending a page whose next begins in a
+    # block of several paragraphs as deep is the first part of that block (a list's first item), text.
+    for (block, page, _, _), (after, next_page, _, _) in zip(placed, placed[1:]):
+        here, there = blocks[block][2], blocks[after][2]
+        if next_page != page and kinds[block] == "head" and there and there[1] > 1 and there[0] == here[0]:
+            kinds[block] = "text"
+    return [Line(page, y, kinds[block], text, block, blocks[block][3]) for block, page, y, text in placed]
+
+
+def _marked_runs(path: Path) -> dict[tuple[int, int], list[tuple[int, float, float, str]]]:
+    """Return the text objects of each marked-content sequence, (page, id): (page, baseline, size, text)."""
+    import pypdfium2
+    import pypdfium2.raw as pdfium_c
+
+    runs: dict[tuple[int, int], list[tuple[int, float, float, str]]] = {}
+    pdf = pypdfium2.PdfDocument(path)
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            height = page.get_height()
+            textpage = page.get_textpage()
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,), textpage=textpage):
+                mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj.raw)
+                if mcid < 0:  # an artifact: running heads, folios, margin numbers
+                    continue
+                matrix = obj.get_matrix().get()  # its vertical scale [3] and baseline [5], from the foot
+                runs.setdefault((index, mcid), []).append(
+                    (index, height - matrix[5], obj.get_font_size() * abs(matrix[3]), obj.extract()))
+    finally:
+        pdf.close()
+    return runs
+
+
+def _blocks(element, parent, page, pages, depth):
+    """Yield (kind, [(page, marked-content id)], (depth, blocks in its Div) if in a Div, heading level) for
+    each block of text under element, in reading order."""
+    kids = element.get("/K")
+    kids = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+    page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
+    tag = str(element.get("/S", ""))[1:]
+    children = [k for k in kids if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+    div = (depth, len(_structure_kids(parent))) if parent is not None and str(parent.get("/S")) == "/Div" else None
+    if tag in BLOCK_TAGS and not any(str(d.S)[1:] in BLOCK_TAGS for d in _structure_below(element)):
+        if tag in HEADING_TAGS:
+            kind = "heading"
+        elif tag == "P" and div and div[1] == 1:
+            kind = "head"
+        else:
+            kind = "text"
+        yield kind, list(_mcids(element, page, pages)), div, int(tag[1:] or 0) if kind == "heading" else 0
+        return
+    own = [k for k in kids if not (isinstance(k, pikepdf.Dictionary) and "/S" in k)]
+    if own and tag not in ("", "StructTreeRoot"):
+        yield "text", list(_mcids(element, page, pages, nested=False)), div, 0
+    for child in children:
+        if str(child.S) != "/Note":  # set at the foot of the page
+            yield from _blocks(child, element, page, pages, depth + 1)
+
+
+def _structure_kids(element):
+    kids = element.get("/K")
+    kids = list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]
+    return [k for k in kids if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+
+
+def _structure_below(element):
+    for child in _structure_kids(element):
+        yield child
+        yield from _structure_below(child)
+
+
+def _mcids(element, page, pages, nested=True):
+    """Yield (page, marked-content id) of the text an element marks, its notes left out."""
+    page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
+    kids = element.get("/K")
+    for kid in list(kids) if isinstance(kids, pikepdf.Array) else [] if kids is None else [kids]:
+        if isinstance(kid, int):
+            yield page, int(kid)
+        elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            if nested and str(kid.S) != "/Note":
+                yield from _mcids(kid, page, pages)
+        elif isinstance(kid, pikepdf.Dictionary) and "/MCID" in kid:
+            yield pages.get(kid.Pg.objgen, page) if "/Pg" in kid else page, int(kid.MCID)
+
+
+def _block_lines(runs: list[tuple[int, float, float, str]]) -> list[tuple[int, float, str]]:
+    """Return the lines of a block's text runs as (page, baseline, text): a note's call is of its line."""
+    if not runs:
+        return []
+    size = max(r[2] for r in runs)
+    found: list[tuple[int, float, list[str]]] = []
+    for page, y, _, text in sorted((r for r in runs if r[2] > 0.8 * size), key=lambda r: (r[0], r[1])):
+        if found and found[-1][0] == page and y - found[-1][1] < 0.5 * size:
+            found[-1][2].append(text)
+        else:
+            found.append((page, y, [text]))
+    return [(page, y, "".join(texts)) for page, y, texts in found]
+
+
+def stranded_headings(lines: list[Line], keep: int = 2) -> list[Stranded]:
+    """Return the headings that do not stand on one page with their head and `keep` lines of text after it.
+
+    A heading's run is the heading with the headings and head blocks of at most HEAD_LINES lines after
+    it (a source note, a dateline, a salutation): a heading after a head block, or a chapter's title,
+    begins a run of its own.
+    The run and the first `keep` lines of text after it (as many as there are before the next heading)
+    share a page.
+    """
+    found = []
+    i = 0
+    while i < len(lines):
+        if lines[i].kind != "heading":
+            i += 1
+            continue
+        start = i
+        # A chapter's title opens a page of its own: it begins a run.
+        while i < len(lines) and lines[i].kind == "heading" and (i == start or lines[i].level != 1):
+            i += 1
+        while i < len(lines) and lines[i].kind == "head":
+            block = [line for line in lines[i:i + HEAD_LINES + 1] if line.block == lines[i].block]
+            if len(block) > HEAD_LINES:
+                break
+            i += len(block)
+        end = i
+        while i < len(lines) and lines[i].kind != "heading" and i - end < keep:
+            i += 1
+        if any(line.page != lines[start].page for line in lines[start:i]):
+            heading = " ".join(line.text for line in lines[start:end] if line.kind == "heading")
+            found.append(Stranded(lines[start].page, heading))
+        i = end
+    return found

@@ -90,6 +90,11 @@ def measure(page_size: str, margins: str, font_size: str) -> float:
     return _size(page_size, font)[0] - outer - inner
 
 
+def measure_ems(page_size: str, margins: str, font_size: str) -> float:
+    """Return the width of the text block in ems of the body type."""
+    return measure(page_size, margins, font_size) / (_font(font_size) or 12.0)
+
+
 def turned(page_size: str, font_size: str) -> str:
     """Return the page size turned a quarter, as CSS: a landscape page for a table too wide for the text block."""
     width, height = _size(page_size, _font(font_size) or 12.0)

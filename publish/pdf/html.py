@@ -11,7 +11,7 @@ from lxml import html as lxml_html
 from lxml.html import builder as E
 
 from ..book.frontmatter import edition_notice, title_lines
-from ..book.geometry import measure, turned
+from ..book.geometry import measure, measure_ems, turned
 from ..book.markup import (
     AT_START,
     BOUNDARY,
@@ -26,6 +26,7 @@ from ..book.markup import (
     FRONT_PART,
     HALF_TITLE,
     HALF_TITLE_LINES,
+    LANDSCAPE,
     NEW_PARAGRAPH,
     NOTE_BLOCK,
     NOTE_BLOCKS,
@@ -42,8 +43,10 @@ from ..book.markup import (
     RUNNING_HEAD,
     RUNNING_TITLE,
     TITLE_PAGE,
+    WITH_NEXT,
 )
 from ..book.model import Book
+from .layout import HEADINGS
 
 # A link to an anchor in another part: the PDF writer turns it into a link to a named destination
 # once the parts are joined.
@@ -56,6 +59,14 @@ VERSO_SPACING = 0.04
 FOLIO_EMS = 3.0
 # What a head's measured width leaves for what the measure does not know (kerning, glyph substitutions).
 HEAD_SLACK = 1.05
+# A heading's head: the blocks the import sets between a heading and its text (file number, dateline,
+# salutation, "[Translation]"), at most this many, each of at most this many characters; a longer
+# block is the text.
+HEAD_BLOCKS = 4
+HEAD_CHARS = 300
+# A text's first paragraph up to this many measures long, in the roman (its small capitals, italics and
+# kerning aside), may take one line: it is kept with the next block.
+ONE_LINE = 1.1
 
 
 def _document(book: Book, *sections, part: str = "") -> str:
@@ -88,7 +99,8 @@ def prelims_html(book: Book, folios: dict[str, str]) -> str:
 def chapter_html(book: Book, index: int) -> str:
     """Return one chapter as a document."""
     chapter = book.chapters[index]
-    section = _print_chapter(chapter, _head_room(book))
+    meta = book.meta
+    section = _print_chapter(chapter, _head_room(book), measure_ems(meta.page_size, meta.margins, meta.font_size))
     here = {el.get("id") for el in section.iter() if isinstance(el.tag, str) and el.get("id")}
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
@@ -155,9 +167,10 @@ def _advances(face: str):
     return lambda text: sum(metrics[cmap[ord(c)]][0] / em if ord(c) in cmap else 1.0 for c in text)
 
 
-def _print_chapter(chapter, head_room: float):
+def _print_chapter(chapter, head_room: float, measure_ems: float):
     """Copy a chapter's body with notes inline (as WeasyPrint footnotes) and page-number boxes."""
     body = copy.deepcopy(chapter.body)
+    _keep_headings(body, measure_ems)
     body.set("class", f"{CHAPTER} {FRONT}" if chapter.front else CHAPTER)
     body[0].set(RUNNING_TITLE, running_head(chapter.title, head_room))
     for ref in body.xpath(f".//a[@class='{NOTEREF}']"):
@@ -173,6 +186,60 @@ def _print_chapter(chapter, head_room: float):
             _hold_to_word(span)
         span.append(E.SPAN(E.CLASS(PAGE_NUMBER), span.get(PAGE_LABEL, "")))
     return body
+
+
+def _keep_headings(body, measure_ems: float) -> None:
+    """Mark each heading's head, and its text's first paragraph when one line holds it, as kept with the next block.
+
+    Headings are kept with the next block by print.css, the text's first two lines together by its
+    orphans: so a heading never ends a page, but stands with its head and two lines of its text. A head
+    may also lead its heading, alone before it in an enclosure ("[Inclosure in No. 2.]").
+    """
+    for heading in body.iter(*HEADINGS):
+        lead = list(heading.itersiblings(preceding=True))
+        if len(lead) <= HEAD_BLOCKS and all(_is_head(block) for block in lead):
+            for block in lead:
+                _add_class(block, WITH_NEXT)
+        block = heading.getnext()
+        for _ in range(HEAD_BLOCKS):
+            if not _is_head(block):
+                break
+            _add_class(block, WITH_NEXT)
+            block = block.getnext()
+        if block is not None and block.tag == "p" and _text_width(block.text_content()) <= ONE_LINE * measure_ems:
+            _add_class(block, WITH_NEXT)
+
+
+def turn_heads(html: str) -> str:
+    """Set a heading whose text a turned table begins, with what is kept with it, on the table's page."""
+    if LANDSCAPE not in html:
+        return html
+    root = lxml_html.document_fromstring(html)
+    for table in root.xpath(f"//table[contains(concat(' ', @class, ' '), ' {LANDSCAPE} ')]"):
+        kept, block = [], table.getprevious()
+        # A chapter's title stays on the chapter's first page.
+        while block is not None and (block.tag in HEADINGS - {"h1"} or WITH_NEXT in (block.get("class") or "").split()):
+            kept.append(block)
+            block = block.getprevious()
+        if any(el.tag in HEADINGS for el in kept):
+            for el in kept:
+                _add_class(el, LANDSCAPE)
+    return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _is_head(block) -> bool:
+    """Tell whether a block can be part of a heading's head: a short block of its own, holding no heading."""
+    return (block is not None and block.tag == "div" and len(block.text_content()) <= HEAD_CHARS
+            and not any(el.tag in HEADINGS for el in block.iter()))
+
+
+def _text_width(text: str) -> float:
+    """Return the width of text in ems set in the body's roman."""
+    return _advances("LinLibertine_R.otf")(" ".join(text.split()))
+
+
+def _add_class(el, name: str) -> None:
+    el.set("class", f"{el.get('class') or ''} {name}".strip())
 
 
 def _hold_to_word(span) -> None:

@@ -324,6 +324,16 @@ def _unique_subsets(pdf: pikepdf.Pdf) -> None:
     A subset's name is a tag of six capitals and the font's name (ISO 32000-1 9.6.4); two different
     programs may not share one, and WeasyPrint, laying parts out apart, gives them the same.
     """
+    for group, descriptors, program in _fonts(pdf):
+        tag = _subset_tag(program.read_raw_bytes())
+        for holder, key in [*((f, "/BaseFont") for f in group), *((d, "/FontName") for d in descriptors)]:
+            name = str(holder.get(key, ""))
+            if len(name) > 8 and name[7] == "+":  # "/ABCDEF+Name"
+                holder[key] = pikepdf.Name(f"/{tag}{name[7:]}")
+
+
+def _fonts(pdf: pikepdf.Pdf):
+    """Yield each embedded font once: (the font and its descendants, their descriptors, its program)."""
     seen = set()
     for page in pdf.pages:
         for font in page.obj.get("/Resources", {}).get("/Font", {}).values():
@@ -334,17 +344,13 @@ def _unique_subsets(pdf: pikepdf.Pdf) -> None:
             descriptors = [f.FontDescriptor for f in group if "/FontDescriptor" in f]
             program = next((d[k] for d in descriptors for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in d),
                            None)
-            if program is None:
-                continue
-            tag = _subset_tag(program.read_raw_bytes())
-            for holder, key in [*((f, "/BaseFont") for f in group), *((d, "/FontName") for d in descriptors)]:
-                name = str(holder.get(key, ""))
-                if len(name) > 8 and name[7] == "+":  # "/ABCDEF+Name"
-                    holder[key] = pikepdf.Name(f"/{tag}{name[7:]}")
+            if program is not None:
+                yield group, descriptors, program
 
 
 def _unambiguous_ends(pdf: pikepdf.Pdf) -> None:
-    """Give a line feed more to any page's content whose compressed data would end in a carriage return.
+    """Give a line feed more to any page's content whose compressed data would end in a carriage return,
+    and a byte of padding to any font's program.
 
     Before "endstream" the writer puts a line feed; a reader (a PDF/A validator among them) takes a
     carriage return before it for part of that end of line, and finds the stream a byte short. A zlib
@@ -360,6 +366,17 @@ def _unambiguous_ends(pdf: pikepdf.Pdf) -> None:
             while zlib.adler32(data) & 0xFF == ord("\r"):
                 data += b"\n"
             stream.write(data)  # compressed again when saved
+    # So with a font's program (an OpenType or TrueType file), whose tables its directory finds by their
+    # offsets: a byte after the last changes no glyph. (Not a zero byte: it leaves the checksum's end.)
+    for _, _, program in _fonts(pdf):
+        if "/Length2" in program or not program.read_raw_bytes().endswith(b"\r"):
+            continue  # a Type 1 program's parts are counted (/Length2): none is written here
+        data = program.read_bytes()
+        while zlib.adler32(data) & 0xFF == ord("\r"):
+            data += b"\x01"
+        program.write(data)
+        if "/Length1" in program:
+            program.Length1 = len(data)
 
 
 def _subset_tag(program: bytes) -> str:

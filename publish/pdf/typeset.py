@@ -11,7 +11,7 @@ from weasyprint.text.fonts import FontConfiguration
 from ..book.markup import FOOTNOTE, PIECE_INDEX, PIECE_OF
 from ..book.pages import roman
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
-from .html import cut_notes, mark_resumed
+from .html import cut_notes, mark_resumed, turn_heads
 from .laid import Laid
 from .layout import arrange_pages
 from .tables import fit_tables
@@ -62,7 +62,7 @@ class Typesetter:
             raise refused(exc) from None
 
     def layout(self, html: str):
-        html = fit_tables(html, self._lay_out)
+        html = turn_heads(fit_tables(html, self._lay_out))
         return self._lay_out(html, counted=True)
 
     def _lay_out(self, html: str, counted: bool = False):

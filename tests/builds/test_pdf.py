@@ -8,10 +8,19 @@ import pdfplumber
 import pikepdf
 import pytest
 
-from publish.build import build
+from publish.build import STYLES, build
 
 from conftest import make_manuscript
-from readers import PrintedBook, named_destinations, normalize, outline, page_labels, printed_notes
+from readers import (
+    PrintedBook,
+    named_destinations,
+    normalize,
+    outline,
+    page_labels,
+    printed_notes,
+    stranded_headings,
+    text_lines,
+)
 
 LINE = 15.0  # one line of body text, in points, with a little slack
 
@@ -326,6 +335,69 @@ def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
         assert [w.text for w in first] == ["7.", "(continued)"], (page, first)
     # The body goes on above the note's pieces.
     assert any(w.page == pages[1] and w.size == size for w in words)
+
+
+def _documents(count: int) -> str:
+    """Return a chapter of documents as the TEI import writes them, of so many lengths that headings fall
+    at the foot of pages: a heading, file number and dateline; some with a first paragraph of one line,
+    some with an enclosure headed in its turn, its file number before its heading."""
+    sentence = "The Minister called to inquire as to the prospects of an agreement, and I explained the situation."
+    parts = ["# Egypt\n", " ".join([sentence] * 3) + "\n"]
+    for n in range(1, count + 1):
+        paragraphs = [" ".join([sentence] * (1 + (n * 7 + k) % 4)) for k in range(1 + n % 3)]
+        if n % 3 == 0:
+            paragraphs.insert(0, "I have the honor to report as follows.")
+        parts.append(f"## {n}. The Minister in Egypt (Fish) to the Secretary of State {{#d{n}}}\n\n"
+                     f"::: source\n611.8331/{n}\n:::\n\n::: dateline\n[Cairo]{{.smallcaps}}, May {n}, 1936.\n:::\n\n"
+                     + "\n\n".join(paragraphs) + "\n")
+        if n % 2 == 0:
+            parts.append(f":::: attachment\n::: source\n[Inclosure in No. {n}.]\n:::\n\n"
+                         "### The Egyptian Minister to the Minister in Egypt\n\n"
+                         f"::: dateline\n[Cairo]{{.smallcaps}}, May {n}, 1936.\n:::\n\n" + " ".join([sentence] * 3)
+                         + "\n::::\n")
+    return "\n".join(parts)
+
+
+def test_a_heading_never_ends_a_page(tmp_path):
+    # Each heading stands on one page with its file number, dateline and two lines of its text.
+    folder = make_manuscript(tmp_path / "m", {"01.md": _documents(40)})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    lines = text_lines(result.outputs["pdf"])
+    numbers = [re.match(r"\d+", line.text) for line in lines if line.kind == "heading"]
+    assert sorted(int(n[0]) for n in numbers if n) == list(range(1, 41))
+    assert stranded_headings(lines) == []
+    # An enclosure's file number, before its heading, stands with it.
+    leads = [(line, after) for line, after in zip(lines, lines[1:]) if line.text.startswith("[Inclosure")]
+    assert len(leads) == 20 and all(after.kind == "heading" and after.page == line.page for line, after in leads)
+    # The same chapter laid out without keeping headings' heads with their text strands headings at the
+    # foot of pages: the chapter puts headings there, and the reader of the PDF sees them.
+    styles = tmp_path / "styles"
+    shutil.copytree(STYLES, styles)
+    sheet = (styles / "print.css").read_text(encoding="utf-8")
+    loose = re.sub(r"\.with-next \{[^}]*\}", "", sheet)
+    assert loose != sheet
+    (styles / "print.css").write_text(loose, encoding="utf-8")
+    stranded = build(folder, tmp_path / "loose", ("pdf",), styles=styles)
+    assert len(stranded_headings(text_lines(stranded.outputs["pdf"]))) >= 2
+
+
+def test_a_heading_goes_with_a_turned_table_that_begins_its_text_onto_its_page(tmp_path):
+    # Fourteen columns of a ship's log, as frus1872p2v5 prints them: too wide for the page, turned.
+    heads = ["Initials of the officer of the watch.", "Hours.", "Knots.", "Tenths.", "Standard compass courses.",
+             "Leeway points.", "Direction.", "Force.", "Weather.", "Derivation of standard compass.", "Barometer.",
+             "Thermometer.", "Temperature of the sea.", "Remarks."]
+    row = "<tr>" + "".join(f"<td>{h}</td>" for h in heads) + "</tr>"
+    text = "\n\n".join(f"Paragraph {i} " + "of some words set to fill the page " * 6 for i in range(3))
+    folder = make_manuscript(tmp_path / "m", {"01.md": (
+        f"# Annexes\n\n{text}\n\n## Annex No. 13.\n\n::: center\n*Plan of amortization.*\n:::\n\n"
+        f"<table>\n{row}\n{row}\n</table>\n\n{text}\n")})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    turned = [i for i, (w, h) in enumerate(printed.sizes) if w > h]
+    lines = text_lines(result.outputs["pdf"])
+    heading = next(line for line in lines if line.text.startswith("Annex No. 13."))
+    assert len(turned) == 1 and heading.page == turned[0]
+    assert stranded_headings(lines) == []
 
 
 LONG_TITLE = ("Egypt: Representations by the United States Regarding the Capitulations and the Mixed Courts, "
