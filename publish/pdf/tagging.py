@@ -109,12 +109,22 @@ def marked(original, stream, box, tag):
     return _artifact(stream, pydyf.Dictionary(properties))
 
 
+# Text extractors that copy and search artifacts like any text skip a text whose /ActualText says it is none
+# (docs/outputs.md, "Page furniture"): Poppler one whose Span's is empty; pdfium one whose innermost mark's
+# holds no printable character, which a tab is not. Either text comes out of the other as it would anyway.
+_NO_TEXT = pydyf.Dictionary({"ActualText": pydyf.String("")})
+_NO_PRINTABLE_TEXT = pydyf.String("\t")
+
+
 @contextlib.contextmanager
 def _artifact(stream, properties):
+    stream.begin_marked_content("Span", _NO_TEXT)
+    properties["ActualText"] = _NO_PRINTABLE_TEXT
     stream.begin_marked_content("Artifact", properties)
     try:
         yield
     finally:
+        stream.end_marked_content()
         stream.end_marked_content()
 
 
