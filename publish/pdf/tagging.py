@@ -29,23 +29,31 @@ from ..book.markup import (
     FOOTNOTE_CALL,
     FOOTNOTE_MARKER,
     NEW_PARAGRAPH,
+    NOTE_BLOCK,
     PAGE_LABEL,
     PAGE_NUMBER,
     PAGEBREAK,
     PIECE_INDEX,
     PIECE_OF,
+    RESUMED,
 )
 from .weasy import boxes, page_box, tagged, unwrap
 
 # Set on a laid-out box whose drawing is page furniture, to the artifact's subtype (ISO 32000-1 14.8.2.2).
 FURNITURE = "publish_artifact"
 NOTE_CLASSES = {FOOTNOTE}
+# A note's blocks are drawn as spans (html.py, _footnote): each is tagged as the block it stands for, a Note's
+# paragraphs P as in the body (ISO 32000-2 Annex L lets a Note hold P, Div, BlockQuote, H). Lists and tables
+# in a note stay Span: drawn as lines of a block, they hold no boxes for list items and cells.
+NOTE_BLOCK_ROLES = {"p": "/P", "div": "/Div", "blockquote": "/BlockQuote", **{f"h{n}": f"/H{n}" for n in range(1, 7)}}
 # A note's number in the text refers to it; at the note, it is its label.
 PSEUDO_ROLES = {FOOTNOTE_CALL: "/Reference", FOOTNOTE_MARKER: "/Lbl"}
 # Private keys of a part's structure elements, gone from the book: the HTML element an element stands
 # for, and the note a Reference calls. join.py reads KEY on a part's top elements, to join a chapter's pieces.
 KEY = "/PublishElement"
 CALLS = "/PublishNote"
+# ...and the note that a block of a note cut into pieces belongs to: settle puts it in the note.
+IN_NOTE = "/PublishInNote"
 # Set on WeasyPrint's PDF while it is tagged: what build_box_tree keeps from page to page (_Keys).
 _STATE = "publish_keys"
 
@@ -77,10 +85,16 @@ def _mark_repeated_headers(area, tables: set) -> None:
 def _mark_numbers(box) -> None:
     for child in getattr(box, "children", None) or ():
         child = unwrap(child)
-        if PAGE_NUMBER in _classes(child):
+        if PAGE_NUMBER in _classes(child) or _resumes(child):
             _flag(child, "Pagination")
         else:
             _mark_numbers(child)
+
+
+def _resumes(box) -> bool:
+    """Say whether a box is the "3. (continued)" that heads a page's foot where a note runs on: pagination."""
+    element, tag = getattr(box, "element", None), getattr(box, "element_tag", None) or ""
+    return tag.endswith(f"::{FOOTNOTE_MARKER}") and RESUMED in (element.get("class") or "").split()
 
 
 def _flag(box, subtype: str) -> None:
@@ -146,6 +160,8 @@ def build_box_tree(original, box, parent, pdf, page_number, nums, annotations, t
     html = inner.element if tag not in ("", "html", "body") and not isinstance(inner, boxes.PageBox) else None
     for element in original(box, parent, pdf, page_number, nums, annotations, tags):
         if html is not None and pseudo in PSEUDO_ROLES:
+            if pseudo == FOOTNOTE_MARKER and not len(element["K"]):
+                continue  # the number a note's piece after its first does not repeat
             element["S"] = PSEUDO_ROLES[pseudo]
             if pseudo == FOOTNOTE_CALL and state is not None:
                 element[CALLS[1:]] = state.keys[id(html)]
@@ -155,6 +171,8 @@ def build_box_tree(original, box, parent, pdf, page_number, nums, annotations, t
             # else it would be taken for a part of its parent.
             if state is not None and parent.get(KEY[1:]) != state.keys[id(html)]:
                 element[KEY[1:]] = state.keys[id(html)]
+                if state.keys[id(html)] in state.notes:
+                    element[IN_NOTE[1:]] = state.notes[state.keys[id(html)]]
                 if element["S"] == "/Table":
                     state.alias_headers(inner)
                 elif element["S"] == "/TH":
@@ -170,6 +188,7 @@ class _Keys:
         self.keys = {}
         self.headers = {}  # key -> the header cell's first structure element
         self.stand_ins = []  # (mark given a repeated header's cell, key of its cell)
+        self.notes = {}  # key of a block of a note cut into pieces -> the note's key
         notes, paragraphs = {}, {}
         for index, element in enumerate(root.iter()):
             key = index
@@ -179,6 +198,7 @@ class _Keys:
                 for block in element:  # a piece holds one block of its note, or a part of it (html._cut)
                     own = NEW_PARAGRAPH in (block.get("class") or "").split() or element.get(PIECE_INDEX) == "0"
                     paragraphs[note] = self.keys[id(block)] = index + 1 if own else paragraphs.get(note, index + 1)
+                    self.notes[self.keys[id(block)]] = key
             self.keys.setdefault(id(element), key)
 
     def stand_in(self, box) -> None:
@@ -211,9 +231,14 @@ def _describe(element, html, classes: set[str]) -> None:
     elif element["S"] == "/TH":
         # Which cells a header heads, for checkers and readers that do not follow /Headers.
         element["A"]["Scope"] = "/Row" if html.get("scope") == "row" else "/Column"
-    elif classes & NOTE_CLASSES and html.get("id"):
+    elif classes & NOTE_CLASSES and (html.get("id") or html.get(PIECE_OF)):
+        # A note's pieces after its first (html.py, cut_notes) are Notes too, that settle joins to the first.
         element["S"] = "/Note"
-        element["ID"] = pydyf.String(html.get("id"))
+        if html.get("id"):
+            element["ID"] = pydyf.String(html.get("id"))
+    elif role := next((NOTE_BLOCK_ROLES[c.removeprefix(NOTE_BLOCK)] for c in sorted(classes)
+                       if c.startswith(NOTE_BLOCK) and c.removeprefix(NOTE_BLOCK) in NOTE_BLOCK_ROLES), None):
+        element["S"] = role
 
 
 def settle(pdf: bytes) -> bytes:
@@ -224,10 +249,13 @@ def settle(pdf: bytes) -> bytes:
         merged = Merger()
         merged.walk(root)
         merged.repoint(root)
+        _gather_notes(root, merged.first)
         _place_notes(root, merged.first)
         for element in _elements(root):
             if CALLS in element:
                 del element[CALLS]
+            if IN_NOTE in element:
+                del element[IN_NOTE]
             # Only the part's top elements keep their key, for the join (a chapter's pieces share its section).
             if KEY in element and element.P.get("/S") != pikepdf.Name.Document:
                 del element[KEY]
@@ -323,6 +351,17 @@ def _number_tree_values(tree):
         yield tree.Nums
     for kid in tree.get("/Kids", []):
         yield from _number_tree_values(kid)
+
+
+def _gather_notes(root, first: dict) -> None:
+    """Put in its note each paragraph of a note cut into pieces that a piece after the first begins, in order."""
+    for block in [e for e in _elements(root) if IN_NOTE in e]:
+        note = first.get((int(block[IN_NOTE]), pikepdf.Name.Note))
+        if note is None or block.P.objgen == note.objgen:
+            continue
+        _remove(block)
+        note.K = pikepdf.Array([*_kids(note), block])
+        block.P = note
 
 
 def _place_notes(root, first: dict) -> None:

@@ -15,7 +15,9 @@ from publish.build import build
 
 # Words no hyphenation cuts (they hold digits), each found once: a letter says where it stands.
 LONG = " ".join(f"w{i:04d}" for i in range(700))  # a paragraph of some two pages
-NOTE = " ".join(f"n{i:04d}" for i in range(900))  # a note too tall for one page's foot
+# A note too tall for one page's foot, of two paragraphs.
+NOTE_PARAGRAPHS = [" ".join(f"n{i:04d}" for i in range(450)), " ".join(f"n{i:04d}" for i in range(450, 900))]
+NOTE = " ".join(NOTE_PARAGRAPHS)
 ROWS = 90
 TABLE = "| Number | Item |\n|---|---|\n" + "\n".join(f"| r{i:04d} | t{i:04d} |" for i in range(ROWS))
 ITEM = " ".join(f"i{i:04d}" for i in range(600))  # a list item running onto the next page
@@ -25,7 +27,8 @@ ITEM = " ".join(f"i{i:04d}" for i in range(600))  # a list item running onto the
 def long_book(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("structure")
     text = "\n\n".join(["# One", "[Page 1] a0001 a0002 a0003.", f"{LONG}.", "b0001 b0002[^1] b0003.", TABLE,
-                         f"- {ITEM}\n- j0001", "c0001 c0002.", f"[^1]: {NOTE}."])
+                         f"- {ITEM}\n- j0001", "c0001 c0002.",
+                         f"[^1]: {NOTE_PARAGRAPHS[0]}.\n\n    {NOTE_PARAGRAPHS[1]}."])
     folder = make_manuscript(tmp / "ms", {"one.md": text + "\n"})
     result = build(folder, tmp / "out", ("pdf",))
     return result, TaggedText(result.outputs["pdf"])
@@ -53,6 +56,15 @@ def test_a_note_that_runs_on_is_one_note_beside_its_call(long_book):
     paragraph = notes[0].P
     roles = [str(k.S) for k in paragraph.K if isinstance(k, pikepdf.Dictionary) and "/S" in k]
     assert paragraph.S == "/P" and roles[roles.index("/Note") - 1] == "/Reference", "the note follows its call"
+
+
+def test_a_note_holds_its_paragraphs_as_paragraphs(long_book):
+    _, tagged = long_book
+    note = tagged.elements("/Note")[0]
+    kids = [k for k in note.K if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+    assert [str(k.S) for k in kids] == ["/Lbl", "/P", "/P"], "its number, then each paragraph a P, cut or not"
+    assert [words(tagged.text(k)) for k in kids[1:]] == [words(p) for p in NOTE_PARAGRAPHS]
+    assert not [e for e in structure_elements(tagged.pdf) if e.S == "/Span" and e.P.S == "/Note"]
 
 
 def test_a_table_over_pages_is_one_table_its_header_tagged_once(long_book):
