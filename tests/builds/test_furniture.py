@@ -67,8 +67,8 @@ def test_poppler_extracts_the_paragraph_without_furniture(crossing):
 
 def test_pdfjs_reads_each_page_of_the_paragraph_without_furniture(crossing):
     require([("node", shutil.which("node")), ("tests/js/node_modules", (JS / "node_modules" / "pdfjs-dist").is_dir())])
-    run = subprocess.run(["node", str(JS / "pdfjs_text.mjs"), str(crossing)], capture_output=True, text=True, check=False,
-                         timeout=120, cwd=JS)
+    run = subprocess.run(["node", str(JS / "pdfjs_text.mjs"), str(crossing)], capture_output=True, text=True,
+                         check=False, timeout=120, cwd=JS)
     assert run.returncode == 0, run.stderr
     found = []
     for page in json.loads(run.stdout):
