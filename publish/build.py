@@ -79,6 +79,8 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
     """Build the requested formats of the manuscript in folder into out, caching work in out/.cache."""
     book, warnings = load(folder, strict, out, progress)
     result = Result(warnings, {}, book)
+    if unkeyed := cache.key_warning():
+        result.warnings.append(unkeyed)
     targets = [out / f"{book.meta.id}.{fmt}" for fmt in formats]
     # All formats or none: a failure in the second leaves the first's previous output too.
     with atomic_outputs(targets) as temps:

@@ -108,7 +108,7 @@ RESERVED_DATA = "|".join(pandoc_key(a) for a in (PAGE_LABEL, SOURCE_LINE, SOURCE
 # ---- Ids ----
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):
 # a manuscript may not set them, and a heading's slug never is one.
-GENERATED_ID = re.compile(r"page-(?:unnumbered-)?[0-9A-Za-z]+|.+-fn\d+(?:ref)?")
+GENERATED_ID = re.compile(r"page-(?:unnumbered-(?:[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*)?|[0-9A-Za-z]+)|.+-fn\d+(?:ref)?")
 
 
 def page_id(label: str) -> str:

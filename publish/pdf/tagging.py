@@ -251,6 +251,7 @@ def settle(pdf: bytes) -> bytes:
         merged.repoint(root)
         _gather_notes(root, merged.first)
         _place_notes(root, merged.first)
+        _annotate_links(root)
         for element in _elements(root):
             if CALLS in element:
                 del element[CALLS]
@@ -375,6 +376,36 @@ def _place_notes(root, first: dict) -> None:
         at = next(i for i, kid in enumerate(siblings) if _is(kid, call))
         call.P.K = pikepdf.Array([*siblings[:at + 1], note, *siblings[at + 1:]])
         note.P = call.P
+
+
+def _annotate_links(root) -> None:
+    """Give each link annotation to its Link element (PDF/UA-1 7.18.5), not to a span inside the link."""
+    # WeasyPrint gives an inline element inside a link (the <em> of "<a><em>Foreign Relations</em>, 1961</a>")
+    # an annotation of its own, and tags it in that element.
+    owners = {}
+    for element in list(_elements(root)):
+        if element.S == pikepdf.Name.Link:
+            continue
+        link = element.get("/P")
+        while link is not None and link.get("/S") != pikepdf.Name.Link:
+            link = link.get("/P")
+        annotations = [kid for kid in _kids(element) if _is_link_annotation(kid)]
+        if link is None or not annotations:
+            continue
+        element.K = pikepdf.Array([kid for kid in _kids(element) if not _is_link_annotation(kid)])
+        link.K = pikepdf.Array([*_kids(link), *annotations])
+        owners.update({int(kid.Obj.StructParent): link for kid in annotations})
+    if owners:
+        for nums in _number_tree_values(root.ParentTree):
+            for i in range(0, len(nums), 2):
+                if int(nums[i]) in owners:
+                    nums[i + 1] = owners[int(nums[i])]
+
+
+def _is_link_annotation(kid) -> bool:
+    """Say whether a kid of a structure element is a reference to a link annotation."""
+    return (isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == pikepdf.Name.OBJR
+            and kid.Obj.get("/Subtype") == pikepdf.Name.Link)
 
 
 def _remove(element) -> None:

@@ -23,6 +23,8 @@ import stat
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from ..book.errors import Diagnostic
+
 CACHE = ".cache"
 # Where the signing key is, if not in the user's cache folder (tests set it to keep theirs apart).
 KEY_ENV = "PUBLISH_CACHE_KEY"
@@ -56,6 +58,21 @@ def secret() -> bytes | None:
         return _secret(str(key_path()))
     except RuntimeError:  # no home folder to keep it in
         return None
+
+
+def key_warning() -> Diagnostic | None:
+    """Return the warning that nothing will be cached, when the signing key cannot be had safely."""
+    if secret() is not None:
+        return None
+    try:
+        where = str(key_path())
+    except RuntimeError:
+        where, fix = KEY_ENV, f"set {KEY_ENV} to a file in a folder of yours"
+    else:
+        fix = f"delete it to have a new one made, or set {KEY_ENV} to a file in a folder of yours"
+    return Diagnostic(where, 0, 0, "B002", (
+        f"the cache's signing key cannot be read or made safely (a file of {KEY_BYTES} bytes that only you can read "
+        f"is needed): nothing is cached, so every build starts cold; {fix}"), "warning")
 
 
 @functools.lru_cache(maxsize=None)

@@ -123,3 +123,24 @@ def test_text_in_another_language_says_so(tmp_path):
     items = [e for e in structure_elements(pdf) if e.S == pikepdf.Name.LI]
     assert items and all({str(k.S) for k in e.K} <= {"/Lbl", "/LBody"} for e in items)
     assert_accessible_and_archival(result.outputs["pdf"])
+
+
+def test_a_link_whose_text_is_partly_emphasised_is_one_link_holding_every_annotation(tmp_path):
+    folder = make_manuscript(tmp_path / "ms", {"one.md": """
+        # One
+
+        [Page 1] For text of the memoranda, see [*Foreign Relations*, 1961-1963, volume XI, **Cuban Missile
+        Crisis**](https://history.state.gov/historicaldocuments/frus1961-63v11), pages 545-565.
+        """})
+    pdf_path = build(folder, tmp_path / "out", ("pdf",)).outputs["pdf"]
+    pdf = pikepdf.open(pdf_path)
+    nums = pdf.Root.StructTreeRoot.ParentTree.Nums
+    parents = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+    annotations = [a for page in pdf.pages for a in page.obj.get("/Annots", []) if a.Subtype == "/Link"]
+    assert len(annotations) >= 2  # the emphasis is given an annotation of its own, covering its words
+    for annotation in annotations:
+        owner = parents[int(annotation.StructParent)]
+        assert owner.S == pikepdf.Name.Link
+        assert any(isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR" and k.Obj.objgen == annotation.objgen
+                   for k in owner.K)
+    assert_accessible_and_archival(pdf_path)

@@ -276,6 +276,8 @@ def test_without_a_safe_key_nothing_is_cached(tmp_path, monkeypatch, key):
     out = tmp_path / "out"
     result = build(folder, out)
     assert not (out / ".cache").exists()
+    [warning] = [w for w in result.warnings if w.code == "B002"]
+    assert warning.path == os.environ[cache.KEY_ENV] and not warning.is_error and "every build starts cold" in str(warning)
     assert {fmt: path.read_bytes() for fmt, path in result.outputs.items()} == clean_build(folder, tmp_path)
 
 

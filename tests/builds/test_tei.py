@@ -19,7 +19,17 @@ from publish.cli import main
 from publish.tei.importer import MANIFEST, import_tei
 
 from conftest import TEI_DATA as TEI
-from readers import NS, Ebook, PrintedBook, named_destinations, outline, printed_notes, stranded_headings, text_lines
+from readers import (
+    NS,
+    Ebook,
+    PrintedBook,
+    assert_accessible_and_archival,
+    named_destinations,
+    outline,
+    printed_notes,
+    stranded_headings,
+    text_lines,
+)
 from test_chunks import assert_chunked_as_whole
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
@@ -226,6 +236,8 @@ def assert_faithful(tei: Path, folder: Path, out: Path, formats=("pdf", "epub"))
     assert Counter(foot) == Counter(_letters(tei_words["notes"] + "".join(tei_marks(tei))))  # marks before notes
     assert_notes_as_printed(tei, result)
     assert_within_trim(result.outputs["pdf"])
+    # Tables and notes running across pages, links, parts joined: PDF/UA-1 and PDF/A-2u hold for them all.
+    assert_accessible_and_archival(result.outputs["pdf"])
     # No heading ends a page: each stands with its head and the first lines of its text.
     stranded = stranded_headings(text_lines(result.outputs["pdf"]))
     assert not stranded, f"{len(stranded)} headings end a page: {', '.join(map(str, stranded[:5]))}"
