@@ -1,4 +1,4 @@
-"""The command line: ``publish pdf|epub|all|check|release|import-tei``."""
+"""The command line: ``publish pdf|epub|all|check|watch|release|import-tei``."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,9 @@ from .system.progress import for_stream
 
 # More processes than any machine has cores only costs memory.
 MAX_JOBS = 1024
+# Seconds `publish watch` waits for the sources to stay still before it builds: an editor's save is often
+# several writes.
+DEBOUNCE = 0.3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +37,17 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
                              "(default: one per core)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    text = "build the PDF and the EPUB again whenever a source is saved"
+    watch = commands.add_parser("watch", help=text, description=text[0].upper() + text[1:] + " (book.yaml, "
+                                "its Markdown files, its images, the styles); Ctrl-C to stop.")
+    watch.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
+                       help="the manuscript folder, holding book.yaml (default: manuscript)")
+    watch.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
+    watch.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
+                       "(default: one per core)")
+    watch.add_argument("--debounce", type=_seconds, default=DEBOUNCE, metavar="S", help="seconds the sources must "
+                       f"stay unchanged before a build starts (default: {DEBOUNCE})")
+    watch.add_argument("--strict", action="store_true", help="treat warnings as errors")
     rel = commands.add_parser("release", help="build both formats as a release of one edition, with SHA256SUMS",
                               description="Build the PDF and the EPUB as <id>-<edition>.pdf and .epub, "
                                           "with their SHA256SUMS, reproducibly.")
@@ -62,6 +76,17 @@ def _positive(text: str) -> int:
     if not number:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_JOBS}, not '{text}'")
     return number
+
+
+def _seconds(text: str) -> float:
+    """Read a number of seconds from 0 to a minute (argparse type)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to 60, not '{text}'")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +128,9 @@ def _run(args, progress) -> int:
             print(diag, file=sys.stderr)
         print(f"wrote {args.manuscript}/ ({len(result.files)} files)")
         return EXIT_OK
+    if args.command == "watch":
+        from .watch import watch
+        return watch(args.manuscript, args.out, args.debounce, strict=args.strict, jobs=args.jobs)
     if args.command == "release":
         from .release import release
         done = release(args.manuscript, args.dist, args.edition, strict=args.strict)
