@@ -12,6 +12,7 @@ page model of the last good build); the PDF writer's laid-out parts come from th
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
@@ -22,7 +23,7 @@ from .book.config import BOOK_FILE, load_metadata
 from .book.errors import ManuscriptError, PublishError
 from .book.markup import BOUNDARY, NOTEREF, PAGEBREAK
 from .book.model import Book
-from .build import FORMATS, STYLES, load, write
+from .build import FORMATS, STYLES, WRITERS, load, write
 from .pdf.workers import Inbox
 from .system import cache, interrupt
 from .system.fsutil import atomic_output
@@ -44,8 +45,8 @@ def watch(folder: Path, out: Path, debounce: float, strict: bool = False, jobs: 
     if meta is None and not folder.is_dir():
         raise ManuscriptError(diags)  # nothing to watch
     # Loaded before the first save, not on it: the PDF writer brings WeasyPrint (half a second).
-    from .epub import writer as _epub  # noqa: F401
-    from .pdf import writer as _pdf  # noqa: F401
+    for module, _ in WRITERS.values():
+        importlib.import_module(module, __package__)
     loop = _Loop(folder, out, strict, jobs)
     with interrupt.restartable(), _Sources(loop.sources()) as sources:
         _say(f"watching {folder}/ ({len(sources.paths)} files); Ctrl-C to stop")
@@ -56,8 +57,7 @@ def watch(folder: Path, out: Path, debounce: float, strict: bool = False, jobs: 
                     loop.build(changed)
             except interrupt.Restart:
                 _say("a source was saved during the build: building again")
-            finally:
-                sources.follow(loop.sources())
+            sources.follow(loop.sources())
             changed = sources.wait(debounce)
 
 

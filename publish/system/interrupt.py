@@ -65,6 +65,9 @@ def restartable():
 def cancellable():
     """Run a build that cancel() may stop with Restart; a cancel that comes too late to stop it is forgotten."""
     with _lock:
+        # One left by a Restart raised as the last build ended, before it was forgotten: none stops this one.
+        if _state["signalled"] is Restart:
+            _state["signalled"] = None
         _state["cancellable"] = True
     try:
         yield

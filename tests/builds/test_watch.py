@@ -134,7 +134,7 @@ def test_a_save_with_an_error_keeps_the_last_good_outputs_and_shows_the_error_wi
         two.write_text(TWO.replace("And ends.", "And ends.[^missing]"))
         assert watching.until(watching.stderr, "publish: 1 error(s)") == [
             "publish: 1 error(s), 0 warning(s); the last good outputs are kept"]
-        assert [line for line in watching.stderr if " N001 " in line][0].startswith(f"{two}:5:")
+        assert next(line for line in watching.stderr if " N001 " in line).startswith(f"{two}:5:")
         assert outputs(out) == good
         # It goes on watching: the mended text is built, and its pages compared with the last good build's.
         two.write_text(TWO.replace("And ends.", "And so it ends."))
