@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from publish.book.errors import EXIT_INTERRUPTED
+from publish import cli
+from publish.book.errors import EXIT_INTERRUPTED, EXIT_MANUSCRIPT, ManuscriptError
 from publish.build import build, load
 from publish.pdf.workers import Inbox
 from publish.system import interrupt
@@ -80,6 +81,16 @@ class Watching:
             assert self.process.poll() is None, "\n".join(self.stdout + self.stderr)
             self.inbox.take(1)
         raise AssertionError(f"no line '{start}' in time:\n" + "\n".join(self.stdout + self.stderr))
+
+    def after(self, first: str, then: str) -> None:
+        """Wait until a line beginning with then has come after one beginning with first."""
+        for _ in range(PATIENCE):
+            starts = [line.split(" ")[0] for line in self.stdout]
+            if first in starts and then in starts[starts.index(first):]:
+                return
+            assert self.process.poll() is None, "\n".join(self.stdout + self.stderr)
+            self.inbox.take(1)
+        raise AssertionError(f"no line '{then}' after '{first}' in time:\n" + "\n".join(self.stdout + self.stderr))
 
     def built(self, count: int = 1) -> None:
         """Wait for the count-th build to have written both formats."""
@@ -163,6 +174,20 @@ def test_two_saves_in_quick_succession_give_one_build_of_the_last_text(manuscrip
     assert outputs(out) == clean(manuscript, tmp_path / "clean")
 
 
+def test_a_save_during_the_first_build_gives_the_outputs_of_the_saved_text(manuscript, tmp_path):
+    out = tmp_path / "out"
+    watching = Watching(manuscript, out, tmp_path)
+    try:
+        watching.until(watching.stdout, "watching")  # the first build begins
+        (manuscript / "one.md").write_text(ONE.replace("Opening words", "First words"))
+        # Seen during the first build, the save stops it and it begins again; after it, a second build follows.
+        watching.after("saved:", "wrote")
+        watching.built(2 if not any("building again" in line for line in watching.stdout) else 1)
+    finally:
+        assert watching.stop() == EXIT_INTERRUPTED
+    assert outputs(out) == clean(manuscript, tmp_path / "clean")
+
+
 def test_ctrl_c_during_a_build_stops_it_with_no_traceback_and_no_temporary_file(manuscript, tmp_path):
     out = tmp_path / "out"
     watching = Watching(manuscript, out, tmp_path)
@@ -224,3 +249,23 @@ def test_a_page_is_changed_by_its_own_text_notes_and_markup_not_by_its_neighbour
     assert changed(ONE.replace("[Page 3] The end of the chapter.\n\n", "")) == \
         "original pages changed: one.md 2; gone: 3"
     assert changed(ONE) == "no original page's text changed"
+
+
+def test_the_memory_holds_the_last_good_books_chunks_only(manuscript, tmp_path):
+    memory: dict = {}
+    load(manuscript, out=tmp_path / "out", memory=memory)
+    first = dict(memory)
+    one = manuscript / "one.md"
+    one.write_text(ONE.replace("Opening words", "First words[^missing]"))
+    with pytest.raises(ManuscriptError):
+        load(manuscript, out=tmp_path / "out", memory=memory)
+    one.write_text(ONE.replace("Opening words", "First words"))
+    book, _ = load(manuscript, out=tmp_path / "out", memory=memory)
+    # two.md's chunks and their HTML are kept; one.md's old ones and those of the text with errors are gone.
+    assert len(memory) == len(first) and len(memory.keys() & first.keys()) == len(first) // 2
+    assert page_texts(book) == page_texts(load(manuscript)[0])
+
+
+def test_a_folder_that_does_not_exist_is_an_error_not_a_watch(tmp_path, capsys):
+    assert cli.main(["watch", str(tmp_path / "nowhere")]) == EXIT_MANUSCRIPT
+    assert " M015 " in capsys.readouterr().err
