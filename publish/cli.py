@@ -26,28 +26,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"publish {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     helps = {"pdf": "build the PDF", "epub": "build the EPUB", "all": "build the PDF and the EPUB",
-             "check": "check the manuscript and report every problem"}
+             "check": "check the manuscript and report every problem",
+             "watch": "build the PDF and the EPUB, then again on every save (Ctrl-C stops)"}
     for name, text in helps.items():
         sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         sub.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
                          help="the manuscript folder, holding book.yaml (default: manuscript)")
         if name != "check":
             sub.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
-        if name in ("pdf", "all"):
+        if name in ("pdf", "all", "watch"):
             sub.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
                              "(default: one per core)")
+        if name == "watch":
+            sub.add_argument("--debounce", type=_seconds, default=DEBOUNCE, metavar="S", help="seconds the sources "
+                             "(book.yaml, its Markdown, its images, the styles) must stay unchanged before a build "
+                             f"starts (default: {DEBOUNCE})")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    text = "build the PDF and the EPUB again whenever a source is saved"
-    watch = commands.add_parser("watch", help=text, description=text[0].upper() + text[1:] + " (book.yaml, "
-                                "its Markdown files, its images, the styles); Ctrl-C to stop.")
-    watch.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
-                       help="the manuscript folder, holding book.yaml (default: manuscript)")
-    watch.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
-    watch.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
-                       "(default: one per core)")
-    watch.add_argument("--debounce", type=_seconds, default=DEBOUNCE, metavar="S", help="seconds the sources must "
-                       f"stay unchanged before a build starts (default: {DEBOUNCE})")
-    watch.add_argument("--strict", action="store_true", help="treat warnings as errors")
     rel = commands.add_parser("release", help="build both formats as a release of one edition, with SHA256SUMS",
                               description="Build the PDF and the EPUB as <id>-<edition>.pdf and .epub, "
                                           "with their SHA256SUMS, reproducibly.")
