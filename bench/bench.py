@@ -242,10 +242,6 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def watch_edit(folder: Path, scratch: Path, repeat: int, pandoc_pass: dict | None) -> dict:
     """Time `publish watch` from the save of a one-word edit mid longest chapter to the new PDF, warm.
 
@@ -294,6 +290,10 @@ def watch_edit(folder: Path, scratch: Path, repeat: int, pandoc_pass: dict | Non
         result["ratio to pandoc --pdf-engine=weasyprint"] = result[
             "publish watch, one word mid longest chapter, save to PDF"]["wall"] / pandoc_pass["wall"]
     for key, r in result.items():
-        print(f"{folder.name:<16} {key:<48} " + (f"{r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>8.0f}"
+        print(f"{scratch.name:<16} {key:<48} " + (f"{r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>8.0f}"
                                                     if isinstance(r, dict) else f"{r:>8.2f}"))
     return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
