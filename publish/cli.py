@@ -124,6 +124,7 @@ def _run(args, progress) -> int:
         return EXIT_OK
     if args.command == "watch":
         from .watch import watch
+        progress.close()  # each build shows its own, and none shows while it waits for a save
         return watch(args.manuscript, args.out, args.debounce, strict=args.strict, jobs=args.jobs)
     if args.command == "release":
         from .release import release

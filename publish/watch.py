@@ -12,6 +12,7 @@ page model of the last good build); the PDF writer's laid-out parts come from th
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -84,11 +85,10 @@ class _Loop:
         if changed:
             _say("saved: " + ", ".join(sorted(_shown(p, self.folder) for p in changed)))
         start = time.monotonic()
-        progress = for_stream(sys.stderr)
         try:
-            book, warnings = load(self.folder, self.strict, self.out, progress, memory=self.conversions)
+            with _progress() as progress:
+                book, warnings = load(self.folder, self.strict, self.out, progress, memory=self.conversions)
         except ManuscriptError as exc:
-            progress.close()
             for diag in exc.diagnostics:
                 print(diag, file=sys.stderr, flush=True)
             errors = sum(d.is_error for d in exc.diagnostics)
@@ -96,31 +96,34 @@ class _Loop:
                   "outputs are kept", file=sys.stderr, flush=True)
             return
         except PublishError as exc:
-            progress.close()
             print(f"publish: error: {exc}; the last good outputs are kept", file=sys.stderr, flush=True)
             return
-        finally:
-            progress.close()
         self.book = book
         pages = page_texts(book)
         _say(changed_pages(self.pages, pages, book))
         for fmt in FORMATS:  # the PDF first: it is what the author looks at
             target = self.out / f"{book.meta.id}.{fmt}"
-            progress = for_stream(sys.stderr)
             try:
-                with atomic_output(target) as tmp:
+                with _progress() as progress, atomic_output(target) as tmp:
                     warnings += write(fmt, book, tmp, STYLES, jobs=self.jobs,
                                       cache=cache.folder(self.out, book.meta.id), progress=progress)
             except PublishError as exc:
-                progress.close()
                 print(f"publish: error: {exc}", file=sys.stderr, flush=True)
                 return
-            finally:
-                progress.close()
             _say(f"wrote {target} ({time.monotonic() - start:.1f} s)")
         for diag in warnings:
             print(diag, file=sys.stderr, flush=True)
         self.pages = pages
+
+
+@contextlib.contextmanager
+def _progress():
+    """Yield a progress display for one stage of a build, erased at its end (before anything is printed)."""
+    progress = for_stream(sys.stderr)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 class _Sources:
