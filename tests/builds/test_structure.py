@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-
-from publish.build import build
-
 from conftest import make_manuscript
 from readers import TaggedText, assert_accessible_and_archival, structure_elements
+
+from publish.build import build
 
 # Words no hyphenation cuts (they hold digits), each found once: a letter says where it stands.
 LONG = " ".join(f"w{i:04d}" for i in range(700))  # a paragraph of some two pages
