@@ -16,6 +16,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -223,6 +224,8 @@ def main(argv=None) -> int:
             print(f"measuring {name} …", file=sys.stderr)
             results = bench(folder, scratch / name, args.repeat, not args.no_alternatives)
             report["workloads"][name] = {"results": results, "ratios": ratios(results)}
+            report["workloads"][name]["watch"] = watch_edit(folder, scratch / name, args.repeat,
+                                                            results.get("pandoc --pdf-engine=weasyprint"))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(table(report))
@@ -237,6 +240,59 @@ def table(report: dict) -> str:
         for key, value in data["ratios"].items():
             lines.append(f"{name:<16} {'ratio ' + key:<48} {value:>8.2f}")
     return "\n".join(lines)
+
+
+def watch_edit(folder: Path, scratch: Path, repeat: int, pandoc_pass: dict | None) -> dict:
+    """Time `publish watch` from the save of a one-word edit mid longest chapter to the new PDF, warm.
+
+    The process has built the book once (from the cache the cold runs left, where there is one) and
+    waits, Python, WeasyPrint and the book loaded; each run saves an edit and waits for its line saying
+    the PDF was written. The wall time includes the debounce and the look at the sources (up to 0.5 s).
+    CPU is the whole process tree's (the watch process and any pandoc or worker process it ran).
+    """
+    copy, out = scratch / "copy-watch", scratch / "out-pdf"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(folder, copy)
+    meta, _ = load_metadata(copy)
+    pdf = f"wrote {out / meta.id}.pdf "
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    log = tempfile.TemporaryFile()
+    proc = psutil.Popen([sys.executable, "-m", "publish", "watch", str(copy), "--out", str(out)],
+                        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+
+    def wait_for(start: str) -> None:
+        for line in proc.stdout:
+            if line.startswith(start):
+                return
+        log.seek(0)
+        raise SystemExit(f"publish watch stopped: {log.read().decode()[-2000:]}")
+
+    def cpu() -> float:
+        tree = [proc] + proc.children(recursive=True)
+        return sum(t.user + t.system + getattr(t, "children_user", 0) + getattr(t, "children_system", 0)
+                   for t in (p.cpu_times() for p in tree))
+
+    runs = []
+    try:
+        wait_for(f"wrote {out / meta.id}.epub ")  # the first build, both formats
+        for _ in range(repeat):
+            before, start = cpu(), time.perf_counter()
+            edit_longest_chapter(copy)
+            wait_for(pdf)
+            runs.append({"wall": time.perf_counter() - start, "cpu": cpu() - before,
+                         "rss_mb": sum(p.memory_info().rss for p in [proc] + proc.children(recursive=True)) / 2**20})
+            wait_for(f"wrote {out / meta.id}.epub ")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    result = {"publish watch, one word mid longest chapter, save to PDF": median(runs)}
+    if pandoc_pass:
+        result["ratio to pandoc --pdf-engine=weasyprint"] = result[
+            "publish watch, one word mid longest chapter, save to PDF"]["wall"] / pandoc_pass["wall"]
+    for key, r in result.items():
+        print(f"{scratch.name:<16} {key:<48} " + (f"{r['wall']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>8.0f}"
+                                                    if isinstance(r, dict) else f"{r:>8.2f}"))
+    return result
 
 
 if __name__ == "__main__":

@@ -39,12 +39,13 @@ class Result:
     book: Book | None = None
 
 
-def load(folder: Path, strict: bool = False, out: Path | None = None,
-         progress: Progress = QUIET) -> tuple[Book, list[Diagnostic]]:
+def load(folder: Path, strict: bool = False, out: Path | None = None, progress: Progress = QUIET,
+         memory: dict | None = None) -> tuple[Book, list[Diagnostic]]:
     """Read, check and convert a manuscript; raise ManuscriptError listing every problem found.
 
     With an output folder, pandoc's work is taken from the manuscript's cache there and, once the
-    manuscript has passed, kept there.
+    manuscript has passed, kept there; with memory, also in that dict, for the next load in this process
+    (PandocCache).
     """
     meta, diags = load_metadata(folder)
     if meta is None:
@@ -55,7 +56,7 @@ def load(folder: Path, strict: bool = False, out: Path | None = None,
         raise _failure(diags + exc.diagnostics) from None
     if limits := before_pandoc(sources):
         raise _failure(diags + limits)
-    conversions = PandocCache(cache.folder(out, meta.id) if out and meta.id else None)
+    conversions = PandocCache(cache.folder(out, meta.id) if out and meta.id else None, memory)
     progress.stage("Reading and checking", len(sources), "files")
     # The sources are checked while pandoc converts them: this thread mostly waits for pandoc.
     with ThreadPoolExecutor(max_workers=1) as side:

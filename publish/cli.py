@@ -1,4 +1,4 @@
-"""The command line: ``publish pdf|epub|all|check|release|import-tei``."""
+"""The command line: ``publish pdf|epub|all|check|watch|release|import-tei``."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,9 @@ from .system.progress import for_stream
 
 # More processes than any machine has cores only costs memory.
 MAX_JOBS = 1024
+# Seconds `publish watch` waits for the sources to stay still before it builds: an editor's save is often
+# several writes.
+DEBOUNCE = 0.3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,16 +26,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"publish {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     helps = {"pdf": "build the PDF", "epub": "build the EPUB", "all": "build the PDF and the EPUB",
-             "check": "check the manuscript and report every problem"}
+             "check": "check the manuscript and report every problem",
+             "watch": "build the PDF and the EPUB, then again on every save (Ctrl-C stops)"}
     for name, text in helps.items():
         sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         sub.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
                          help="the manuscript folder, holding book.yaml (default: manuscript)")
         if name != "check":
             sub.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
-        if name in ("pdf", "all"):
+        if name in ("pdf", "all", "watch"):
             sub.add_argument("--jobs", type=_positive, metavar="N", help="processes laying out the PDF "
                              "(default: one per core)")
+        if name == "watch":
+            sub.add_argument("--debounce", type=_seconds, default=DEBOUNCE, metavar="S", help="seconds the sources "
+                             "(book.yaml, its Markdown, its images, the styles) must stay unchanged before a build "
+                             f"starts (default: {DEBOUNCE})")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
     rel = commands.add_parser("release", help="build both formats as a release of one edition, with SHA256SUMS",
                               description="Build the PDF and the EPUB as <id>-<edition>.pdf and .epub, "
@@ -62,6 +70,17 @@ def _positive(text: str) -> int:
     if not number:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_JOBS}, not '{text}'")
     return number
+
+
+def _seconds(text: str) -> float:
+    """Read a number of seconds from 0 to a minute (argparse type)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to 60, not '{text}'")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +122,10 @@ def _run(args, progress) -> int:
             print(diag, file=sys.stderr)
         print(f"wrote {args.manuscript}/ ({len(result.files)} files)")
         return EXIT_OK
+    if args.command == "watch":
+        from .watch import watch
+        progress.close()  # each build shows its own, and none shows while it waits for a save
+        return watch(args.manuscript, args.out, args.debounce, strict=args.strict, jobs=args.jobs)
     if args.command == "release":
         from .release import release
         done = release(args.manuscript, args.dist, args.edition, strict=args.strict)

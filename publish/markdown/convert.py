@@ -121,14 +121,37 @@ def to_html(markdown: str) -> str:
 class PandocCache:
     """Pandoc's HTML of each chunk by the chunk's hash; what pandoc made is kept only once the build goes on."""
 
-    def __init__(self, root: Path | None):
+    def __init__(self, root: Path | None, memory: dict | None = None):
         self.store = Store(root, "pandoc", ".html")
         self.fresh: dict[str, str] = {}
+        # A process that builds again and again (publish watch) keeps in memory too, by their keys, each
+        # chunk's HTML as read and each file's chunks: an unchanged file is neither cut nor read again.
+        self.memory = memory
+        self.remembered: set[str] = set()  # the keys in memory this build used
+
+    def chunked(self, text: str, path: str, whole: bool = False) -> list[tuple[int, str]]:
+        """Return chunked(text, path, whole), from memory where this process cut the same file before."""
+        if self.memory is None:
+            return chunked(text, path, whole)
+        key = digest("chunked", path, whole, text)
+        if key not in self.memory:
+            self.memory[key] = chunked(text, path, whole)
+        self.remembered.add(key)
+        return self.memory[key]
 
     def kept(self, chunk: str) -> str | None:
         """Return pandoc's HTML for a chunk of prepared Markdown kept by an earlier build, or None."""
-        kept = self.store.get(_key(chunk))
-        return None if kept is None else kept[0].decode("utf-8", errors="replace")
+        key = _key(chunk)
+        if self.memory is not None and key in self.memory:
+            self.store.used.add(key)  # still on disk for the next build in a process of its own
+            self.remembered.add(key)
+            return self.memory[key]
+        kept = self.store.get(key)
+        html = None if kept is None else kept[0].decode("utf-8", errors="replace")
+        if html is not None and self.memory is not None:
+            self.memory[key] = html
+            self.remembered.add(key)
+        return html
 
     def convert(self, chunks: list[str]) -> list[str]:
         """Convert chunks in one pandoc run and return the HTML of each."""
@@ -142,6 +165,10 @@ class PandocCache:
         for key, html in self.fresh.items():
             self.store.put(key, html.encode("utf-8"))
         self.store.prune()
+        if self.memory is not None:
+            self.memory.update(self.fresh)
+            for key in self.memory.keys() - self.remembered - self.fresh.keys():
+                del self.memory[key]
 
 
 def _key(chunk: str) -> str:
@@ -223,7 +250,7 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
         # apart, in book order, as soon as pandoc returns its chunks, while pandoc works on the others.
         jobs = {}
         for p in sorted(paths, key=lambda p: -len(sources[p])):
-            chunks = chunked(sources[p], str(p), whole)
+            chunks = cache.chunked(sources[p], str(p), whole)
             html = [cache.kept(chunk) for _, chunk in chunks]
             jobs[p] = chunks, html, [(run, pool.submit(cache.convert, [chunks[i][1] for i in run]))
                                      for run in _runs([chunk for _, chunk in chunks], html)]

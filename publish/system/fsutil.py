@@ -39,8 +39,8 @@ def atomic_outputs(targets: list[Path]):
     try:
         for target in targets:
             # No signal between making a temporary file and recording it: a file made but not
-            # recorded would be left behind.
-            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            # recorded would be left behind (by `publish watch`, which a restart does not end, for good).
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, interrupt.RESTART})
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, name = tempfile.mkstemp(prefix=owned(f".{target.name}."), suffix=".part", dir=target.parent)

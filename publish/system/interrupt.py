@@ -2,7 +2,8 @@
 
 A signal is remembered as well as raised, because code the build calls may swallow the exception
 (WeasyPrint's SVG drawing catches BaseException); outputs are moved into place only after
-``check()``. Child processes the build runs (pandoc) are stopped with it.
+``check()``. Child processes the build runs (pandoc) are stopped with it. ``publish watch`` stops a
+build the same way when a source is saved while it runs (``cancel()``), raising ``Restart`` instead.
 """
 from __future__ import annotations
 
@@ -11,34 +12,87 @@ import signal
 import subprocess
 import threading
 
-_state = {"signalled": False}
+# "signalled": the exception a signal raised (KeyboardInterrupt, or Restart), else None;
+# "cancellable": whether the main thread is in a build that cancel() may stop.
+_state: dict = {"signalled": None, "cancellable": False}
 _children: set[subprocess.Popen] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()  # taken by the signal handler too, which may run while the main thread holds it
+# What cancel() sends the main thread: only there can a signal's handler raise in the build.
+RESTART = signal.SIGUSR1
+
+
+class Restart(KeyboardInterrupt):
+    """A build stopped to begin again on newer sources; cleans up as an interrupt does."""
 
 
 def _handler(signum, frame):
-    _state["signalled"] = True
+    with _lock:
+        _state["signalled"] = KeyboardInterrupt  # Ctrl-C wins over a restart under way
     stop_children()
     raise KeyboardInterrupt
+
+
+def _restart(signum, frame):
+    # Sent by cancel(); by the time it is handled the build may be over, and nothing is raised.
+    if _state["cancellable"] and _state["signalled"] is Restart:
+        raise Restart
 
 
 @contextlib.contextmanager
 def handled():
     """Turn SIGINT and SIGTERM into KeyboardInterrupt for the duration, remembering that they came."""
-    _state["signalled"] = False
+    _state["signalled"] = None
     previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        _state["signalled"] = False  # answered: later work in this process is not interrupted by it
+        _state["signalled"] = None  # answered: later work in this process is not interrupted by it
+
+
+@contextlib.contextmanager
+def restartable():
+    """Let cancel() stop builds run in the main thread inside cancellable(), for the duration."""
+    previous = signal.signal(RESTART, _restart)
+    try:
+        yield
+    finally:
+        signal.signal(RESTART, previous)
+
+
+@contextlib.contextmanager
+def cancellable():
+    """Run a build that cancel() may stop with Restart; a cancel that comes too late to stop it is forgotten."""
+    with _lock:
+        # One left by a Restart raised as the last build ended, before it was forgotten: none stops this one.
+        if _state["signalled"] is Restart:
+            _state["signalled"] = None
+        _state["cancellable"] = True
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["cancellable"] = False
+            if _state["signalled"] is Restart:
+                _state["signalled"] = None
+
+
+def cancel() -> None:
+    """Stop the build under way in the main thread (if one is) as an interrupt would, with Restart."""
+    with _lock:
+        if not _state["cancellable"] or _state["signalled"]:
+            return
+        _state["signalled"] = Restart
+        # Sent under the lock: the build cannot end, and its handler be put back, in between.
+        signal.pthread_kill(threading.main_thread().ident, RESTART)
+    stop_children()
 
 
 def check() -> None:
-    """Raise KeyboardInterrupt if a signal came, even if something caught the first one."""
+    """Raise KeyboardInterrupt (or Restart) if a signal came, even if something caught the first one."""
     if _state["signalled"]:
-        raise KeyboardInterrupt
+        raise _state["signalled"]
 
 
 def run(command: list[str], data: bytes, timeout: float | None = None) -> subprocess.CompletedProcess:

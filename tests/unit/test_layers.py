@@ -19,7 +19,9 @@ MAY_IMPORT = {
     "epub": {"book", "system"},
     "build": {"book", "system", "markdown", "pdf", "epub"},
     "release": {"book", "system", "build"},
-    "cli": {"book", "system", "build", "release", "tei"},
+    # (pdf: for Inbox alone, the queue the PDF workers use, waited on for a length of time, not until a moment)
+    "watch": {"book", "system", "build", "pdf"},
+    "cli": {"book", "system", "build", "release", "tei", "watch"},
     "__main__": {"cli"},
 }
 
