@@ -19,7 +19,8 @@ MAY_IMPORT = {
     "epub": {"book", "system"},
     "build": {"book", "system", "markdown", "pdf", "epub"},
     "release": {"book", "system", "build"},
-    "cli": {"book", "system", "build", "release", "tei"},
+    "series": {"book", "system", "build", "tei"},
+    "cli": {"book", "system", "build", "release", "tei", "series"},
     "__main__": {"cli"},
 }
 
