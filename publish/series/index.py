@@ -110,7 +110,7 @@ def html_page(title: str, records: dict[str, dict | None]) -> etree._Element:
     missing = [(vid, r) for vid, r in records.items() if not r or not r.get("files")]
     if missing:
         body.append(H.H2("Not built"))
-        body.append(H.UL(*[H.LI(H.CODE(vid), ": ", cause(r), id=vid, CLASS="fail") for vid, r in missing]))
+        body.append(H.UL(*[H.LI(H.CODE(vid), ": ", cause(r), H.CLASS("fail"), id=vid) for vid, r in missing]))
     head = H.HEAD(H.META(charset="utf-8"), H.TITLE(title),
                   H.LINK(rel="alternate", type=ACQUISITION, href=FEED, title="OPDS catalogue"), H.STYLE(STYLE))
     return H.HTML(head, body, lang="en")
@@ -127,10 +127,10 @@ def _row(record: dict) -> etree._Element:
         file = record["files"][fmt]
         links.append(H.A(fmt.upper(), href=f"{record['id']}/{file['name']}", type=MEDIA[fmt]))
         links.append(H.SPAN(f" ({_size(file['bytes'])}) "))
-    verdicts = H.UL(*[H.LI(f"{name}: {v['verdict']}", **({"class": "fail"} if v["verdict"] == "fail" else {}))
+    verdicts = H.UL(*[H.LI(f"{name}: {v['verdict']}", *([H.CLASS("fail")] if v["verdict"] == "fail" else []))
                       for name, v in record["validators"].items()])
-    cells = [H.TD(record["title"], H.BR(), H.CODE(record["id"])), H.TD(str(record["pdf_pages"]), CLASS="n"),
-             H.TD(str(record["original_pages"]), CLASS="n"), links, H.TD(verdicts)]
+    cells = [H.TD(record["title"], H.BR(), H.CODE(record["id"])), H.TD(str(record["pdf_pages"]), H.CLASS("n")),
+             H.TD(str(record["original_pages"]), H.CLASS("n")), links, H.TD(verdicts)]
     return H.TR(*cells, id=record["id"])
 
 

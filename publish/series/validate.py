@@ -80,7 +80,7 @@ def _page_validation(pdf: Path, profile: str) -> dict:
 
 def page_integrity(pdf: Path, epub: Path, book: Book) -> list[str]:
     """Return what is wrong with the original pages in the outputs: missing, repeated or out of order."""
-    pages = [pb for pb in book.page_breaks if pb.labelled]
+    pages = book.page_breaks
     problems = []
     with pikepdf.open(pdf) as doc:
         index = {page.objgen: i for i, page in enumerate(doc.pages)}
