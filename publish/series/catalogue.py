@@ -96,7 +96,8 @@ def read_catalogue(path: Path) -> Catalogue:
                                     f"{seen[vid]}): each volume needs its own"))
         else:
             seen[vid] = line
-            volumes.append(Volume(vid, given, path.parent / given))
+            # Relative to where the catalogue is, not to a link to it.
+            volumes.append(Volume(vid, given, path.resolve().parent / given))
     if diags:
         raise ManuscriptError(diags)
     return Catalogue(path, _text(title) or "Foreign Relations of the United States", volumes)

@@ -29,13 +29,14 @@ def divide(volumes: list[Volume], n: int, sizes: dict[str, int] | None = None) -
     """Deal the volumes into n shares, the largest first to the share with least so far (LPT); each in catalogue order."""
     sizes = sizes if sizes is not None else {v.id: v.size for v in volumes}
     order = {v.id: i for i, v in enumerate(volumes)}
-    # Ties, of sizes and of loads, are broken by catalogue order and share number: the same on every machine.
-    loads = [(0, k) for k in range(n)]
+    # Ties are broken by catalogue order, then by fewer volumes and share number: the same on every machine,
+    # and volumes of no size (missing: they fail at once) still spread.
+    loads = [(0, 0, k) for k in range(n)]
     shares: list[list[Volume]] = [[] for _ in range(n)]
     for volume in sorted(volumes, key=lambda v: (-sizes[v.id], order[v.id])):
-        load, k = heapq.heappop(loads)
+        load, count, k = heapq.heappop(loads)
         shares[k].append(volume)
-        heapq.heappush(loads, (load + sizes[volume.id], k))
+        heapq.heappush(loads, (load + sizes[volume.id], count + 1, k))
     return [sorted(share, key=lambda v: order[v.id]) for share in shares]
 
 

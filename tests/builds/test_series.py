@@ -135,10 +135,15 @@ def test_the_plan_is_the_same_every_time_and_keys_each_shares_inputs(series):
     cache = workflow_step("build", "The share's volumes as last built")["with"]
     assert "matrix.key" in cache["key"] and "matrix.share" in cache["key"]
     # A changed volume changes its share's key only.
-    (folder / "short" / "ch1.md").write_text(chapter("Short", range(1, 3)) + "One more line.\n", encoding="utf-8")
-    changed = json.loads(publish("series", "series.yaml", "--plan", "3", *NO_EPUBCHECK, cwd=folder).stdout)
-    moved = [a["volumes"] for a, b in zip(series[2]["include"], changed["include"]) if a["key"] != b["key"]]
-    assert moved == ["short"]
+    text = folder / "short" / "ch1.md"
+    before = text.read_text(encoding="utf-8")
+    try:
+        text.write_text(before + "One more line.\n", encoding="utf-8")
+        changed = json.loads(publish("series", "series.yaml", "--plan", "3", *NO_EPUBCHECK, cwd=folder).stdout)
+    finally:
+        text.write_text(before, encoding="utf-8")
+    moved = [a["volumes"].split() for a, b in zip(series[2]["include"], changed["include"]) if a["key"] != b["key"]]
+    assert len(moved) == 1 and "short" in moved[0], moved
 
 
 def test_a_rerun_builds_nothing_unchanged(series):
@@ -190,7 +195,7 @@ def test_a_broken_volume_is_reported_by_id_and_cause_and_the_others_are_built(br
     failed = dict(line.removeprefix("failed: ").split(": ", 1) for line in run.stderr.splitlines()
                   if line.startswith("failed: "))
     assert sorted(failed) == ["gone", "nottei", "trips"]
-    assert "not TEI" in failed["nottei"] or "TEI" in failed["nottei"], failed["nottei"]
+    assert failed["nottei"] == "nottei.xml: no text to import: the file holds no division or document"
     assert "C005" in failed["gone"] and "N001" in failed["trips"]
     good = json.loads((out / "good" / RECORD).read_text())
     assert good["status"] == "ok" and good["original_pages"] == 3 and (out / "good" / "good.pdf").is_file()
@@ -204,7 +209,7 @@ def test_a_broken_volume_is_reported_by_id_and_cause_and_the_others_are_built(br
     assert again.returncode == EXIT_SERIES + 3 and again.stderr.count("failed: ") == 3
 
 
-def test_the_page_integrity_check_finds_a_page_lost_or_repeated(broken):
+def test_the_page_integrity_check_finds_a_page_not_in_the_book_or_out_of_order(broken):
     folder = broken[0]
     book, _ = load(folder / "good")
     pdf, epub = folder / "out" / "good" / "good.pdf", folder / "out" / "good" / "good.epub"
@@ -219,15 +224,14 @@ def test_the_page_integrity_check_finds_a_page_lost_or_repeated(broken):
     # Or in another order.
     held[:] = [pages[1], pages[0], pages[2]]
     problems = page_integrity(pdf, epub, book)
-    assert {"PDF structure: the pages are out of order", "EPUB page list: the pages are out of order",
-            "PDF: the original pages' destinations are not in the book's order"} <= set(problems), problems
+    assert problems == ["PDF structure: the pages are out of order", "EPUB page list: the pages are out of order"]
 
 
 def test_the_html_index_lists_every_volume_and_every_link_leads_to_a_file(series, broken):
     require([("node", shutil.which("node")), ("Chromium", Path(CHROMIUM).exists()),
              ("tests/js/node_modules", (JS / "node_modules" / "playwright-core").is_dir())])
     for out, ids in ((series[0] / "whole", ["long", "middle", "short", "tei"]),
-                     (broken[0] / "out", ["good", "gone", "nottei", "trips"])):
+                     (broken[0] / "out", ["gone", "good", "nottei", "trips"])):
         run = subprocess.run(["node", str(JS / "index_links.mjs"), str(out / "index.html")], capture_output=True,
                              text=True, timeout=120, env={**os.environ, "CHROMIUM": CHROMIUM})
         assert run.returncode == 0, run.stderr
