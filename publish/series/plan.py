@@ -26,7 +26,7 @@ SHARE = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
 
 def divide(volumes: list[Volume], n: int, sizes: dict[str, int] | None = None) -> list[list[Volume]]:
-    """Deal the volumes into n shares, the largest first to the share with least so far (LPT); each in catalogue order."""
+    """Deal the volumes into n shares, largest first to the share with least so far (LPT); each in catalogue order."""
     sizes = sizes if sizes is not None else {v.id: v.size for v in volumes}
     order = {v.id: i for i, v in enumerate(volumes)}
     # Ties are broken by catalogue order, then by fewer volumes and share number: the same on every machine,

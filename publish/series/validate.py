@@ -134,7 +134,7 @@ def _destinations(doc: pikepdf.Pdf, index: dict) -> dict[str, int]:
 
 
 def _margin_numbers(page: pikepdf.Page) -> int:
-    """Count the margin numbers drawn on a page: pagination artifacts of no subtype (running heads and folios have one)."""
+    """Count the margin numbers drawn on a page: pagination artifacts of no subtype (running heads have one)."""
     count = 0
     for operands, operator in pikepdf.parse_content_stream(page):
         if str(operator) == "BDC" and operands[0] == pikepdf.Name.Artifact:

@@ -131,7 +131,8 @@ def _build(volume: Volume, folder: Path, strict: bool, skip: tuple[str, ...], ti
     }
     if failed:
         record["error"] = {"exit_code": None, "diagnostics": [
-            str(Diagnostic(volume.id, 0, 0, "C006", f"{name} rejects the outputs: {verdicts[name]['problems'][0]}"))
+            str(Diagnostic(f"{volume.id}/{names['epub' if name == 'epubcheck' else 'pdf']}", 0, 0, "C006",
+                           f"{name} rejects it: {verdicts[name]['problems'][0]}"))
             for name in failed]}
     return record
 
@@ -143,7 +144,7 @@ def sha256(path: Path) -> str:
 
 
 def _relative(item, out: Path, catalogue: Path | None) -> str:
-    """Return a diagnostic as text, its paths relative to the output or the catalogue's folder: the same on any machine."""
+    """Return a diagnostic as text, its paths relative to the output or catalogue folder: the same anywhere."""
     text = str(item)
     for folder in (out, catalogue):
         if folder is not None:
