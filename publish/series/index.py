@@ -40,9 +40,16 @@ def gather(catalogue: Catalogue, out: Path) -> dict[str, dict | None]:
     records = {}
     for volume in catalogue.volumes:
         try:
-            records[volume.id] = json.loads((out / volume.id / RECORD).read_text(encoding="utf-8"))
+            record = json.loads((out / volume.id / RECORD).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             records[volume.id] = None
+            continue
+        # A share's files that did not arrive (an artifact lost): the volume is not in the series.
+        lost = [f["name"] for f in record.get("files", {}).values() if not (out / volume.id / f["name"]).is_file()]
+        if lost:
+            record |= {"status": "failed", "files": {}, "error": {"exit_code": None, "diagnostics": [
+                f"{volume.id}/{lost[0]} is missing, though its record lists it: build the volume again"]}}
+        records[volume.id] = record
     return records
 
 

@@ -210,6 +210,17 @@ def test_a_broken_volume_is_reported_by_id_and_cause_and_the_others_are_built(br
     assert again.returncode == EXIT_SERIES + 3 and again.stderr.count("failed: ") == 3
 
 
+def test_the_index_does_not_offer_a_volume_whose_files_did_not_arrive(broken, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(broken[0] / "out", out, ignore=shutil.ignore_patterns(".cache", WORK))
+    shutil.copy(broken[0] / "series.yaml", tmp_path)
+    (out / "good" / "good.pdf").unlink()
+    run = publish("series", "series.yaml", "--out", "out", "--index", cwd=tmp_path)
+    assert run.returncode == EXIT_SERIES + 4
+    assert "failed: good: good/good.pdf is missing, though its record lists it" in run.stderr
+    assert 'href="good/good' not in (out / "catalog.xml").read_text() + (out / "index.html").read_text()
+
+
 def test_the_page_integrity_check_finds_a_page_not_in_the_book_or_out_of_order(broken):
     folder = broken[0]
     book, _ = load(folder / "good")
