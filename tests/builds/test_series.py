@@ -63,9 +63,9 @@ def good_volumes(folder: Path) -> dict[str, str]:
 
 
 def files(out: Path) -> dict[str, bytes]:
-    """Return every file a run left in out, by path, but the timings and the build cache."""
+    """Return every file a run left in out, by path, but the timings, the build cache and the TEI work areas."""
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != TIMINGS and ".cache" not in p.parts}
+            if p.is_file() and p.name != TIMINGS and not {".cache", WORK} & set(p.relative_to(out).parts)}
 
 
 def workflow_step(job: str, name: str) -> dict:
@@ -84,7 +84,8 @@ def run_step(step: dict, cwd: Path, bin_dir: Path, **env: str) -> subprocess.Com
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
-    """Build the series once whole, and once in three shares, each share by the workflow's own commands."""
+    """Build the series once whole, and once in three shares on three "machines" (folders) by the workflow's
+    own commands, their uploads gathered into one folder and indexed there."""
     folder = tmp_path_factory.mktemp("series")
     catalogue = write_catalogue(folder, good_volumes(folder))
     whole = publish("series", catalogue, "--out", "whole", *NO_EPUBCHECK, cwd=folder)
@@ -94,17 +95,33 @@ def series(tmp_path_factory):
     bin_dir.mkdir()
     (bin_dir / "publish").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m publish "$@" {" ".join(NO_EPUBCHECK)}\n')
     (bin_dir / "publish").chmod(0o755)
-    sharing = folder / "shares"
-    sharing.mkdir()
-    (sharing / "series.yaml").symlink_to(catalogue)
+
+    def machine(name: str) -> Path:
+        place = folder / name
+        place.mkdir()
+        (place / "series.yaml").symlink_to(catalogue)
+        return place
+
     output = folder / "github-output"
-    planned = run_step(workflow_step("plan", "Plan the shares"), sharing, bin_dir, CATALOGUE="series.yaml",
-                       SHARES="3", GITHUB_OUTPUT=str(output))
+    planned = run_step(workflow_step("plan", "Plan the shares"), machine("planner"), bin_dir,
+                       CATALOGUE="series.yaml", SHARES="3", GITHUB_OUTPUT=str(output))
     assert planned.returncode == 0, planned.stderr
     matrix = json.loads(output.read_text().removeprefix("matrix="))
-    shares = [run_step(workflow_step("build", "Build the share"), sharing, bin_dir, CATALOGUE="series.yaml",
-                       SHARE=entry["share"]) for entry in matrix["include"]]
-    indexed = run_step(workflow_step("index", "Make the index"), sharing, bin_dir, CATALOGUE="series.yaml")
+    merged, shares = machine("merge"), []
+    for k, entry in enumerate(matrix["include"]):
+        builder = machine(f"share-{k}")
+        shares.append(run_step(workflow_step("build", "Build the share"), builder, bin_dir, CATALOGUE="series.yaml",
+                               SHARE=entry["share"]))
+        listing = builder / "github-output"
+        listed = run_step(workflow_step("build", "List the share's files"), builder, bin_dir,
+                          VOLUMES=entry["volumes"], GITHUB_OUTPUT=str(listing))
+        assert listed.returncode == 0, listed.stderr
+        # What upload-artifact takes from the list, and download-artifact puts into one folder.
+        for pattern in listing.read_text().split("\n")[1:-2]:
+            for path in builder.glob(pattern):
+                (merged / path.relative_to(builder)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, merged / path.relative_to(builder))
+    indexed = run_step(workflow_step("index", "Make the index"), merged, bin_dir, CATALOGUE="series.yaml")
     return folder, whole, matrix, shares, indexed
 
 
@@ -117,10 +134,10 @@ def test_three_shares_give_the_bytes_of_one_run(series):
     assert sorted(vid for share in ids for vid in share) == ["long", "middle", "short", "tei"]
     assert ["long"] in ids and [entry["share"] for entry in matrix["include"]] == ["1/3", "2/3", "3/3"]
     # A share writes no index; the merge does.
-    shared = files(folder / "shares" / "series")
+    shared = files(folder / "merge" / "series")
     one = files(folder / "whole")
     assert sorted(shared) == sorted(one) and shared == one
-    wanted = {"catalog.xml", "index.html", "SHA256SUMS", "long/long.pdf", "tei/tei.epub", f"tei/{WORK}/book.yaml"}
+    wanted = {"catalog.xml", "index.html", "SHA256SUMS", "long/long.pdf", "tei/tei.epub", "tei/record.json"}
     assert wanted <= set(one)
     # The timings are kept, but out of the sums: they differ from run to run.
     sums = (folder / "whole" / "SHA256SUMS").read_text()
