@@ -20,7 +20,7 @@ import pikepdf
 from .. import __version__
 from ..book.errors import EXIT_INTERNAL, Diagnostic, ManuscriptError, PublishError
 from ..build import FORMATS, STYLES, build_date, load, source_epoch, write
-from ..system.cache import digest
+from ..system import cache
 from ..system.fsutil import atomic_output, atomic_outputs
 from ..tei.importer import import_tei
 from .catalogue import Volume
@@ -51,7 +51,7 @@ def input_key(volume: Volume, strict: bool, skip: tuple[str, ...] = ()) -> str:
     # The date the outputs carry, from SOURCE_DATE_EPOCH or the source's last commit (build.build_date).
     folder = volume.source if volume.source.is_dir() else volume.source.parent
     epoch = source_epoch(folder) if folder.is_dir() else None
-    return digest(tool(), volume.id, FORMATS, strict, epoch, installed(skip), sha.hexdigest())
+    return cache.digest(tool(), volume.id, FORMATS, strict, epoch, installed(skip), sha.hexdigest())
 
 
 def finished(volume: Volume, out: Path, key: str) -> dict | None:
@@ -112,7 +112,7 @@ def _build(volume: Volume, folder: Path, strict: bool, skip: tuple[str, ...], ti
     names = {fmt: f"{volume.id}.{fmt}" for fmt in FORMATS}
     with atomic_outputs([folder / name for name in names.values()]) as temps:
         for fmt, tmp in zip(FORMATS, temps):
-            warnings += write(fmt, book, tmp, STYLES, cache=folder / ".cache" / book.meta.id)
+            warnings += write(fmt, book, tmp, STYLES, cache=cache.folder(folder, book.meta.id))
             timings[fmt] = clock.lap()
     pdf, epub = (folder / names[fmt] for fmt in ("pdf", "epub"))
     verdicts = validate(pdf, epub, book, skip)
