@@ -139,6 +139,9 @@ def test_three_shares_give_the_bytes_of_one_run(series):
     assert sorted(shared) == sorted(one) and shared == one
     wanted = {"catalog.xml", "index.html", "SHA256SUMS", "long/long.pdf", "tei/tei.epub", "tei/record.json"}
     assert wanted <= set(one)
+    record = json.loads(one["long/record.json"])
+    assert record["validators"]["epubcheck"] == {"verdict": "not run", "problems": ["skipped (--skip)"]}
+    assert record["validators"]["page-integrity"]["verdict"] == "pass" and record["original_pages"] == 8
     # The timings are kept, but out of the sums: they differ from run to run.
     sums = (folder / "whole" / "SHA256SUMS").read_text()
     assert (folder / "whole" / "long" / TIMINGS).is_file() and TIMINGS not in sums
