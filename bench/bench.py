@@ -297,3 +297,45 @@ def watch_edit(folder: Path, scratch: Path, repeat: int, pandoc_pass: dict | Non
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---- The whole series (`publish series`): the volumes in ../shared/frus-tei/, or those given ----
+SERIES_TEI = ROOT.parent / "shared" / "frus-tei"
+
+
+def series_bench(tei: Path = SERIES_TEI, shares: tuple[int, ...] = (2, 4), skip: tuple[str, ...] = ()) -> dict:
+    """Build the series of every TEI volume in tei in one process; report its wall and CPU time, the cost per
+    volume, and each share's time for N shares, as the volumes' measured times add up on the share's machine."""
+    from publish.series.catalogue import read_catalogue
+    from publish.series.plan import divide
+    with tempfile.TemporaryDirectory(prefix="bench-series-") as tmp:
+        folder = Path(tmp)
+        volumes = sorted(tei.glob("*.xml"))
+        listing = "".join(f"  - id: {p.stem}\n    source: {p}\n" for p in volumes)
+        (folder / "series.yaml").write_text(f"volumes:\n{listing}", encoding="utf-8")
+        command = [sys.executable, "-m", "publish", "series", str(folder / "series.yaml"), "--out", str(folder / "out")]
+        for name in skip:
+            command += ["--skip", name]
+        # A volume that fails is part of the series' cost: its record says why, and the run goes on.
+        run = _measure_series(command)
+        catalogue = read_catalogue(folder / "series.yaml")
+        times = {v.id: json.loads((folder / "out" / v.id / "timings.json").read_text()) for v in catalogue.volumes}
+        records = {v.id: json.loads((folder / "out" / v.id / "record.json").read_text()) for v in catalogue.volumes}
+        report = {"volumes": len(volumes), "failed": sorted(k for k, r in records.items() if r["status"] != "ok"),
+                  "one machine": run,
+                  "cpu per volume": statistics.mean(t["cpu"] for t in times.values()),
+                  "timings per volume": times}
+        for n in shares:
+            report[f"shares of {n}"] = [sum(times[v.id]["total"] for v in share)
+                                        for share in divide(catalogue.volumes, n)]
+    return report
+
+
+def _measure_series(command: list[str]) -> dict:
+    """Measure a series run, whose exit code counts its failed volumes (measure() stops at any but 0)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall": time.perf_counter() - start,
+            "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)}

@@ -1,4 +1,4 @@
-"""The command line: ``publish pdf|epub|all|check|watch|release|import-tei``."""
+"""The command line: ``publish pdf|epub|all|check|watch|release|import-tei|series``."""
 from __future__ import annotations
 
 import argparse
@@ -6,8 +6,17 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .book.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, ManuscriptError, PublishError
+from .book.errors import (
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERIES,
+    EXIT_SERIES_MAX,
+    ManuscriptError,
+    PublishError,
+)
 from .book.numbers import whole
+from .series import OPTIONAL
 from .system import interrupt
 from .system.progress import for_stream
 
@@ -61,6 +70,24 @@ def _parser() -> argparse.ArgumentParser:
                      help="the manuscript folder to write (default: manuscript)")
     tei.add_argument("--force", action="store_true", help="replace a manuscript an earlier import wrote, if no "
                      "file of it was changed since (it refuses, naming them, otherwise)")
+    ser = commands.add_parser("series", help="build, check and index every volume a catalogue lists",
+                              description="Build every volume of series.yaml (a list 'volumes' of id and source: "
+                                          "a TEI file or a manuscript folder) into DIR/<id>/, validate and record "
+                                          "each, then write the index: an OPDS feed, index.html and SHA256SUMS. "
+                                          "A volume unchanged since its last build is skipped. See docs/series.md.")
+    ser.add_argument("catalogue", type=Path, help="the catalogue, e.g. series.yaml")
+    ser.add_argument("--out", default="series", type=Path, metavar="DIR", help="output folder (default: series)")
+    what = ser.add_mutually_exclusive_group()
+    what.add_argument("--shard", metavar="K/N", help="build share K (from 1) of N, and no index; without it, the "
+                      "share is read from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID where set")
+    what.add_argument("--index", action="store_true", help="only gather the records in DIR into the index")
+    what.add_argument("--plan", type=_positive, metavar="N", help="print the GitHub Actions matrix of N shares, "
+                      "as JSON, and build nothing")
+    ser.add_argument("--shards", type=_positive, metavar="N", help="how many shares a job array's index counts "
+                     "(Kubernetes gives no count; Slurm's SLURM_ARRAY_TASK_COUNT is read otherwise)")
+    ser.add_argument("--skip", action="append", default=[], choices=OPTIONAL, metavar="VALIDATOR",
+                     help=f"do not run this validator ({', '.join(OPTIONAL)}; repeat for more); the record says so")
+    ser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     return parser
 
 
@@ -111,6 +138,30 @@ def main(argv: list[str] | None = None) -> int:
         progress.close()
 
 
+def _series(args, progress) -> int:
+    import json
+
+    from .series import plan, run
+    skip = tuple(sorted(set(args.skip)))
+    if args.plan:
+        print(json.dumps(run.plan(args.catalogue, args.plan, args.strict, skip), separators=(",", ":")))
+        return EXIT_OK
+    if args.index:
+        outcome = run.index(args.catalogue, args.out)
+    else:
+        share = plan.chosen_share(args.shard, args.shards)
+        outcome = run.run_series(args.catalogue, args.out, share, args.strict, skip, progress,
+                                 tell=lambda line: print(line, file=sys.stderr))
+        progress.close()
+        print(f"{len(outcome.built)} volume(s) built, {len(outcome.skipped)} unchanged, {len(outcome.failed)} "
+              f"failed" + (f" (share {share[0]}/{share[1]})" if share else ""))
+    for vid, cause in outcome.failed.items():
+        print(f"failed: {vid}: {cause}", file=sys.stderr)
+    for path in outcome.written:
+        print(f"wrote {path}")
+    return min(EXIT_SERIES + len(outcome.failed), EXIT_SERIES_MAX) if outcome.failed else EXIT_OK
+
+
 def _run(args, progress) -> int:
     from . import build
     # Before WeasyPrint loads: fontconfig reads SOURCE_DATE_EPOCH too, and complains of a bad one itself.
@@ -126,6 +177,8 @@ def _run(args, progress) -> int:
         from .watch import watch
         progress.close()  # each build shows its own, and none shows while it waits for a save
         return watch(args.manuscript, args.out, args.debounce, strict=args.strict, jobs=args.jobs)
+    if args.command == "series":
+        return _series(args, progress)
     if args.command == "release":
         from .release import release
         done = release(args.manuscript, args.dist, args.edition, strict=args.strict)

@@ -16,6 +16,9 @@ EXIT_OUTPUT = 5
 EXIT_TOOL = 6
 EXIT_SOURCE = 7
 EXIT_SETTINGS = 8
+# A series run: this plus the number of volumes that failed, up to EXIT_SERIES_MAX.
+EXIT_SERIES = 100
+EXIT_SERIES_MAX = 129
 EXIT_INTERRUPTED = 130
 EXIT_CODES = {
     EXIT_OK: "success (for check: no errors, and no warnings under --strict)",
@@ -28,6 +31,8 @@ EXIT_CODES = {
     EXIT_SOURCE: "the TEI file to import is missing, unreadable or not TEI",
     EXIT_SETTINGS: "the release or build settings are wrong (versions that disagree, no version, no build date, "
                    "a bad SOURCE_DATE_EPOCH)",
+    EXIT_SERIES: "publish series: 100 + the number of volumes that failed or were not built (129: 29 or more); "
+                 "each is named, with its cause, in the summary and in its record",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); earlier outputs are untouched",
 }
 

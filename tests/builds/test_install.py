@@ -14,7 +14,8 @@ from conftest import ROOT, SAMPLE
 
 # The oldest major version of each action that runs on Node 24 (Node 20 is gone from GitHub's runners).
 CURRENT_ACTIONS = {"actions/checkout": 7, "actions/setup-python": 7, "actions/setup-java": 6,
-                   "actions/upload-artifact": 7, "actions/download-artifact": 8, "softprops/action-gh-release": 3}
+                   "actions/upload-artifact": 7, "actions/download-artifact": 8, "softprops/action-gh-release": 3,
+                   "actions/cache": 5}
 
 
 def test_the_wheel_carries_its_styles_and_fonts_and_builds_from_any_folder(tmp_path):

@@ -21,7 +21,8 @@ MAY_IMPORT = {
     "release": {"book", "system", "build"},
     # (pdf: for Inbox alone, the queue the PDF workers use, waited on for a length of time, not until a moment)
     "watch": {"book", "system", "build", "pdf"},
-    "cli": {"book", "system", "build", "release", "tei", "watch"},
+    "series": {"book", "system", "build", "tei"},
+    "cli": {"book", "system", "build", "release", "tei", "watch", "series"},
     "__main__": {"cli"},
 }
 
