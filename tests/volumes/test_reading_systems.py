@@ -193,17 +193,22 @@ def test_calibre_shows_no_hidden_navigation_as_text(epubs, tmp_path):
 
 @pytest.fixture(scope="module")
 def tables_in_epubjs(tmp_path_factory):
-    """What epub.js shows of a book with a 150-row table, a table wider than a phone and long paragraphs."""
+    """What epub.js shows of a book with a 150-row table, tables wider than a phone (one of 3 rows, one of 80) and
+    long paragraphs."""
     engines()
     tmp = tmp_path_factory.mktemp("tables")
     rows = "".join(f"| {n} | Paper number {n} of the list |\n" for n in range(1, 151))
-    wide = "| " + " | ".join(f"Head{c}" for c in range(1, 11)) + " |\n" + "|---" * 10 + "|\n" + "".join(
-        "| " + " | ".join(f"cell{r}x{c}" for c in range(1, 11)) + " |\n" for r in range(1, 4))
+
+    def wide(name: str, count: int) -> str:
+        return "| " + " | ".join(f"Head{c}" for c in range(1, 11)) + " |\n" + "|---" * 10 + "|\n" + "".join(
+            "| " + " | ".join(f"{name}{r}x{c}" for c in range(1, 11)) + " |\n" for r in range(1, count + 1))
     prose = " ".join(["The minister called at the Department and spoke at length of the treaty."] * 12)
     folder = make_manuscript(tmp / "m", {"01.md": f"# Chapter\n\n[Page 1] {prose}\n\n{prose}\n\n"
-                                                  f"| No. | Paper |\n|---|---|\n{rows}\n{wide}\n[Page 2] End.\n"})
+                                                  f"| No. | Paper |\n|---|---|\n{rows}\n{wide('cell', 3)}\n"
+                                                  f"{prose}\n\n{wide('long', 80)}\n[Page 2] End.\n"})
     epub = build(folder, tmp / "out", ("epub",)).outputs["epub"]
-    find = [["chapter-001.xhtml", "Paper number 150 of the list"], ["chapter-001.xhtml", "cell3x10"]]
+    find = [["chapter-001.xhtml", text] for text in ("Paper number 150 of the list", "cell3x10", "long80x1",
+                                                     "long80x10")]
     run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), "page-1", ""], capture_output=True, text=True,
                          timeout=600, env={**os.environ, "CHROMIUM": CHROMIUM, "FIND": json.dumps(find),
                                            "MEASURE": "1"})
@@ -234,3 +239,16 @@ def test_a_desktop_line_is_at_most_90_characters(tables_in_epubjs):
     longest = {view: seen["views"][view]["longestLine"] for view in ("paginated", "scrolled", "desktop", "narrow")}
     assert all(40 <= longest[view] <= 90 for view in ("paginated", "scrolled", "desktop")), longest
     assert longest["narrow"] >= 25, longest  # the measure leaves a phone's narrow column alone
+
+
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "desktop", "narrow", "phoneScrolled"])
+def test_every_row_of_a_table_both_wide_and_long_can_be_reached(tables_in_epubjs, view):
+    _, seen = tables_in_epubjs
+    found = seen["views"][view]["found"]
+    first, last = found["long80x1"], found["long80x10"]
+    assert first["page"] is not None and last["page"] is not None, found
+    # Its box cannot break across pages: paginated, it is a page high and scrolls down, its upright
+    # scrollbar showing; scrolled (epub.js's viewport is the document), it holds the whole table.
+    paginated = view in ("paginated", "desktop", "narrow")
+    assert first["down"] == paginated and (not paginated or first["vscrollbar"] > 0), first
+    assert last["sideways"] and last["scrollbar"] > 0, last
