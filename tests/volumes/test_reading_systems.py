@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_epub import ROMAN_PRELIMS
 
 from publish.build import build
 from publish.tei.importer import import_tei
@@ -116,16 +117,35 @@ def test_epubjs_goes_to_an_unnumbered_page_by_its_number_and_shows_it_bracketed_
 
         [Page [I]] Front. [Page [1]] The unnumbered first page. [Page 2] The second.
         """})
-    epub = build(folder, tmp_path / "out", ("epub",)).outputs["epub"]
-    run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), "page-unnumbered-1", ""], capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM})
-    assert run.returncode == 0, run.stderr
-    seen = json.loads(run.stdout)
+    seen = _epubjs(build(folder, tmp_path / "out", ("epub",)).outputs["epub"], "page-unnumbered-1")
     # "[1]" was read as no page (NaN); a roman page still has no number for epub.js.
     assert [(p["page"], p["href"].split("#")[1]) for p in seen["pageList"]] == [
         (None, "page-unnumbered-I"), (1, "page-unnumbered-1"), (2, "page-2")]
     assert {name: view["number"]["content"] for name, view in seen["views"].items()} == dict.fromkeys(seen["views"],
                                                                                                      '"[1]"')
+
+
+def test_epubjs_goes_to_a_roman_page_by_its_label_and_shows_it(tmp_path):
+    engines()
+    seen = _epubjs(build(make_manuscript(tmp_path / "m", ROMAN_PRELIMS), tmp_path / "out", ("epub",)).outputs["epub"],
+                   "page-iv")
+    # epub.js keeps of each page its link and a number read from the label: none from "iv" or "Map 1".
+    # Its link names the page still, so a reader's "go to page iv" finds page iv and no other.
+    assert [(p["page"], p["href"].split("#")[1]) for p in seen["pageList"]] == [
+        (None, "page-iii"), (None, "page-iv"), (None, "page-XII"), (1, "page-1"), (None, "page-unnumbered-Map-1"),
+        (2, "page-2")]
+    assert [p["href"] for p in seen["pageList"] if p["href"].endswith("#page-iv")] == ["chapter-001.xhtml#page-iv"]
+    for view in seen["views"].values():
+        assert view["shown"] == "chapter-001.xhtml" and view["number"]["content"] == '"[iv]"'
+        assert inside(view["number"]["box"], view["viewer"]), view
+
+
+def _epubjs(epub: Path, anchor: str) -> dict:
+    """Return what epub.js shows of a book, having gone to the page whose marker has the id anchor."""
+    run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), anchor, ""], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM})
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow", "night"])
