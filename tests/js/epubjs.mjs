@@ -216,7 +216,8 @@ async function longestLine(page) {
 // Page on from a document's start until the text is on screen: {page, shown, sideways, down, scrollbar,
 // vscrollbar}, or {page: null} when the document ends first. A text in a box that scrolls counts as
 // shown once the box is scrolled to it (`sideways`, `down`: the box had to be); `scrollbar` is then the
-// height of the box's sideways scrollbar, `vscrollbar` the width of its upright one (0: no cue).
+// height of the box's sideways scrollbar, `vscrollbar` the width of its upright one (0: no cue); `drawn`
+// is a PNG (base64) of the screen where the text is, as Chromium painted it.
 async function locate(page, href, text) {
   await show(page, href);
   for (let turn = 0; turn < 400; turn++) {
@@ -254,11 +255,13 @@ async function locate(page, href, text) {
         && middle <= viewer.bottom && (!clip || (clip.left <= r.left && r.right <= clip.left + box.clientWidth + 0.5
         && clip.top <= r.top && r.bottom <= clip.top + box.clientHeight + 0.5));
       return { inView, sideways: box?.scrollLeft > 0, down: box?.scrollTop > 0,
+        rect: { x: x, y: frame.y + r.top, width: r.width, height: r.height },
         scrollbar: box ? box.offsetHeight - box.clientHeight : 0, vscrollbar: box ? box.offsetWidth - box.clientWidth : 0 };
     }, text);
     if (seen?.inView) {
       return { page: turn, shown: await shown(page), sideways: seen.sideways, scrollbar: seen.scrollbar,
-        down: seen.down, vscrollbar: seen.vscrollbar };
+        down: seen.down, vscrollbar: seen.vscrollbar,
+        drawn: (await page.screenshot({ clip: seen.rect })).toString("base64") };
     }
     // Paginated, the reader turns the page; scrolled, epub.js's "next" is the next document, so the
     // reader scrolls on by a screen.

@@ -5,6 +5,8 @@ CI (CI=true), where a missing engine is a failure.
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -13,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from test_epub import ROMAN_PRELIMS
 
 from publish.build import build
@@ -89,6 +92,11 @@ def contrast(color: str, opacity: float, ground: str) -> float:
     fore = [opacity * f + (1 - opacity) * b for f, b in zip(rgb(color), back)]
     light, dark = sorted((luminance(fore), luminance(back)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
+
+
+def ink(png: str) -> int:
+    """Return how many pixels of a screenshot (a base64 PNG) are darker than mid-grey: text drawn on a light page."""
+    return sum(1 for level in Image.open(io.BytesIO(base64.b64decode(png))).convert("L").tobytes() if level < 128)
 
 
 def inside(box: dict, area: dict) -> bool:
@@ -242,13 +250,14 @@ def test_every_row_of_a_long_table_can_be_reached(tables_in_epubjs, view):
     found = seen["views"][view]["found"]["Paper number 150 of the list"]
     # A table too long for a page runs on to the next; nothing of it is sideways.
     assert found["page"] is not None and not found["sideways"], found
+    assert ink(found["drawn"]) > 0
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "desktop", "narrow", "phoneScrolled"])
 def test_a_table_wider_than_a_phone_scrolls_sideways_in_its_box_with_a_visible_scrollbar(tables_in_epubjs, view):
     _, seen = tables_in_epubjs
     found = seen["views"][view]["found"]["cell3x10"]
-    assert found["page"] is not None, repr(found)
+    assert found["page"] is not None and ink(found["drawn"]) > 0, repr(found)
     # Wider than a phone, the table scrolls sideways in its box (not the page), and the box's scrollbar shows.
     assert found["sideways"] or view not in ("narrow", "phoneScrolled"), found
     assert not found["sideways"] or found["scrollbar"] > 0, found
@@ -265,10 +274,12 @@ def test_a_desktop_line_is_at_most_90_characters(tables_in_epubjs):
 def test_every_row_of_a_table_both_wide_and_long_can_be_reached(tables_in_epubjs, view):
     _, seen = tables_in_epubjs
     found = seen["views"][view]["found"]
-    first, last = found["long80x1"], found["long80x10"]
-    assert first["page"] is not None and last["page"] is not None, found
+    # The last row's first and last cells.
+    start, end = found["long80x1"], found["long80x10"]
+    assert start["page"] is not None and end["page"] is not None, found
+    assert ink(start["drawn"]) > 0 and ink(end["drawn"]) > 0  # painted, not just laid out there
     # Its box cannot break across pages: paginated, it is a page high and scrolls down, its upright
     # scrollbar showing; scrolled (epub.js's viewport is the document), it holds the whole table.
     paginated = view in ("paginated", "desktop", "narrow")
-    assert first["down"] == paginated and (not paginated or first["vscrollbar"] > 0), first
-    assert last["sideways"] and last["scrollbar"] > 0, last
+    assert start["down"] == paginated and (not paginated or start["vscrollbar"] > 0), start
+    assert end["sideways"] and end["scrollbar"] > 0, end
