@@ -137,8 +137,11 @@ def _mark_breaks(body) -> None:
     for span in body.xpath(f".//span[@class='{PAGEBREAK}']"):
         span.set("epub-type", "pagebreak")
         span.set("role", "doc-pagebreak")
-        # Named as in the page list; the stylesheet shows the name in brackets, as pages are cited.
-        span.set("aria-label", PageBreak(span.attrib.pop(PAGE_LABEL)).name)
+        # Named as in the page list; the stylesheet shows the name in brackets, as pages are cited. The
+        # title is where EPUB 3.0 put a page break's number, and where reading systems of its time look.
+        name = PageBreak(span.attrib.pop(PAGE_LABEL)).name
+        span.set("aria-label", name)
+        span.set("title", name)
 
 
 def _notes(part: list, chapter: Chapter, section: Section | None):

