@@ -25,9 +25,9 @@ from .book.errors import ManuscriptError, PublishError
 from .book.markup import BOUNDARY, NOTEREF, PAGEBREAK
 from .book.model import Book
 from .build import FORMATS, STYLES, WRITERS, load, write
-from .pdf.workers import Inbox
 from .system import cache, interrupt
 from .system.fsutil import atomic_output
+from .system.inbox import Inbox
 from .system.progress import for_stream
 
 # Seconds between looks at the sources: a few hundred stat calls a second at most, for a whole volume.

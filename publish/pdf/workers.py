@@ -14,7 +14,6 @@ itself.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -24,10 +23,10 @@ import tempfile
 import threading
 import time
 import traceback
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from ..book.errors import PublishError, SettingsError, ToolError
+from ..system.inbox import Inbox
 from .cache import PdfCache
 from .pieces import Chapters
 from .typeset import Typesetter
@@ -51,43 +50,6 @@ def timeout() -> float:
     if not 0 < seconds < float("inf"):
         raise SettingsError(f"{TIMEOUT} must be a number of seconds above 0, not '{text}'")
     return seconds
-
-
-class Inbox:
-    """A queue the build waits on with select, not with a lock's timeout.
-
-    A lock's timed wait sleeps until a moment on the clock, and a clock set ahead (faketime, as the test
-    suite runs) makes that moment weeks away; select's timeout is a length of time.
-    """
-
-    def __init__(self):
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.wake, self.ring = os.pipe()
-        os.set_blocking(self.wake, False)
-        os.set_blocking(self.ring, False)
-
-    def put(self, item) -> None:
-        self.queue.put(item)
-        try:
-            os.write(self.ring, b"\0")
-        except BlockingIOError:
-            pass  # the pipe is full of wake-ups already: the build will look
-
-    def take(self, timeout: float) -> list:
-        """Return what came, waiting up to timeout seconds for something to come."""
-        wait([self.wake], timeout)
-        with contextlib.suppress(BlockingIOError):
-            while os.read(self.wake, 4096):
-                pass
-        items = []
-        with contextlib.suppress(queue.Empty):
-            while True:
-                items.append(self.queue.get_nowait())
-        return items
-
-    def close(self) -> None:
-        os.close(self.wake)
-        os.close(self.ring)
 
 
 class Worker:

@@ -13,8 +13,8 @@ import pytest
 from publish import cli
 from publish.book.errors import EXIT_INTERRUPTED, EXIT_MANUSCRIPT, ManuscriptError
 from publish.build import build, load
-from publish.pdf.workers import Inbox
 from publish.system import interrupt
+from publish.system.inbox import Inbox
 from publish.system.progress import Progress
 from publish.watch import changed_pages, page_texts
 

@@ -105,7 +105,7 @@ def test_a_worker_that_hangs_is_stopped_after_the_timeout_and_its_chapter_laid_o
 def test_the_build_waits_for_its_workers_a_length_of_time_not_until_a_moment_on_the_clock():
     # A lock's timed wait sleeps until a moment on the clock: under a clock set ahead (faketime, as CI runs
     # this suite) that moment is weeks away, and a build waiting on a stuck worker would never look again.
-    code = ("import time; from publish.pdf.workers import Inbox; inbox = Inbox(); start = time.monotonic(); "
+    code = ("import time; from publish.system.inbox import Inbox; inbox = Inbox(); start = time.monotonic(); "
             "assert inbox.take(0.2) == []; inbox.put(1); assert inbox.take(30) == [1]; "
             "print(round(time.monotonic() - start, 1))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

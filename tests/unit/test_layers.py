@@ -19,8 +19,7 @@ MAY_IMPORT = {
     "epub": {"book", "system"},
     "build": {"book", "system", "markdown", "pdf", "epub"},
     "release": {"book", "system", "build"},
-    # (pdf: for Inbox alone, the queue the PDF workers use, waited on for a length of time, not until a moment)
-    "watch": {"book", "system", "build", "pdf"},
+    "watch": {"book", "system", "build"},
     "series": {"book", "system", "build", "tei"},
     "cli": {"book", "system", "build", "release", "tei", "watch", "series"},
     "__main__": {"cli"},
