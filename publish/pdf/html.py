@@ -180,7 +180,7 @@ def _print_chapter(chapter, head_room: float, measure_ems: float):
         call.addnext(_footnote(chapter.notes[ref.get("href")[1:]], ref.tail))
     # A page without a label gets an empty number: it bounds the page ranges in the foot.
     for span in body.xpath(f".//span[@class='{PAGEBREAK}' or @class='{BOUNDARY}']"):
-        if span.getprevious() is None and not (span.getparent().text or "").strip():
+        if _at_start(span):
             span.set("class", span.get("class") + f" {AT_START}")
         else:
             _hold_to_word(span)
@@ -240,6 +240,17 @@ def _text_width(text: str) -> float:
 
 def _add_class(el, name: str) -> None:
     el.set("class", f"{el.get('class') or ''} {name}".strip())
+
+
+def _at_start(span) -> bool:
+    """Tell whether a break stands before anything its block prints: first in it, or after other breaks only.
+
+    A rule there would stand alone before a chapter's title or a paragraph's first word, which print never had.
+    """
+    if (span.getparent().text or "").strip():
+        return False
+    return all({PAGEBREAK, BOUNDARY} & set((before.get("class") or "").split()) and not (before.tail or "").strip()
+               for before in span.itersiblings(preceding=True))
 
 
 def _hold_to_word(span) -> None:
