@@ -854,6 +854,24 @@ def test_a_long_table_repeats_its_header_row_on_every_page(tmp_path):
         assert len({round(w.x1) for w in figures if w.page == page}) == 1
 
 
+@pytest.mark.parametrize("cell", ['<cell role="num">1,000{note}</cell>', "<cell>Harbor{note}</cell>"],
+                         ids=["figure-cell", "word-cell"])
+def test_a_note_called_from_a_table_cell_wraps_within_the_text_block(tmp_path, cell):
+    # A figure cell is set on one line: its note, a paragraph long, must not be.
+    note = '<note n="1" xml:id="fn1">' + "The figure as the consul reported it to the legation " * 6 + "</note>"
+    rows = '<row role="label"><cell>Port</cell><cell>Tonnage</cell></row>' \
+        f'<row><cell>Amoy</cell>{cell.format(note=note)}</row>'
+    result, printed, _ = table_volume(tmp_path, rows)
+    notes = [w for w in printed.words if w.text == "legation"]
+    assert len(notes) == 6 and len({round(w.top) for w in notes}) >= 3  # on several lines
+    note_words = set(("The figure as the consul reported it to the legation").split())
+    for w in printed.words:
+        left, right = printed.block(w.page)
+        if w.text in note_words:
+            assert left - 0.5 <= w.x0 and w.x1 <= right + 0.5, w
+    assert_within_trim(result.outputs["pdf"])
+
+
 def test_a_table_in_a_quotation_is_measured_in_its_narrower_measure(tmp_path):
     # Five columns that fit the text block but not a quotation's narrower measure.
     cells = "".join(f"<cell>Thermometer{i}</cell>" for i in range(4)) + "<cell>Tenths</cell>"
