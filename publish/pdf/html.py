@@ -211,19 +211,20 @@ def _keep_headings(body, measure_ems: float) -> None:
 
 
 def turn_heads(html: str) -> str:
-    """Set a heading whose text a turned table begins, with what is kept with it, on the table's page."""
+    """Set a turned table's caption (its number, title and date, short blocks of their own before it) and a
+    heading whose text it begins, with what is kept with it, on the table's page."""
     if LANDSCAPE not in html:
         return html
     root = lxml_html.document_fromstring(html)
     for table in root.xpath(f"//table[contains(concat(' ', @class, ' '), ' {LANDSCAPE} ')]"):
         kept, block = [], table.getprevious()
         # A chapter's title stays on the chapter's first page.
-        while block is not None and (block.tag in HEADINGS - {"h1"} or WITH_NEXT in (block.get("class") or "").split()):
+        while block is not None and (block.tag in HEADINGS - {"h1"} or WITH_NEXT in (block.get("class") or "").split()
+                                     or (_is_head(block) and sum(map(_is_head, kept)) < HEAD_BLOCKS)):
             kept.append(block)
             block = block.getprevious()
-        if any(el.tag in HEADINGS for el in kept):
-            for el in kept:
-                _add_class(el, LANDSCAPE)
+        for el in kept:
+            _add_class(el, LANDSCAPE)
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
