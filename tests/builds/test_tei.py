@@ -872,6 +872,40 @@ def test_a_note_called_from_a_table_cell_wraps_within_the_text_block(tmp_path, c
     assert_within_trim(result.outputs["pdf"])
 
 
+def test_a_table_that_fits_the_page_in_smaller_type_is_not_turned(tmp_path):
+    # Long header cells over columns of figures: words, not figures, they wrap; the table stays upright.
+    heads = ["Amount of indemnity claimed by the government", "Amount paid by the government in the year",
+             "Balance remaining due at the close of the year", "Interest accrued at four per centum"]
+    rows = ('<row role="label"><cell>Power</cell>' + "".join(f'<cell role="num">{h}</cell>' for h in heads)
+            + "</row>" + '<row><cell>Germany</cell>' + '<cell role="num">90,070,515</cell>' * 4 + "</row>")
+    result, printed, _ = table_volume(tmp_path, rows)
+    assert all(w < h for w, h in printed.sizes)
+    page = next(w.page for w in printed.words if w.text == "Germany")
+    words_ = [w for w in printed.in_zone("body", page) if w.size < 10]
+    assert {w for h in heads for w in h.split()} <= {w.text for w in words_}  # whole, on the page
+    # Each header wraps within its column, right-aligned over its figures.
+    figures = sorted((w for w in words_ if w.text == "90,070,515"), key=lambda w: w.x0)
+    assert len(figures) == 4 and all(a.x1 < b.x0 for a, b in zip(figures, figures[1:]))
+
+
+def test_a_turned_tables_caption_is_on_its_page(tmp_path):
+    # A ship's log as frus1872p2v5 prints it: its number, title and date above it, turned with it.
+    heads = ["Initials of the officer of the watch.", "Hours.", "Knots.", "Tenths.", "Standard compass courses.",
+             "Leeway points.", "Direction.", "Force.", "Weather.", "Derivation of standard compass.", "Barometer.",
+             "Thermometer.", "Temperature of the sea.", "Remarks."]
+    cells = "".join(f"<cell>{h}</cell>" for h in heads)
+    text = "".join(f"<p>Paragraph {i} " + "of some words set to fill the page " * 8 + "</p>" for i in range(3))
+    folder, warnings, _ = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Papers</head>{text}'
+                               '<p rend="center">No. VI.</p><p rend="center">Attested copy of the log of the '
+                               'Cormorant.</p><p rend="center">Nineteenth day of September, 1846.</p>'
+                               f'<table><row role="label">{cells}</row><row>{cells}</row></table>{text}</div>')
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    (turned,) = [i for i, (w, h) in enumerate(printed.sizes) if w > h]
+    for word in ("VI.", "Attested", "Cormorant.", "Nineteenth", "Initials"):
+        assert {w.page for w in printed.words if w.text == word} == {turned}, word
+
+
 def test_a_table_in_a_quotation_is_measured_in_its_narrower_measure(tmp_path):
     # Five columns that fit the text block but not a quotation's narrower measure.
     cells = "".join(f"<cell>Thermometer{i}</cell>" for i in range(4)) + "<cell>Tenths</cell>"
