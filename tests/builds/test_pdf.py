@@ -480,3 +480,16 @@ def test_a_table_too_wide_for_the_measure_is_set_smaller_with_its_words_whole(tm
     assert [w.text for w in words_ if w.text not in whole] == []  # no word broken, none hyphenated
     left, right = printed.block(page)
     assert left - 0.5 <= min(w.x0 for w in words_) and max(w.x1 for w in words_) <= right + 0.5
+
+
+def test_no_page_break_rule_stands_before_a_chapter_title(tmp_path):
+    # The print's pages [1] to [3] end before the chapter's title: their numbers stand in the margin,
+    # but a rule marks only a break within a line, as page 4's does.
+    folder = make_manuscript(tmp_path / "m", {"01.md": "[Page 1]\n\n[Page 2]\n\n[Page 3]\n\n# Message\n\n"
+                                                         "Some text [Page 4]that runs on.\n"})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        (page,) = [p for p in pdf.pages if any(w["text"] == "Message" for w in p.extract_words())]
+        lines = {w["text"]: w for w in page.extract_words()}
+        rules = {round(r["top"]) for r in page.rects + page.lines}
+        assert rules and all(abs(top - lines["runs"]["top"]) < 4 for top in rules)
