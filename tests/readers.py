@@ -551,6 +551,8 @@ def broken_cell_words(path: Path, words: set[str]) -> list[tuple[int, str]]:
             if not line or not following:
                 continue
             piece, rest = line.split()[-1], following.split()[0]
+            if piece.endswith(("—", "–")) or rest.startswith(("—", "–")):  # a line may break at a dash
+                continue
             if piece[-1] in HYPHENS:  # hyphenated, unless the word is written with its hyphen ("Austria-Hungary")
                 broken = fold(piece[:-1] + rest) in known and fold(piece[:-1] + "-" + rest) not in known
             else:
