@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import re
 from pathlib import Path
 
@@ -223,9 +224,17 @@ def turn_heads(html: str) -> str:
                                      or (_is_head(block) and sum(map(_is_head, kept)) < HEAD_BLOCKS)):
             kept.append(block)
             block = block.getprevious()
+        if not any(el.tag in HEADINGS for el in kept):
+            # Only a caption goes: what a heading keeps with it (its head, a first line) stays with the heading.
+            kept = list(itertools.takewhile(_is_caption, kept))
         for el in kept:
             _add_class(el, LANDSCAPE)
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _is_caption(block) -> bool:
+    """Tell whether a block before a table can be its caption: a head block no heading keeps with it."""
+    return _is_head(block) and WITH_NEXT not in (block.get("class") or "").split()
 
 
 def _is_head(block) -> bool:
