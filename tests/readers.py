@@ -524,3 +524,49 @@ def stranded_headings(lines: list[Line], keep: int = 2) -> list[Stranded]:
             found.append(Stranded(lines[start].page, heading))
         i = end
     return found
+
+
+# ---- Tables' cells, as the PDF's structure tree and its text place them ----
+HYPHENS = "-\u2010\u00ad\x02"  # pdfium reads a hyphen set at a line's end as \x02
+
+
+def broken_cell_words(path: Path, words: set[str]) -> list[tuple[int, str]]:
+    """Return (page, "piece/rest") for each word a table cell breaks between two of its lines.
+
+    words are the tables' words as written: a line's last word and the next line's first, each no word
+    of them, that joined (a hyphen at the break dropped) make one, are a word broken.
+    """
+    def fold(word: str) -> str:
+        return word.strip(".,;:()[]\"'‘’“”*")
+
+    known = {fold(w) for w in words}
+    with pikepdf.open(path) as pdf:
+        pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
+        cells = list(_cells(pdf.Root.StructTreeRoot, None, pages))
+    runs = _marked_runs(path)
+    found = []
+    for mcids in cells:
+        lines = [(page, text.strip()) for page, _, text in _block_lines([r for key in mcids for r in runs.get(key, ())])]
+        for (page, line), (_, following) in zip(lines, lines[1:]):
+            if not line or not following:
+                continue
+            piece, rest = line.split()[-1], following.split()[0]
+            if piece.endswith(("—", "–")) or rest.startswith(("—", "–")):  # a line may break at a dash
+                continue
+            if piece[-1] in HYPHENS:  # hyphenated, unless the word is written with its hyphen ("Austria-Hungary")
+                broken = fold(piece[:-1] + rest) in known and fold(piece[:-1] + "-" + rest) not in known
+            else:
+                broken = fold(piece + rest) in known and not (fold(piece) in known and fold(rest) in known)
+            if broken:
+                found.append((page, f"{piece.replace(chr(2), '-')}/{rest}"))
+    return found
+
+
+def _cells(element, page, pages):
+    """Yield the (page, marked-content id) of each table cell's text under element, its notes left out."""
+    page = pages.get(element.Pg.objgen, page) if "/Pg" in element else page
+    for kid in _structure_kids(element):
+        if str(kid.S) in ("/TD", "/TH"):
+            yield list(_mcids(kid, page, pages))
+        elif str(kid.S) != "/Note":
+            yield from _cells(kid, page, pages)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import re
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def _print_chapter(chapter, head_room: float, measure_ems: float):
         call.addnext(_footnote(chapter.notes[ref.get("href")[1:]], ref.tail))
     # A page without a label gets an empty number: it bounds the page ranges in the foot.
     for span in body.xpath(f".//span[@class='{PAGEBREAK}' or @class='{BOUNDARY}']"):
-        if span.getprevious() is None and not (span.getparent().text or "").strip():
+        if _at_start(span):
             span.set("class", span.get("class") + f" {AT_START}")
         else:
             _hold_to_word(span)
@@ -211,20 +212,29 @@ def _keep_headings(body, measure_ems: float) -> None:
 
 
 def turn_heads(html: str) -> str:
-    """Set a heading whose text a turned table begins, with what is kept with it, on the table's page."""
+    """Set a turned table's caption (its number, title and date, short blocks of their own before it) and a
+    heading whose text it begins, with what is kept with it, on the table's page."""
     if LANDSCAPE not in html:
         return html
     root = lxml_html.document_fromstring(html)
     for table in root.xpath(f"//table[contains(concat(' ', @class, ' '), ' {LANDSCAPE} ')]"):
         kept, block = [], table.getprevious()
         # A chapter's title stays on the chapter's first page.
-        while block is not None and (block.tag in HEADINGS - {"h1"} or WITH_NEXT in (block.get("class") or "").split()):
+        while block is not None and (block.tag in HEADINGS - {"h1"} or WITH_NEXT in (block.get("class") or "").split()
+                                     or (_is_head(block) and sum(map(_is_head, kept)) < HEAD_BLOCKS)):
             kept.append(block)
             block = block.getprevious()
-        if any(el.tag in HEADINGS for el in kept):
-            for el in kept:
-                _add_class(el, LANDSCAPE)
+        if not any(el.tag in HEADINGS for el in kept):
+            # Only a caption goes: what a heading keeps with it (its head, a first line) stays with the heading.
+            kept = list(itertools.takewhile(_is_caption, kept))
+        for el in kept:
+            _add_class(el, LANDSCAPE)
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _is_caption(block) -> bool:
+    """Tell whether a block before a table can be its caption: a head block no heading keeps with it."""
+    return _is_head(block) and WITH_NEXT not in (block.get("class") or "").split()
 
 
 def _is_head(block) -> bool:
@@ -240,6 +250,17 @@ def _text_width(text: str) -> float:
 
 def _add_class(el, name: str) -> None:
     el.set("class", f"{el.get('class') or ''} {name}".strip())
+
+
+def _at_start(span) -> bool:
+    """Tell whether a break stands before anything its block prints: first in it, or after other breaks only.
+
+    A rule there would stand alone before a chapter's title or a paragraph's first word, which print never had.
+    """
+    if (span.getparent().text or "").strip():
+        return False
+    return all({PAGEBREAK, BOUNDARY} & set((before.get("class") or "").split()) and not (before.tail or "").strip()
+               for before in span.itersiblings(preceding=True))
 
 
 def _hold_to_word(span) -> None:

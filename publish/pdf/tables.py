@@ -4,7 +4,8 @@ Whether a table fits the text block is known only once it is laid out: each part
 out alone first (print.css breaks a word in a cell only at a hyphen, so a table is as wide as its
 longest words), and one wider than the text block is marked for print.css to set in smaller type
 (.wide); one too wide even so is turned on a landscape page (.landscape), and one too wide for that
-breaks its words anywhere (.crowded) rather than run off the page.
+is hyphenated and breaks its words anywhere (.crowded) rather than run off the page. So a table
+takes the width its words need, up to the measure, before any word of it breaks.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def fit_tables(html: str, render) -> str:
     if "<table" not in html:
         return html
     root = lxml_html.document_fromstring(html)
+    for cell in root.xpath("//body//td | //body//th"):
+        _trim(cell)
     tables = root.xpath("//body//table[not(ancestor::table)]")
     pending = list(range(len(tables)))
     chosen = {}
@@ -39,12 +42,23 @@ def fit_tables(html: str, render) -> str:
         chosen.update((i, setting) for i in pending if i not in too_wide)
         pending = sorted(too_wide)
     chosen.update((i, SETTINGS[-1]) for i in pending)
-    if not any(chosen.values()):
-        return html
     for i, setting in chosen.items():
         if setting:
             tables[i].set("class", f"{tables[i].get('class') or ''} {setting}".strip())
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _trim(cell) -> None:
+    """Strip the spaces a cell's text begins and ends with (the line breaks of the HTML around it).
+
+    WeasyPrint leaves them out of the width a column needs but not out of the line it sets there, so a
+    cell a line holds would wrap after its first word ("Native / customs") in a table narrower than the page.
+    """
+    cell.text = (cell.text or "").lstrip() or None
+    if not len(cell):
+        cell.text = (cell.text or "").rstrip() or None
+    elif cell[-1].tail:
+        cell[-1].tail = cell[-1].tail.rstrip() or None
 
 
 def _too_wide(root, tables: list, which: list[int], setting: str, render) -> set[int]:

@@ -432,3 +432,64 @@ def test_a_running_head_is_one_line_with_its_folio_an_em_away(tmp_path, extra, v
         assert left - 0.5 <= min(w.x0 for w in words) and max(w.x1 for w in words) <= right + 0.5
         if verso and p % 2:
             assert " ".join(w.text for w in title).upper() == verso.upper()
+
+
+# ---- Tables as a typesetter sets them ----
+
+def table_words(printed: PrintedBook, page: int) -> list:
+    """Return the words of a page's text block set in a table's type (smaller than the text's)."""
+    return [w for w in printed.in_zone("body", page) if w.size < 10]
+
+
+def test_a_table_of_short_cells_is_as_wide_as_they_are_and_breaks_no_word(tmp_path):
+    # As the TEI import writes a table: each cell's text on a line of its own between its tags.
+    rows = [("Native customs", "1, 800, 000"), ("Tribute rice", "960, 000"), ("Salt", "2, 400, 000"),
+            ("Manchu pensions", "2, 830, 000")]
+    table = "<table>\n" + "".join(f"<tr>\n<td>\n{a}\n</td>\n<td class=\"num\">\n{b}\n</td>\n</tr>\n"
+                                  for a, b in rows) + "</table>\n"
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# Revenue\n\nThe estimate gives:\n\n{table}\nAfter.\n"})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    page = next(w.page for w in printed.words if w.text == "Tribute")
+    cells = table_words(printed, page)
+    # Each row on one line: its words share a baseline.
+    for a, b in rows:
+        first = next(w for w in cells if w.text == a.split()[0])
+        assert all(any(w.text == t and abs(w.bottom - first.bottom) < 1 for w in cells) for t in f"{a} {b}".split()), a
+    left, right = printed.block(page)
+    assert max(w.x1 for w in cells) - min(w.x0 for w in cells) < (right - left) / 2  # no wider than it needs
+
+
+def test_a_table_too_wide_for_the_measure_is_set_smaller_with_its_words_whole(tmp_path):
+    # Seven columns of the Presidents and their ministers, as frus1872p2v5 prints them: too wide for the
+    # measure in the text's type, they fit in smaller type without a word broken.
+    heads = ["Presidents of the United States.", "Period of office.", "United States Secretaries of State.",
+             "Period of office.", "United States Ministers in London.", "Period of appointment.", "Remarks."]
+    cells = ["James Monroe", "March 4, 1817, to March 4, 1825", "John Quincy Adams", "March 5, 1817, to March 3, 1825",
+             "Richard Rush", "December 22, 1817, to April, 1825", "Envoy extraordinary and minister plenipotentiary"]
+    table = ("<table>\n<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>\n"
+             + ("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>\n") * 3 + "</table>\n")
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# Ministers\n\nThe list:\n\n{table}\nAfter.\n"})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    assert all(w < h for w, h in printed.sizes)  # not turned
+    page = next(w.page for w in printed.words if w.text == "Monroe")
+    words_ = table_words(printed, page)
+    assert words_ and max(w.size for w in words_) < 8.5  # in smaller type
+    whole = {w for text in heads + cells for w in text.split()}
+    assert [w.text for w in words_ if w.text not in whole] == []  # no word broken, none hyphenated
+    left, right = printed.block(page)
+    assert left - 0.5 <= min(w.x0 for w in words_) and max(w.x1 for w in words_) <= right + 0.5
+
+
+def test_no_page_break_rule_stands_before_a_chapter_title(tmp_path):
+    # The print's pages [1] to [3] end before the chapter's title: their numbers stand in the margin,
+    # but a rule marks only a break within a line, as page 4's does.
+    folder = make_manuscript(tmp_path / "m", {"01.md": "[Page 1]\n\n[Page 2]\n\n[Page 3]\n\n# Message\n\n"
+                                                         "Some text [Page 4]that runs on.\n"})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        (page,) = [p for p in pdf.pages if any(w["text"] == "Message" for w in p.extract_words())]
+        lines = {w["text"]: w for w in page.extract_words()}
+        rules = {round(r["top"]) for r in page.rects + page.lines}
+        assert rules and all(abs(top - lines["runs"]["top"]) < 4 for top in rules)

@@ -24,6 +24,7 @@ from readers import (
     Ebook,
     PrintedBook,
     assert_accessible_and_archival,
+    broken_cell_words,
     named_destinations,
     outline,
     printed_notes,
@@ -241,6 +242,11 @@ def assert_faithful(tei: Path, folder: Path, out: Path, formats=("pdf", "epub"))
     # No heading ends a page: each stands with its head and the first lines of its text.
     stranded = stranded_headings(text_lines(result.outputs["pdf"]))
     assert not stranded, f"{len(stranded)} headings end a page: {', '.join(map(str, stranded[:5]))}"
+    # A table's words stay whole unless it is too wide even turned: no upright page breaks one in a cell.
+    with pdfplumber.open(result.outputs["pdf"]) as pdf:
+        turned = {i for i, page in enumerate(pdf.pages) if page.width > page.height}
+    broken = [b for b in broken_cell_words(result.outputs["pdf"], set(tei_words["tables"].split())) if b[0] not in turned]
+    assert not broken, f"{len(broken)} words broken in table cells, first (PDF page from 0, word) {broken[:5]}"
     printed = PrintedBook(result.outputs["pdf"], result.book)
     numbers = margin_numbers(printed)
     assert [label for _, label in numbers] == start + tei_words["breaks"]
@@ -840,15 +846,12 @@ def test_a_table_too_wide_for_the_text_block_is_set_smaller_or_turned(tmp_path):
         page = pdf.pages[turned[0]]
         sizes = {round(c["size"], 1) for c in page.chars if page.height * 0.2 < c["top"] < page.height * 0.8}
         assert max(sizes) < 8.5  # smaller type than a table that fits (9.45pt)
-        # A word of the log breaks only where a hyphen can break it: each piece is a whole word, or one
-        # ending in a hyphen whose rest follows.
+        # The turned page holds the log with its words whole: no word of it is broken or hyphenated.
         whole = {w for h in heads for w in h.split()}
         found = [w["text"] for w in page.extract_words()]
         pieces = [w for w in found if w not in whole and w not in ("2", "5", "Foreign", "Relations,", "9999,",
                                                                      "Volume", "I", "pp.", "II–5")]
-        assert pieces, "the narrow columns of the log hyphenate their headings"
-        heads_ = [p for p in pieces if p.endswith(("-", "\u2010"))]
-        assert {h[:-1] + t for h in heads_ for t in pieces if h[:-1] + t in whole} and len(heads_) * 2 == len(pieces)
+        assert pieces == [] and whole <= set(found)
     # The page keeps its margin number, its running head and its folio.
     assert [label for page, label in margin_numbers(printed) if page == turned[0]] == ["5"]
     assert printed.in_zone("head", turned[0]) and printed.foot_text(turned[0]).startswith("pp.")
@@ -867,6 +870,58 @@ def test_a_long_table_repeats_its_header_row_on_every_page(tmp_path):
     figures = [w for w in printed.in_zone("body") if w.text.isdigit() and w.size < 10]
     for page in pages:  # right-aligned: on each page every figure ends at one edge
         assert len({round(w.x1) for w in figures if w.page == page}) == 1
+
+
+@pytest.mark.parametrize("cell", ['<cell role="num">1,000{note}</cell>', "<cell>Harbor{note}</cell>"],
+                         ids=["figure-cell", "word-cell"])
+def test_a_note_called_from_a_table_cell_wraps_within_the_text_block(tmp_path, cell):
+    # A figure cell is set on one line: its note, a paragraph long, must not be.
+    note = '<note n="1" xml:id="fn1">' + "The figure as the consul reported it to the legation " * 6 + "</note>"
+    rows = '<row role="label"><cell>Port</cell><cell>Tonnage</cell></row>' \
+        f'<row><cell>Amoy</cell>{cell.format(note=note)}</row>'
+    result, printed, _ = table_volume(tmp_path, rows)
+    notes = [w for w in printed.words if w.text == "legation"]
+    assert len(notes) == 6 and len({round(w.top) for w in notes}) >= 3  # on several lines
+    note_words = {"The", "figure", "as", "the", "consul", "reported", "it", "to", "legation"}
+    for w in printed.words:
+        left, right = printed.block(w.page)
+        if w.text in note_words:
+            assert left - 0.5 <= w.x0 and w.x1 <= right + 0.5, w
+    assert_within_trim(result.outputs["pdf"])
+
+
+def test_a_table_that_fits_the_page_in_smaller_type_is_not_turned(tmp_path):
+    # Long header cells over columns of figures: words, not figures, they wrap; the table stays upright.
+    heads = ["Amount of indemnity claimed by the government", "Amount paid by the government in the year",
+             "Balance remaining due at the close of the year", "Interest accrued at four per centum"]
+    rows = ('<row role="label"><cell>Power</cell>' + "".join(f'<cell role="num">{h}</cell>' for h in heads)
+            + "</row>" + '<row><cell>Germany</cell>' + '<cell role="num">90,070,515</cell>' * 4 + "</row>")
+    _, printed, _ = table_volume(tmp_path, rows)
+    assert all(w < h for w, h in printed.sizes)
+    page = next(w.page for w in printed.words if w.text == "Germany")
+    words_ = [w for w in printed.in_zone("body", page) if w.size < 10]
+    assert {w for h in heads for w in h.split()} <= {w.text for w in words_}  # whole, on the page
+    # Each header wraps within its column, right-aligned over its figures.
+    figures = sorted((w for w in words_ if w.text == "90,070,515"), key=lambda w: w.x0)
+    assert len(figures) == 4 and all(a.x1 < b.x0 for a, b in zip(figures, figures[1:]))
+
+
+def test_a_turned_tables_caption_is_on_its_page(tmp_path):
+    # A ship's log as frus1872p2v5 prints it: its number, title and date above it, turned with it.
+    heads = ["Initials of the officer of the watch.", "Hours.", "Knots.", "Tenths.", "Standard compass courses.",
+             "Leeway points.", "Direction.", "Force.", "Weather.", "Derivation of standard compass.", "Barometer.",
+             "Thermometer.", "Temperature of the sea.", "Remarks."]
+    cells = "".join(f"<cell>{h}</cell>" for h in heads)
+    text = "".join(f"<p>Paragraph {i} " + "of some words set to fill the page " * 8 + "</p>" for i in range(3))
+    folder, _, _ = tiny(tmp_path, f'<div type="document" xml:id="d1" n="1"><head>Papers</head>{text}'
+                        '<p rend="center">No. VI.</p><p rend="center">Attested copy of the log of the '
+                        'Cormorant.</p><p rend="center">Nineteenth day of September, 1846.</p>'
+                        f'<table><row role="label">{cells}</row><row>{cells}</row></table>{text}</div>')
+    result = build(folder, tmp_path / "out", ("pdf",))
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    (turned,) = [i for i, (w, h) in enumerate(printed.sizes) if w > h]
+    for word in ("VI.", "Attested", "Cormorant.", "Nineteenth", "Initials"):
+        assert {w.page for w in printed.words if w.text == word} == {turned}, word
 
 
 def test_a_table_in_a_quotation_is_measured_in_its_narrower_measure(tmp_path):
