@@ -32,6 +32,8 @@ def fit_tables(html: str, render) -> str:
     root = lxml_html.document_fromstring(html)
     for cell in root.xpath("//body//td | //body//th"):
         _trim(cell)
+    for table in root.xpath("//body//table"):
+        _regular(table)
     tables = root.xpath("//body//table[not(ancestor::table)]")
     pending = list(range(len(tables)))
     chosen = {}
@@ -46,6 +48,44 @@ def fit_tables(html: str, render) -> str:
         if setting:
             tables[i].set("class", f"{tables[i].get('class') or ''} {setting}".strip())
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _regular(table) -> None:
+    """Fill each row of a table with empty cells to its widest row's columns, and end each cell's rows with its group's.
+
+    Rows of unequal length are HTML a browser sets (a TEI table of sums and braces has them), but PDF/UA-1
+    asks a tagged table for a grid: every row as many columns, every column as many rows.
+    """
+    rows = []  # each row, with how many of the table's columns it leaves free
+    for group in [table, *(g for g in table if g.tag in ("thead", "tbody", "tfoot"))]:
+        group_rows = [row for row in group if row.tag == "tr"]
+        spanned: dict[int, int] = {}  # column -> rows of the group a cell above still fills
+        for i, row in enumerate(group_rows):
+            taken, column, left = set(spanned), 0, len(group_rows) - i
+            for cell in (c for c in row if c.tag in ("td", "th")):
+                while column in taken:
+                    column += 1
+                down = _span(cell, "rowspan") or left  # rowspan="0": to the group's end
+                if down > left:
+                    cell.set("rowspan", str(left))
+                across = max(_span(cell, "colspan"), 1)
+                for c in range(column, column + across):
+                    taken.add(c)
+                    if min(down, left) > 1:
+                        spanned[c] = min(down, left)
+                column += across
+            rows.append((row, taken))
+            spanned = {c: n - 1 for c, n in spanned.items() if n > 1}
+    width = max((max(taken) + 1 for _, taken in rows if taken), default=0)
+    for row, taken in rows:
+        for _ in range(width - len(taken)):
+            row.append(row.makeelement("td"))
+
+
+def _span(cell, attribute: str) -> int:
+    """Return a cell's rowspan or colspan as HTML reads it: 1 when absent or not a number."""
+    value = (cell.get(attribute) or "").strip()
+    return int(value) if value.isdigit() else 1
 
 
 def _trim(cell) -> None:

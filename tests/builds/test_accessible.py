@@ -144,3 +144,37 @@ def test_a_link_whose_text_is_partly_emphasised_is_one_link_holding_every_annota
         assert any(isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR" and k.Obj.objgen == annotation.objgen
                    for k in owner.K)
     assert_accessible_and_archival(pdf_path)
+
+
+def test_a_table_of_rows_of_unequal_length_is_tagged_as_a_grid(tmp_path):
+    # As a TEI table of sums and braces is imported: a cell spanning rows beside short rows, a span past the end.
+    folder = make_manuscript(tmp_path / "ms", {"one.md": """
+        # One
+
+        [Page 1] The indemnities:
+
+        <table>
+        <tr><td rowspan="3">Spain</td><td colspan="2">{</td></tr>
+        <tr><td>125,373.00</td></tr>
+        <tr><td>38,592.22</td><td>262,682.22</td><td>}</td></tr>
+        <tr><td rowspan="4">Total</td></tr>
+        </table>
+        """})
+    pdf_path = build(folder, tmp_path / "out", ("pdf",)).outputs["pdf"]
+    pdf = pikepdf.open(pdf_path)
+    [table] = [e for e in structure_elements(pdf) if e.S == pikepdf.Name.Table]
+    rows = [e for e in structure_elements(pdf) if e.S == pikepdf.Name.TR]
+    grid = [[0] * 4 for _ in rows]
+    for r, row in enumerate(rows):
+        column = 0
+        for cell in (k for k in row.K if isinstance(k, pikepdf.Dictionary) and k.get("/S") in ("/TD", "/TH")):
+            while grid[r][column]:
+                column += 1
+            across = int(cell.A.get("/ColSpan", 1)) if "/A" in cell else 1
+            down = int(cell.A.get("/RowSpan", 1)) if "/A" in cell else 1
+            assert r + down <= len(rows), "no cell spans rows past the table's end"
+            for i in range(r, r + down):
+                for j in range(column, column + across):
+                    grid[i][j] += 1
+    assert grid == [[1] * 4 for _ in rows], "every row fills the same four columns, each once"
+    assert_accessible_and_archival(pdf_path)
