@@ -332,6 +332,29 @@ def _unique_subsets(pdf: pikepdf.Pdf) -> None:
                 holder[key] = pikepdf.Name(f"/{tag}{name[7:]}")
 
 
+def _text_streams(pdf: pikepdf.Pdf):
+    """Yield each stream of text once: the pages' contents, the forms they draw, the fonts' ToUnicode maps."""
+    seen = set()
+
+    def once(stream) -> bool:
+        new = isinstance(stream, pikepdf.Stream) and stream.objgen not in seen
+        seen.add(stream.objgen if isinstance(stream, pikepdf.Stream) else None)
+        return new
+
+    def resources(holder):
+        for xobject in holder.get("/Resources", {}).get("/XObject", {}).values():
+            if xobject.get("/Subtype") == pikepdf.Name.Form and once(xobject):
+                yield xobject
+                yield from resources(xobject)
+
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        yield from (s for s in (contents if isinstance(contents, pikepdf.Array) else [contents]) if once(s))
+        yield from resources(page.obj)
+    for group, _, _ in _fonts(pdf):
+        yield from (font.ToUnicode for font in group if "/ToUnicode" in font and once(font.ToUnicode))
+
+
 def _fonts(pdf: pikepdf.Pdf):
     """Yield each embedded font once: (the font and its descendants, their descriptors, its program)."""
     seen = set()
@@ -349,23 +372,21 @@ def _fonts(pdf: pikepdf.Pdf):
 
 
 def _unambiguous_ends(pdf: pikepdf.Pdf) -> None:
-    """Give a line feed more to any page's content whose compressed data would end in a carriage return,
-    and a byte of padding to any font's program.
+    """Give a line feed more to any text stream (a page's content, a form, a font's ToUnicode map) whose
+    compressed data would end in a carriage return, and a byte of padding to any font's program.
 
     Before "endstream" the writer puts a line feed; a reader (a PDF/A validator among them) takes a
     carriage return before it for part of that end of line, and finds the stream a byte short. A zlib
     stream ends in the Adler-32 checksum of its data, whatever the compression: the data must change,
-    and white space at the end of a content stream changes nothing drawn.
+    and white space at the end of a content stream or a CMap changes nothing.
     """
-    for page in pdf.pages:
-        contents = page.obj.get("/Contents")
-        for stream in contents if isinstance(contents, pikepdf.Array) else [contents]:
-            if stream is None or not stream.read_raw_bytes().endswith(b"\r"):
-                continue
-            data = stream.read_bytes()
-            while zlib.adler32(data) & 0xFF == ord("\r"):
-                data += b"\n"
-            stream.write(data)  # compressed again when saved
+    for stream in _text_streams(pdf):
+        if not stream.read_raw_bytes().endswith(b"\r"):
+            continue
+        data = stream.read_bytes()
+        while zlib.adler32(data) & 0xFF == ord("\r"):
+            data += b"\n"
+        stream.write(data)  # compressed again when saved
     # So with a font's program (an OpenType or TrueType file), whose tables its directory finds by their
     # offsets: a byte after the last changes no glyph. (Not a zero byte: it leaves the checksum's end.)
     for _, _, program in _fonts(pdf):

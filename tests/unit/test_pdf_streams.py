@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import pikepdf
 
-from publish.pdf.join import _ambiguous_object_streams, _save
+from publish.pdf.join import _ambiguous_object_streams, _save, _unambiguous_ends
 
 
 def _document(objects: int) -> pikepdf.Pdf:
@@ -48,3 +49,41 @@ def test_without_object_streams_when_no_grouping_will_do(monkeypatch):
     with pikepdf.open(io.BytesIO(data)) as saved:
         assert not any(obj.get("/Type") == pikepdf.Name.ObjStm for obj in saved.objects if isinstance(obj, pikepdf.Stream))
         assert len(saved.pages[0].Items) == 300
+
+
+def _ending_in_a_carriage_return(data: bytes) -> bytes:
+    """Return data with spaces after it until zlib's compression of it ends in a carriage return (its checksum)."""
+    while zlib.adler32(data) & 0xFF != ord("\r"):
+        data += b" "
+    return data
+
+
+def test_text_streams_and_font_programs_never_end_in_a_carriage_return():
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    page = pdf.pages[0].obj
+    form = pdf.make_stream(_ending_in_a_carriage_return(b"0 0 1 1 re f"), Type=pikepdf.Name.XObject,
+                           Subtype=pikepdf.Name.Form, BBox=[0, 0, 1, 1])
+    program = pdf.make_stream(_ending_in_a_carriage_return(b"\x00\x01\x00\x00 a font program"))
+    cmap = pdf.make_stream(_ending_in_a_carriage_return(b"begincmap 1 beginbfchar <01> <0041> endbfchar endcmap"))
+    descendant = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name("/AAAAAA+Sans"),
+        FontDescriptor=pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor, FontFile2=program))))
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0,
+                                                DescendantFonts=[descendant], ToUnicode=cmap))
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm1=form), Font=pikepdf.Dictionary(F1=font))
+    page.Contents = pdf.make_stream(_ending_in_a_carriage_return(b"BT /F1 9 Tf (A) Tj ET /Fm1 Do"))
+    saved = io.BytesIO()
+    pdf.save(saved)  # compressed, as WeasyPrint writes a part
+    part = pikepdf.open(io.BytesIO(saved.getvalue()))
+    assert sum(isinstance(o, pikepdf.Stream) and o.read_raw_bytes().endswith(b"\r") for o in part.objects) == 4
+    _unambiguous_ends(part)
+    data = _save(part, [part])
+    with pikepdf.open(io.BytesIO(data)) as after:
+        streams = [o for o in after.objects if isinstance(o, pikepdf.Stream) and o.get("/Type") != pikepdf.Name.XRef]
+        assert len(streams) >= 4 and not [o for o in streams if o.read_raw_bytes().endswith(b"\r")]
+        page = after.pages[0].obj
+        # What each says is the same: white space after text, a byte after a font program's last table.
+        assert page.Contents.read_bytes().rstrip() == b"BT /F1 9 Tf (A) Tj ET /Fm1 Do"
+        assert page.Resources.XObject.Fm1.read_bytes().rstrip() == b"0 0 1 1 re f"
+        assert page.Resources.Font.F1.ToUnicode.read_bytes().rstrip().endswith(b"endcmap")
