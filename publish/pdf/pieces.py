@@ -10,6 +10,7 @@ from the cut before it, until the layout begins a page with the next unchanged c
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -118,9 +119,16 @@ def _top_blocks(page_box, indices: list[int]) -> list[tuple[int | None, object]]
     section = _find_section(page_box)
     if section is None:
         return []
-    order = {id(el): indices[i] for i, el in enumerate(e for e in section.element if isinstance(e.tag, str))}
-    return [(order.get(id(child.element)) if child.element is not section.element else None, child)
+    order = _order(section.element, tuple(indices))
+    return [(order.get(child.element) if child.element is not section.element else None, child)
             for child in section.children if isinstance(child, boxes.BlockLevelBox)]
+
+
+@functools.lru_cache(maxsize=1)
+def _order(section, indices: tuple[int, ...]) -> dict:
+    """Return the chapter's index of each block element of the section (asked again for each page of a document)."""
+    # Keyed by the elements themselves: while they are held, lxml gives the boxes the same element objects.
+    return {el: indices[i] for i, el in enumerate(e for e in section if isinstance(e.tag, str))}
 
 
 def _find_section(page_box):

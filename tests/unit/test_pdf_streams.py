@@ -48,3 +48,17 @@ def test_without_object_streams_when_no_grouping_will_do(monkeypatch):
     with pikepdf.open(io.BytesIO(data)) as saved:
         assert not any(obj.get("/Type") == pikepdf.Name.ObjStm for obj in saved.objects if isinstance(obj, pikepdf.Stream))
         assert len(saved.pages[0].Items) == 300
+
+
+def test_the_check_reads_the_object_streams_every_object_would_show():
+    # It reads only the object streams the cross-reference stream names; reading every object is the oracle.
+    seen = set()
+    for objects in range(100, 1500, 9):
+        saved = io.BytesIO()
+        _document(objects).save(saved, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+        with pikepdf.open(io.BytesIO(saved.getvalue())) as pdf:
+            expected = any(isinstance(obj, pikepdf.Stream) and obj.get("/Type") == pikepdf.Name.ObjStm
+                           and obj.read_raw_bytes().endswith(b"\r") for obj in pdf.objects)
+        assert _ambiguous_object_streams(saved.getvalue()) == expected, objects
+        seen.add(expected)
+    assert seen == {True, False}
