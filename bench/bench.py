@@ -262,6 +262,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "repeat": args.repeat,
               "volumes": {}, "workloads": {}}
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
         for name in args.volumes:
@@ -269,11 +270,13 @@ def main(argv=None) -> int:
             measured = cold_volume(name, scratch / "volumes" / name, args.repeat)
             if measured is not None:
                 report["volumes"][name] = measured
+                # A long run keeps what it measured so far.
+                (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+                print(volume_table(report).splitlines()[-1], file=sys.stderr)
         for name, folder in workloads(args.workloads, scratch).items():
             print(f"measuring {name} …", file=sys.stderr)
             results = bench(folder, scratch / name, args.repeat, not args.no_alternatives)
             report["workloads"][name] = {"results": results, "ratios": ratios(results)}
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(volume_table(report))
     print(table(report))
