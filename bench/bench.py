@@ -1,5 +1,9 @@
 """Benchmark our builds against the tools a user would reach for instead: `make bench`.
 
+First, every shared TEI volume (tests/data/*.xml) imported and built cold, beside one
+`pandoc --pdf-engine=weasyprint` pass over the same Markdown in the same run: a table of one row a
+volume (pages, both times, their ratio, CPU seconds a page, peak memory).
+
 Each workload is built cold (empty output and cache folders) and again after a one-word edit in
 one chapter, with `publish pdf` and `publish epub`, and the PDF after a one-word edit in the middle
 of the longest chapter and after a paragraph inserted there (which moves every later page); beside
@@ -24,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pikepdf
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +39,15 @@ from publish.book.config import load_metadata  # noqa: E402
 
 from synthetic import generate  # noqa: E402
 
-TEI_VOLUME = ROOT / "tests" / "data" / "frus1936v03.xml"
+VOLUMES = ROOT / "tests" / "data"
+TEI_VOLUME = VOLUMES / "frus1936v03.xml"
 SCALES = (100, 300, 1000)
 
 
 def measure(command: list[str], env: dict | None = None) -> dict:
-    """Run a command; return its wall time, CPU time (children included) and peak tree RSS."""
+    """Run a command; return its wall time, CPU time (children included), peak tree RSS and the load around it."""
+    # The machine's load average over the minute before: a figure taken beside other work is marked so.
+    load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     # Its messages go to a file: a pipe nobody reads while it runs would fill and stop it.
@@ -61,7 +69,7 @@ def measure(command: list[str], env: dict | None = None) -> dict:
         log.seek(0)
         raise SystemExit(f"failed: {' '.join(command)}\n{log.read().decode()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20}
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20, "load": max(load, os.getloadavg()[0])}
 
 
 def median(runs: list[dict]) -> dict:
@@ -130,9 +138,43 @@ def workloads(names: list[str], scratch: Path) -> dict[str, Path]:
     return found
 
 
+def _env() -> dict:
+    """Return the environment the builds run in: this Python's tools first on PATH (pandoc's WeasyPrint)."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+
+
+def pdf_pages(path: Path) -> int:
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
+
+
+def cold_volume(name: str, scratch: Path, repeat: int) -> dict | None:
+    """Import one shared volume, then measure a cold `publish pdf` and one pandoc + WeasyPrint pass over it."""
+    folder = scratch / "src"
+    run = subprocess.run([sys.executable, "-m", "publish", "import-tei", str(VOLUMES / f"{name}.xml"), str(folder)],
+                         capture_output=True, text=True, cwd=ROOT)
+    if run.returncode != 0:
+        print(f"skipping {name}: import failed: {run.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    env, out = _env(), scratch / "out"
+    joined = joined_markdown(folder, scratch / "joined.md")
+    pandoc = [__import__("pypandoc").get_pandoc_path(), str(joined), "-o", str(scratch / "pandoc.pdf"),
+              "--pdf-engine=weasyprint"]
+    ours, theirs = [], []
+    for _ in range(repeat):
+        theirs.append(measure(pandoc, env))
+        shutil.rmtree(out, ignore_errors=True)  # the cache is in it: cold
+        ours.append(measure([sys.executable, "-m", "publish", "pdf", str(folder), "--out", str(out)], env))
+    ours, theirs = median(ours), median(theirs)
+    pages = pdf_pages(next(out.glob("*.pdf")))
+    return {"pages": pages, "pandoc pages": pdf_pages(scratch / "pandoc.pdf"), "publish pdf": ours,
+            "pandoc --pdf-engine=weasyprint": theirs, "ratio": ours["wall"] / theirs["wall"],
+            "cpu ratio": ours["cpu"] / theirs["cpu"], "cpu per page": ours["cpu"] / pages}
+
+
 def bench(folder: Path, scratch: Path, repeat: int, alternatives: bool) -> dict:
     """Measure one workload."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    env = _env()
     publish = [sys.executable, "-m", "publish"]
     pandoc = __import__("pypandoc").get_pandoc_path()
     results: dict[str, list[dict]] = {}
@@ -210,26 +252,51 @@ def ratios(results: dict) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workloads", nargs="+",
+    shared = sorted(path.stem for path in VOLUMES.glob("*.xml"))
+    parser.add_argument("--volumes", nargs="*", default=shared, choices=shared, metavar="VOLUME",
+                        help="shared volumes to build cold beside pandoc (default: all; none with no name)")
+    parser.add_argument("--workloads", nargs="*",
                         default=["sample", "frus1936v03"] + [f"synthetic-{n}" for n in SCALES])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--no-alternatives", action="store_true", help="measure only our own builds")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench", help="where results.json goes")
     args = parser.parse_args(argv)
     report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "repeat": args.repeat,
-              "workloads": {}}
+              "volumes": {}, "workloads": {}}
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
+        for name in args.volumes:
+            print(f"measuring {name} cold …", file=sys.stderr)
+            measured = cold_volume(name, scratch / "volumes" / name, args.repeat)
+            if measured is not None:
+                report["volumes"][name] = measured
+                # A long run keeps what it measured so far.
+                (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+                print(volume_table(report).splitlines()[-1], file=sys.stderr)
         for name, folder in workloads(args.workloads, scratch).items():
             print(f"measuring {name} …", file=sys.stderr)
             results = bench(folder, scratch / name, args.repeat, not args.no_alternatives)
             report["workloads"][name] = {"results": results, "ratios": ratios(results)}
             report["workloads"][name]["watch"] = watch_edit(folder, scratch / name, args.repeat,
                                                             results.get("pandoc --pdf-engine=weasyprint"))
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(volume_table(report))
     print(table(report))
     return 0
+
+
+def volume_table(report: dict) -> str:
+    """Return the cold builds of the shared volumes as a Markdown table (docs/performance.md shows it)."""
+    lines = [("| volume | pages (pandoc's) | pandoc + WeasyPrint s | `publish pdf` cold s | ratio | CPU s: ours / "
+              "pandoc's (ratio) | CPU s a page | peak MB | load |"),
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, v in report["volumes"].items():
+        ours, theirs = v["publish pdf"], v["pandoc --pdf-engine=weasyprint"]
+        lines.append(f"| {name} | {v['pages']} ({v['pandoc pages']}) | {theirs['wall']:.1f} | {ours['wall']:.1f} | "
+                     f"{v['ratio']:.2f} | {ours['cpu']:.1f} / {theirs['cpu']:.1f} ({v['cpu ratio']:.2f}) | "
+                     f"{v['cpu per page']:.3f} | {ours['rss_mb']:.0f} | {max(ours['load'], theirs['load']):.1f} |")
+    return "\n".join(lines)
 
 
 def table(report: dict) -> str:

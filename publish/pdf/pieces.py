@@ -10,6 +10,7 @@ from the cut before it, until the layout begins a page with the next unchanged c
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -118,9 +119,16 @@ def _top_blocks(page_box, indices: list[int]) -> list[tuple[int | None, object]]
     section = _find_section(page_box)
     if section is None:
         return []
-    order = {id(el): indices[i] for i, el in enumerate(e for e in section.element if isinstance(e.tag, str))}
-    return [(order.get(id(child.element)) if child.element is not section.element else None, child)
+    order = _order(section.element, tuple(indices))
+    return [(order.get(child.element) if child.element is not section.element else None, child)
             for child in section.children if isinstance(child, boxes.BlockLevelBox)]
+
+
+@functools.lru_cache(maxsize=1)
+def _order(section, indices: tuple[int, ...]) -> dict:
+    """Return the chapter's index of each block element of the section (asked again for each page of a document)."""
+    # Keyed by the elements themselves: while they are held, lxml gives the boxes the same element objects.
+    return {el: indices[i] for i, el in enumerate(e for e in section if isinstance(e.tag, str))}
 
 
 def _find_section(page_box):
@@ -212,6 +220,7 @@ class Run:
     context: str
     carried: str | None
     segments: list
+    whole: bool = False  # its one segment is the chapter's HTML laid out as it comes, from the first page
 
     @property
     def pages(self) -> int:
@@ -235,27 +244,31 @@ class Chapters:
         A chapter with a note too tall for the foot of one page (of notes, its footnotes) is laid out
         whole, the note run on from page to page (typeset.lay_out), as one piece.
         """
-        run = self._layout(html, carried)
+        trials = {}  # the trial layouts of its tables, kept until it is laid out with its notes cut, if it is
+        run = self._layout(html, carried, trials)
         if run.lost(notes):
-            document = lay_out(self.setter, html, notes)
+            whole = run.segments[0].document if run.whole else None
+            document = lay_out(self.setter, html, notes, whole, trials)
             fresh = self._fresh(document, run.sigs, list(range(len(run.sigs))), 0, 0, len(document.pages), carried,
                                 set(notes))
             fresh.cuts = fresh.cuts[:1]
             run.segments = [fresh]
         return run
 
-    def _layout(self, html: str, carried: str | None) -> Run:
-        """Lay out a chapter, each footnote at the foot of its page or lost, in pieces where it can."""
+    def _layout(self, html: str, carried: str | None, trials: dict) -> Run:
+        """Lay out a chapter, each footnote at the foot of its page or lost, in pieces where it can (trials:
+        Typesetter.layout's, when it is laid out whole)."""
         root, blocks = parse(html)
         sigs, ctx = signatures(blocks), context(root)
         run = Run(html, sigs, ctx, carried, [])
         plan = self._plan(sigs, ctx)
         if plan is None or plan["carried"] != carried:
-            document = self.setter.layout(html)
+            document = self.setter.layout(html, trials)
             notes = {el.get("id") for b in blocks for el in b.iter() if isinstance(el.tag, str)
                      and FOOTNOTE in (el.get("class") or "").split()}
             run.segments = [self._fresh(document, sigs, list(range(len(blocks))), 0, 0, len(document.pages), carried,
                                         notes)]
+            run.whole = True
             return run
         old = plan["sigs"]
         kept = [_Kept(p["start"], q["start"] if q else None, p["pages"], p["right"], p["carried"])

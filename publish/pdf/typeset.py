@@ -1,6 +1,7 @@
 """One process's share of the PDF: lay a part out with WeasyPrint, then draw it once its place is known."""
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -61,9 +62,20 @@ class Typesetter:
         except RefusedURL as exc:
             raise refused(exc) from None
 
-    def layout(self, html: str):
-        html = turn_heads(fit_tables(html, self._lay_out))
+    def layout(self, html: str, trials: dict | None = None):
+        """Lay out a part, its tables fitted to the text block.
+
+        trials keeps the trial layouts of tables by their HTML: the same part laid out again with its notes
+        cut or marked tries the same tables, which need not be laid out again.
+        """
+        render = self._lay_out if trials is None else functools.partial(self._trial, trials)
+        html = turn_heads(fit_tables(html, render))
         return self._lay_out(html, counted=True)
+
+    def _trial(self, trials: dict, html: str):
+        if html not in trials:
+            trials[html] = self._lay_out(html)
+        return trials[html]
 
     def _lay_out(self, html: str, counted: bool = False):
         """Lay out a document; counted: report its pages (a trial of tables is not the part's)."""
@@ -92,20 +104,26 @@ def write(document) -> bytes:
     return settle(document.write_pdf(pdf_variant=PDF_VARIANT))
 
 
-def lay_out(setter: Typesetter, html: str, notes: set[str]):
-    """Lay a part out, each note at the foot of its call's page, those too tall for one page run on."""
-    document = setter.layout(html)
+def lay_out(setter: Typesetter, html: str, notes: set[str], document=None, trials: dict | None = None):
+    """Lay a part out, each note at the foot of its call's page, those too tall for one page run on.
+
+    document: the part laid out already as it comes (setter.layout(html, trials)), so it is not laid out
+    twice; trials: the trial layouts of its tables made then (Typesetter.layout).
+    """
+    trials = {} if trials is None else trials
+    if document is None:
+        document = setter.layout(html, trials)
     lost = lost_notes(document, notes)
     if not lost:
         return document
     html = cut_notes(html, lost)
-    document, marked = setter.layout(html), set()
+    document, marked = setter.layout(html, trials), set()
     for _ in range(MARKINGS):
         resumed = _resumed(document)
         if resumed == marked:
             break
         marked = resumed
-        document = setter.layout(mark_resumed(html, marked))
+        document = setter.layout(mark_resumed(html, marked), trials)
     return document
 
 

@@ -135,7 +135,8 @@ def test_each_manuscript_keeps_its_own_cache(tmp_path, monkeypatch):
     build(ROOTS / "edge", out, ("pdf",), jobs=1)
     laid = []
     layout = publish.pdf.typeset.Typesetter.layout
-    monkeypatch.setattr(publish.pdf.typeset.Typesetter, "layout", lambda self, html: laid.append(html) or layout(self, html))
+    monkeypatch.setattr(publish.pdf.typeset.Typesetter, "layout",
+                        lambda self, html, *rest: laid.append(html) or layout(self, html, *rest))
     build(SAMPLE, out, ("pdf",), jobs=1)
     # Nothing: every part, the prelims too, comes from the sample's own cache.
     assert laid == []

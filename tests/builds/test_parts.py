@@ -81,7 +81,8 @@ def test_one_chapter_edit_redoes_only_that_chapter_and_matches_a_clean_build(tmp
     laid, spawned = [], []
     layout, spawn = typeset.Typesetter.layout, workers.Workers.spawn
     monkeypatch.setattr(typeset.Typesetter, "layout",
-                        lambda self, html: laid.append(lxml_html.fromstring(html).findtext(".//h1")) or layout(self, html))
+                        lambda self, html, *rest: laid.append(lxml_html.fromstring(html).findtext(".//h1"))
+                        or layout(self, html, *rest))
     monkeypatch.setattr(workers.Workers, "spawn", lambda self: spawned.append(self.count) or spawn(self))
     rebuilt = build(folder, out, ("pdf",), jobs=2)
     # Chapter Two, after the edited one, waits for its place and comes from the cache: its length was counted.

@@ -8,7 +8,9 @@ import pdfplumber
 import pikepdf
 import pytest
 
+from publish.book.markup import PROBE, RESUMED
 from publish.build import STYLES, build
+from publish.pdf.typeset import Typesetter
 
 from conftest import make_manuscript
 from readers import (
@@ -335,6 +337,26 @@ def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
         assert [w.text for w in first] == ["7.", "(continued)"], (page, first)
     # The body goes on above the note's pieces.
     assert any(w.page == pages[1] and w.size == size for w in words)
+
+
+def test_a_cold_build_lays_out_no_document_twice(tmp_path, monkeypatch):
+    # A chapter with a note that runs on and a table to fit: laid out whole, then with the note cut,
+    # then marked; each of these and each trial of the table once (a second layout would be the same).
+    sentences = " ".join(f"Sentence {i} of the long note runs on with words enough for a line." for i in range(80))
+    body = "\n\n".join(f"Body paragraph {i} goes on, and on, to fill the pages that hold the note." for i in range(40))
+    table = "| " + " | ".join(f"Column{i}heading" for i in range(12)) + " |\n|" + "---|" * 12 + "\n| " + \
+        " | ".join(["cell"] * 12) + " |\n"
+    folder = make_manuscript(tmp_path / "m", {"01.md": (
+        f"# Chapter\n\n## 1. Document\n\n[Page 10] Text before the call.[^a] And after it.\n\n{table}\n{body}\n\n"
+        f"[^a]: [7]{{.note-mark}} {sentences}\n")})
+    laid = []
+    lay_out = Typesetter._lay_out
+    monkeypatch.setattr(Typesetter, "_lay_out", lambda self, html, *a, **k: laid.append(html) or lay_out(self, html, *a, **k))
+    result = build(folder, tmp_path / "out", ("pdf",))
+    assert any(f"{RESUMED}\"" in html for html in laid) and any(f"{PROBE}=" in html for html in laid), "case not met"
+    assert len(laid) == len(set(laid))
+    (note,) = printed_notes(result.outputs["pdf"], result.book)
+    assert note.at_its_foot
 
 
 def _documents(count: int) -> str:

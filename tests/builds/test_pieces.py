@@ -73,7 +73,7 @@ def test_an_edit_rebuilt_from_the_cache_is_the_clean_build(manuscript, edit, tmp
     laid = []
     layout = typeset.Typesetter.layout
     monkeypatch.setattr(typeset.Typesetter, "layout",
-                        lambda self, html: (d := layout(self, html), laid.append(len(d.pages)))[0])
+                        lambda self, html, *rest: (d := layout(self, html, *rest), laid.append(len(d.pages)))[0])
     incremental = build(folder, root / "incremental", ("pdf",), jobs=1).outputs["pdf"]
     monkeypatch.undo()
     clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1).outputs["pdf"]

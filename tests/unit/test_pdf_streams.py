@@ -87,3 +87,17 @@ def test_text_streams_and_font_programs_never_end_in_a_carriage_return():
         assert page.Contents.read_bytes().rstrip() == b"BT /F1 9 Tf (A) Tj ET /Fm1 Do"
         assert page.Resources.XObject.Fm1.read_bytes().rstrip() == b"0 0 1 1 re f"
         assert page.Resources.Font.F1.ToUnicode.read_bytes().rstrip().endswith(b"endcmap")
+
+
+def test_the_check_reads_the_object_streams_every_object_would_show():
+    # It reads only the object streams the cross-reference stream names; reading every object is the oracle.
+    seen = set()
+    for objects in range(100, 1500, 9):
+        saved = io.BytesIO()
+        _document(objects).save(saved, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+        with pikepdf.open(io.BytesIO(saved.getvalue())) as pdf:
+            expected = any(isinstance(obj, pikepdf.Stream) and obj.get("/Type") == pikepdf.Name.ObjStm
+                           and obj.read_raw_bytes().endswith(b"\r") for obj in pdf.objects)
+        assert _ambiguous_object_streams(saved.getvalue()) == expected, objects
+        seen.add(expected)
+    assert seen == {True, False}
