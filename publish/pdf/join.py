@@ -42,6 +42,8 @@ _NAME = re.compile(rb"/([^\s/\[\]<>(){}%]*)")
 _STRING = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
 # What the book's features need (tagged PDF, output intents); PDF/A-2 allows at most this.
 PDF_VERSION = "1.7"
+# Times an object stream ending in a carriage return is written again (each time, 255 in 256 come right).
+VARIATIONS = 3
 
 
 def part_problem(pdf: bytes) -> str:
@@ -176,35 +178,66 @@ def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
     """Return out's bytes, and close the files it was made from."""
     # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows
     # them). qpdf writes them, so their data cannot be given a line feed as a page's content is (see
-    # _unambiguous_ends); one that ends in a carriage return is instead regrouped: qpdf shares the objects
-    # out evenly among the streams, so one indirect object more moves every boundary. A page's media box
-    # made indirect is the same box. Each grouping has about one stream in 256 ending so; past the pages,
-    # the file is written without object streams.
-    pages, mode = iter(out.pages), pikepdf.ObjectStreamMode.generate
-    while True:
-        # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
-        saved = io.BytesIO()
-        out.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=mode)
-        if mode == pikepdf.ObjectStreamMode.disable or not _ambiguous_object_streams(saved.getvalue()):
-            break
-        if (page := next(pages, None)) is None:
-            mode = pikepdf.ObjectStreamMode.disable
-        else:
-            page.obj.MediaBox = out.make_indirect(pikepdf.Array(page.mediabox))
+    # _unambiguous_ends). About one in 256 ends in a carriage return, so a book of 70,000 objects (700
+    # streams) has one such nearly always: that stream alone is written again with one of its objects
+    # in other bytes that say the same (qpdf keeps the other streams as they were), until none ends so;
+    # for a stream with nothing to vary, or one that will not come right, the book is written without
+    # object streams.
+    saved, tries = _write(out, pikepdf.ObjectStreamMode.generate), 0
+    while saved is not None and (ambiguous := _ambiguous_object_streams(saved)):
+        tries += 1
+        saved = _varied(saved, ambiguous) if tries <= VARIATIONS else None
     for source in sources:
         source.close()
+    return saved if saved is not None else _write(out, pikepdf.ObjectStreamMode.disable)
+
+
+def _write(pdf: pikepdf.Pdf, mode: pikepdf.ObjectStreamMode) -> bytes:
+    """Return the bytes of pdf as saved with its object streams made, kept or left out (mode)."""
+    # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
+    saved = io.BytesIO()
+    pdf.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=mode)
     return saved.getvalue()
 
 
-def _ambiguous_object_streams(pdf: bytes) -> bool:
-    """Tell whether an object stream of the saved file ends in a carriage return (see _unambiguous_ends)."""
+def _ambiguous_object_streams(pdf: bytes) -> dict[int, list[tuple[int, int]]]:
+    """Return the objects of each object stream of the saved file whose data ends in a carriage return, by stream."""
     if b"\r\nendstream" not in pdf:  # the common case, found at once
-        return False
+        return {}
     with pikepdf.open(io.BytesIO(pdf)) as saved:
         # The object streams are those the cross-reference stream places objects in: read only them, not
         # every object of the book (which took longer than saving it, each time).
-        streams = {entry.obj_stream_number for entry in saved.get_xref_table().values() if entry.type == 2}
-        return any(saved.get_object(number, 0).read_raw_bytes().endswith(b"\r") for number in sorted(streams))
+        members: dict[int, list] = {}
+        for objgen, entry in saved.get_xref_table().items():
+            if entry.type == 2:
+                members.setdefault(entry.obj_stream_number, []).append(objgen)
+        return {number: sorted(objects) for number, objects in sorted(members.items())
+                if saved.get_object(number, 0).read_raw_bytes().endswith(b"\r")}
+
+
+def _varied(pdf: bytes, ambiguous: dict[int, list[tuple[int, int]]]) -> bytes | None:
+    """Return the saved file written again, each ambiguous object stream's bytes changed; None if one cannot be."""
+    with pikepdf.open(io.BytesIO(pdf)) as again:
+        for objects in ambiguous.values():
+            if not any(_vary(again.get_object(*objgen)) for objgen in objects):
+                return None
+        # Preserved, the object streams hold the objects they held: only the changed ones change.
+        return _write(again, pikepdf.ObjectStreamMode.preserve)
+
+
+def _vary(obj) -> bool:
+    """Write an object in other bytes that say the same (ISO 32000-1); False if it is none of the kinds that can."""
+    if not isinstance(obj, pikepdf.Dictionary):
+        return False
+    if obj.get("/Type") == pikepdf.Name.StructElem and "/S" in obj:
+        del obj.Type  # optional in a structure element (table 323)
+    elif obj.get("/Type") == pikepdf.Name.Page and "/Rotate" not in obj and "/Parent" in obj:
+        obj.Rotate = 0  # the default (table 30), said: a page's Rotate is not inherited past its own
+    elif "/Title" in obj and "/Parent" in obj and "/F" not in obj:
+        obj.F = 0  # an outline item's flags: the default (table 153)
+    else:
+        return False
+    return True
 
 
 def _points(points):
