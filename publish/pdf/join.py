@@ -187,9 +187,11 @@ def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
     while saved is not None and (ambiguous := _ambiguous_object_streams(saved)):
         tries += 1
         saved = _varied(saved, ambiguous) if tries <= VARIATIONS else None
+    if saved is None:
+        saved = _write(out, pikepdf.ObjectStreamMode.disable)
     for source in sources:
         source.close()
-    return saved if saved is not None else _write(out, pikepdf.ObjectStreamMode.disable)
+    return saved
 
 
 def _write(pdf: pikepdf.Pdf, mode: pikepdf.ObjectStreamMode) -> bytes:
