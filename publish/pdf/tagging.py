@@ -287,7 +287,16 @@ class Merger:
 
     def walk(self, element) -> None:
         """Join the elements under element, each to the first before it that stands for the same HTML element."""
-        element.K = pikepdf.Array([kid for kid in _kids(element) if self._stays(kid)])
+        kids = []
+        for kid in _kids(element):
+            before = _count(element)
+            if self._stays(kid):
+                kids.append(kid)
+            # A kid standing for element itself (a note's box inside the note's) was joined to it: what it held
+            # was added to element's kids, and goes where the kid stood.
+            if _count(element) > before:
+                kids.extend(_kids(element)[before:])
+        element.K = pikepdf.Array(kids)
 
     def join(self, element, into) -> None:
         """Join element (with all it holds) to into: its content follows into's."""
@@ -419,6 +428,12 @@ def _remove(element) -> None:
 def _is(kid, element) -> bool:
     """Say whether a kid of a structure element is the element given."""
     return isinstance(kid, pikepdf.Dictionary) and kid.objgen == element.objgen
+
+
+def _count(element) -> int:
+    """Return how many kids a structure element has, without reading them."""
+    kids = element.get("/K")
+    return len(kids) if isinstance(kids, pikepdf.Array) else int(kids is not None)
 
 
 def _kids(element) -> list:
