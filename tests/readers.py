@@ -341,6 +341,25 @@ def assert_accessible_and_archival(path: Path) -> None:
         report = page.validate_pdf(path, profile=profile, limits=limits)
         failed = sorted({f"{f.rule_id}: {f.message}" for f in report.failures})
         assert report.is_compliant and not failed, f"{profile}: {failed}"
+    # What the validators do not ask: every element the parent tree names (the owner of each piece of content
+    # and each link) is in the tree, where assistive technology reads it.
+    with pikepdf.open(path) as pdf:
+        in_tree = {e.objgen for e in structure_elements(pdf)}
+        named = []
+        for nums in _number_trees(pdf.Root.StructTreeRoot.ParentTree):
+            for value in nums[1::2]:
+                named += [v for v in (value if isinstance(value, pikepdf.Array) else [value])
+                          if isinstance(v, pikepdf.Dictionary)]
+        lost = [str(v.S) for v in named if v.objgen not in in_tree]
+        assert not lost, f"{len(lost)} of {len(named)} elements owning content are not in the tree: {lost[:5]}"
+
+
+def _number_trees(tree):
+    """Yield each /Nums array of a number tree, flat or not."""
+    if "/Nums" in tree:
+        yield tree.Nums
+    for kid in tree.get("/Kids", []):
+        yield from _number_trees(kid)
 
 
 # ---- Headings and what follows them, as the PDF's structure tree and its text place them ----
