@@ -52,7 +52,9 @@ PANDOC_FORMAT = "markdown-auto_identifiers-smart"
 # page marker lengthens its line, so the limit is set out of reach. --sandbox: pandoc reads no file
 # and no URL, whatever the Markdown asks for; --quiet: its warnings (unused notes, duplicate ids) are
 # reported by check.py with our codes.
-PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet"]
+# No syntax highlighting: a historical edition's code (a cable's groups, a telegram's cipher) is set as
+# typed, and a marker pandoc reads as code stays one text that _unread() can give back.
+PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet", "--syntax-highlighting=none"]
 PANDOC = pypandoc.get_pandoc_path()
 PANDOC_VERSION = pypandoc.get_pandoc_version()
 # pandoc takes some 30 ms to start and end: the chunks a build has no HTML for are read in runs of
@@ -65,6 +67,9 @@ BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd",
 # How pandoc begins and ends the list of a document's notes.
 NOTES_START = '\n<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">\n'
 NOTES_END = "</ol>\n</section>\n"
+# A span prepare() wrote that pandoc read as literal text (in code, math or raw HTML): a marker quoted, no break.
+UNREAD = re.compile(rf'\[\]\{{\.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="(?P<label>[^"]*)" '
+                    rf'{pandoc_key(SOURCE_LINE)}=[0-9]+ {pandoc_key(SOURCE_COLUMN)}=[0-9]+\}}')
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
@@ -78,7 +83,7 @@ def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> s
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
         out.append(f'[]{{.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="{pb.label}" {pandoc_key(SOURCE_LINE)}={line(pb.line)} '
-                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}}}')
+                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}}}')  # UNREAD reads it back
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
@@ -334,6 +339,7 @@ class _Builder:
             # one would make the EPUB's XHTML ill-formed, and a page marker in one counts its source line from
             # the chunk's start, not the file's.
             etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
+            _unread(part)
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@{SOURCE_LINE}][@class='{PAGEBREAK}' or @{HEADING_PAGE}]"):
                 el.set(SOURCE_LINE, str(int(el.get(SOURCE_LINE)) + offset))
@@ -469,6 +475,18 @@ class _Builder:
                 # A boundary for the PDF's page ranges, not a page break a reader can go to.
                 span.attrib.clear()
                 span.set("class", BOUNDARY)
+
+
+def _unread(root) -> None:
+    """Give back, as written, each page marker pandoc read as literal text: "`[Page 588]`" shows so."""
+    for el in root.iter():
+        for name in ("text", "tail"):
+            value = getattr(el, name)
+            if value and "[]{." in value:
+                setattr(el, name, UNREAD.sub(r"[Page \g<label>]", value))
+        for name, value in el.attrib.items():
+            if "[]{." in value:
+                el.set(name, UNREAD.sub(r"[Page \g<label>]", value))
 
 
 def _take_mark(blocks: list) -> str:

@@ -248,6 +248,33 @@ def test_an_unnumbered_page_is_named_by_its_number_and_shown_in_brackets_once(tm
     assert valid(epub.path) == []
 
 
+def test_a_marker_quoted_in_code_is_shown_as_written_and_is_no_page(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        [Page 1] Markers are written `[Page 588]` in this edition.
+
+        ```python
+        x = "[Page 77]"  # highlighted code would split the marker into tokens
+        ```
+
+            [Page 78] indented code
+
+        <pre>[Page 79]</pre>
+
+        [Page 2] The second page.
+        """})
+    _, epub = epub_of(folder, tmp_path)
+    assert [name for name, _ in epub.page_list()] == ["1", "2"]
+    doc = epub.xhtml("chapter-001.xhtml")
+    codes = ["".join(el.itertext()) for el in doc.iter("{http://www.w3.org/1999/xhtml}code",
+                                                        "{http://www.w3.org/1999/xhtml}pre")]
+    assert codes == ["[Page 588]", 'x = "[Page 77]"  # highlighted code would split the marker into tokens',
+                     'x = "[Page 77]"  # highlighted code would split the marker into tokens',
+                     "[Page 78] indented code", "[Page 78] indented code", "[Page 79]"]
+    assert valid(epub.path) == []
+
+
 ROMAN_PRELIMS = {"00.md": """\
     # Preface {.unnumbered}
 
