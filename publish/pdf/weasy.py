@@ -20,6 +20,7 @@ from weasyprint import layout as _layout
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block as _block
 from weasyprint.layout.absolute import AbsolutePlaceholder
+from weasyprint.layout.inline import iter_line_boxes
 from weasyprint.pdf import stream as _stream
 from weasyprint.pdf import tags as _tags
 from weasyprint.text.line_break import line_size  # noqa: F401 (a line's width, for layout.py)
@@ -142,7 +143,21 @@ _TREE = Patch(
     "name notes and page breaks in the structure tree", "none: publish's own tagging (tagging.py)", _TAGGING_TEST,
     _tags, "_build_box_tree",
     "f716251a83e7096e9cae972b63e633aab21c664d200582166dd0d5096780f9c4", _tags._build_box_tree)
-PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE)
+# 4. A word hyphenated on a page's last line is cut by the page (pdftotext, pdf.js and pdfium read page by
+#    page, so it copies and searches as two words); a printer never hyphenates a page's last word. WeasyPrint
+#    70 has no hyphenate-limit-last (CSS Text 4) and breaks a paragraph into lines before it knows where the
+#    page ends: once it has, the page's last line is set again from where it began, with no word hyphenated
+#    (_last_line_whole). It wraps the rewritten function of patch 1.
+_LAST_LINE = Patch(
+    "set a page's last line with no word hyphenated", "none: WeasyPrint 70 has no hyphenate-limit-last",
+    _LAYOUT_TEST, _block, "_linebox_layout",
+    "e07bbe000974787ee370be1f419a01a21b327a1a1e3025a65afd47589060883d", _block._linebox_layout)
+# 5. The same where a break that must be avoided below the paragraph moves the page's end up into its lines.
+_EARLIER = Patch(
+    "set a page's last line with no word hyphenated, where the page ends earlier",
+    "none: WeasyPrint 70 has no hyphenate-limit-last", _LAYOUT_TEST, _block, "find_earlier_page_break",
+    "c2bbdcdfdf408cbc3071fe769f11118e4913e887315f231287845b63a6ea72f1", _block.find_earlier_page_break)
+PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER)
 _applied = False
 
 
@@ -169,8 +184,111 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
             f"run {patch.check} to see whether it is still needed" for patch, problem in problems)
             + f"\nA patch whose unpatched case now passes can go; one still needed takes the new VERSION, "
               f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
-    hooks = {_MARKED: marked, _TREE: build_box_tree}
-    replacements = [(p, _hook(hooks[p], p.original) if p in hooks else p.rewritten()) for p in PATCHES]
+    hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole}
+    rewritten = {(p.owner, p.attribute): p.rewritten() for p in PATCHES if p not in hooks}
+    # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
+    replacements = [(p, _hook(hooks[p], rewritten.get((p.owner, p.attribute), p.original)) if p in hooks
+                     else rewritten[(p.owner, p.attribute)]) for p in PATCHES]
     for patch, function in replacements:
         setattr(patch.owner, patch.attribute, function)
     _applied = True
+
+
+def _hyphenated(line) -> bool:
+    """Tell whether a laid-out line ends in a word it hyphenated (or at a hyphen: the same to set again)."""
+    last = next((b for b in reversed(list(line.descendants())) if isinstance(b, boxes.TextBox) and b.text), None)
+    return (line.resume_at is not None and last is not None
+            and last.text.endswith(last.style["hyphenate_character"]))
+
+
+def _last_line_whole(linebox_layout, context, box, index, child, new_children, page_is_empty, absolute_boxes,
+                     fixed_boxes, adjoining_margins, bottom_space, position_y, skip_stack, first_letter_style,
+                     first_line_style, draw_bottom_decoration, max_lines):
+    """Lay out a block's lines (block._linebox_layout); where the page ends in them, end it with a whole word."""
+    result = linebox_layout(context, box, index, child, new_children, page_is_empty, absolute_boxes, fixed_boxes,
+                            adjoining_margins, bottom_space, position_y, skip_stack, first_letter_style,
+                            first_line_style, draw_bottom_decoration, max_lines)
+    abort, stop, _, position_y, new_footnotes, max_lines = result
+    if abort or not new_children:
+        return result
+    # Each hyphenated line keeps where it began, to be set again if the page ends after it: here, or once a
+    # break below is to be avoided (find_earlier_page_break).
+    starts = [skip_stack] + [line.resume_at for line in new_children[:-1]]
+    for i, (line, start) in enumerate(zip(new_children, starts)):
+        if _hyphenated(line):
+            line.publish_begun = _Begun(box, child, start, bottom_space,
+                                        *((first_letter_style, first_line_style) if i == 0 else (None, None)))
+    whole = stop and _whole(context, new_children[-1], absolute_boxes, fixed_boxes)
+    if not whole:
+        return result
+    new_children[-1] = whole
+    return abort, stop, {index: whole.resume_at}, position_y, new_footnotes, max_lines
+
+
+def _earlier_line_whole(find_earlier_page_break, context, children, absolute_boxes, fixed_boxes):
+    """Find an earlier page break (block.find_earlier_page_break); in a block's lines, end it with a whole word."""
+    found = find_earlier_page_break(context, children, absolute_boxes, fixed_boxes)
+    if found is None or not isinstance(children[0], boxes.LineBox):
+        return found
+    new_children, _ = found
+    whole = _whole(context, new_children[-1], absolute_boxes, fixed_boxes)
+    if whole is None:
+        return found
+    new_children[-1] = whole
+    return new_children, {0: whole.resume_at}
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """Where a laid-out line began: what iter_line_boxes needs to set it again."""
+
+    box: object  # the block container, the lines' containing block
+    child: object  # its line box before layout
+    start: object  # the skip stack the line began at
+    bottom_space: float
+    first_letter_style: object
+    first_line_style: object
+
+
+def _whole(context, line, absolute_boxes, fixed_boxes):
+    """Return a page's last line set again with no word hyphenated; None to keep it as it is.
+
+    It is kept where it has no other word to end on, holds a float or a running element, or where the line
+    set again is of another height (the page's boxes below are placed) or calls other notes (those of the
+    page are laid out).
+    """
+    begun = getattr(line, "publish_begun", None)
+    if begun is None:
+        return None
+    inside = list(line.descendants())
+    if (" " not in "".join(b.text for b in inside if isinstance(b, boxes.TextBox)).strip()
+            or any(b.is_floated() or b.note for b in inside)):
+        return None
+    styles = {id(b.style): b.style for b in begun.child.descendants() if isinstance(b, boxes.TextBox)}.values()
+    saved = [(style, style["hyphens"]) for style in styles]
+    try:
+        for style, _ in saved:
+            style["hyphens"] = "none"
+        whole, resume_at = next(iter_line_boxes(
+            context, begun.child, line.position_y, begun.bottom_space, begun.start, begun.box, absolute_boxes,
+            fixed_boxes, begun.first_letter_style, begun.first_line_style), (None, None))
+    finally:
+        for style, hyphens in saved:
+            style["hyphens"] = hyphens
+    if whole is None:
+        return None
+    kept = whole if (resume_at is not None and resume_at != line.resume_at and abs(whole.height - line.height) < 1e-6
+                     and _calls(whole) == _calls(line)) else line
+    # Of the two lines, the placeholders of absolutely placed boxes (margin numbers) of the one dropped go.
+    dropped = {id(b) for b in (line if kept is whole else whole).descendants()}
+    absolute_boxes[:] = [b for b in absolute_boxes if id(b) not in dropped]
+    fixed_boxes[:] = [b for b in fixed_boxes if id(b) not in dropped]
+    if kept is line:
+        return None
+    whole.resume_at = resume_at
+    return whole
+
+
+def _calls(line) -> list:
+    """Return the notes a line calls."""
+    return [b.footnote for b in line.descendants() if b.footnote is not None]

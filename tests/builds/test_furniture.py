@@ -78,3 +78,17 @@ def test_pdfjs_reads_each_page_of_the_paragraph_without_furniture(crossing):
             # On a page, the paragraph's words come one after another: its furniture follows them.
             found += words[ours[0]:ours[-1] + 1]
     assert found == WORDS
+
+
+def test_pdfjs_gives_each_page_furniture_inside_the_paragraph_across_pages(crossing):
+    # What docs/outputs.md says pdf.js does: it reads neither /ActualText nor artifacts, so where the paragraph
+    # crosses a page, that page's furniture (drawn after its body) stands between the paragraph's parts.
+    require([("node", shutil.which("node")), ("tests/js/node_modules", (JS / "node_modules" / "pdfjs-dist").is_dir())])
+    run = subprocess.run(["node", str(JS / "pdfjs_text.mjs"), str(crossing)], capture_output=True, text=True,
+                         check=False, timeout=120, cwd=JS)
+    assert run.returncode == 0, run.stderr
+    pages = [page.split() for page in json.loads(run.stdout) if set(page.split()) & set(WORDS)]
+    between = [w for w in paragraph(" ".join(" ".join(page) for page in pages)) if w not in WORDS]
+    feet = [w for w in between if w in ("p.", "pp.")]
+    assert len(pages) >= 3 and len(feet) == len(pages) - 1, between  # each crossed page's "p. 5" foot
+    assert {"5", "6", "Volume"} <= set(between), between  # margin numbers, a running head

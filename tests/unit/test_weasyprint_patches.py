@@ -130,3 +130,41 @@ def test_a_changed_function_is_named(monkeypatch):
 def test_the_patched_weasyprint_is_the_pinned_one():
     pin = re.search(r"^weasyprint==(\S+)$", (ROOT / "constraints.txt").read_text(), re.MULTILINE)
     assert pin[1] == weasy.VERSION == weasyprint.__version__
+
+
+def _lines(name: str) -> list[list[str]]:
+    """Render a reproducer; return each page's lines of text."""
+    return [[" ".join(t.text for t in line.descendants() if isinstance(t, weasy.boxes.TextBox))
+             for line in weasy.page_box(page).descendants() if isinstance(line, weasy.boxes.LineBox)]
+            for page in HTML(REPROS / name).render().pages]
+
+
+def _assert_pages_end_in_whole_words(pages: list[list[str]], text: str) -> None:
+    """Assert that no page's last line ends in a hyphenated word, and that the lines hold the text."""
+    assert [page[-1] for page in pages if page[-1].endswith("-")] == []
+    joined = re.sub(r"-\n", "", "\n".join(line for page in pages for line in page))
+    assert joined.split() == text.split()
+
+
+_WORDS = ("The representatives communicated their recommendations concerning establishment of international "
+          "commercial relations immediately afterwards, notwithstanding disagreements.")
+
+
+@pytest.mark.parametrize("patched", [pytest.param(True, id="patched"),
+                                     _unpatched("WeasyPrint 70 hyphenates a page's last line")])
+def test_a_page_never_ends_in_a_hyphenated_word(patched, monkeypatch):
+    _patched(weasy.PATCHES[4], patched, monkeypatch)
+    pages = _lines("repro_last_line_hyphen.html")
+    assert len(pages) == 3 and all(len(page) == 3 for page in pages[:-1])  # set again, not a line short
+    assert any(line.endswith("-") for page in pages for line in page), "lines within a page are hyphenated"
+    _assert_pages_end_in_whole_words(pages, _WORDS)
+
+
+@pytest.mark.parametrize("patched", [pytest.param(True, id="patched"),
+                                     _unpatched("WeasyPrint 70 hyphenates a page's last line")])
+def test_a_page_ended_earlier_never_ends_in_a_hyphenated_word(patched, monkeypatch):
+    _patched(weasy.PATCHES[5], patched, monkeypatch)
+    pages = _lines("repro_last_line_hyphen_earlier.html")
+    assert pages[-1][-1] == "Head" and len(pages[0]) == 3  # widows: two lines go with the heading
+    _assert_pages_end_in_whole_words(pages, "The representatives communicated their recommendations concerning "
+                                            "establishment of international trade. Head")
