@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.html import builder as H
 
-from ..book.markup import CHAPTER, CONTINUED, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, TABLE_BOX, cite_pages, ref_id
+from ..book.markup import CHAPTER, CONTINUED, FACSIMILE_LINK, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, TABLE_BOX, cite_pages, ref_id
 from ..book.model import Book, Chapter, Note, Section
 from ..book.pages import PageBreak
 
@@ -47,6 +47,7 @@ def chapter_documents(book: Book) -> list[ContentDocument]:
     docs = [doc for index, chapter in enumerate(book.chapters) for doc in _split(chapter, index)]
     for doc in docs:
         _wide_tables(doc.body)
+    _link_breaks(docs, book.facsimiles())
     where = locations(docs)
     for doc in docs:
         for link in (a for el in doc.body for a in el.xpath(".//a[starts-with(@href, '#')]")):
@@ -142,6 +143,23 @@ def _mark_breaks(body) -> None:
         name = PageBreak(span.attrib.pop(PAGE_LABEL)).name
         span.set("aria-label", name)
         span.set("title", name)
+
+
+def _link_breaks(docs: list[ContentDocument], facsimiles: dict[str, str]) -> None:
+    """Make each page-break marker whose page has a scanned image the content of a link to it.
+
+    The marker keeps its id, type and role, so the page list and a reading system's "go to page" still find
+    it; the link is named for assistive technology, whose own name for the marker stays the page's.
+    """
+    for span in (s for doc in docs for el in doc.body
+                 for s in el.xpath(".//span[@epub-type='pagebreak'][not(ancestor::a)]")):
+        url = facsimiles.get(span.get("id"))
+        if url:
+            link = H.A(H.CLASS(FACSIMILE_LINK), href=url)
+            link.set("aria-label", f"Scanned image of page {span.get('aria-label')}")
+            span.addprevious(link)
+            link.tail, span.tail = span.tail, None
+            link.append(span)
 
 
 def _notes(part: list, chapter: Chapter, section: Section | None):

@@ -20,6 +20,7 @@ from ..book.markup import (
     CHAPTER,
     DOCUMENT,
     DOCUMENT_NUMBER,
+    FACSIMILE,
     FRONT,
     GENERATED_ID,
     HEADING_PAGE,
@@ -38,7 +39,7 @@ from ..book.markup import (
     ref_id,
 )
 from ..book.model import Book, Chapter, Note, Section
-from ..book.pages import MARKER, PageBreak, find_markers
+from ..book.pages import FACS, MARKER, PageBreak, find_markers
 from ..system import interrupt
 from ..system.cache import Store, digest
 from ..system.progress import QUIET, Progress
@@ -77,8 +78,10 @@ def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> s
     out, last = [], 0
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
+        # A facs that is no plain name is left out here; check.py reports it (P006).
+        facs = f' {pandoc_key(FACSIMILE)}="{pb.facs}"' if FACS.fullmatch(pb.facs) else ""
         out.append(f'[]{{.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="{pb.label}" {pandoc_key(SOURCE_LINE)}={line(pb.line)} '
-                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}}}')
+                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}{facs}}}')
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
@@ -434,7 +437,8 @@ class _Builder:
         pb = self.known.get(span.get("id"))
         if pb is None:
             pb = PageBreak(span.get(PAGE_LABEL), span.attrib.pop(SOURCE_PATH, str(chapter.path)),
-                           int(span.attrib.pop(SOURCE_LINE, 0)), int(span.attrib.pop(SOURCE_COLUMN, 0)))
+                           int(span.attrib.pop(SOURCE_LINE, 0)), int(span.attrib.pop(SOURCE_COLUMN, 0)),
+                           span.attrib.pop(FACSIMILE, ""))
             # Pages without a label share no anchor; each is told apart until finish() unmarks it.
             key = pb.anchor if pb.labelled else f"{BOUNDARY}-{len(self.known)}"
             span.set("id", key)

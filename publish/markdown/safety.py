@@ -156,7 +156,11 @@ def _reserved(name: str, text: str) -> list[Diagnostic]:
         if RESERVED_CLASS.fullmatch(fence[1]):
             places = places or Places(text)
             diags.append(_reserved_diagnostic(name, places.at(fence.start(1)), f"class '{fence[1]}'"))
+    # A page marker's {facs=...} is its own, no attribute of the text.
+    facsimiles = {m.start("facs") - len("{facs=") for m in MARKER.finditer(text) if m["facs"] is not None}
     for tag in ATTRIBUTES.finditer(text):
+        if tag.start() in facsimiles:
+            continue
         classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag[0])
                    for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
         if tag[0][0] == "{":
