@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.html import builder as H
 
-from ..book.markup import CHAPTER, CONTINUED, FACSIMILE_LINK, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, TABLE_BOX, cite_pages, ref_id
+from ..book.markup import (
+    CHAPTER,
+    CONTINUED,
+    FACSIMILE_LINK,
+    NOTEREF,
+    NOTES,
+    PAGE_LABEL,
+    PAGEBREAK,
+    TABLE_BOX,
+    cite_pages,
+    ref_id,
+)
 from ..book.model import Book, Chapter, Note, Section
 from ..book.pages import PageBreak
 
