@@ -19,7 +19,7 @@ def test_document_fragment(tmp_path):
     result = assert_faithful(TEI / "frus1961-63v05_d270.xml", folder, tmp_path / "out")
     text = (folder / "01-270-editorial-note.md").read_text(encoding="utf-8")
     assert text.startswith("# 270. Editorial Note {#d270}\n")
-    assert "revolution; [Page 588]as a matter" in text
+    assert "revolution; [Page 588]{facs=0616}as a matter" in text
     assert "[*Foreign Relations*, 1961-1963, volume XI](https://history.state.gov/historicaldocuments/frus1961-63v11)" \
         in text
     assert [pb.label for pb in result.book.page_breaks] == ["587", "588", "589"]
