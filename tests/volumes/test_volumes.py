@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from test_facsimile import assert_scans_as_the_tei_gives_them, scan_links
 
 from publish.tei.importer import import_tei
 
@@ -34,6 +35,9 @@ def test_nicaragua_1894(tmp_path):
     assert len(meta.front_matter) == 3 and len(result.book.chapters) == 4
     assert sum(len(c.sections) for c in result.book.chapters) == 138
     assert [pb.label for pb in result.book.page_breaks][:5] == ["[I]", "[II]", "[1]", "2", "3"]
+    # Every page of the volume has its scan: each of the 209 margin numbers and page markers links to it.
+    assert_scans_as_the_tei_gives_them(TEI / "frus1894Nicaragua.xml", result)
+    assert len(scan_links(result.outputs["pdf"])) == len(result.book.page_breaks) == 209
 
 
 def test_near_east_1936(tmp_path):
