@@ -103,9 +103,9 @@ def pandoc_key(attribute: str) -> str:
     return attribute.removeprefix("data-")
 
 
-RESERVED_DATA = "|".join(pandoc_key(a) for a in (PAGE_LABEL, SOURCE_LINE, SOURCE_COLUMN, SOURCE_PATH, FACSIMILE, NOTE_NUMBER,
-                                                 NOTE_MARKER, PIECE_OF, PIECE_INDEX, PROBE, DOCUMENT_NUMBER,
-                                                 RUNNING_HEAD))
+RESERVED_DATA = "|".join(pandoc_key(a) for a in (PAGE_LABEL, SOURCE_LINE, SOURCE_COLUMN, SOURCE_PATH, FACSIMILE,
+                                                 NOTE_NUMBER, NOTE_MARKER, PIECE_OF, PIECE_INDEX, PROBE,
+                                                 DOCUMENT_NUMBER, RUNNING_HEAD))
 
 # ---- Ids ----
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):

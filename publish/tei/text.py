@@ -59,8 +59,9 @@ CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "fro
 # volume's front matter: <persName corresp="#p_KJF1">, <gloss target="#t_NATO1">), by the attribute it points with.
 POINTERS = {"persName": "corresp", "gloss": "target"}
 POINTER_TAGS = [tag for name in POINTERS for tag in (f"{{*}}{name}", name)]
-# Where a pointer or an entry stays text: in a heading, a title, or a link's own text (links do not nest).
-UNLINKED = {"head", "titlePart", "ref"}
+# Where a pointer or an entry stays text: in a heading, a title (the title page's docTitle prints its titleParts
+# only), or a link's own text (links do not nest).
+UNLINKED = {"head", "docTitle", "titlePart", "ref"}
 FIRST_USE = "-first"  # the id of the first link to an entry: the entry's id, then this
 MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\](?:\{{facs=[^{{}}\n]*\}})?$")
 TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no head to be named
@@ -168,16 +169,25 @@ def pointers(text, anchors: set[str]) -> tuple[dict, dict[str, str]]:
     linked, first = {}, {}
     for el in text.iter(*POINTER_TAGS):
         entry = pointed(el)
-        if entry in anchors and not _unlinked(el) and not any(a in linked for a in el.iterancestors()):
+        if entry in anchors and _linkable(el) and not any(a in linked for a in el.iterancestors()):
             use = entry + FIRST_USE if entry not in first and entry + FIRST_USE not in anchors else None
             first.setdefault(entry, use)
             linked[el] = (entry, use)
     return linked, {entry: use for entry, use in first.items() if use}
 
 
-def _unlinked(el) -> bool:
-    """Tell whether an element is set where no link may be: a heading, a title, a link's text, or left out."""
-    return any(local(a) in UNLINKED or local(a) in IGNORED for a in el.iterancestors())
+def _linkable(el) -> bool:
+    """Tell whether an element's text may be a link: it shows text, holds no link and stands where a link may
+    (not in a heading, a title, a link's text or what is left out)."""
+    return (_shows_text(el) and not any(local(d) == "ref" for d in el.iterdescendants())
+            and not any(local(a) in UNLINKED or local(a) in IGNORED for a in el.iterancestors()))
+
+
+def _shows_text(el) -> bool:
+    """Tell whether an element is rendered with text: its own, or a child's (not a note's, nor one left out)."""
+    if (el.text or "").strip() or any((child.tail or "").strip() for child in el):
+        return True
+    return any(local(child) not in IGNORED and local(child) != "note" and _shows_text(child) for child in el)
 
 
 class Renderer:
@@ -243,7 +253,7 @@ class Renderer:
             entry, use = self.volume.linked[child]
             return _link(self._anchor(child) + self.inline(child, heading), f"#{entry}", use)
         back = self.volume.first_uses.get(child.get(XML_ID) or "")
-        if back and not heading and not _unlinked(child):
+        if back and not heading and _linkable(child):
             return _link(self.inline(child, heading), f"#{back}", child.get(XML_ID))
         return self._anchor(child) + self.inline(child, heading)
 

@@ -42,22 +42,23 @@ def rectangle(annotation) -> tuple[float, float, float, float]:
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
-def scan_links(path: Path) -> list[tuple[int, str, tuple[float, float, float, float], object]]:
-    """Return every link of the PDF to a web address as (page, address, rectangle, annotation)."""
+def scan_links(path: Path, template: str = SCANS) -> list[tuple[int, str, tuple[float, float, float, float]]]:
+    """Return every link of the PDF to a scanned page by template as (page, address, rectangle)."""
     with pikepdf.open(path) as pdf:
-        return [(i, str(a.A.URI), rectangle(a), a) for i, page in enumerate(pdf.pages)
-                for a in page.obj.get("/Annots", []) if a.Subtype == "/Link" and "/A" in a and "/URI" in a.A]
+        return [(i, str(a.A.URI), rectangle(a)) for i, page in enumerate(pdf.pages)
+                for a in page.obj.get("/Annots", []) if a.Subtype == "/Link" and "/A" in a and "/URI" in a.A
+                and str(a.A.URI).startswith(template.split("{facs}")[0])]
 
 
 def linked_numbers(path: Path, book) -> dict[str, str]:
     """Map each margin number printed to the address its link goes to ('' where it has none)."""
     printed = PrintedBook(path, book)
-    links = scan_links(path)
+    links = scan_links(path, "https://")
     found = {}
     for page, label in margin_numbers(printed):
         word = next(w for w in printed.in_zone("margin", page) if w.text == label)
         x, y = (word.x0 + word.x1) / 2, printed.sizes[page][1] - (word.top + word.bottom) / 2
-        over = [uri for p, uri, (x0, y0, x1, y1), _ in links if p == page and x0 <= x <= x1 and y0 <= y <= y1]
+        over = [uri for p, uri, (x0, y0, x1, y1) in links if p == page and x0 <= x <= x1 and y0 <= y <= y1]
         assert len(over) <= 1, (label, over)
         found[label] = over[0] if over else ""
     return found
@@ -121,7 +122,7 @@ def test_without_an_address_no_page_links_and_the_margin_looks_the_same(scanned,
     # The same pages and scans, but book.yaml says nowhere they are shown: nothing links.
     folder = make_manuscript(tmp_path / "ms", {"one.md": PAGES})
     plain = build(folder, tmp_path / "out")
-    assert scan_links(plain.outputs["pdf"]) == []
+    assert scan_links(plain.outputs["pdf"], "https://") == []
     assert set(marker_links(Ebook(plain.outputs["epub"])).values()) == {""}
     # A link neither colours nor boxes the number it lies on: every page looks as it does without one.
     pictures = []
@@ -181,7 +182,8 @@ VOLUME = """<?xml version="1.0" encoding="UTF-8"?>
             <pb n="III" xml:id="pg_III" facs="0003"/>
             <div type="section" xml:id="preface">
                 <head>Preface</head>
-                <p>The rivalry was central to the foreign policy of President <persName corresp="#p_KJF1">Kennedy</persName>
+                <p>The rivalry was central to the foreign policy of President
+                    <persName corresp="#p_KJF1">Kennedy</persName>
                     and to relations with the <gloss target="#t_USSR1">USSR</gloss>.</p>
             </div>
             <pb n="XXI" xml:id="pg_XXI" facs="0021"/>
@@ -219,7 +221,8 @@ VOLUME = """<?xml version="1.0" encoding="UTF-8"?>
                 <div type="document" xml:id="d1" n="1">
                     <head>1. Memorandum From <persName corresp="#p_KJF1">President Kennedy</persName></head>
                     <pb n="1" xml:id="pg_1" facs="0029"/>
-                    <p>The <gloss target="#t_CIA1">CIA</gloss> reported that <persName corresp="#p_KNS1">Khrushchev</persName>
+                    <p>The <gloss target="#t_CIA1">CIA</gloss> reported that
+                        <persName corresp="#p_KNS1">Khrushchev</persName>
                         would meet <persName corresp="#p_KJF1">Kennedy</persName>; see <ref target="#d1">the
                         <gloss target="#t_USSR1">USSR</gloss> note</ref>. <persName corresp="#p_XYZ1">Nobody</persName>
                         is in no list.<note n="1" xml:id="d1fn1">The <gloss target="#t_USSR1">USSR</gloss> said
@@ -329,3 +332,20 @@ def test_an_excerpt_without_the_lists_links_no_name(tmp_path):
     tei = (TEI_DATA / "frus1961-63v05_d270.xml").read_text(encoding="utf-8")
     assert 'corresp="#p_' in tei and "](#p_" not in text and "](#t_" not in text
     assert not [w for w in result.warnings if w.code == "I003"]
+
+
+def test_a_name_that_cannot_be_a_link_stays_text_and_its_entry_links_to_the_first_that_can(tmp_path):
+    # A name with no text, one holding a link, one in a link, one in a heading: none is a link; the first
+    # name that can be one is the one the entry links back to.
+    body = VOLUME.replace('<gloss target="#t_USSR1">USSR</gloss>.</p>', '<gloss target="#t_USSR1"> </gloss>.</p>') \
+        .replace('<persName corresp="#p_KJF1">Kennedy</persName>\n', '<persName corresp="#p_KJF1"><ref target="#d1">'
+                 'Kennedy</ref></persName>\n')
+    (tmp_path / "v.xml").write_text(body, encoding="utf-8")
+    import_tei(tmp_path / "v.xml", tmp_path / "ms")
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted((tmp_path / "ms").glob("*.md")))
+    assert "President [Kennedy](#d1) and" in text and "[USSR](#t_USSR1){#t_USSR1-first}" not in text.split("# Abb")[0]
+    assert "**[USSR](#t_USSR1-first){#t_USSR1},**" in text and "the [USSR](#t_USSR1){#t_USSR1-first} note" not in text
+    assert "**[Kennedy, John F.](#p_KJF1-first){#p_KJF1},**" in text
+    book = check(tmp_path / "ms").book  # every link lands: check reports none that does not
+    links = [a.get("href") for ch in book.chapters for a in ch.body.iter("a")]
+    assert links.count("#p_KJF1") == 1 and "#p_KJF1-first" in links

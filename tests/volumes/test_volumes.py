@@ -37,7 +37,7 @@ def test_nicaragua_1894(tmp_path):
     assert [pb.label for pb in result.book.page_breaks][:5] == ["[I]", "[II]", "[1]", "2", "3"]
     # Every page of the volume has its scan: each of the 209 margin numbers and page markers links to it.
     assert_scans_as_the_tei_gives_them(TEI / "frus1894Nicaragua.xml", result)
-    assert len(scan_links(result.outputs["pdf"])) == len(result.book.page_breaks) == 209
+    assert len(scan_links(result.outputs["pdf"], meta.facsimile_url)) == len(result.book.page_breaks) == 209
 
 
 def test_near_east_1936(tmp_path):
