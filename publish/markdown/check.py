@@ -119,7 +119,8 @@ def _literal(line: str, start: int) -> bool:
             continue
         depth += {"[": 1, "]": -1}.get(line[i], 0)
         if depth == 0:
-            return line[i + 1:i + 2] in ("(", "{")
+            # [Page 58 8]{facs=0616} is a marker mistyped, not a span.
+            return line[i + 1:i + 2] in ("(", "{") and not line.startswith("{facs=", i + 1)
     return False
 
 

@@ -146,6 +146,13 @@ def test_a_scan_name_that_is_no_plain_name_is_refused(tmp_path, marker, shown):
     assert f"'{shown}' cannot name a page's scanned image" in diag.message
 
 
+def test_a_mistyped_marker_naming_its_scan_is_a_malformed_marker(tmp_path):
+    folder = make_manuscript(tmp_path / "ms", {"one.md": "# One\n\n[Page 1] Text [Page 2 ]{facs=0012} more.\n"})
+    with pytest.raises(ManuscriptError) as caught:
+        check(folder)
+    assert [(d.code, d.column) for d in caught.value.diagnostics] == [("P001", len("[Page 1] Text ") + 1)]
+
+
 @pytest.mark.parametrize("address", ["http://static.history.state.gov/frus/v/medium/{facs}.png",
                                      "https://static.history.state.gov/frus/v/medium/0011.png",
                                      "https://x/{facs}/{facs}.png", 'https://x/{facs}"><script>', "{facs}"])
