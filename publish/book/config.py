@@ -12,7 +12,7 @@ import yaml
 
 from .errors import Diagnostic
 from .geometry import geometry_problem
-from .pages import LABEL
+from .pages import FACS_SLOT, LABEL
 
 BOOK_FILE = "book.yaml"
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -25,6 +25,12 @@ LANGUAGE = (re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"), "a BCP 47 langua
 PRINTED_LABEL = (re.compile(rf"(?:{LABEL})"), "a page label as printed: 588, XII or [I]")
 PAGE_GAP = (re.compile(rf"(?:{LABEL})\s*[-–]\s*(?:{LABEL})"),
             "the pages on either side of a gap in the printed numbering, such as '4–8'")
+# A scanned page's web address: https, {facs} once where the page's image is named, nothing that would end the
+# link in HTML or let it run on in a PDF's string.
+_URL_PART = r"[^\s\"'<>{}\\^`|]*"
+FACSIMILE_URL = (re.compile(rf"https://[A-Za-z0-9.-]+(?::[0-9]+)?/{_URL_PART}{re.escape(FACS_SLOT)}{_URL_PART}"),
+                 (f"an https:// address with {FACS_SLOT} where the page's scanned image is named, such as "
+                  f"'https://static.history.state.gov/frus/frus1894/medium/{FACS_SLOT}.png'"))
 # What a series' title adds to its name, which the verso's head leaves out.
 SERIES_NAME = re.compile(r"^papers relating to (?:the )?|\s+of the united states\b[^,]*", re.I)
 # A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
@@ -69,6 +75,10 @@ class Metadata:
                           form=PRINTED_LABEL)
     page_gaps: list = _key("Gaps the print edition's page numbers have, each as the pages on either side: "
                            "4–8.", [], kind=list, form=PAGE_GAP)
+    facsimile_url: str = _key("Web address of an original page's scanned image, {facs} standing for the name "
+                              "its page marker gives ([Page 588]{facs=0616}); each margin number of the PDF and "
+                              "page marker of the EPUB links to it. import-tei writes the address "
+                              "history.state.gov shows a FRUS volume's scans at.", "", form=FACSIMILE_URL)
     running_head: str = _key("Verso running head; derived from series, subseries and volume when empty, as "
                              "FRUS prints it (Foreign Relations, 1927, Volume I); shortened to fit one line.", "")
     page_size: str = _key("Trim size of the PDF, as CSS: width then height.", "6in 9in", form=CSS_LENGTHS)

@@ -17,6 +17,8 @@ HEADING_PAGE = "data-page"  # a heading's attribute ({page=588}): the original p
 SOURCE_PATH = "data-path"  # the manuscript file a break was written in, until the reader records it
 SOURCE_LINE = "data-srcline"  # the source line of a break or a heading, for the reader's messages
 SOURCE_COLUMN = "data-srccol"  # the source column of a break
+FACSIMILE = "data-facs"  # the break's attribute naming its page's scanned image, until the reader records it
+FACSIMILE_LINK = "facsimile"  # class of the link from a page's number or marker to its scanned image
 PAGE_NUMBER = "pn"  # class of the margin number the PDF puts in each break
 AT_START = "at-start"  # class of a PDF break that opens its block: no rule marks it
 
@@ -101,9 +103,9 @@ def pandoc_key(attribute: str) -> str:
     return attribute.removeprefix("data-")
 
 
-RESERVED_DATA = "|".join(pandoc_key(a) for a in (PAGE_LABEL, SOURCE_LINE, SOURCE_COLUMN, SOURCE_PATH, NOTE_NUMBER,
-                                                 NOTE_MARKER, PIECE_OF, PIECE_INDEX, PROBE, DOCUMENT_NUMBER,
-                                                 RUNNING_HEAD))
+RESERVED_DATA = "|".join(pandoc_key(a) for a in (PAGE_LABEL, SOURCE_LINE, SOURCE_COLUMN, SOURCE_PATH, FACSIMILE,
+                                                 NOTE_NUMBER, NOTE_MARKER, PIECE_OF, PIECE_INDEX, PROBE,
+                                                 DOCUMENT_NUMBER, RUNNING_HEAD))
 
 # ---- Ids ----
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):

@@ -97,6 +97,10 @@ class Book:
         """Every original page break, labelled or not, in reading order."""
         return [pb for ch in self.chapters for pb in ch.page_breaks]
 
+    def facsimiles(self) -> dict[str, str]:
+        """Map each original page's anchor to the web address of its scanned image, where the book gives one."""
+        return {pb.anchor: url for pb in self.page_breaks if (url := pb.facsimile(self.meta.facsimile_url))}
+
     @property
     def outline(self) -> list[NavPoint]:
         """Chapters, then their documents, in order."""

@@ -11,8 +11,12 @@ from .markup import page_id
 # `[Page []]` is a page the print edition gave no label at all.
 LABEL = r"\[(?:[0-9A-Za-z]+(?: [0-9A-Za-z]+)*)?\]|[0-9]+|[IVXLCDMivxlcdm]+"
 UNLABELLED = "[]"
-# Brackets followed by "(" or "{" are a link's or a span's text, whatever they say: never a marker.
-MARKER = re.compile(rf"\[Page (?P<label>{LABEL})\](?![({{])")
+# Brackets followed by "(" or "{" are a link's or a span's text, whatever they say: never a marker; but
+# `[Page 588]{facs=0616}` is a marker naming its page's scanned image (check.py judges the value).
+MARKER = re.compile(rf"\[Page (?P<label>{LABEL})\](?:\{{facs=(?P<facs>[^{{}}\n]*)\}}|(?![({{]))")
+# A scanned image's name as a URL's path segment takes it, no more: nothing a URL or a path would read.
+FACS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+FACS_SLOT = "{facs}"
 # Things that look like a marker but are not one: another spelling of "Page", a stray space or
 # letter in the number, a missing bracket. "[P]resident" and "[pm]" are not markers.
 NEAR_MARKER = re.compile(r"\[\s*(?:page|pg|p)(?:\.\s*|\s+|(?=\d))\[?(?:\d|[IVXLCDM]+(?![a-z]))[^\]\n]{0,12}\]?"
@@ -28,6 +32,13 @@ class PageBreak:
     path: str = ""  # the manuscript file it was written in
     line: int = 0
     column: int = 0
+    facs: str = ""  # the name of the page's scanned image (the TEI's facs): "0616"
+
+    def facsimile(self, template: str) -> str:
+        """Return the web address of the page's scanned image by book.yaml's facsimile_url ('' if none)."""
+        if not (template and self.facs and self.labelled and FACS.fullmatch(self.facs)):
+            return ""
+        return template.replace(FACS_SLOT, self.facs)
 
     @property
     def anchor(self) -> str:
@@ -99,7 +110,8 @@ def is_label(text: str) -> bool:
 def find_markers(text: str, path: str = "") -> list[tuple[re.Match, PageBreak]]:
     """Return every page marker in a Markdown text, with its place."""
     places = Places(text)
-    return [(match, PageBreak(match["label"], path, *places.at(match.start()))) for match in MARKER.finditer(text)]
+    return [(match, PageBreak(match["label"], path, *places.at(match.start()), facs=match["facs"] or ""))
+            for match in MARKER.finditer(text)]
 
 
 def gaps(breaks) -> list[tuple[PageBreak, PageBreak]]:

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.html import builder as H
 
-from ..book.markup import CHAPTER, CONTINUED, NOTEREF, NOTES, PAGE_LABEL, PAGEBREAK, TABLE_BOX, cite_pages, ref_id
+from ..book.markup import (
+    CHAPTER,
+    CONTINUED,
+    FACSIMILE_LINK,
+    NOTEREF,
+    NOTES,
+    PAGE_LABEL,
+    PAGEBREAK,
+    TABLE_BOX,
+    cite_pages,
+    ref_id,
+)
 from ..book.model import Book, Chapter, Note, Section
 from ..book.pages import PageBreak
 
@@ -44,7 +55,8 @@ def chapter_file(index: int, part: int = 1) -> str:
 
 def chapter_documents(book: Book) -> list[ContentDocument]:
     """Return every chapter's content documents, in reading order, with links between them resolved."""
-    docs = [doc for index, chapter in enumerate(book.chapters) for doc in _split(chapter, index)]
+    facsimiles = book.facsimiles()
+    docs = [doc for index, chapter in enumerate(book.chapters) for doc in _split(chapter, index, facsimiles)]
     for doc in docs:
         _wide_tables(doc.body)
     where = locations(docs)
@@ -61,10 +73,10 @@ def locations(docs: list[ContentDocument]) -> dict[str, str]:
     return {ident: doc.name for doc in docs for el in doc.body for ident in el.xpath("descendant-or-self::*/@id")}
 
 
-def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
+def _split(chapter: Chapter, index: int, facsimiles: dict[str, str]) -> list[ContentDocument]:
     """Cut a chapter into documents (its `## ` sections), each followed by its notes, and pack them into files."""
     body = copy.deepcopy(chapter.body)
-    _mark_breaks(body)
+    _mark_breaks(body, facsimiles)
     parts: list[list] = [[]]
     for el in list(body):
         if el.tag == "h2":
@@ -73,7 +85,7 @@ def _split(chapter: Chapter, index: int) -> list[ContentDocument]:
         body.remove(el)
     sections = {s.anchor: s for s in chapter.sections}
     for part in parts:
-        notes = _notes(part, chapter, sections.get(part[0].get("id")) if part else None)
+        notes = _notes(part, chapter, sections.get(part[0].get("id")) if part else None, facsimiles)
         if notes is not None:
             part.append(notes)
     if len(parts) > 1:
@@ -132,8 +144,8 @@ def _narrowest(table) -> float:
     return max((sum(cell(td) for td in tr.xpath("td|th")) for tr in table.iter("tr")), default=0)
 
 
-def _mark_breaks(body) -> None:
-    """Turn the model's page-break spans into EPUB page-break markers."""
+def _mark_breaks(body, facsimiles: dict[str, str]) -> None:
+    """Turn the model's page-break spans into EPUB page-break markers, each linked to its page's scan if it has one."""
     for span in body.xpath(f".//span[@class='{PAGEBREAK}']"):
         span.set("epub-type", "pagebreak")
         span.set("role", "doc-pagebreak")
@@ -142,9 +154,24 @@ def _mark_breaks(body) -> None:
         name = PageBreak(span.attrib.pop(PAGE_LABEL)).name
         span.set("aria-label", name)
         span.set("title", name)
+        if facsimiles.get(span.get("id")) and not span.xpath("ancestor::a"):
+            _link_break(span, facsimiles[span.get("id")])
 
 
-def _notes(part: list, chapter: Chapter, section: Section | None):
+def _link_break(span, url: str) -> None:
+    """Make a page-break marker the content of a link to its page's scanned image.
+
+    The marker keeps its id, type and role, so the page list and a reading system's "go to page" still find
+    it; the link is named for assistive technology, whose own name for the marker stays the page's.
+    """
+    link = H.A(H.CLASS(FACSIMILE_LINK), href=url)
+    link.set("aria-label", f"Scanned image of page {span.get('aria-label')}")
+    span.addprevious(link)
+    link.tail, span.tail = span.tail, None
+    link.append(span)
+
+
+def _notes(part: list, chapter: Chapter, section: Section | None, facsimiles: dict[str, str]):
     """Turn the part's note references into EPUB noterefs; return its notes as a section, or None."""
     asides, said = [], Counter()
     for ref in (r for el in part for r in el.xpath(f"descendant-or-self::a[@class='{NOTEREF}']")):
@@ -159,7 +186,7 @@ def _notes(part: list, chapter: Chapter, section: Section | None):
         said[back] += 1
         # A mark the document repeats on one page (or where pages are unknown) is told apart by its count.
         aside = _aside(note, back if said[back] == 1 else f"{back} ({said[back]})")
-        _mark_breaks(aside)
+        _mark_breaks(aside, facsimiles)
         asides.append(aside)
     if not asides:
         return None

@@ -16,7 +16,7 @@ from ..book.config import CONTROL, Metadata
 from ..book.errors import Diagnostic, Places
 from ..book.markup import GENERATED_ID, NOTEREF, PAGEBREAK
 from ..book.model import Book
-from ..book.pages import MARKER, NEAR_MARKER, gap_name, gaps, is_label
+from ..book.pages import FACS, MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from ..system import interrupt
 from .safety import MAX_DEPTH, elements
 from .safety import problems as safety_problems
@@ -62,7 +62,14 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
     refs, defs = {}, {}
     for number, line in rows:
         interrupt.check()
-        real = [m.span() for m in MARKER.finditer(line)]  # in order: found by bisection, in linear time overall
+        markers = list(MARKER.finditer(line))
+        real = [m.span() for m in markers]  # in order: found by bisection, in linear time overall
+        for m in markers:
+            if m["facs"] is not None and not FACS.fullmatch(m["facs"]):
+                shown = CONTROL.sub("?", m["facs"][:80])
+                diags.append(Diagnostic(name, number, m.start("facs") + 1, "P006", f"'{shown}' cannot name a page's "
+                                        "scanned image (facs): write letters, digits, '.', '_' and '-', such as "
+                                        "[Page 588]{facs=0616}"))
         for m in BRACKETED.finditer(line):
             if INVISIBLE.search(m[0]) and NEAR_MARKER.match(INVISIBLE.sub("", m[0])):
                 char = INVISIBLE.search(m[0])[0]
@@ -112,7 +119,8 @@ def _literal(line: str, start: int) -> bool:
             continue
         depth += {"[": 1, "]": -1}.get(line[i], 0)
         if depth == 0:
-            return line[i + 1:i + 2] in ("(", "{")
+            # [Page 58 8]{facs=0616} is a marker mistyped, not a span.
+            return line[i + 1:i + 2] in ("(", "{") and not line.startswith("{facs=", i + 1)
     return False
 
 

@@ -20,6 +20,7 @@ from ..book.markup import (
     CHAPTER,
     DOCUMENT,
     DOCUMENT_NUMBER,
+    FACSIMILE,
     FRONT,
     GENERATED_ID,
     HEADING_PAGE,
@@ -38,7 +39,7 @@ from ..book.markup import (
     ref_id,
 )
 from ..book.model import Book, Chapter, Note, Section
-from ..book.pages import MARKER, PageBreak, find_markers
+from ..book.pages import FACS, MARKER, PageBreak, find_markers
 from ..system import interrupt
 from ..system.cache import Store, digest
 from ..system.progress import QUIET, Progress
@@ -69,7 +70,8 @@ NOTES_START = '\n<section id="footnotes" class="footnotes footnotes-end-of-docum
 NOTES_END = "</ol>\n</section>\n"
 # A span prepare() wrote that pandoc read as literal text (in code, math or raw HTML): a marker quoted, no break.
 UNREAD = re.compile(rf'\[\]\{{\.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="(?P<label>[^"]*)" '
-                    rf'{pandoc_key(SOURCE_LINE)}=[0-9]+ {pandoc_key(SOURCE_COLUMN)}=[0-9]+\}}')
+                    rf'{pandoc_key(SOURCE_LINE)}=[0-9]+ {pandoc_key(SOURCE_COLUMN)}=[0-9]+'
+                    rf'(?: {pandoc_key(FACSIMILE)}="(?P<facs>[^"]*)")?\}}')
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
 
 
@@ -82,8 +84,10 @@ def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> s
     out, last = [], 0
     for match, pb in find_markers(text, path):
         out.append(text[last:match.start()])
+        # A facs that is no plain name is left out here; check.py reports it (P006).
+        facs = f' {pandoc_key(FACSIMILE)}="{pb.facs}"' if FACS.fullmatch(pb.facs) else ""
         out.append(f'[]{{.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="{pb.label}" {pandoc_key(SOURCE_LINE)}={line(pb.line)} '
-                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}}}')  # UNREAD reads it back
+                   f'{pandoc_key(SOURCE_COLUMN)}={pb.column}{facs}}}')  # UNREAD reads it back
         last = match.end()
     out.append(text[last:])
     lines = "".join(out).split("\n")
@@ -440,7 +444,8 @@ class _Builder:
         pb = self.known.get(span.get("id"))
         if pb is None:
             pb = PageBreak(span.get(PAGE_LABEL), span.attrib.pop(SOURCE_PATH, str(chapter.path)),
-                           int(span.attrib.pop(SOURCE_LINE, 0)), int(span.attrib.pop(SOURCE_COLUMN, 0)))
+                           int(span.attrib.pop(SOURCE_LINE, 0)), int(span.attrib.pop(SOURCE_COLUMN, 0)),
+                           span.attrib.pop(FACSIMILE, ""))
             # Pages without a label share no anchor; each is told apart until finish() unmarks it.
             key = pb.anchor if pb.labelled else f"{BOUNDARY}-{len(self.known)}"
             span.set("id", key)
@@ -483,10 +488,15 @@ def _unread(root) -> None:
         for name in ("text", "tail"):
             value = getattr(el, name)
             if value and "[]{." in value:
-                setattr(el, name, UNREAD.sub(r"[Page \g<label>]", value))
+                setattr(el, name, UNREAD.sub(_as_written, value))
         for name, value in el.attrib.items():
             if "[]{." in value:
-                el.set(name, UNREAD.sub(r"[Page \g<label>]", value))
+                el.set(name, UNREAD.sub(_as_written, value))
+
+
+def _as_written(match: re.Match) -> str:
+    """Return the marker a prepared span was made from."""
+    return f"[Page {match['label']}]" + (f"{{facs={match['facs']}}}" if match["facs"] else "")
 
 
 def _take_mark(blocks: list) -> str:

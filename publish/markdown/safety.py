@@ -111,6 +111,7 @@ HTML_SPACE = re.compile(r"[ \t\n\f\r]+")
 # and as pandoc's {key=value} write them; {title=...} is an element's title, not data-title.
 RESERVED_ATTRIBUTE = {"<": re.compile(rf"(?<![\w-])(data-(?:{RESERVED_DATA}|{pandoc_key(RUNNING_TITLE)}))\s*=", re.I),
                       "{": re.compile(rf"(?<![\w-])((?:data-)?(?:{RESERVED_DATA})|{RUNNING_TITLE})\s*=", re.I)}
+FACS_BLOCK = re.compile(r"\{facs=[^{}\n]*\}")
 # Page markers in one file: a volume has under 2,000 pages; each is laid out and checked.
 MAX_MARKERS = 20_000
 
@@ -157,6 +158,10 @@ def _reserved(name: str, text: str) -> list[Diagnostic]:
             places = places or Places(text)
             diags.append(_reserved_diagnostic(name, places.at(fence.start(1)), f"class '{fence[1]}'"))
     for tag in ATTRIBUTES.finditer(text):
+        # A page marker's {facs=...} is its own, no attribute of the text; after a marker mistyped, check.py
+        # reports the marker (P001).
+        if text[tag.start() - 1:tag.start()] == "]" and FACS_BLOCK.fullmatch(tag[0]):
+            continue
         classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag[0])
                    for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
         if tag[0][0] == "{":

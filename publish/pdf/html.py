@@ -22,6 +22,7 @@ from ..book.markup import (
     CONTENTS_FOLIO,
     CONTINUED,
     EDITION,
+    FACSIMILE_LINK,
     FOOTNOTE,
     FRONT,
     FRONT_PART,
@@ -102,6 +103,7 @@ def chapter_html(book: Book, index: int) -> str:
     chapter = book.chapters[index]
     meta = book.meta
     section = _print_chapter(chapter, _head_room(book), measure_ems(meta.page_size, meta.margins, meta.font_size))
+    _link_numbers(section, book.facsimiles())
     here = {el.get("id") for el in section.iter() if isinstance(el.tag, str) and el.get("id")}
     for link in section.xpath(".//a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in here:
@@ -187,6 +189,16 @@ def _print_chapter(chapter, head_room: float, measure_ems: float):
             _hold_to_word(span)
         span.append(E.SPAN(E.CLASS(PAGE_NUMBER), span.get(PAGE_LABEL, "")))
     return body
+
+
+def _link_numbers(body, facsimiles: dict[str, str]) -> None:
+    """Make each margin number whose page has a scanned image a link to it (tagging.py tags the link)."""
+    for number in body.xpath(f".//span[@class='{PAGE_NUMBER}'][not(ancestor::a)]"):
+        url = facsimiles.get(number.getparent().get("id"))
+        if url:
+            link = E.A(E.CLASS(FACSIMILE_LINK), number.text, href=url)
+            number.text = None
+            number.append(link)
 
 
 def _keep_headings(body, measure_ems: float) -> None:

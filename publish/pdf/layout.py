@@ -66,6 +66,8 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
                 _move_to_page(number, page_box)
             _anchor_at_line(document, number, index)
         _unstack([n.box for n in here])
+        for number in here:
+            _relink(document, number, index)
         _fill(page_box, {RANGE: text, FOLIO: folio(index)})
 
 
@@ -148,6 +150,18 @@ def _anchor_at_line(document, number: _Number, index: int) -> None:
     x1, _, x2, _ = document.pages[number.page].anchors.pop(name)
     top = number.line.box.position_y
     document.pages[index].anchors[name] = (x1, top, x2, top)
+
+
+def _relink(document, number: _Number, index: int) -> None:
+    """Put the link of a margin number (to its page's scanned image) where the number now stands, on its page."""
+    # WeasyPrint gathers a page's links as it lays them out, before the number is moved.
+    inside = {id(box) for box, _ in _walk(number.box)}
+    laid = weasy.links(document.pages[number.page])
+    moved = [link for link in laid if id(link[3]) in inside]
+    if moved:
+        laid[:] = [link for link in laid if id(link[3]) not in inside]
+        weasy.links(document.pages[index]).extend(
+            (kind, target, weasy.hit_rectangle(box), box) for kind, target, _, box in moved)
 
 
 def _move_to_page(number: _Number, page_box) -> None:

@@ -25,6 +25,7 @@ import pikepdf
 import pydyf
 
 from ..book.markup import (
+    FACSIMILE_LINK,
     FOOTNOTE,
     FOOTNOTE_CALL,
     FOOTNOTE_MARKER,
@@ -155,6 +156,7 @@ def build_box_tree(original, box, parent, pdf, page_number, nums, annotations, t
     if getattr(inner, FURNITURE, None):
         if state is not None:
             state.stand_in(inner)
+        yield from _furniture_links(inner, parent, pdf, page_number, annotations)
         return
     # For the page, html and body, WeasyPrint yields the elements of their children.
     html = inner.element if tag not in ("", "html", "body") and not isinstance(inner, boxes.PageBox) else None
@@ -178,6 +180,39 @@ def build_box_tree(original, box, parent, pdf, page_number, nums, annotations, t
                 elif element["S"] == "/TH":
                     state.headers.setdefault(state.keys[id(html)], element)
         yield element
+
+
+def _furniture_links(box, parent, pdf, page_number, annotations):
+    """Yield a Link element for each link in furniture: a margin number's to its page's scanned image.
+
+    The furniture is left out of the tree with what it holds; its links are not: PDF/UA-1 (7.18.5) puts every
+    link annotation in a Link element, whose description says where it goes (settle puts one held by a page
+    break beside it, where its /Alt would hide it).
+    """
+    page = pdf.page_references[page_number]
+    for link in (box, *_descendants(box)):
+        annotation = getattr(link, "link_annotation", None)
+        if annotation is None:
+            continue
+        objr = pydyf.Dictionary({"Type": "/OBJR", "Obj": annotation.reference, "Pg": page})
+        pdf.add_object(objr)
+        text = " ".join("".join(link.element.itertext()).split()) if link.element is not None else ""
+        classes = set((link.element.get("class") or "").split()) if link.element is not None else set()
+        description = pydyf.String(f"scanned image of page {text}" if FACSIMILE_LINK in classes else text or "link")
+        annotation["Contents"] = description
+        element = pydyf.Dictionary({"Type": "/StructElem", "S": "/Link", "K": pydyf.Array([objr.reference]),
+                                    "Pg": page, "P": parent.reference, "Alt": description})
+        pdf.add_object(element)
+        annotations.append((element.reference, annotation))
+        yield element
+
+
+def _descendants(box):
+    """Yield the boxes under a laid-out box, through the placeholders of absolutely positioned ones."""
+    for child in getattr(box, "children", None) or ():
+        child = unwrap(child)
+        yield child
+        yield from _descendants(child)
 
 
 class _Keys:
@@ -252,6 +287,7 @@ def settle(pdf: bytes) -> bytes:
         _gather_notes(root, merged.first)
         _place_notes(root, merged.first)
         _annotate_links(root)
+        _lift_links(root)
         for element in _elements(root):
             if CALLS in element:
                 del element[CALLS]
@@ -409,6 +445,20 @@ def _annotate_links(root) -> None:
             for i in range(0, len(nums), 2):
                 if int(nums[i]) in owners:
                     nums[i + 1] = owners[int(nums[i])]
+
+
+def _lift_links(root) -> None:
+    """Put a Link element held by an element with /Alt (a page break, naming its page) just after it.
+
+    /Alt stands for all an element holds: assistive technology would never reach the link inside.
+    """
+    for link in [e for e in _elements(root) if e.S == pikepdf.Name.Link and "/Alt" in e.P]:
+        holder, outer = link.P, link.P.P
+        holder.K = pikepdf.Array([kid for kid in _kids(holder) if not _is(kid, link)])
+        kids = _kids(outer)
+        at = next(i for i, kid in enumerate(kids) if _is(kid, holder))
+        outer.K = pikepdf.Array([*kids[:at + 1], link, *kids[at + 1:]])
+        link.P = outer
 
 
 def _is_link_annotation(kid) -> bool:

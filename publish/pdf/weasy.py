@@ -48,6 +48,17 @@ def unwrap(box):
     return box._box if isinstance(box, AbsolutePlaceholder) else box
 
 
+def links(page) -> list:
+    """Return a rendered page's links, each (kind, target, rectangle, box), which write_pdf annotates."""
+    return page.links
+
+
+def hit_rectangle(box) -> tuple[float, float, float, float]:
+    """Return the rectangle a link annotation of a laid-out box covers, as WeasyPrint gathers it (untransformed)."""
+    x, y, width, height = box.hit_area()
+    return x, y, x + width, y + height
+
+
 def tagged(stream) -> bool:
     """Tell whether a drawing stream tags what it draws (write_pdf's pdf_tags)."""
     return stream._tags is not None

@@ -16,10 +16,25 @@ from lxml import etree
 from ..book.config import BOOK_FILE, CONTROL, FIELDS
 from ..book.errors import Diagnostic, OutputError, RefusedError, SourceError
 from ..book.numbers import MAX_PAGE, whole
-from ..book.pages import MARKER, UNLABELLED, PageBreak, gap_name, gaps
+from ..book.pages import FACS, MARKER, UNLABELLED, PageBreak, gap_name, gaps
 from ..system import interrupt
 from ..system.fsutil import atomic_folder
-from .text import EMPTY, XML_ID, Renderer, Volume, escape, headed, heading, label_of, local, one_line, safe_id
+from .text import (
+    EMPTY,
+    POINTER_TAGS,
+    XML_ID,
+    Renderer,
+    Volume,
+    escape,
+    headed,
+    heading,
+    label_of,
+    local,
+    one_line,
+    pointed,
+    pointers,
+    safe_id,
+)
 
 # The names import-tei gives the Markdown files it writes: 01-title-page.md.
 IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
@@ -27,6 +42,9 @@ IMPORTED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.md")
 # only while it is exactly as written.
 MANIFEST = ".import-tei.sha256"
 MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
+# Where history.state.gov shows a volume's scanned pages (HistoryAtState/hsg-shell, modules/pages.xqm): the
+# image its page view shows, named by the pb's facs.
+FACSIMILE_SCANS = "https://static.history.state.gov/frus/{volume}/medium/{{facs}}.png"
 PREDEFINED = {"amp", "lt", "gt", "quot", "apos"}  # XML's own entities, declared nowhere
 # titleStmt title types -> book.yaml keys, in the order the complete title gives them. The Office of the
 # Historian's TEI spells two types both ways: the older volumes' shells "subseries", "volumenumber", the
@@ -58,6 +76,7 @@ def import_tei(volume: Path, manuscript: Path, force: bool = False) -> ImportRes
     _check_target(manuscript, force)
     text = _text_of(root)
     vol = Volume(str(volume), *_index(text, str(volume)))
+    vol.linked, vol.first_uses = pointers(text, vol.anchors)
     vol.warnings[:0] = entities
     meta = _metadata(root, text, volume, vol)
     files = _files(text, vol)
@@ -274,7 +293,7 @@ def _index(text, path: str) -> tuple[dict, dict, set, set, list]:
                                        f"line {seen[label]}): the second marker is left out", "warning"))
             continue
         seen[label] = pb.sourceline
-        markers[pb] = f"[Page {label}]"
+        markers[pb] = f"[Page {label}]" + _facsimile(pb, path, warnings)
         if pb.get(XML_ID):
             pages[pb.get(XML_ID)] = PageBreak(label)
     for el in text.iter():
@@ -283,10 +302,24 @@ def _index(text, path: str) -> tuple[dict, dict, set, set, list]:
                                        "does not allow and the import leaves out: move the text out of it", "warning"))
     targets = {t.split("#", 1)[1] for ref in text.iter("{*}ref", "ref")
                for t in (ref.get("target") or "").split() if t.startswith("#")}
+    targets |= {pointed(el) for el in text.iter(*POINTER_TAGS)} - {""}
     ids = {el.get(XML_ID): el for el in text.iter() if isinstance(el.tag, str) and el.get(XML_ID)}
     anchors = {i for i, el in ids.items()
                if safe_id(i) and (local(el) == "div" or (i in targets and local(el) != "pb"))}
     return pages, markers, targets, anchors, warnings
+
+
+def _facsimile(pb, path: str, warnings: list) -> str:
+    """Return a page marker's {facs=...}, naming the page's scanned image as the pb's facs does ('' if none)."""
+    facs = (pb.get("facs") or "").strip()
+    if not facs:
+        return ""
+    if not FACS.fullmatch(facs):
+        warnings.append(Diagnostic(path, pb.sourceline, 0, "I013", f"facs '{CONTROL.sub('?', facs)[:80]}' cannot name "
+                                   "a scanned page (letters, digits, '.', '_' and '-'): the page is not linked to it",
+                                   "warning"))
+        return ""
+    return f"{{facs={facs}}}"
 
 
 def _too_large(label: str) -> bool:
@@ -325,6 +358,8 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     # The Office of the Historian's own id of the volume names its page on history.state.gov.
     if find("//t:publicationStmt/t:idno[@type='frus']"):
         meta["identifier"] = f"https://history.state.gov/historicaldocuments/{ident}"
+        if any(MARKER.fullmatch(m)["facs"] for m in vol.markers.values()):
+            meta["facsimile_url"] = FACSIMILE_SCANS.format(volume=ident)
     if local(root) != "TEI":
         meta["volume_title"] = _words(root.find("{*}head")) if root.find("{*}head") is not None else ident
         vol.warnings.append(Diagnostic(vol.path, root.sourceline or 0, 0, "I009", "no teiHeader (a fragment): "

@@ -55,7 +55,15 @@ BLOCKS = {"p", "list", "table", "quote", "figure", "div", "head", "label", "item
 PHRASES = {"signed", "label", "head"}
 # Elements holding blocks, where a page break between blocks stands on a line of its own.
 CONTAINERS = {"div", "attachment", "quote", "note", "postscript", "figure", "front", "body", "back", "text"}
-MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\]$")
+# A name or an abbreviation that points to its entry in the volume's list of persons or of terms (a modern
+# volume's front matter: <persName corresp="#p_KJF1">, <gloss target="#t_NATO1">), by the attribute it points with.
+POINTERS = {"persName": "corresp", "gloss": "target"}
+POINTER_TAGS = [tag for name in POINTERS for tag in (f"{{*}}{name}", name)]
+# Where a pointer or an entry stays text: in a heading, a title (the title page's docTitle prints its titleParts
+# only), or a link's own text (links do not nest).
+UNLINKED = {"head", "docTitle", "titlePart", "ref"}
+FIRST_USE = "-first"  # the id of the first link to an entry: the entry's id, then this
+MARKER_END = re.compile(rf"(?<!\\)\[Page (?:{LABEL})\](?:\{{facs=[^{{}}\n]*\}})?$")
 TITLED = {"toc": "Contents", "index": "Index"}  # kinds of division that need no head to be named
 # What the Office of the Historian's encoders wrote as the head of a document the print gave no title.
 UNTITLED = "[untitled]"
@@ -138,11 +146,48 @@ class Volume:
     anchors: set[str]  # ids the Markdown defines (headings, marked spans)
     warnings: list[Diagnostic]
     missing: set[str] = field(default_factory=set)  # ref targets found nowhere, warned about once
+    # Each name or abbreviation linked to its entry in the list of persons or of terms (element -> the entry's
+    # id), and each entry's way back: the id given to the first name or abbreviation linked to it.
+    linked: dict = field(default_factory=dict)
+    first_uses: dict[str, str] = field(default_factory=dict)
 
     def warn(self, el, code: str, message: str) -> None:
         # A value quoted in the message can neither begin a line of its own nor drive the terminal.
         message = CONTROL.sub("\ufffd", one_line(message))
         self.warnings.append(Diagnostic(self.path, el.sourceline or 0, 0, code, message, "warning"))
+
+
+def pointed(el) -> str:
+    """Return the id of the entry a name or an abbreviation points to ('' if it points to none by a plain id)."""
+    target = (el.get(POINTERS.get(local(el), "")) or "").strip()
+    return target[1:] if target.startswith("#") and safe_id(target[1:]) else ""
+
+
+def pointers(text, anchors: set[str]) -> tuple[dict, dict[str, str]]:
+    """Return the names and abbreviations linked to their entries (element -> (entry id, its own id or None)),
+    and each entry's first link's id, which the entry links back to."""
+    linked, first = {}, {}
+    for el in text.iter(*POINTER_TAGS):
+        entry = pointed(el)
+        if entry in anchors and _linkable(el) and not any(a in linked for a in el.iterancestors()):
+            use = entry + FIRST_USE if entry not in first and entry + FIRST_USE not in anchors else None
+            first.setdefault(entry, use)
+            linked[el] = (entry, use)
+    return linked, {entry: use for entry, use in first.items() if use}
+
+
+def _linkable(el) -> bool:
+    """Tell whether an element's text may be a link: it shows text, holds no link and stands where a link may
+    (not in a heading, a title, a link's text or what is left out)."""
+    return (_shows_text(el) and not any(local(d) == "ref" for d in el.iterdescendants())
+            and not any(local(a) in UNLINKED or local(a) in IGNORED for a in el.iterancestors()))
+
+
+def _shows_text(el) -> bool:
+    """Tell whether an element is rendered with text: its own, or a child's (not a note's, nor one left out)."""
+    if (el.text or "").strip() or any((child.tail or "").strip() for child in el):
+        return True
+    return any(local(child) not in IGNORED and local(child) != "note" and _shows_text(child) for child in el)
 
 
 class Renderer:
@@ -204,6 +249,12 @@ class Renderer:
             return _wrap("~~", self.inline(child, heading), "~~")
         if name not in BLOCKS and name not in PLAIN:
             self._unknown(child)
+        if child in self.volume.linked and not heading:
+            entry, use = self.volume.linked[child]
+            return _link(self._anchor(child) + self.inline(child, heading), f"#{entry}", use)
+        back = self.volume.first_uses.get(child.get(XML_ID) or "")
+        if back and not heading and _linkable(child):
+            return _link(self.inline(child, heading), f"#{back}", child.get(XML_ID))
         return self._anchor(child) + self.inline(child, heading)
 
     def _hi(self, run: list, heading: bool) -> str:
@@ -256,8 +307,7 @@ class Renderer:
                 self.volume.warn(ref, "I003", f"ref target '{target[:80]}' is not in this volume or on "
                                               "history.state.gov: this ref and any later one to it are kept as text")
             return text
-        lead, core, trail = _split_space(text)
-        return f"{lead}[{core}]({href}){trail}"
+        return _link(text, href)
 
     def _href(self, target: str) -> str | None:
         """Return where a ref may link: an anchor in the volume or a page of history.state.gov; else None."""
@@ -526,6 +576,12 @@ def label_of(pb) -> str:
     """Return a pb's page label as printed: words apart in a bracketed one ("[Map 1]"), else as one."""
     label = " ".join(SPACE.split(pb.get("n") or "")).strip()
     return label if label.startswith("[") else label.replace(" ", "")
+
+
+def _link(text: str, href: str, ident: str | None = None) -> str:
+    """Return Markdown text as a link, its spaces outside it; with an id when one is given."""
+    lead, core, trail = _split_space(text)
+    return f"{lead}[{core}]({href}){attributes(ident)}{trail}" if core else text
 
 
 def _follow(left: str, right: str) -> str:

@@ -252,7 +252,7 @@ def test_a_marker_quoted_in_code_is_shown_as_written_and_is_no_page(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": """\
         # Chapter
 
-        [Page 1] Markers are written `[Page 588]` in this edition.
+        [Page 1] Markers are written `[Page 588]` or `[Page 588]{facs=0616}` in this edition.
 
         ```python
         x = "[Page 77]"  # highlighted code would split the marker into tokens
@@ -269,7 +269,7 @@ def test_a_marker_quoted_in_code_is_shown_as_written_and_is_no_page(tmp_path):
     doc = epub.xhtml("chapter-001.xhtml")
     codes = ["".join(el.itertext()) for el in doc.iter("{http://www.w3.org/1999/xhtml}code",
                                                         "{http://www.w3.org/1999/xhtml}pre")]
-    assert codes == ["[Page 588]", 'x = "[Page 77]"  # highlighted code would split the marker into tokens',
+    assert codes == ["[Page 588]", "[Page 588]{facs=0616}", 'x = "[Page 77]"  # highlighted code would split the marker into tokens',
                      'x = "[Page 77]"  # highlighted code would split the marker into tokens',
                      "[Page 78] indented code", "[Page 78] indented code", "[Page 79]"]
     assert valid(epub.path) == []

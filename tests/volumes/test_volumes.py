@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from test_facsimile import assert_scans_as_the_tei_gives_them, scan_links
 
 from publish.tei.importer import import_tei
 
@@ -19,7 +20,7 @@ def test_document_fragment(tmp_path):
     result = assert_faithful(TEI / "frus1961-63v05_d270.xml", folder, tmp_path / "out")
     text = (folder / "01-270-editorial-note.md").read_text(encoding="utf-8")
     assert text.startswith("# 270. Editorial Note {#d270}\n")
-    assert "revolution; [Page 588]as a matter" in text
+    assert "revolution; [Page 588]{facs=0616}as a matter" in text
     assert "[*Foreign Relations*, 1961-1963, volume XI](https://history.state.gov/historicaldocuments/frus1961-63v11)" \
         in text
     assert [pb.label for pb in result.book.page_breaks] == ["587", "588", "589"]
@@ -34,6 +35,9 @@ def test_nicaragua_1894(tmp_path):
     assert len(meta.front_matter) == 3 and len(result.book.chapters) == 4
     assert sum(len(c.sections) for c in result.book.chapters) == 138
     assert [pb.label for pb in result.book.page_breaks][:5] == ["[I]", "[II]", "[1]", "2", "3"]
+    # Every page of the volume has its scan: each of the 209 margin numbers and page markers links to it.
+    assert_scans_as_the_tei_gives_them(TEI / "frus1894Nicaragua.xml", result)
+    assert len(scan_links(result.outputs["pdf"], meta.facsimile_url)) == len(result.book.page_breaks) == 209
 
 
 def test_near_east_1936(tmp_path):
