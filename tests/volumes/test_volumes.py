@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from test_facsimile import assert_scans_as_the_tei_gives_them, scan_links
 
 from publish.tei.importer import import_tei
 
 from conftest import ROOT
 from conftest import TEI_DATA as TEI
 from test_chunks import chunk_heads
+from test_facsimile import assert_scans_as_the_tei_gives_them, scan_links
 from test_tei import assert_faithful, imported
 
 pytestmark = pytest.mark.slow
