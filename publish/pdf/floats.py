@@ -5,8 +5,8 @@ page before it part empty. WeasyPrint has no page floats, so a part with turned 
 where the page before one is short, the blocks after the table that fit there whole are moved before
 it in the HTML and the part is laid out once again (LaTeX's sidewaystable does the same). Only blocks
 of the table's own text move: never across a heading, a page break of the original (its margin number
-would stand before the table of an earlier page), another turned table, or a table whose heading is
-turned with it. A note goes with the paragraph that calls it.
+would stand before the table of an earlier page), a document's closing (its signature), another turned
+table, or a table whose heading is turned with it. A note goes with the paragraph that calls it.
 
 Moving text shifts every page after the table, so the layout before the next turned table is known only
 once laid out again: a table after one that took text waits, as it was. The blocks of the chapter
@@ -17,12 +17,17 @@ from __future__ import annotations
 
 from lxml import html as lxml_html
 
-from ..book.markup import BOUNDARY, FLOAT_AT, FLOATED, LANDSCAPE, NO_CUT, PAGEBREAK, TRAILS
+from ..book.markup import BLOCK_CLASSES, BOUNDARY, FLOAT_AT, FLOATED, LANDSCAPE, NO_CUT, PAGEBREAK, TRAILS
 from .layout import HEADINGS
 from .weasy import boxes, page_box
 
+# A document's closing blocks sign or end what stands before them, the table too: they stay after it.
+CLOSING = {BLOCK_CLASSES["closer"], BLOCK_CLASSES["signed"], BLOCK_CLASSES["trailer"]}
 # CSS px a page keeps free besides the blocks moved onto it: the margin above a block that opened a page.
 SLACK = 8
+# The page before a turned table is short when more than this share of its text block is empty: a page
+# fuller than that is left as it is, and the chapter is not laid out again for a line or two.
+SHORT = 0.2
 
 
 def lay_out_floated(html: str, lay_out):
@@ -61,7 +66,7 @@ def _groups(root) -> list[tuple[list, list]]:
                             f"[not(ancestor::table)]"):
         group = [table]
         for before in table.itersiblings(preceding=True):
-            if LANDSCAPE not in _classes(before):
+            if not isinstance(before.tag, str) or LANDSCAPE not in _classes(before):
                 break
             group.insert(0, before)
         trail = []
@@ -83,7 +88,9 @@ def _groups(root) -> list[tuple[list, list]]:
 
 def _stops(el) -> bool:
     """Tell whether a block may not move before a turned table: a heading, an original page's start, a table
-    turned itself."""
+    turned itself, a document's closing."""
+    if CLOSING & _classes(el):
+        return True
     for inner in el.iter():
         if not isinstance(inner.tag, str):
             continue
@@ -121,6 +128,8 @@ def _moves(document) -> dict[int, int]:
         if before.width > before.height:  # another turned table's page
             continue
         free, has_notes = _room(page_box(before))
+        if free <= SHORT * page_box(before).height:
+            continue
         used = 0.0
         for index in range(max(trails[table]) + 1):
             height, notes = trails[table].get(index, (0.0, []))
