@@ -6,7 +6,7 @@ import pytest
 from publish.build import build
 from publish.pdf import pieces
 
-from readers import PrintedBook, assert_accessible_and_archival
+from readers import Ebook, PrintedBook, assert_accessible_and_archival
 from test_tei import margin_numbers, tiny
 
 # Fourteen columns of a ship's log, as frus1872p2v5 prints them: too wide for the page even in smaller type.
@@ -44,10 +44,10 @@ def fill(printed: PrintedBook, page: int) -> float:
     return (bottom - printed.top) / (printed.bottom - printed.top)
 
 
-def built(tmp_path, body: str):
+def built(tmp_path, body: str, formats: tuple[str, ...] = ("pdf",)):
     folder, warnings, _ = tiny(tmp_path, body)
     assert warnings == []
-    result = build(folder, tmp_path / "out", ("pdf",))
+    result = build(folder, tmp_path / "out", formats)
     printed = PrintedBook(result.outputs["pdf"], result.book)
     (turned,) = [i for i, (w, h) in enumerate(printed.sizes) if w > h]
     return result, printed, turned
@@ -58,7 +58,7 @@ def test_the_text_after_a_turned_table_fills_the_page_before_it(tmp_path):
     result, printed, turned = built(tmp_path, (
         '<pb n="1" xml:id="pg_1"/><div type="document" xml:id="d1" n="1"><head>Report of the commander</head>'
         f'<p>{" ".join(words("bd", 20))}</p>{CAPTION}{TABLE}{paragraphs("kt", 12, note=1)}'
-        f'<pb n="2" xml:id="pg_2"/>{paragraphs("ms", 3)}</div>'))
+        f'<pb n="2" xml:id="pg_2"/>{paragraphs("ms", 3)}</div>'), ("pdf", "epub"))
     before = turned - 1
     assert fill(printed, before) >= 0.8
     # The log and its caption alone on the turned page, after the text that fills the page before.
@@ -86,6 +86,10 @@ def test_the_text_after_a_turned_table_fills_the_page_before_it(tmp_path):
             word = located[pb.anchor]
             assert number.page == word.page and abs(number.bottom - word.bottom) <= LINE, pb.label
     assert_accessible_and_archival(result.outputs["pdf"])
+    # The EPUB keeps the manuscript's order: the log, then the text after it.
+    ebook = Ebook(result.outputs["epub"])
+    text = " ".join(" ".join(ebook.xhtml(doc).itertext()) for doc in ebook.content_documents())
+    assert text.index("bdx19") < text.index("Attested") < text.index("Remarks.") < text.index("kt0x0")
 
 
 def test_no_text_moves_across_a_document_heading_an_original_page_or_a_closing(tmp_path):
@@ -111,8 +115,14 @@ def every_clean_start_cuts():
         yield
 
 
-@pytest.mark.parametrize("edit", ["bd2x5", "kt0x5", "gd3x5", "pr6x5"])
-def test_a_rebuild_with_floated_tables_is_the_clean_build(tmp_path, every_clean_start_cuts, edit):
+# A word changed before, among and after the text moved, between the logs and after them; lines added
+# before the first log, which change what fits on the page before it.
+EDITS = [(word, word.upper()) for word in ("bd2x5", "kt0x5", "gd3x5", "pr6x5")] + [
+    ("bd1x5", " ".join(["bd1x5", *words("zz", 40)]))]
+
+
+@pytest.mark.parametrize(("edit", "new"), EDITS, ids=[e for e, _ in EDITS[:-1]] + ["lines-added"])
+def test_a_rebuild_with_floated_tables_is_the_clean_build(tmp_path, every_clean_start_cuts, edit, new):
     # Two logs, each with text enough to float, pages of text between and after them.
     folder, warnings, _ = tiny(tmp_path, (
         '<pb n="1" xml:id="pg_1"/><div type="document" xml:id="d1" n="1"><head>Report of the commander</head>'
@@ -122,7 +132,7 @@ def test_a_rebuild_with_floated_tables_is_the_clean_build(tmp_path, every_clean_
     assert warnings == []
     build(folder, tmp_path / "incremental", ("pdf",), jobs=1)
     chapter = next(p for p in sorted(folder.glob("*.md")) if edit in p.read_text(encoding="utf-8"))
-    chapter.write_text(chapter.read_text(encoding="utf-8").replace(edit, edit.upper()), encoding="utf-8")
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(edit, new), encoding="utf-8")
     incremental = build(folder, tmp_path / "incremental", ("pdf",), jobs=1).outputs["pdf"]
     clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1).outputs["pdf"]
     assert incremental.read_bytes() == clean.read_bytes()
