@@ -10,8 +10,9 @@ table, or a table whose heading is turned with it. A note goes with the paragrap
 
 Moving text shifts every page after the table, so the layout before the next turned table is known only
 once laid out again: a table after one that took text waits, as it was. The blocks of the chapter
-whose pages changed so (from the table to the next turned table) are marked for pieces.py not to
-begin a piece there: a piece laid out alone would decide otherwise.
+whose pages changed so (from the table to the next turned table), and a turned table that may take
+text, are marked for pieces.py not to begin a piece there: a piece laid out alone from there would
+decide otherwise.
 """
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def _groups(root) -> list[tuple[list, list]]:
     """Return each turned table with what is turned with it, and the blocks after it that may move before
     it; mark them so for the layout (FLOATED, TRAILS: the table's number)."""
     found = []
+    section = _section(root)
     for table in root.xpath(f"//body//table[contains(concat(' ', @class, ' '), ' {LANDSCAPE} ')]"
                             f"[not(ancestor::table)]"):
         group = [table]
@@ -77,6 +79,9 @@ def _groups(root) -> list[tuple[list, list]]:
                 if _stops(after) or LANDSCAPE in _classes(after):
                     break
                 trail.append(after)
+        if trail:
+            # Laid out from here, a piece of the chapter would have no page before the table to fill.
+            _top(group[0], section).set(NO_CUT, "")
         number = str(len(found))
         for el in group:
             el.set(FLOATED, number)
@@ -188,7 +193,7 @@ def _room(box) -> tuple[float, bool]:
 def _move(root, groups: list[tuple[list, list]], moves: dict[int, int]) -> None:
     """Move the blocks before their tables; mark the chapter's blocks whose pages it changed, and where each
     top-level block stood (pieces.py counts blocks in the manuscript's order)."""
-    section = next(el for el in root.find("body") if isinstance(el.tag, str))
+    section = _section(root)
     top = [el for el in section if isinstance(el.tag, str)]
     place = {el: i for i, el in enumerate(top)}
     changed = []
@@ -208,6 +213,11 @@ def _move(root, groups: list[tuple[list, list]], moves: dict[int, int]) -> None:
         end = place[last] if last is not None else len(top) - 1
         for el in top[begin:end + 1]:
             el.set(NO_CUT, "")
+
+
+def _section(root):
+    """Return the chapter's section of a part."""
+    return next(el for el in root.find("body") if isinstance(el.tag, str))
 
 
 def _top(el, section):

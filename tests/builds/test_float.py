@@ -117,7 +117,7 @@ def every_clean_start_cuts():
 
 # A word changed before, among and after the text moved, between the logs and after them; lines added
 # before the first log, which change what fits on the page before it.
-EDITS = [(word, word.upper()) for word in ("bd2x5", "kt0x5", "gd3x5", "pr6x5")] + [
+EDITS = [(word, word.upper()) for word in ("bd2x5", "kt0x5", "gd3x5", "fx2x5", "pr6x5")] + [
     ("bd1x5", " ".join(["bd1x5", *words("zz", 40)]))]
 
 
