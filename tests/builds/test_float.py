@@ -124,11 +124,25 @@ EDITS = [(word, word.upper()) for word in ("bd2x5", "kt0x5", "gd3x5", "fx2x5", "
 @pytest.mark.parametrize(("edit", "new"), EDITS, ids=[e for e, _ in EDITS[:-1]] + ["lines-added"])
 def test_a_rebuild_with_floated_tables_is_the_clean_build(tmp_path, every_clean_start_cuts, edit, new):
     # Two logs, each with text enough to float, pages of text between and after them.
-    folder, warnings, _ = tiny(tmp_path, (
+    rebuilt_as_clean(tmp_path, (
         '<pb n="1" xml:id="pg_1"/><div type="document" xml:id="d1" n="1"><head>Report of the commander</head>'
         f'{paragraphs("bd", 3)}{CAPTION}{TABLE}{paragraphs("kt", 6)}<pb n="2" xml:id="pg_2"/>'
         f'{paragraphs("gd", 14)}{TABLE}{paragraphs("fx", 6)}<pb n="3" xml:id="pg_3"/>'
-        f'{paragraphs("pr", 14)}</div>'))
+        f'{paragraphs("pr", 14)}</div>'), edit, new)
+
+
+def test_a_rebuild_after_a_table_that_took_no_text_is_the_clean_build(tmp_path, every_clean_start_cuts):
+    # The page before the log is full: no text moves. An edit in the log lays out again from the log's
+    # piece, if one began there: laid out alone, it would have no page before it, and would take text.
+    rebuilt_as_clean(tmp_path, (
+        '<pb n="1" xml:id="pg_1"/><div type="document" xml:id="d1" n="1"><head>Report of the commander</head>'
+        f'{paragraphs("bd", 9)}{CAPTION}{TABLE}{paragraphs("kt", 8)}<pb n="2" xml:id="pg_2"/>'
+        f'{paragraphs("pr", 10)}</div>'), "Barometer.", "BAROMETER.")
+
+
+def rebuilt_as_clean(tmp_path, body: str, edit: str, new: str) -> None:
+    """Build a tiny volume, edit a word and build it again from the cache: the clean build's bytes."""
+    folder, warnings, _ = tiny(tmp_path, body)
     assert warnings == []
     build(folder, tmp_path / "incremental", ("pdf",), jobs=1)
     chapter = next(p for p in sorted(folder.glob("*.md")) if edit in p.read_text(encoding="utf-8"))
