@@ -72,6 +72,11 @@ WIDE = "wide"  # class of a PDF table too wide for the text block: set in smalle
 LANDSCAPE = "landscape"  # class of a PDF table too wide even so: turned on a page of its own
 CROWDED = "crowded"  # class of a PDF table too wide turned: its words broken anywhere
 PROBE = "data-probe"  # the attribute telling each trial copy of a PDF table apart
+# A turned PDF table floats: the text after it fills the page before (publish/pdf/floats.py).
+FLOATED = "data-floated"  # a turned table's attribute, and its caption's: the table's number in its part
+TRAILS = "data-trails"  # a block after a turned table that may move before it: "table block", numbers
+FLOAT_AT = "data-float-at"  # a top-level block that moved, or that text moved before: its place in the chapter
+NO_CUT = "data-no-cut"  # a top-level block whose page a moved text shifted: no piece of the chapter begins there
 TABLE_BOX = "table"  # class of the EPUB's box that scrolls a table too wide for a phone
 # A cell's role as the TEI gives it, as a class: figures right-aligned, a brace as tall as its rows.
 CELL_CLASSES = {"num": "num", "brace": "brace"}
@@ -105,7 +110,7 @@ def pandoc_key(attribute: str) -> str:
 
 RESERVED_DATA = "|".join(pandoc_key(a) for a in (PAGE_LABEL, SOURCE_LINE, SOURCE_COLUMN, SOURCE_PATH, FACSIMILE,
                                                  NOTE_NUMBER, NOTE_MARKER, PIECE_OF, PIECE_INDEX, PROBE,
-                                                 DOCUMENT_NUMBER, RUNNING_HEAD))
+                                                 DOCUMENT_NUMBER, RUNNING_HEAD, FLOATED, TRAILS, FLOAT_AT, NO_CUT))
 
 # ---- Ids ----
 # The ids the build gives page breaks (page-588, page-unnumbered-I) and notes (d270-fn1, d270-fn1ref):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import html as lxml_html
 
-from ..book.markup import FOOTNOTE
+from ..book.markup import FLOAT_AT, FOOTNOTE, NO_CUT
 from ..book.pages import roman
 from .cache import PdfCache
 from .html import OTHER_PART
@@ -128,7 +128,8 @@ def _top_blocks(page_box, indices: list[int]) -> list[tuple[int | None, object]]
 def _order(section, indices: tuple[int, ...]) -> dict:
     """Return the chapter's index of each block element of the section (asked again for each page of a document)."""
     # Keyed by the elements themselves: while they are held, lxml gives the boxes the same element objects.
-    return {el: indices[i] for i, el in enumerate(e for e in section if isinstance(e.tag, str))}
+    # A block that moved before a turned table (floats.py) says where it stood.
+    return {el: indices[int(el.get(FLOAT_AT, i))] for i, el in enumerate(e for e in section if isinstance(e.tag, str))}
 
 
 def _find_section(page_box):
@@ -155,6 +156,8 @@ def cut_at(document, number: int, moved_in: bool, indices: list[int], sigs: list
     if not here or here[0][0] is None or (before and before[-1][0] == here[0][0]) or not is_cut(sigs[here[0][0]]):
         return None
     box = here[0][1]
+    if box.element.get(NO_CUT) is not None:
+        return None  # its page comes of text moved before a turned table: laid out from here, it would not
     if box.margin_top == 0 and box.style["margin_top"].value != 0:
         return None  # dropped at this unforced break, kept after the forced one that begins a piece
     # A note called on an earlier page may be set at this one's foot, when it did not fit at its own.

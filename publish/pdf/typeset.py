@@ -12,6 +12,7 @@ from weasyprint.text.fonts import FontConfiguration
 from ..book.markup import FOOTNOTE, PIECE_INDEX, PIECE_OF
 from ..book.pages import roman
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
+from .floats import lay_out_floated
 from .html import cut_notes, mark_resumed, turn_heads
 from .laid import Laid
 from .layout import arrange_pages
@@ -63,14 +64,14 @@ class Typesetter:
             raise refused(exc) from None
 
     def layout(self, html: str, trials: dict | None = None):
-        """Lay out a part, its tables fitted to the text block.
+        """Lay out a part, its tables fitted to the text block, the text after a turned one filling the page before.
 
         trials keeps the trial layouts of tables by their HTML: the same part laid out again with its notes
         cut or marked tries the same tables, which need not be laid out again.
         """
         render = self._lay_out if trials is None else functools.partial(self._trial, trials)
         html = turn_heads(fit_tables(html, render))
-        return self._lay_out(html, counted=True)
+        return lay_out_floated(html, functools.partial(self._lay_out, counted=True))
 
     def _trial(self, trials: dict, html: str):
         if html not in trials:
