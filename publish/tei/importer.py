@@ -325,6 +325,7 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     # The Office of the Historian's own id of the volume names its page on history.state.gov.
     if find("//t:publicationStmt/t:idno[@type='frus']"):
         meta["identifier"] = f"https://history.state.gov/historicaldocuments/{ident}"
+        meta["document_url"] = f"https://history.state.gov/historicaldocuments/{ident}/{{id}}"  # d270: its xml:id
     if local(root) != "TEI":
         meta["volume_title"] = _words(root.find("{*}head")) if root.find("{*}head") is not None else ident
         vol.warnings.append(Diagnostic(vol.path, root.sourceline or 0, 0, "I009", "no teiHeader (a fragment): "
