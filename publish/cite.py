@@ -6,6 +6,7 @@ BibTeX and BibLaTeX pandoc's, RIS rispy's. Nothing is laid out: the pages come f
 """
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 from pathlib import Path
@@ -25,6 +26,7 @@ from .system.fsutil import atomic_output
 STYLE = STYLES / "csl" / "chicago-fullnote-bibliography.csl"
 PANDOC = pypandoc.get_pandoc_path()
 PANDOC_SECONDS = 120
+TITLES = ("title", "container-title", "collection-title")
 
 
 def cite(folder: Path, ids: list[str] | None = None, fmt: str = "text") -> str:
@@ -35,9 +37,10 @@ def cite(folder: Path, ids: list[str] | None = None, fmt: str = "text") -> str:
         known = {c.anchor: c for c in found}
         unknown = [i for i in dict.fromkeys(ids) if i not in known]
         if unknown:
-            raise ManuscriptError([Diagnostic(str(folder / BOOK_FILE), 0, 0, "K001", f"no document '{i}' in "
-                                              f"this manuscript{did_you_mean(i, known)}: give a document's anchor, "
-                                              "such as d270 (publish cite lists them all)") for i in unknown])
+            example = f", such as {found[0].anchor}" if found else ""
+            raise ManuscriptError([Diagnostic(str(folder / BOOK_FILE), 0, 0, "K001", f"no document '{i}' in this "
+                                              f"manuscript{did_you_mean(i, known)} (give a document's anchor{example}; "
+                                              "without any, publish cite lists them all)") for i in unknown])
         found = [known[i] for i in dict.fromkeys(ids)]
     return render(book.meta, found, fmt)
 
@@ -48,7 +51,11 @@ def render(meta: Metadata, found: list[Citation], fmt: str) -> str:
     if fmt == "csl-json":
         return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
     if fmt in ("bibtex", "biblatex"):
-        return _pandoc(["-f", "csljson", "-t", fmt], json.dumps(items)) if items else ""
+        # The titles' capitals are the print edition's (Soviet Union): a BibTeX style may change a title's
+        # case, so each is protected, as CSL-JSON's nocase markup, which pandoc writes as braces.
+        protected = [{key: f'<span class="nocase">{html.escape(value, quote=False)}</span>' if key in TITLES else value
+                      for key, value in item.items()} for item in items]
+        return _pandoc(["-f", "csljson", "-t", fmt], json.dumps(protected)) if items else ""
     if fmt == "ris":
         return rispy.dumps([_ris(item) for item in items], implementation=_Ris) if items else ""
     return _notes(items)
@@ -71,8 +78,8 @@ def _notes(items: list[dict]) -> str:
     # a note style puts each in a note, numbered in order.
     markdown = "---\nreferences: " + json.dumps(items) + "\n...\n\n" + "\n\n".join(
         f"[@{{{item['id']}}}]" for item in items) + "\n"
-    html = _pandoc(["-f", "markdown", "-t", "html5", "--citeproc", "--csl", str(STYLE)], markdown)
-    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    page = _pandoc(["-f", "markdown", "-t", "html5", "--citeproc", "--csl", str(STYLE)], markdown)
+    root = lxml_html.fragment_fromstring(page, create_parent="div")
     notes = root.xpath("//section[contains(@class, 'footnotes')]/ol/li")
     lines = []
     for note in notes:

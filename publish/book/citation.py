@@ -24,7 +24,7 @@ from .pages import UNLABELLED
 # The model's own headings: a chapter's and a document's, the edition's structure rather than a page's text.
 OWN_HEADINGS = {"h1", "h2"}
 # "Volume V", "Vol. XIX, Part 1": the number is what a style prints after its own "vol.".
-VOLUME_WORD = re.compile(r"^vol(?:ume)?\.?\s+", re.I)
+VOLUME_WORD = re.compile(r"^vol(?:ume)?\.?\s+", re.IGNORECASE)
 # A name's suffix after a comma: "William F. Sanford, Jr.".
 SUFFIX = re.compile(r"^(?P<name>[^,]+),\s*(?P<suffix>.+)$")
 
