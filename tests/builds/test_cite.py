@@ -3,6 +3,7 @@ them, the line under each heading in both formats, and `publish cite`'s exports 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ from publish.book.markup import cite_pages
 from publish.build import build
 
 from conftest import SAMPLE, make_manuscript
-from readers import NS, Ebook, PrintedBook
+from readers import NS, Ebook, PrintedBook, TaggedText, assert_accessible_and_archival, structure_elements
 
 # A break at a heading stands in the heading's line: its destination may lie a little below the heading's.
 SAME_LINE = 3.0
@@ -186,6 +187,18 @@ def test_the_citation_line_stands_under_each_heading_in_both_formats(built):
     assert lines["d2"] == "Foreign Relations of the United States, 1961–1963, vol. V, Test Volume, doc. 2, pp. 1–3."
     for citation in citations(built.book):
         assert lines[citation.anchor].endswith(f", {cite_pages(citation.first, citation.last)}.")
+
+
+def test_the_pdf_line_is_tagged_text_read_right_after_its_heading(built):
+    assert_accessible_and_archival(built.outputs["pdf"])
+    tagged = TaggedText(built.outputs["pdf"])
+    # (TaggedText puts a space between pieces of content: the italic titles are pieces of their own)
+    read = [(str(e.S), re.sub(r" (?=[,.])", "", tagged.text(e)).strip())
+            for e in structure_elements(tagged.pdf) if e.S in ("/H2", "/P")]
+    after = {text: read[i + 1] for i, (role, text) in enumerate(read[:-1]) if role == "/H2"}
+    assert after["2. Second Document"] == ("/P", "Foreign Relations of the United States, 1961–1963, vol. V, "
+                                                 "Test Volume, doc. 2, pp. 1–3.")
+    assert after["A Compilation"][1] == "8. Eighth Document"
 
 
 def cite(*args):
