@@ -185,7 +185,11 @@ def _run(args, progress) -> int:
         return EXIT_OK
     if args.command == "cite":
         from .cite import cite, write
-        write(cite(args.manuscript, args.ids, args.format), args.out)
+        text = cite(args.manuscript, args.ids, args.format)
+        if not text:
+            print(f"publish: {args.manuscript} has no document to cite (a '## ' section of a chapter, with text)",
+                  file=sys.stderr)
+        write(text, args.out)
         if args.out:
             print(f"wrote {args.out}", file=sys.stderr)
         return EXIT_OK
