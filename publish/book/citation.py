@@ -83,7 +83,9 @@ def _close(open_: dict | None, found: list[Citation], meta: Metadata, chapter: C
     if open_ is None or not open_["upto"] or chapter.front:
         return
     section = open_["section"]
-    pages = [p for p in open_["seen"][:open_["upto"]] if p and p != UNLABELLED]
+    # Text before any page marker is on a page no one knows: a range from the first marker would mislead.
+    known = open_["seen"][0] is not None
+    pages = [p for p in open_["seen"][:open_["upto"]] if known and p != UNLABELLED]
     url = meta.document_url.replace("{id}", section.anchor) if meta.document_url else ""
     found.append(Citation(section.anchor, section.title, section.number, tuple(dict.fromkeys(pages)), url))
 

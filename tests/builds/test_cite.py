@@ -13,9 +13,9 @@ import pytest
 import rispy
 from lxml import etree
 
-from publish.book.citation import citations
+from publish.book.citation import citations, csl_item
 from publish.book.markup import cite_pages
-from publish.build import build
+from publish.build import build, load
 
 from conftest import SAMPLE, make_manuscript
 from readers import NS, Ebook, PrintedBook, TaggedText, assert_accessible_and_archival, structure_elements
@@ -97,6 +97,30 @@ def built(tmp_path_factory):
 def test_the_model_gives_each_document_the_pages_it_spans(built):
     found = {c.anchor: c.pages for c in citations(built.book)}
     assert found == EXPECTED
+
+
+def test_a_page_without_a_label_bounds_a_range_and_an_unknown_first_page_gives_none(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """
+        # One
+
+        ## 1. Before Any Marker {#d1}
+
+        Words on a page no marker names. [Page 2] Words on the second page.
+
+        ## 2. Across a Page Without a Label {#d2}
+
+        Words. [Page []] Words on the unnumbered page. [Page 3] Words on the third.
+
+        ## 3. On the Unnumbered Page {#d3}
+
+        Words. [Page []] Words on another unnumbered page.
+        """})
+    book, _ = load(folder)
+    found = {c.anchor: c for c in citations(book)}
+    assert {a: c.pages for a, c in found.items()} == {"d1": (), "d2": ("2", "3"), "d3": ("3",)}
+    assert "page" not in csl_item(book.meta, found["d1"])
+    line = " ".join(book.chapters[0].body.xpath("//*[@class='citation']")[0].text_content().split())
+    assert line == "1961–1963, vol. V, Test Volume, doc. 1."
 
 
 def pdf_places(path) -> dict[str, tuple[int, float]]:
