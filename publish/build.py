@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .book.citation import add_lines
 from .book.config import Metadata, load_metadata
 from .book.errors import Diagnostic, ManuscriptError, SettingsError
 from .book.model import Book
@@ -72,6 +73,7 @@ def load(folder: Path, strict: bool = False, out: Path | None = None, progress: 
     if any(d.is_error or strict for d in diags):
         raise _failure(diags)
     conversions.save()
+    add_lines(book)  # each document's citation, under its heading in both formats
     return book, diags
 
 

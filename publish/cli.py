@@ -1,4 +1,4 @@
-"""The command line: ``publish pdf|epub|all|check|watch|release|import-tei|series``."""
+"""The command line: ``publish pdf|epub|all|check|watch|release|cite|import-tei|series``."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +22,8 @@ from .system.progress import for_stream
 
 # More processes than any machine has cores only costs memory.
 MAX_JOBS = 1024
+# `publish cite`'s formats (publish/cite.py, imported only when it runs: it loads pandoc's wrapper).
+CITE_FORMATS = ("text", "csl-json", "bibtex", "biblatex", "ris")
 # Seconds `publish watch` waits for the sources to stay still before it builds: an editor's save is often
 # several writes.
 DEBOUNCE = 0.3
@@ -62,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     # The old name, still read: `publish --version` is the tool's own version, this is the book's.
     rel.add_argument("--version", dest="edition", help=argparse.SUPPRESS)
     rel.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    cit = commands.add_parser("cite", help="print or export each document's citation, with its original pages",
+                              description="Print or export the citation of each document (or of those named), "
+                                          "with the original pages it spans, as the page markers give them.")
+    cit.add_argument("manuscript", type=Path, help="the manuscript folder, holding book.yaml")
+    cit.add_argument("ids", nargs="*", metavar="ID", help="a document's anchor, e.g. d270 (default: every document)")
+    cit.add_argument("--format", default="text", choices=CITE_FORMATS, help="text (Chicago full note), csl-json, "
+                     "bibtex, biblatex or ris (default: text)")
+    cit.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (default: print)")
     tei = commands.add_parser("import-tei", help="make a manuscript from a FRUS TEI volume",
                               description="Make a manuscript from a FRUS volume in the Office of the "
                                           "Historian's TEI XML.")
@@ -172,6 +182,16 @@ def _run(args, progress) -> int:
         for diag in result.warnings:
             print(diag, file=sys.stderr)
         print(f"wrote {args.manuscript}/ ({len(result.files)} files)")
+        return EXIT_OK
+    if args.command == "cite":
+        from .cite import cite, write
+        text = cite(args.manuscript, args.ids, args.format)
+        if not text:
+            print(f"publish: {args.manuscript} has no document to cite (a '## ' section of a chapter, with text)",
+                  file=sys.stderr)
+        write(text, args.out)
+        if args.out:
+            print(f"wrote {args.out}", file=sys.stderr)
         return EXIT_OK
     if args.command == "watch":
         from .watch import watch

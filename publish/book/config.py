@@ -33,6 +33,10 @@ FACSIMILE_URL = (re.compile(rf"https://[A-Za-z0-9.-]+(?::[0-9]+)?/{_URL_PART}{re
                   f"'https://static.history.state.gov/frus/frus1894/medium/{FACS_SLOT}.png'"))
 # What a series' title adds to its name, which the verso's head leaves out.
 SERIES_NAME = re.compile(r"^papers relating to (?:the )?|\s+of the united states\b[^,]*", re.I)
+# A document's web address: {id} stands for its anchor; no space, nothing a citation would mangle.
+DOCUMENT_URL = (re.compile(r"https?://[^\s{}]+\{id\}[^\s{}]*"),
+                "a web address holding {id} where the document's anchor goes, such as "
+                "'https://history.state.gov/historicaldocuments/frus1961-63v05/{id}'")
 # A version names release files: no path separators, no spaces, nothing a shell or a URL would mangle.
 VERSION = (re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]*"), "letters, digits, '.', '+', '_' and '-', such as '1.2.0'")
 # Control characters: no text of the book may hold them (XML forbids most; none is ever meant).
@@ -67,6 +71,9 @@ class Metadata:
                               "and imprint when empty.", "")
     identifier: str = _key("Stable identifier of this edition, e.g. its web address; printed on the edition "
                            "page when given (import-tei writes the volume's on history.state.gov).", "")
+    document_url: str = _key("Web address of each document, with {id} for its anchor, e.g. https://history.state."
+                             "gov/historicaldocuments/frus1961-63v05/{id}: ends each citation (import-tei writes "
+                             "it); none when empty.", "", form=DOCUMENT_URL)
     description: str = _key("One-paragraph description of the volume.", "")
     keywords: list = _key("Subject keywords.", [], kind=list)
     edition: str = _key("This edition's version, e.g. 1.2.0: names the release files; a release tag "

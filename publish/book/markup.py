@@ -54,6 +54,7 @@ FRONT_PART = "front-part"  # class of a PDF part holding a front-matter chapter
 RUNNING_HEAD = "data-head"  # a PDF part's attribute holding the verso's running head
 RUNNING_TITLE = "data-title"  # a PDF chapter heading's attribute holding the recto's running head
 WITH_NEXT = "with-next"  # class of a PDF block kept on the page of the block after it: a heading's head
+CITATION = "citation"  # class of the line under a document's heading that cites it (book/citation.py)
 
 # ---- Prelims ----
 HALF_TITLE = "halftitle"  # class of the PDF's half-title page
@@ -99,7 +100,7 @@ ALIGNMENTS = {"center", "right", "flushleft", "left", "flushright", "indent"}  #
 # page break or a note the build never made. {key=value} is data-key in HTML.
 RESERVED_CLASSES = "|".join((PAGEBREAK, BOUNDARY, NOTEREF, FOOTNOTE, NOTES, PANDOC_NOTE_REF, PANDOC_NOTE_BACK,
                              PAGE_NUMBER, AT_START, PIECE, CONTINUED, RESUMED, NOTE_BLOCK + r"[\w-]+", CHAPTER,
-                             FRONT, WIDE, LANDSCAPE, CROWDED, WITH_NEXT))
+                             FRONT, WIDE, LANDSCAPE, CROWDED, WITH_NEXT, CITATION, FACSIMILE_LINK))
 RESERVED_CLASS = re.compile(RESERVED_CLASSES, re.I)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..book.markup import PAGE_NUMBER, cite_pages
+from ..book.markup import CITATION, PAGE_NUMBER, cite_pages
 from . import weasy
 from .weasy import boxes, line_size
 
@@ -114,8 +114,8 @@ def _survey(document) -> tuple[list[_Line], list[_Number]]:
                 return  # the number's own text is not the page's
             elif isinstance(box, boxes.TextBox) and not heading and box.text.strip():
                 text_seen = True
-            # Headings are the edition's structure, not text of an original page.
-            heading = heading or getattr(box, "element_tag", "") in HEADINGS
+            # Headings, and the citation line under a document's, are the edition's, not text of an original page.
+            heading = heading or getattr(box, "element_tag", "") in HEADINGS or CITATION in _box_classes(box)
             for child in getattr(box, "children", None) or ():
                 visit(child, box, line, area, heading)
 

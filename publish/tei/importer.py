@@ -358,6 +358,7 @@ def _metadata(root, text, path: Path, vol: Volume) -> dict:
     # The Office of the Historian's own id of the volume names its page on history.state.gov.
     if find("//t:publicationStmt/t:idno[@type='frus']"):
         meta["identifier"] = f"https://history.state.gov/historicaldocuments/{ident}"
+        meta["document_url"] = f"https://history.state.gov/historicaldocuments/{ident}/{{id}}"  # d270: its xml:id
         if any(MARKER.fullmatch(m)["facs"] for m in vol.markers.values()):
             meta["facsimile_url"] = FACSIMILE_SCANS.format(volume=ident)
     if local(root) != "TEI":

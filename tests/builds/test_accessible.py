@@ -81,7 +81,11 @@ def test_tagged_text_reads_across_page_and_margin_breaks_whole(sample_build):
     # The sentences around [Page 588] and [Page 589] read on without their margin numbers.
     assert "the cause of the Cuban revolution; as a matter of fact it knew much less" in text
     assert "a Latin American atom-free-zone, a nuclear test ban" in text
-    assert not re.search(r"\b58[89]\b", text.split("Central Files")[0]), "a margin number is read as text"
+    # The line citing the document under its heading is text (not an artifact), and names its pages.
+    line = "Foreign Relations of the United States, 1961–1963, vol. V, Soviet Union, doc. 270, pp. 587–589."
+    assert line in text
+    assert not re.search(r"\b58[89]\b", text.split("Central Files")[0].replace(line, "")), \
+        "a margin number is read as text"
     assert "5 8 8" in furniture and "5 8 9" in furniture
 
 

@@ -15,7 +15,7 @@ def publish(*args, cwd=None):
                           cwd=cwd, timeout=300)
 
 
-@pytest.mark.parametrize("command", [[], ["pdf"], ["epub"], ["all"], ["check"], ["import-tei"], ["series"]])
+@pytest.mark.parametrize("command", [[], ["pdf"], ["epub"], ["all"], ["check"], ["import-tei"], ["series"], ["cite"]])
 def test_help(command):
     run = publish(*command, "--help")
     assert run.returncode == 0 and "usage: publish" in run.stdout

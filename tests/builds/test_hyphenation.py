@@ -37,10 +37,11 @@ CHROMIUM_IGNORES = dict.fromkeys(map(ord, "\u200b\ufffe"))
 
 @pytest.fixture(scope="module")
 def narrow(tmp_path_factory) -> Path:
-    """A paragraph of long words set in a narrow measure, so that many of them are hyphenated."""
+    """A paragraph of long words set in a narrow measure, so that many of them are hyphenated (on one page, under
+    its heading and citation line)."""
     chapter = "# Chapter One\n\n## 1. Memorandum {#d1 page=5}\n\n" + TEXT
     folder = make_manuscript(tmp_path_factory.mktemp("hyphens") / "m", {"01.md": chapter},
-                             extra="page_size: 2.6in 5in\nmargins: 0.4in 0.4in 0.4in 0.4in\n")
+                             extra="page_size: 2.6in 6in\nmargins: 0.4in 0.4in 0.4in 0.4in\n")
     return build(folder, tmp_path_factory.mktemp("hyphens-out"), ("pdf",)).outputs["pdf"]
 
 

@@ -49,6 +49,10 @@ def test_the_wheel_carries_its_styles_and_fonts_and_builds_from_any_folder(tmp_p
         fonts = {str(font.get("/BaseFont")) for page in pdf.pages
                  for font in page.Resources.get("/Font", {}).values()}
     assert fonts and all("Libertine" in name for name in fonts), fonts
+    # The citation style is package data too: the Chicago note comes from the installed wheel.
+    cited = subprocess.run([str(venv / "bin" / "publish"), "cite", "."], cwd=elsewhere, capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert cited.returncode == 0 and "eds., “Document 270,” in Soviet Union, vol. V" in cited.stdout, cited.stderr
 
 
 def test_every_installed_package_is_the_pinned_one():

@@ -1,6 +1,7 @@
 """Import real FRUS TEI volumes and tricky encodings; build them; every word and page survives."""
 from __future__ import annotations
 
+import copy
 import re
 import zipfile
 from collections import Counter
@@ -13,6 +14,7 @@ import yaml
 from lxml import etree, html
 
 from publish.book.errors import PublishError, RefusedError
+from publish.book.markup import CITATION
 from publish.book.pages import PageBreak
 from publish.build import build, load
 from publish.cli import main
@@ -157,6 +159,9 @@ def _html_text(el, skip_first_link: bool = False) -> str:
             out.append(node.tail or "")
             return
         boundary = "" if name in HTML_PHRASES else " "
+        if CITATION in (node.get("class") or "").split():  # the edition's line citing a document: no TEI word
+            out.append(boundary + (node.tail or ""))
+            return
         if node.get("role") == "doc-pagebreak":
             out.append(f"\u27e6{node.get('aria-label')}\u27e7")
         out.append(boundary + (node.text or ""))
@@ -174,7 +179,7 @@ def _html_text(el, skip_first_link: bool = False) -> str:
 def pdf_letters(path: Path, anchor: str) -> tuple[str, str, str]:
     """Return the letters of the PDF's text block from the page of anchor on: body, tables and footnotes
     apart by their type size; running heads, feet and margin numbers lie outside the block."""
-    streams = {"body": [], "table": [], "note": []}
+    streams = {"body": [], "table": [], "note": [], "citation": []}
     with pikepdf.open(path) as pdf:
         target = pikepdf.NameTree(pdf.Root.Names.Dests)[anchor][0].objgen
         start = [page.objgen for page in pdf.pages].index(target)
@@ -190,11 +195,13 @@ def pdf_letters(path: Path, anchor: str) -> tuple[str, str, str]:
                         kind = base[0]  # a superscript belongs to the text it is raised in
                     else:
                         # print.css: body 10.5pt, quotes 9.975pt; notes 8.61pt (0.82rem) wherever they stand;
-                        # tables 9.45pt (8.98pt in a quote), smaller when wide (7.98pt, 7.35pt turned)
-                        kind = "body" if ch["size"] > 9.7 else "note" if abs(ch["size"] - 8.61) < 0.05 else "table"
+                        # tables 9.45pt (8.98pt in a quote), smaller when wide (7.98pt, 7.35pt turned); the
+                        # edition's line citing a document 8.4pt (no TEI word: left out)
+                        kind = "body" if ch["size"] > 9.7 else "note" if abs(ch["size"] - 8.61) < 0.05 else \
+                            "citation" if abs(ch["size"] - 8.4) < 0.05 else "table"
                         base = (kind, ch["bottom"], ch["size"])
                     streams[kind].append(ch["text"])
-    return tuple(_letters("".join(s)) for s in streams.values())
+    return tuple(_letters("".join(streams[kind])) for kind in ("body", "table", "note"))
 
 
 def _letters(text: str) -> str:
@@ -354,7 +361,13 @@ def tiny(tmp_path: Path, body: str, name: str = "tiny", header: str = HEADER):
 
 
 def chapter_text(book) -> str:
-    return " ".join(" ".join(ch.body.text_content().split()) for ch in book.chapters if not ch.front)
+    """Return the text of the chapters of the text, as imported: without the line citing each document."""
+    def text(body) -> str:
+        body = copy.deepcopy(body)
+        for line in body.xpath(f".//*[@class='{CITATION}']"):
+            line.drop_tree()
+        return " ".join(body.text_content().split())
+    return " ".join(text(ch.body) for ch in book.chapters if not ch.front)
 
 
 def markdown(folder: Path) -> str:

@@ -20,8 +20,9 @@ MAY_IMPORT = {
     "build": {"book", "system", "markdown", "pdf", "epub"},
     "release": {"book", "system", "build"},
     "watch": {"book", "system", "build"},
+    "cite": {"book", "system", "build"},
     "series": {"book", "system", "build", "tei"},
-    "cli": {"book", "system", "build", "release", "tei", "watch", "series"},
+    "cli": {"book", "system", "build", "release", "tei", "watch", "series", "cite"},
     "__main__": {"cli"},
 }
 

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
+from publish.book.citation import citations
+from publish.build import load
 from publish.tei.importer import import_tei
+from publish.tei.text import XML_ID
 
 from conftest import ROOT
 from conftest import TEI_DATA as TEI
@@ -51,6 +55,41 @@ def test_near_east_1936(tmp_path):
     assert len(documents) == 586 and documents[-1].anchor == "d586"
     # 677 footnotes; the 622 source notes are printed in place, under each document's heading.
     assert sum(len(c.notes) for c in result.book.chapters) == 677
+
+
+def tei_document_pages(path) -> dict[str, tuple[str, ...]]:
+    """Return each TEI document's pages, read from the TEI: the page its head begins on, then each page
+    whose break is followed by more of its text (a head's words, a note's included where it stands)."""
+    tei, found, open_, current = "{http://www.tei-c.org/ns/1.0}", {}, {}, None
+    for event, el in etree.iterwalk(etree.parse(str(path)).find(f".//{tei}text"), events=("start", "end")):
+        if not isinstance(el.tag, str):
+            continue
+        document = el.get(XML_ID) if el.tag == f"{tei}div" and el.get("type") == "document" else None
+        owner = el if event == "start" else el.getparent()
+        words = (el.text if event == "start" else el.tail) or ""
+        in_head = owner is not None and any(a.tag == f"{tei}head" for a in (owner, *owner.iterancestors()))
+        if event == "start" and el.tag == f"{tei}pb":
+            current = el.get("n")
+            for seen in open_.values():
+                seen["pages"] += [current] if seen["pages"] else []
+        elif event == "start" and document:
+            open_[document] = {"pages": [], "upto": 0}
+        elif event == "end" and document:
+            seen = open_.pop(document)
+            found[document] = tuple(dict.fromkeys(seen["pages"][:seen["upto"]]))
+        if words.strip():
+            for seen in open_.values():
+                seen["pages"] = seen["pages"] or [current]
+                seen["upto"] = seen["upto"] if in_head else len(seen["pages"])
+    return found
+
+
+def test_near_east_1936_cites_each_document_on_the_pages_the_tei_gives_it(tmp_path):
+    """A citation's pages, from the Markdown's markers, are the TEI's: 586 documents, none laid out."""
+    book, _ = load(imported(tmp_path, "frus1936v03", dangling=r"'#in\d+'"))
+    cited = {c.anchor: c.pages for c in citations(book)}
+    tei = tei_document_pages(TEI / "frus1936v03.xml")
+    assert len(tei) == 586 and {a: cited.get(a) for a in tei} == tei
 
 
 def test_example_is_the_import(tmp_path):
