@@ -149,12 +149,13 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     return saved
 
 
-def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], dict]:
-    """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources and
-    destinations.
+def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pikepdf.Pdf], dict]:
+    """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources (by
+    digest) and destinations.
 
     A part is one PDF or several, its pieces. The PDF has their named destinations and one structure tree
-    made of theirs.
+    made of theirs. A source the last join opened (_OPEN) is taken as it is: copied into a new PDF, its
+    objects are those a source opened anew gives.
     """
     out = pikepdf.new()
     sources: dict[bytes, pikepdf.Pdf] = {}
