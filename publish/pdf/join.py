@@ -44,8 +44,8 @@ _STRING = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
 PDF_VERSION = "1.7"
 # Times an object stream ending in a carriage return is written again (each time, 255 in 256 come right).
 VARIATIONS = 3
-# The digests of the parts this process has found sound: a warm process (publish watch) checks each piece it
-# reads from the cache once, not on every build (80 pieces of a long chapter: half a second).
+# The digests of the parts this process has found sound or joined: a warm process (publish watch) checks each piece
+# it reads from the cache once at most, not on every build (80 pieces of a long chapter: half a second).
 _SOUND: set[bytes] = set()
 # The parts the last join read, open, by digest: the next join in this process opens only those that changed.
 _OPEN: dict[bytes, pikepdf.Pdf] = {}
@@ -165,6 +165,8 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pi
     for number, part in enumerate(parts):
         for index, pdf in enumerate(part):
             digest = hashlib.sha256(pdf).digest()
+            # Checked as it was read from the cache, or laid out by this build: read back, it is not checked again.
+            _SOUND.add(digest)
             while digest in sources:
                 # The same bytes twice (two identical parts): copied from two sources, or their pages would be one.
                 digest += b"+"
