@@ -162,11 +162,17 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pi
     first = None
     dests = {}
     structure = _Structure(out)
+    digests = [[hashlib.sha256(pdf).digest() for pdf in part] for part in parts]
+    wanted = {digest for part in digests for digest in part}
+    # Checked as they were read from the cache, or laid out by this build: read back, they are not checked again.
+    _SOUND.update(wanted)
+    # The last join's sources this one does not read are closed first, not held while it joins (another book's:
+    # a series builds its volumes in one process).
+    for digest in [digest for digest in _OPEN if digest[:32] not in wanted]:
+        _OPEN.pop(digest).close()
     for number, part in enumerate(parts):
         for index, pdf in enumerate(part):
-            digest = hashlib.sha256(pdf).digest()
-            # Checked as it was read from the cache, or laid out by this build: read back, it is not checked again.
-            _SOUND.add(digest)
+            digest = digests[number][index]
             while digest in sources:
                 # The same bytes twice (two identical parts): copied from two sources, or their pages would be one.
                 digest += b"+"
