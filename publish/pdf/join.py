@@ -44,15 +44,26 @@ _STRING = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
 PDF_VERSION = "1.7"
 # Times an object stream ending in a carriage return is written again (each time, 255 in 256 come right).
 VARIATIONS = 3
+# The digests of the parts this process has found sound or joined: a warm process (publish watch) checks each piece
+# it reads from the cache once at most, not on every build (80 pieces of a long chapter: half a second).
+_SOUND: set[bytes] = set()
+# The parts the last join read, open, by digest: the next join in this process opens only those that changed.
+_OPEN: dict[bytes, pikepdf.Pdf] = {}
 
 
 def part_problem(pdf: bytes) -> str:
     """Return why a laid-out part may not be joined into a book, or '' if it may."""
+    digest = hashlib.sha256(pdf).digest()
+    if digest in _SOUND:
+        return ""
     try:
         with pikepdf.open(io.BytesIO(pdf)) as part:
-            return _problem(part)
+            problem = _problem(part)
     except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         return f"not a PDF as this tool writes one ({type(exc).__name__}: {exc})"
+    if not problem:
+        _SOUND.add(digest)
+    return problem
 
 
 def _problem(part: pikepdf.Pdf) -> str:
@@ -127,24 +138,47 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     _unique_subsets(out)
     _unambiguous_ends(out)
     _finish(out, book, first_main)
-    return _save(out, sources)
+    saved = _save(out)
+    # Open until saved (qpdf reads a copied stream's data from its source then); then kept for the next join,
+    # and those it did not read closed.
+    for digest, source in _OPEN.items():
+        if digest not in sources:
+            source.close()
+    _OPEN.clear()
+    _OPEN.update(sources)
+    return saved
 
 
-def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.Pdf], dict]:
-    """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources and
-    destinations.
+def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pikepdf.Pdf], dict]:
+    """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources (by
+    digest) and destinations.
 
     A part is one PDF or several, its pieces. The PDF has their named destinations and one structure tree
-    made of theirs.
+    made of theirs. A source the last join opened (_OPEN) is taken as it is: copied into a new PDF, its
+    objects are those a source opened anew gives.
     """
     out = pikepdf.new()
-    sources = []
+    sources: dict[bytes, pikepdf.Pdf] = {}
+    first = None
     dests = {}
     structure = _Structure(out)
+    digests = [[hashlib.sha256(pdf).digest() for pdf in part] for part in parts]
+    wanted = {digest for part in digests for digest in part}
+    # Checked as they were read from the cache, or laid out by this build: read back, they are not checked again.
+    _SOUND.update(wanted)
+    # The last join's sources this one does not read are closed first, not held while it joins (another book's:
+    # a series builds its volumes in one process).
+    for digest in [digest for digest in _OPEN if digest[:32] not in wanted]:
+        _OPEN.pop(digest).close()
     for number, part in enumerate(parts):
         for index, pdf in enumerate(part):
-            source = pikepdf.open(io.BytesIO(pdf))
-            sources.append(source)
+            digest = digests[number][index]
+            while digest in sources:
+                # The same bytes twice (two identical parts): copied from two sources, or their pages would be one.
+                digest += b"+"
+            source = _OPEN.get(digest)
+            source = sources[digest] = pikepdf.open(io.BytesIO(pdf)) if source is None else source
+            first = source if first is None else first
             base = len(out.pages)
             local = {page.objgen: i for i, page in enumerate(source.pages)}
             if "/Names" in source.Root and "/Dests" in source.Root.Names:
@@ -165,7 +199,7 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, list[pikepdf.P
         # to a break in mid-line still sees the line's start and its margin number (ISO 32000-1 12.3.2.2).
         tree[name] = pikepdf.Array([out.pages[page].obj, pikepdf.Name.XYZ, None, top, None])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
-    structure.finish(sources[0])
+    structure.finish(first)
     return out, sources, dests
 
 
@@ -174,8 +208,8 @@ def _top(dest: pikepdf.Array):
     return dest[3] if len(dest) > 3 and dest[1] == pikepdf.Name.XYZ else None
 
 
-def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
-    """Return out's bytes, and close the files it was made from."""
+def _save(out: pikepdf.Pdf) -> bytes:
+    """Return out's bytes."""
     # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows
     # them). qpdf writes them, so their data cannot be given a line feed as a page's content is (see
     # _unambiguous_ends). About one in 256 ends in a carriage return, so a book of 70,000 objects (700
@@ -189,8 +223,6 @@ def _save(out: pikepdf.Pdf, sources: list[pikepdf.Pdf]) -> bytes:
         saved = _varied(saved, ambiguous) if tries <= VARIATIONS else None
     if saved is None:
         saved = _write(out, pikepdf.ObjectStreamMode.disable)
-    for source in sources:
-        source.close()
     return saved
 
 

@@ -320,22 +320,29 @@ class Merger:
         self.first = {}  # (key, role) -> the element the others join
         self.moved = {}  # objgen of an element joined to another -> that other
         self.names = {}  # ID of an element joined to another -> the other's ID
+        self.joins = 0  # how many joins were made: only a join adds kids to an element
 
     def walk(self, element) -> None:
         """Join the elements under element, each to the first before it that stands for the same HTML element."""
-        kids = []
-        for kid in _kids(element):
-            before = _count(element)
+        found = _kids(element)
+        kids, known = [], len(found)
+        for kid in found:
+            joins = self.joins
             if self._stays(kid):
                 kids.append(kid)
             # A kid standing for element itself (a note's box inside the note's) was joined to it: what it held
             # was added to element's kids, and goes where the kid stood.
-            if _count(element) > before:
-                kids.extend(_kids(element)[before:])
-        element.K = pikepdf.Array(kids)
+            if self.joins != joins and _count(element) > known:
+                kids.extend(_kids(element)[known:])
+                known = _count(element)
+        # Written again only if changed (the join walks every element of every piece; most stay as they are).
+        if len(kids) != len(found) or any(a is not b for a, b in zip(kids, found)) \
+                or not isinstance(element.get("/K"), pikepdf.Array) or element.K.is_indirect:
+            element.K = pikepdf.Array(kids)
 
     def join(self, element, into) -> None:
         """Join element (with all it holds) to into: its content follows into's."""
+        self.joins += 1
         self.moved[element.objgen] = into
         if "/ID" in element:
             if "/ID" in into:

@@ -7,7 +7,7 @@ import pdfplumber
 import pytest
 
 from publish.build import build
-from publish.pdf import pieces, typeset
+from publish.pdf import join, pieces, typeset
 
 from readers import assert_accessible_and_archival
 from synthetic import generate
@@ -70,12 +70,18 @@ def test_an_edit_rebuilt_from_the_cache_is_the_clean_build(manuscript, edit, tmp
     folder, root = manuscript
     chapter = next(folder.glob("*.md"))
     chapter.write_text(EDITS[edit](chapter.read_text(encoding="utf-8")), encoding="utf-8")
-    laid = []
+    laid, before = [], dict(join._OPEN)
     layout = typeset.Typesetter.layout
     monkeypatch.setattr(typeset.Typesetter, "layout",
                         lambda self, html, *rest: (d := layout(self, html, *rest), laid.append(len(d.pages)))[0])
     incremental = build(folder, root / "incremental", ("pdf",), jobs=1).outputs["pdf"]
     monkeypatch.undo()
+    # The pieces the edit left as they were are joined from the sources the build before opened.
+    assert [digest for digest, source in join._OPEN.items() if before.get(digest) is source]
+    # The clean build as a new process makes it, with no part checked or opened before: the rebuild (as in
+    # `publish watch`) took the pieces it had checked, and opened, in the build before.
+    monkeypatch.setattr(join, "_SOUND", set())
+    monkeypatch.setattr(join, "_OPEN", {})
     clean = build(folder, tmp_path / "clean", ("pdf",), jobs=1).outputs["pdf"]
     assert _pages(incremental) == _pages(clean)
     assert incremental.read_bytes() == clean.read_bytes()

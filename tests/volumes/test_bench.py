@@ -24,6 +24,13 @@ def test_benchmark_runs_on_the_sample(tmp_path):
         "epub edit / pandoc epub", "pdf one process / pandoc+weasyprint", "check / pandoc epub",
         "pdf one word mid longest chapter / pandoc+weasyprint", "pdf one paragraph inserted / pandoc+weasyprint"}
     assert "publish pdf, one chapter edited" in run.stdout
+    # The watch loop, save to PDF, against the pandoc pass of the same run: by wall and, for a shared machine, by CPU.
+    watch = report["workloads"]["sample"]["watch"]
+    edit = watch["publish watch, one word mid longest chapter, save to PDF"]
+    pandoc = results["pandoc --pdf-engine=weasyprint"]
+    assert edit["cpu"] > 0 and edit["load"] >= 0
+    assert watch["CPU ratio to pandoc --pdf-engine=weasyprint"] == edit["cpu"] / pandoc["cpu"]
+    assert watch["ratio to pandoc --pdf-engine=weasyprint"] == edit["wall"] / pandoc["wall"]
     # The cold row of a shared volume: its pages, our build and pandoc's in the same run, and their ratio.
     volume = report["volumes"]["frus1961-63v05_d270"]
     assert volume["pages"] > 1 and volume["pandoc pages"] > 0
