@@ -352,6 +352,12 @@ def assert_accessible_and_archival(path: Path) -> None:
                           if isinstance(v, pikepdf.Dictionary)]
         lost = [str(v.S) for v in named if v.objgen not in in_tree]
         assert not lost, f"{len(lost)} of {len(named)} elements owning content are not in the tree: {lost[:5]}"
+        # A link stands in the text it belongs to: one at the top, between chapters, also cuts a chapter's section.
+        top = pdf.Root.StructTreeRoot.K
+        document = top[0] if isinstance(top, pikepdf.Array) else top
+        stray = [str(k.get("/Alt", "")) for k in document.K
+                 if isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/Link"]
+        assert not stray, f"links at the top of the structure tree, outside any text: {stray[:5]}"
 
 
 def _number_trees(tree):

@@ -55,6 +55,8 @@ KEY = "/PublishElement"
 CALLS = "/PublishNote"
 # ...and the note that a block of a note cut into pieces belongs to: settle puts it in the note.
 IN_NOTE = "/PublishInNote"
+# ...and the page break a margin number's link belongs to (its /Alt): settle puts the link beside it.
+BREAK_OF = "/PublishBreak"
 # Set on WeasyPrint's PDF while it is tagged: what build_box_tree keeps from page to page (_Keys).
 _STATE = "publish_keys"
 
@@ -202,6 +204,10 @@ def _furniture_links(box, parent, pdf, page_number, annotations):
         annotation["Contents"] = description
         element = pydyf.Dictionary({"Type": "/StructElem", "S": "/Link", "K": pydyf.Array([objr.reference]),
                                     "Pg": page, "P": parent.reference, "Alt": description})
+        if FACSIMILE_LINK in classes:
+            # A margin number's text is its page's label (html.py). One moved to the next page's first line
+            # (layout.py) is drawn outside its break's text: settle puts the link beside the break wherever.
+            element[BREAK_OF[1:]] = pydyf.String(_page_alt(text))
         pdf.add_object(element)
         annotations.append((element.reference, annotation))
         yield element
@@ -257,12 +263,17 @@ class _Keys:
                 attributes["Headers"] = pydyf.Array(names.get(h.string, h) for h in attributes["Headers"])
 
 
+def _page_alt(label: str) -> str:
+    """Return the /Alt of a page break's element: "page 588"."""
+    return f"page {label}"
+
+
 def _describe(element, html, classes: set[str]) -> None:
     """Add to the structure element of an HTML element what WeasyPrint leaves out."""
     if html.get("lang"):
         element["Lang"] = pydyf.String(html.get("lang"))  # text in another language
     if PAGEBREAK in classes and html.get(PAGE_LABEL):
-        element["Alt"] = pydyf.String(f"page {html.get(PAGE_LABEL)}")
+        element["Alt"] = pydyf.String(_page_alt(html.get(PAGE_LABEL)))
     elif element["S"] == "/TH":
         # Which cells a header heads, for checkers and readers that do not follow /Headers.
         element["A"]["Scope"] = "/Row" if html.get("scope") == "row" else "/Column"
@@ -293,6 +304,8 @@ def settle(pdf: bytes) -> bytes:
                 del element[CALLS]
             if IN_NOTE in element:
                 del element[IN_NOTE]
+            if BREAK_OF in element:
+                del element[BREAK_OF]
             # Only the part's top elements keep their key, for the join (a chapter's pieces share its section).
             if KEY in element and element.P.get("/S") != pikepdf.Name.Document:
                 del element[KEY]
@@ -455,13 +468,19 @@ def _annotate_links(root) -> None:
 
 
 def _lift_links(root) -> None:
-    """Put a Link element held by an element with /Alt (a page break, naming its page) just after it.
+    """Put a margin number's Link element just after its page break's element, wherever the number was drawn.
 
-    /Alt stands for all an element holds: assistive technology would never reach the link inside.
+    The break's /Alt stands for all it holds: assistive technology would never reach a link inside. A number
+    moved to the next page's first line is drawn outside the text, and its link would stand outside it too.
     """
-    for link in [e for e in _elements(root) if e.S == pikepdf.Name.Link and "/Alt" in e.P]:
-        holder, outer = link.P, link.P.P
-        holder.K = pikepdf.Array([kid for kid in _kids(holder) if not _is(kid, link)])
+    elements = list(_elements(root))
+    breaks = {str(e.Alt): e for e in elements if "/Alt" in e and e.S == pikepdf.Name.Span}
+    for link in [e for e in elements if e.S == pikepdf.Name.Link and BREAK_OF in e]:
+        holder = breaks.get(str(link[BREAK_OF]))
+        if holder is None or holder.get("/P") is None:
+            continue
+        _remove(link)
+        outer = holder.P
         kids = _kids(outer)
         at = next(i for i, kid in enumerate(kids) if _is(kid, holder))
         outer.K = pikepdf.Array([*kids[:at + 1], link, *kids[at + 1:]])

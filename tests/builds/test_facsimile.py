@@ -107,6 +107,36 @@ def test_a_scan_link_is_tagged_as_a_link_saying_where_it_goes(scanned):
     assert_accessible_and_archival(scanned.outputs["pdf"])
 
 
+def test_a_number_moved_to_the_next_page_keeps_its_link_beside_its_break(tmp_path):
+    # A break before every third word: some fall at the end of a page's last line, and their numbers are
+    # drawn on the next page's first line, outside the paragraph (layout.py).
+    words = [f"w{i:04d}" for i in range(900)]
+    text = " ".join(f"[Page {i // 3 + 2}]{{facs=f{i // 3 + 2}}}{w}" if i % 3 == 0 else w for i, w in enumerate(words))
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# One\n\n[Page 1]{{facs=f1}} {text}.\n"},
+                             extra=f"facsimile_url: {SCANS}\n")
+    result = build(folder, tmp_path / "out", ("pdf",))
+    with pikepdf.open(result.outputs["pdf"]) as pdf:
+        pages = {page.objgen: i for i, page in enumerate(pdf.pages)}
+        elements = list(structure_elements(pdf))
+        breaks = {str(e.Alt): e for e in elements if e.S == "/Span" and "/Alt" in e}
+        links = [e for e in elements if e.S == "/Link" and str(e.get("/Alt", "")).startswith("scanned image of ")]
+        assert len(links) == len(breaks) == 301
+        moved = 0
+        for link in links:
+            page_break = breaks[str(link.Alt).removeprefix("scanned image of ")]
+            # Just after its break, in the paragraph: never at the top of the tree, between sections.
+            siblings = list(link.P.K)
+            at = next(i for i, kid in enumerate(siblings) if isinstance(kid, pikepdf.Dictionary)
+                      and kid.objgen == link.objgen)
+            assert at > 0 and siblings[at - 1].objgen == page_break.objgen
+            moved += pages[link.Pg.objgen] != pages[page_break.Pg.objgen]
+        assert moved, "no number was moved to the next page: the case is not exercised"
+        document = pdf.Root.StructTreeRoot.K[0] if isinstance(pdf.Root.StructTreeRoot.K, pikepdf.Array) \
+            else pdf.Root.StructTreeRoot.K
+        assert "/Link" not in [str(k.S) for k in document.K]
+    assert_accessible_and_archival(result.outputs["pdf"])
+
+
 def test_each_page_marker_links_to_its_scanned_page_and_no_other(scanned):
     epub = Ebook(scanned.outputs["epub"])
     assert marker_links(epub) == {label: SCANS.format(facs=SCANNED[label]) if label in SCANNED else ""
