@@ -19,6 +19,7 @@ from ..book.markup import (
     CHAPTER,
     CHAPTER_PART,
     CONTENTS,
+    CITATION,
     CONTENTS_FOLIO,
     CONTINUED,
     EDITION,
@@ -251,6 +252,8 @@ def _is_caption(block) -> bool:
 
 def _is_head(block) -> bool:
     """Tell whether a block can be part of a heading's head: a short block of its own, holding no heading."""
+    if block is not None and CITATION in (block.get("class") or "").split():
+        return True  # the line citing a document, however long its volume's title makes it
     return (block is not None and block.tag == "div" and len(block.text_content()) <= HEAD_CHARS
             and not any(el.tag in HEADINGS for el in block.iter()))
 

@@ -235,9 +235,14 @@ def _write(pdf: pikepdf.Pdf, mode: pikepdf.ObjectStreamMode) -> bytes:
 
 
 def _ambiguous_object_streams(pdf: bytes) -> dict[int, list[tuple[int, int]]]:
-    """Return the objects of each object stream of the saved file whose data ends in a carriage return, by stream."""
+    """Return the objects of each object stream of the saved file whose data ends in a carriage return, by stream.
+
+    The cross-reference stream, which qpdf writes last, may end so too: it lists the objects' offsets, so
+    an object stream varied (any one) writes it again.
+    """
     if b"\r\nendstream" not in pdf:  # the common case, found at once
         return {}
+    xref = pdf[:pdf.rfind(b"endstream")].endswith(b"\r\n")
     with pikepdf.open(io.BytesIO(pdf)) as saved:
         # The object streams are those the cross-reference stream places objects in: read only them, not
         # every object of the book (which took longer than saving it, each time).
@@ -245,8 +250,12 @@ def _ambiguous_object_streams(pdf: bytes) -> dict[int, list[tuple[int, int]]]:
         for objgen, entry in saved.get_xref_table().items():
             if entry.type == 2:
                 members.setdefault(entry.obj_stream_number, []).append(objgen)
-        return {number: sorted(objects) for number, objects in sorted(members.items())
-                if saved.get_object(number, 0).read_raw_bytes().endswith(b"\r")}
+        found = {number: sorted(objects) for number, objects in sorted(members.items())
+                 if saved.get_object(number, 0).read_raw_bytes().endswith(b"\r")}
+        if xref and not found and members:
+            number = max(members, key=lambda n: (len(members[n]), -n))  # the most objects: most likely to vary
+            found[number] = sorted(members[number])
+        return found
 
 
 def _varied(pdf: bytes, ambiguous: dict[int, list[tuple[int, int]]]) -> bytes | None:

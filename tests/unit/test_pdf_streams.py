@@ -36,9 +36,31 @@ def _object_streams(data: bytes) -> dict[int, bytes]:
 def _ambiguous_document(elements: bool = True) -> pikepdf.Pdf:
     """Return the first such document that qpdf writes with an object stream ending in a carriage return."""
     for objects in range(100, 2000):
-        if _ambiguous_object_streams(_generated(_document(objects, elements))):
+        if any(data.endswith(b"\r") for data in _object_streams(_generated(_document(objects, elements))).values()):
             return _document(objects, elements)
     raise AssertionError("no document found whose object stream ends in a carriage return")
+
+
+def _xref_ends(data: bytes) -> bool:
+    """Say whether the cross-reference stream (qpdf writes it last) ends in a carriage return."""
+    return data[:data.rfind(b"endstream")].endswith(b"\r\n")
+
+
+def test_the_cross_reference_stream_never_ends_in_a_carriage_return():
+    for objects in range(100, 3000):
+        data = _generated(_document(objects))
+        if _xref_ends(data) and not any(d.endswith(b"\r") for d in _object_streams(data).values()):
+            pdf = _document(objects)
+            break
+    else:
+        raise AssertionError("no document found whose cross-reference stream alone ends in a carriage return")
+    assert _ambiguous_object_streams(data)
+    saved = _save(pdf)
+    assert not _xref_ends(saved) and not _ambiguous_object_streams(saved)
+    with pikepdf.open(io.BytesIO(saved)) as again:
+        assert [str(item.T) for item in again.pages[0].Items] == [str(i) for i in range(objects)]
+        assert not any(obj.read_raw_bytes().endswith(b"\r") for obj in again.objects
+                       if isinstance(obj, pikepdf.Stream))
 
 
 def test_object_streams_never_end_in_a_carriage_return():
@@ -81,12 +103,14 @@ def test_without_object_streams_when_no_variation_will_do(monkeypatch):
 
 
 def test_the_check_reads_the_object_streams_every_object_would_show():
-    # It reads only the object streams the cross-reference stream names; reading every object is the oracle.
+    # It reads only the object streams the cross-reference stream names, and the cross-reference stream;
+    # reading every object is the oracle.
     seen = set()
     for objects in range(100, 1500, 9):
         saved = _generated(_document(objects))
         with pikepdf.open(io.BytesIO(saved)) as pdf:
-            expected = any(isinstance(obj, pikepdf.Stream) and obj.get("/Type") == pikepdf.Name.ObjStm
+            kinds = (pikepdf.Name.ObjStm, pikepdf.Name.XRef)
+            expected = any(isinstance(obj, pikepdf.Stream) and obj.get("/Type") in kinds
                            and obj.read_raw_bytes().endswith(b"\r") for obj in pdf.objects)
         assert bool(_ambiguous_object_streams(saved)) == expected, objects
         seen.add(expected)
