@@ -155,10 +155,18 @@ def short_form(meta: Metadata, citation: Citation) -> list:
 
     Foreign Relations of the United States, 1961–1963, vol. V, Soviet Union, doc. 270, pp. 587–589.
     """
-    series = ", ".join(p for p in (meta.series, meta.subseries) if p)
+    # A title some volumes' TEI gives twice (1861: the subseries is the volume's title) is printed once.
+    def same(a: str, b: str) -> bool:
+        return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    titles: list[str] = []
+    for text in (meta.series, meta.subseries):
+        if text and not any(same(text, t) for t in titles):
+            titles.append(text)
+    title = meta.volume_title if not any(same(meta.volume_title, t) for t in titles) else ""
+    series = ", ".join(titles)
     volume = f"vol. {VOLUME_WORD.sub('', meta.volume)}" if meta.volume else ""
     parts: list = []
-    for piece in (E.I(series) if series else None, volume, E.I(meta.volume_title),
+    for piece in (E.I(series) if series else None, volume, E.I(title) if title else None,
                   f"doc. {citation.number}" if citation.number else "",
                   cite_pages(citation.first, citation.last) if citation.pages else ""):
         if piece is None or piece == "":

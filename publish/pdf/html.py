@@ -215,6 +215,10 @@ def _keep_headings(body, measure_ems: float) -> None:
             for block in lead:
                 _add_class(block, WITH_NEXT)
         block = heading.getnext()
+        if block is not None and CITATION in (block.get("class") or "").split():
+            # The line citing a document, however long its volume's title makes it, is not one of its head's blocks.
+            _add_class(block, WITH_NEXT)
+            block = block.getnext()
         for _ in range(HEAD_BLOCKS):
             if not _is_head(block):
                 break
@@ -252,8 +256,6 @@ def _is_caption(block) -> bool:
 
 def _is_head(block) -> bool:
     """Tell whether a block can be part of a heading's head: a short block of its own, holding no heading."""
-    if block is not None and CITATION in (block.get("class") or "").split():
-        return True  # the line citing a document, however long its volume's title makes it
     return (block is not None and block.tag == "div" and len(block.text_content()) <= HEAD_CHARS
             and not any(el.tag in HEADINGS for el in block.iter()))
 
