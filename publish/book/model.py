@@ -1,6 +1,7 @@
 """The book as both writers read it: chapters, documents, notes, page breaks and the outline."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,40 @@ class Section:
 
 
 @dataclass
+class Division:
+    """A heading and what it heads: a document (``## 270. Editorial Note``), or a part of one under a lower heading."""
+
+    level: int  # the heading's: 2 for a document's
+    content: list  # the heading, then the blocks and the lower headings' divisions after it, in order
+
+
+def divide(blocks: Iterable, level: Callable[[object], int | None], within: int = 1) -> list:
+    """Return blocks with each heading deeper than `within` made a Division of what it heads, as HTML sections nest.
+
+    A heading's division runs to the next heading of its level or higher; a lower one's nests in it (pandoc's
+    --section-divs). level(block) is a block's heading level, None for a block that is no heading; a heading
+    of level `within` or higher (a chapter's title: its chapter is its division) opens none.
+    """
+    out: list = []
+    open_: list[Division] = []
+    for block in blocks:
+        n = level(block)
+        while n is not None and open_ and open_[-1].level >= n:
+            open_.pop()
+        item = Division(n, [block]) if n is not None and n > within else block
+        (open_[-1].content if open_ else out).append(item)
+        if item is not block:
+            open_.append(item)
+    return out
+
+
+def heading_level(element) -> int | None:
+    """Return an HTML element's heading level (2 for an h2), None if it is no heading."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    return int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" else None
+
+
+@dataclass
 class Chapter:
     """A first-level division: its content as one HTML ``section`` element."""
 
@@ -65,6 +100,11 @@ class Chapter:
                 else:
                     yield from walk(child)
         yield from walk(self.body)
+
+    def divisions(self, body: etree._Element | None = None) -> list:
+        """Return the blocks of the chapter's section (or of a copy of it), each heading below the title made a
+        Division of what it heads: its documents, and their parts under lower headings."""
+        return divide(self.body if body is None else body, heading_level)
 
 
 @dataclass(frozen=True)

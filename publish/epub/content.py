@@ -20,7 +20,7 @@ from ..book.markup import (
     cite_pages,
     ref_id,
 )
-from ..book.model import Book, Chapter, Note, Section
+from ..book.model import Book, Chapter, Division, Note, Section
 from ..book.pages import PageBreak
 
 # Reading systems and e-book converters advise content documents of at most about 300 KB: larger ones
@@ -74,24 +74,31 @@ def locations(docs: list[ContentDocument]) -> dict[str, str]:
 
 
 def _split(chapter: Chapter, index: int, facsimiles: dict[str, str]) -> list[ContentDocument]:
-    """Cut a chapter into documents (its `## ` sections), each followed by its notes, and pack them into files."""
+    """Cut a chapter into documents (its `## ` sections), each a section closed by its notes, and pack them into
+    files."""
     body = copy.deepcopy(chapter.body)
     _mark_breaks(body, facsimiles)
-    parts: list[list] = [[]]
+    # The chapter's opening blocks, then each document a section of its own (a lower heading's nested in it): a
+    # division runs to the next heading of its level or higher, so every block after the first is in one.
+    opening, documents = [], []
+    for item in chapter.divisions(body):
+        if isinstance(item, Division):
+            documents.append((item.content[0].get("id"), _section(item)))
+        else:
+            opening.append(item)
     for el in list(body):
-        if el.tag == "h2":
-            parts.append([])
-        parts[-1].append(el)
         body.remove(el)
     sections = {s.anchor: s for s in chapter.sections}
-    for part in parts:
-        notes = _notes(part, chapter, sections.get(part[0].get("id")) if part else None, facsimiles)
+    notes = _notes(opening, chapter, None, facsimiles)
+    if notes is not None:
+        opening.append(notes)
+    for anchor, section in documents:
+        notes = _notes([section], chapter, sections.get(anchor), facsimiles)
         if notes is not None:
-            part.append(notes)
-    if len(parts) > 1:
-        # The chapter's heading and opening text stay with its first document: no file holds a title alone.
-        opening = parts.pop(0)
-        parts[0][:0] = opening
+            section.append(notes)  # a document's notes close its section
+    # The chapter's heading and opening text stay with its first document: no file holds a title alone.
+    parts = [[section] for _, section in documents] or [[]]
+    parts[0][:0] = opening
     files: list[list] = [[]]
     size = 0
     for part in parts:
@@ -112,6 +119,17 @@ def _split(chapter: Chapter, index: int, facsimiles: dict[str, str]) -> list[Con
         holder.extend(elements)
         docs.append(ContentDocument(chapter_file(index, number), chapter.title, [holder], body_type))
     return docs
+
+
+def _section(division: Division):
+    """Return a division as a section of the content document, named by its heading where the heading has an id."""
+    section = H.SECTION()
+    heading = division.content[0]
+    if heading.get("id"):
+        section.set("aria-labelledby", heading.get("id"))
+    for item in division.content:
+        section.append(_section(item) if isinstance(item, Division) else item)
+    return section
 
 
 def _wide_tables(body) -> None:

@@ -18,11 +18,11 @@ from lxml import etree
 
 from .. import __version__
 from ..book.markup import cite_pages
-from ..book.model import Book
+from ..book.model import Book, Chapter, Division, divide
 from ..book.pages import roman
 from .html import OTHER_PART
 from .laid import Laid
-from .tagging import KEY, Merger, identify
+from .tagging import KEY, Merger, _kids, _role, identify
 
 # The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
 ORIGINAL_PAGES = "Original pages"
@@ -122,7 +122,7 @@ def _acting(part: pikepdf.Pdf) -> str:
 
 def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     """Return the parts joined (a blank verso after any that ends on a recto) as the finished PDF."""
-    out, sources, dests = _gather([part.pdfs for part in parts])
+    out, sources, dests = _gather([part.pdfs for part in parts], book.chapters)
     titles = {point.anchor: point.title for point in _points(book.outline)}
     for page in out.pages:
         for annot in page.get("/Annots", []):
@@ -149,12 +149,13 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
     return saved
 
 
-def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pikepdf.Pdf], dict]:
+def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pikepdf.Pdf, dict[bytes, pikepdf.Pdf],
+                                                                          dict]:
     """Return a PDF of the parts' pages in order (a blank verso after a part ending on a recto), its sources (by
     digest) and destinations.
 
-    A part is one PDF or several, its pieces. The PDF has their named destinations and one structure tree
-    made of theirs. A source the last join opened (_OPEN) is taken as it is: copied into a new PDF, its
+    A part is one PDF or several, its pieces: the prelims', then each chapter's. The PDF has their named
+    destinations and one structure tree made of theirs, each chapter's documents a section of its own. A source the last join opened (_OPEN) is taken as it is: copied into a new PDF, its
     objects are those a source opened anew gives.
     """
     out = pikepdf.new()
@@ -188,7 +189,7 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pi
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(source.pages)
-            structure.add(source, out.pages[base:], continued=index > 0)
+            structure.add(source, out.pages[base:], number, continued=index > 0)
         if len(out.pages) % 2 and number < len(parts) - 1:
             box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
@@ -199,6 +200,8 @@ def _gather(parts: list[tuple[bytes, ...]]) -> tuple[pikepdf.Pdf, dict[bytes, pi
         # to a break in mid-line still sees the line's start and its margin number (ISO 32000-1 12.3.2.2).
         tree[name] = pikepdf.Array([out.pages[page].obj, pikepdf.Name.XYZ, None, top, None])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    for number, chapter in enumerate(chapters, 1):
+        structure.divide(number, chapter)
     structure.finish(first)
     return out, sources, dests
 
@@ -307,8 +310,9 @@ class _Structure:
         self.roles = pikepdf.Dictionary()
         self.ids = {}
         self.merger = Merger()  # a chapter's pieces continue its section
+        self.tops: dict[int, list] = {}  # each part's top elements, by its number
 
-    def add(self, source: pikepdf.Pdf, pages, continued: bool = False) -> None:
+    def add(self, source: pikepdf.Pdf, pages, part: int, continued: bool = False) -> None:
         """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far.
 
         continued: the part is a piece of the chapter before, and continues the element it ended in.
@@ -343,10 +347,48 @@ class _Structure:
                 if isinstance(kid, pikepdf.Dictionary):
                     kid.P = self.document
                 self.document.K.append(kid)
+                self.tops.setdefault(part, []).append(kid)
         if "/IDTree" in root:
             # Each part's IDs are its own (tagging.settle); two parts may still hold one an author repeated.
             for element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).values():
                 identify(self.ids, element)
+
+    def divide(self, part: int, chapter: Chapter) -> None:
+        """Make each document of a chapter's part, its pieces joined, a Sect in the chapter's: its heading first, then
+        what it heads (book.model.divide), its notes beside their calls as they were; so with lower headings'.
+
+        Grouped once the part's pieces are joined, a document is one Sect wherever its pages and pieces end; the
+        pages are as they were laid out. Each document's Sect is titled as the book names it.
+        """
+        for section in self.tops.get(part, []):
+            kids = _kids(section)
+            # WeasyPrint sets a section's text in its blocks' elements: text of its own (none a manuscript gives)
+            # is owned by the section in the parent tree, and is left where it is, with the section's blocks.
+            if section.get("/S") != pikepdf.Name.Sect or not all(_role(kid) for kid in kids):
+                continue
+            divided = divide(kids, _heading_level)
+            tree, model = list(_divisions(divided)), list(_divisions(chapter.divisions()))
+            # The tree's divisions are the chapter's HTML's, heading for heading (unless a heading drew nothing).
+            titles = {s.anchor: s.title for s in chapter.sections}
+            names = {id(t): titles.get(m.content[0].get("id")) for t, m in zip(tree, model)} \
+                if [d.level for d in tree] == [d.level for d in model] else {}
+            section.K = pikepdf.Array(self._sections(section, divided, names))
+
+    def _sections(self, parent, items: list, names: dict) -> list:
+        """Return the kids of a structure element, each Division a Sect of its own under it, titled as names has it."""
+        kids = []
+        for item in items:
+            if isinstance(item, Division):
+                sect = self.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Sect,
+                                                                 P=parent))
+                if names.get(id(item)):
+                    sect.T = pikepdf.String(names[id(item)])
+                sect.K = pikepdf.Array(self._sections(sect, item.content, names))
+                item = sect
+            else:
+                item.P = parent
+            kids.append(item)
+        return kids
 
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
@@ -374,6 +416,20 @@ class _Structure:
             pdf.Root.OutputIntents = _copy(pdf, first, first.Root.OutputIntents)
         for page in pdf.pages:
             page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
+
+
+def _heading_level(element) -> int | None:
+    """Return a structure element's heading level (2 for an H2), None if it is no numbered heading."""
+    role = str(element.S)
+    return int(role[2]) if len(role) == 3 and role.startswith("/H") and role[2] in "123456" else None
+
+
+def _divisions(items: list):
+    """Yield each Division among items, each before those it holds."""
+    for item in items:
+        if isinstance(item, Division):
+            yield item
+            yield from _divisions(item.content)
 
 
 def _continues(kid, last) -> bool:

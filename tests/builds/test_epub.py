@@ -135,10 +135,10 @@ def test_a_long_chapter_is_split_at_documents_into_files_of_at_most_300_kb(examp
     assert epub.xhtml(long[0]).xpath("count(//x:h1)", namespaces=NS) == 1
     assert epub.xhtml(long[0]).xpath("count(//x:h2)", namespaces=NS) >= 1
     for href in long[1:]:
-        # A continuation opens with a document's heading: the split falls between documents.
+        # A continuation opens with a document's section: the split falls between documents.
         first = epub.xhtml(href).xpath("//x:body/*[1]/*[1]", namespaces=NS)[0]
-        assert first.tag == f"{{{NS['x']}}}h2" and first.get("id") in {s.anchor for c in result.book.chapters
-                                                                       for s in c.sections}
+        assert first.tag == f"{{{NS['x']}}}section" and first[0].tag == f"{{{NS['x']}}}h2"
+        assert first[0].get("id") in {s.anchor for c in result.book.chapters for s in c.sections}
     # Every id of the book is in the EPUB once, under the same name as the PDF's destinations.
     ids = [i for href in epub.content_documents() for i in epub.xhtml(href).xpath("//@id")]
     assert len(ids) == len(set(ids)) and set(result.book.anchors()) <= set(ids)
@@ -316,7 +316,35 @@ def test_the_text_asks_the_reading_system_to_hyphenate_in_the_books_language(sam
              for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)}
     # A dictionary is the reading system's: none in the EPUB, and no soft hyphen in the text to copy.
     assert "hyphens: auto" in rules["p"] and "-epub-hyphens: auto" in rules["p"]
+    # Justified only where the reading system hyphenates; ragged right where it does not (or knows no @supports).
+    assert "text-align: start" in rules["p"] and "justify" not in rules["p"]
+    supports = next(r for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+                    if r.type == "at-rule" and r.lower_at_keyword == "supports")
+    assert " ".join(tinycss2.serialize(supports.prelude).split()) == "(hyphens: auto) or (-webkit-hyphens: auto)"
+    inner = {tinycss2.serialize(r.prelude).strip(): tinycss2.serialize(r.content).strip()
+             for r in tinycss2.parse_blocks_contents(supports.content, skip_comments=True, skip_whitespace=True)}
+    assert inner == {"p": "text-align: justify;"}
     assert not any("\u00ad" in epub.files[epub.base + href].decode() for href in epub.content_documents())
+
+
+def test_each_document_is_a_section_named_by_its_heading_holding_its_text_and_notes(example):
+    result, epub = example
+    chapters = result.book.chapters
+    found = []
+    for href in epub.content_documents():
+        for section in epub.xhtml(href).xpath("//x:section[x:h2]", namespaces=NS):
+            heading = section[0]
+            assert heading.tag == f"{{{NS['x']}}}h2" and section.get("aria-labelledby") == heading.get("id")
+            # It runs to the next document: no heading of its level or higher in it but its own.
+            assert section.xpath("count(.//x:h1 | .//x:h2)", namespaces=NS) == 1
+            refs = section.xpath(".//x:a[@epub:type='noteref']/@href", namespaces=NS)
+            # Its notes close it, each reference's note in it.
+            assert (section[-1].get(OPS_TYPE) == "footnotes") == bool(refs)
+            assert {h[1:] for h in refs} == set(section.xpath(".//x:aside/@id", namespaces=NS))
+            found.append(heading.get("id"))
+    # One section per document, in order, none split in two (the files break between documents).
+    assert found == [s.anchor for c in chapters for s in c.sections]
+    assert sum(len(c.sections) for c in chapters) > 50
 
 
 def test_metadata(sample_build):

@@ -10,7 +10,8 @@
 // CSS pixels. The screenshot, if asked for, is the paginated viewer (docs/ in the README).
 // With FIND set to a JSON list of [document href, text], each view also tells, per text, whether a
 // reader paging on from the document's start gets it on screen (scrolling its box if it has to) and
-// how; with MEASURE set, the most characters on one line of the shown page's paragraphs.
+// how; with MEASURE set, the most characters on one line of the shown page's paragraphs, and how a
+// paragraph of the text is set there.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -59,7 +60,10 @@ try {
     });
     result.views[name] = { viewer, ms, shown: await shown(page), number: await pageNumber(page, anchor) };
     if (name === "paginated" && screenshot) await page.screenshot({ path: screenshot, clip: viewer });
-    if (process.env.MEASURE) result.views[name].longestLine = await longestLine(page);
+    if (process.env.MEASURE) {
+      result.views[name].longestLine = await longestLine(page);
+      result.views[name].setting = await setting(page);
+    }
     result.views[name].note = noteref ? await followNote(page, noteref) : null;
     if (FIND.length) {
       result.views[name].found = {};
@@ -210,6 +214,17 @@ async function longestLine(page) {
       most = Math.max(most, ...lines.values());
     }
     return most;
+  });
+}
+
+// How the shown document's first paragraph of text is set: whether Chromium hyphenates (as CSS asks),
+// the paragraph's computed alignment and hyphenation, and the document's language.
+async function setting(page) {
+  return content(page).evaluate(() => {
+    const p = [...document.querySelectorAll("p")].find((e) => !e.className && !e.closest("aside, div, nav"));
+    const style = getComputedStyle(p);
+    return { hyphenates: CSS.supports("hyphens", "auto") || CSS.supports("-webkit-hyphens", "auto"),
+      align: style.textAlign, hyphens: style.hyphens || style.webkitHyphens, lang: document.documentElement.lang };
   });
 }
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from publish.book.model import Division, divide
 from publish.book.pages import PageBreak, find_markers, roman_value
 from publish.build import load
 
@@ -138,3 +139,35 @@ def test_the_verso_head_names_the_series_as_frus_prints_it(series, head, tmp_pat
     folder = make_manuscript(tmp_path / "m", {"01.md": "# One\n\nText.\n"}, extra=f"series: {series}\n")
     meta, _ = load_metadata(folder)
     assert meta.verso_head == head
+
+
+def test_a_heading_heads_what_follows_it_to_the_next_of_its_level_or_higher_lower_ones_nested():
+    level = {"h1": 1, "h2": 2, "h3": 3, "h4": 4}.get
+    shape = lambda items: [(d.level, shape(d.content)) if isinstance(d, Division) else d for d in items]  # noqa: E731
+    blocks = ["h1", "p1", "h2", "p2", "h3", "p3", "h2", "p4", "h4", "h3", "p5"]
+    assert shape(divide(blocks, level)) == [
+        "h1", "p1", (2, ["h2", "p2", (3, ["h3", "p3"])]), (2, ["h2", "p4", (4, ["h4"]), (3, ["h3", "p5"])])]
+
+
+def test_a_chapters_divisions_are_its_documents(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": """
+        # One
+
+        Opening.
+
+        ## 1. First Document
+
+        Text.
+
+        ### Enclosure
+
+        Enclosed.
+
+        ## 2. Second Document
+
+        More.
+        """})
+    chapter = load(folder)[0].chapters[0]
+    divisions = [d for d in chapter.divisions() if isinstance(d, Division)]
+    assert [d.content[0].get("id") for d in divisions] == [s.anchor for s in chapter.sections] == ["d1", "d2"]
+    assert [el.tag if not isinstance(el, Division) else el.level for el in divisions[0].content] == ["h2", "div", "p", 3]

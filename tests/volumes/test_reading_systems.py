@@ -272,6 +272,14 @@ def test_a_desktop_line_is_at_most_90_characters(tables_in_epubjs):
 
 
 @pytest.mark.parametrize("view", ["paginated", "scrolled", "desktop", "narrow", "phoneScrolled"])
+def test_the_text_is_justified_where_the_reading_system_hyphenates(tables_in_epubjs, view):
+    _, seen = tables_in_epubjs
+    setting = seen["views"][view]["setting"]
+    # Chromium knows `hyphens: auto`: the text is justified there, hyphenated in the document's language.
+    assert setting == {"hyphenates": True, "align": "justify", "hyphens": "auto", "lang": "en"}, setting
+
+
+@pytest.mark.parametrize("view", ["paginated", "scrolled", "desktop", "narrow", "phoneScrolled"])
 def test_every_row_of_a_table_both_wide_and_long_can_be_reached(tables_in_epubjs, view):
     _, seen = tables_in_epubjs
     found = seen["views"][view]["found"]
