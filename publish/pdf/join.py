@@ -155,8 +155,9 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
     digest) and destinations.
 
     A part is one PDF or several, its pieces: the prelims', then each chapter's. The PDF has their named
-    destinations and one structure tree made of theirs, each chapter's documents a section of its own. A source the last join opened (_OPEN) is taken as it is: copied into a new PDF, its
-    objects are those a source opened anew gives.
+    destinations and one structure tree made of theirs, each chapter's documents a section of its own. A
+    source the last join opened (_OPEN) is taken as it is: copied into a new PDF, its objects are those a
+    source opened anew gives.
     """
     out = pikepdf.new()
     sources: dict[bytes, pikepdf.Pdf] = {}
@@ -354,16 +355,18 @@ class _Structure:
                 identify(self.ids, element)
 
     def divide(self, part: int, chapter: Chapter) -> None:
-        """Make each document of a chapter's part, its pieces joined, a Sect in the chapter's: its heading first, then
-        what it heads (book.model.divide), its notes beside their calls as they were; so with lower headings'.
+        """Make each document of a chapter's part a Sect in the chapter's, titled as the book names it.
 
-        Grouped once the part's pieces are joined, a document is one Sect wherever its pages and pieces end; the
-        pages are as they were laid out. Each document's Sect is titled as the book names it.
+        A document's Sect holds its heading, then what it heads (book.model.divide: up to the next heading of
+        its level or higher, a lower heading's Sect nested), its notes beside their calls as before. Grouped
+        once the part's pieces are joined, a document is one Sect wherever its pages and pieces end, and the
+        pages stay as they were drawn.
         """
         for section in self.tops.get(part, []):
             kids = _kids(section)
-            # WeasyPrint sets a section's text in its blocks' elements: text of its own (none a manuscript gives)
-            # is owned by the section in the parent tree, and is left where it is, with the section's blocks.
+            # A section holding content of its own (text set straight in it, which no manuscript gives: WeasyPrint
+            # tags text in its blocks' elements) is left as it is: moved, the content's owner in the parent tree
+            # would change.
             if section.get("/S") != pikepdf.Name.Sect or not all(_role(kid) for kid in kids):
                 continue
             divided = divide(kids, _heading_level)
@@ -419,7 +422,7 @@ class _Structure:
 
 
 def _heading_level(element) -> int | None:
-    """Return a structure element's heading level (2 for an H2), None if it is no numbered heading."""
+    """Return a structure element's heading level (2 for an H2), None if it is no heading."""
     role = str(element.S)
     return int(role[2]) if len(role) == 3 and role.startswith("/H") and role[2] in "123456" else None
 

@@ -1,4 +1,4 @@
-"""Each document is one section of the PDF's structure tree, whatever its pages and the pieces its chapter is cut into."""
+"""Each document is one section of the PDF's structure tree, whatever its pages and its chapter's pieces."""
 from __future__ import annotations
 
 import io
