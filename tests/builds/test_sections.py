@@ -116,10 +116,12 @@ def test_a_lower_heading_opens_a_section_in_its_document(sectioned):
     _, words, tagged, _, _, _ = sectioned
     fifth = _documents(tagged)[4]
     kids = _kids(fifth)
-    assert [str(k.S) for k in kids[:2]] == ["/H2", "/P"] and kids[-1].S == "/Sect"
+    # Its heading, the line citing it, its first paragraph, then the enclosure's section.
+    assert [str(k.S) for k in kids] == ["/H2", "/Div", "/P", "/Sect"]
     inner = kids[-1]
     assert _kids(inner)[0].S == "/H3" and tagged.text(_kids(inner)[0]).strip() == "Enclosure"
-    assert _words(tagged, kids[1]) + _words(tagged, inner) == words[5]
+    assert not inner.get("/T"), "only a document is titled"
+    assert _words(tagged, kids[2]) + _words(tagged, inner) == words[5]
 
 
 def test_a_note_stays_beside_its_call_in_its_document(sectioned):
