@@ -141,6 +141,9 @@ def test_grouping_the_documents_changes_no_page(sectioned):
         for one, other in zip(a.pages, b.pages):
             assert one.Contents.read_bytes() == other.Contents.read_bytes()
         assert len(list(structure_elements(b))) + DOCUMENTS + 1 == len(list(structure_elements(a)))
+    # Nothing moved in reading order: the text read in structure order is the same.
+    one, other = TaggedText(grouped), TaggedText(flat)
+    assert one.text(one.pdf.Root.StructTreeRoot) == other.text(other.pdf.Root.StructTreeRoot)
 
 
 def test_the_sectioned_book_is_accessible_and_archival(sectioned):
