@@ -1,6 +1,7 @@
 """The release path as a new user meets it: a wheel that works from anywhere, pinned dependencies, CI."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -16,23 +17,27 @@ from conftest import ROOT, SAMPLE
 CURRENT_ACTIONS = {"actions/checkout": 7, "actions/setup-python": 7, "actions/setup-java": 6,
                    "actions/upload-artifact": 7, "actions/download-artifact": 8, "softprops/action-gh-release": 3,
                    "actions/cache": 5}
+# pip and the new venv run without the caller's PYTHONPATH: one naming the source tree makes pip take
+# `publish` for installed already and skip the wheel, so the test would not be of the wheel.
+WITHOUT_PYTHONPATH = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def test_the_wheel_carries_its_styles_and_fonts_and_builds_from_any_folder(tmp_path):
     wheels = tmp_path / "wheels"
     # Offline: the build backend comes from this environment (constraints.txt pins it), not from PyPI.
     made = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
-                           str(wheels), str(ROOT)], capture_output=True, text=True, cwd=tmp_path)
+                           str(wheels), str(ROOT)], capture_output=True, text=True, cwd=tmp_path, env=WITHOUT_PYTHONPATH)
     assert made.returncode == 0, made.stderr
     assert not re.search(r"deprecat", made.stdout + made.stderr, re.I), made.stdout + made.stderr
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                                "--no-index", *map(str, wheels.glob("*.whl"))], capture_output=True, text=True)
+                                "--no-index", *map(str, wheels.glob("*.whl"))], capture_output=True, text=True,
+                               env=WITHOUT_PYTHONPATH)
     assert installed.returncode == 0, installed.stderr
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+                          capture_output=True, text=True, check=True, env=WITHOUT_PYTHONPATH).stdout.strip()
     # The dependencies, from this environment; a path in a .pth file does not run the editable
     # install's finder, so `publish` can only come from the wheel.
     (venv / site.split(str(venv) + "/", 1)[1] / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"])
