@@ -41,7 +41,8 @@ class Word:
 class PrintedBook:
     """A built PDF: words sorted into body, margin and running heads by the book's geometry."""
 
-    def __init__(self, path: Path, book: Book):
+    def __init__(self, path: Path, book: Book, pages: set[int] | None = None):
+        """Read the words of every page, or of those pages only (a volume's every word takes minutes)."""
         self.path = path
         meta = book.meta
         self.width, self.height = (length(v) for v in meta.page_size.split())
@@ -54,6 +55,8 @@ class PrintedBook:
             self.page_count = len(pdf.pages)
             for index, page in enumerate(pdf.pages):
                 self.sizes.append((float(page.width), float(page.height)))
+                if pages is not None and index not in pages:
+                    continue
                 for w in page.extract_words(use_text_flow=False, keep_blank_chars=False, extra_attrs=["size"]):
                     self.words.append(Word(w["text"], index, w["x0"], w["x1"], w["top"], w["bottom"],
                                            round(w["size"], 1)))
