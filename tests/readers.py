@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import unicodedata
 import zipfile
@@ -40,7 +41,8 @@ class Word:
 class PrintedBook:
     """A built PDF: words sorted into body, margin and running heads by the book's geometry."""
 
-    def __init__(self, path: Path, book: Book):
+    def __init__(self, path: Path, book: Book, pages: set[int] | None = None):
+        """Read the words of every page, or of those pages only (a volume's every word takes minutes)."""
         self.path = path
         meta = book.meta
         self.width, self.height = (length(v) for v in meta.page_size.split())
@@ -53,6 +55,8 @@ class PrintedBook:
             self.page_count = len(pdf.pages)
             for index, page in enumerate(pdf.pages):
                 self.sizes.append((float(page.width), float(page.height)))
+                if pages is not None and index not in pages:
+                    continue
                 for w in page.extract_words(use_text_flow=False, keep_blank_chars=False, extra_attrs=["size"]):
                     self.words.append(Word(w["text"], index, w["x0"], w["x1"], w["top"], w["bottom"],
                                            round(w["size"], 1)))
@@ -84,11 +88,9 @@ class PrintedBook:
         With text_size, only words in the text's type size: the notes at the foot of a page do not
         come between the last words of a page and the first of the next.
         """
-        body = self.in_zone("body")
-        size = max(set(w.size for w in body), key=[w.size for w in body].count)
         stream, owners = [], []
-        for i, word in enumerate(body):
-            if text_size and abs(word.size - size) > 0.5:
+        for i, word in enumerate(self.in_zone("body")):
+            if text_size and abs(word.size - self.text_size) > 0.5:
                 continue
             for ch in normalize(word.text):
                 stream.append(ch)
@@ -124,6 +126,50 @@ class PrintedBook:
 
     def foot_text(self, page: int) -> str:
         return " ".join(w.text for w in self.in_zone("foot", page))
+
+    def turned(self, page: int) -> bool:
+        """Say whether a page is set turned: wider than tall (pdfplumber gives a page its /Rotate's size)."""
+        width, height = self.sizes[page]
+        return width > height
+
+    def empty_share(self, page: int) -> float:
+        """Return the share of the text block left empty between the page's last line and its notes (or the
+        block's foot): the room a printer would fill."""
+        body = self.in_zone("body", page)
+        if not body:
+            return 1.0
+        size = self.text_size
+        text_foot = max((w.bottom for w in body if w.size >= size - 0.5), default=self.top)
+        # Notes at the foot, in their type size (print.css: 0.82rem), below the last line of the text.
+        notes = [w for w in body if abs(w.size - NOTE_SIZE * size) < 0.1 and w.top > text_foot]
+        limit = min((w.top for w in notes), default=self.bottom)
+        last = max((w.bottom for w in body if w not in notes), default=self.top)
+        return max(0.0, limit - last) / (self.bottom - self.top)
+
+    @functools.cached_property
+    def text_size(self) -> float:
+        """The type size of the text: the size most of the body's words have."""
+        sizes = [w.size for w in self.in_zone("body")]
+        return max(set(sizes), key=sizes.count)
+
+
+NOTE_SIZE = 0.82  # a footnote's type size, in the text's (print.css .footnote)
+
+
+def short_before_turned(printed: PrintedBook, share: float = 0.2) -> list[tuple[int, int, float]]:
+    """Return (the page before, the last turned page, its empty share) for each run of turned pages whose
+    upright page before is more than share empty."""
+    found = []
+    for page in range(printed.page_count - 1):
+        if printed.turned(page) or not printed.turned(page + 1):
+            continue
+        last = page + 1
+        while last + 1 < printed.page_count and printed.turned(last + 1):
+            last += 1
+        empty = printed.empty_share(page)
+        if empty > share:
+            found.append((page, last, empty))
+    return found
 
 
 def normalize(text: str) -> str:

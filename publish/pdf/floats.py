@@ -8,11 +8,13 @@ of the table's own text move: never across a heading, a page break of the origin
 would stand before the table of an earlier page), a document's closing (its signature), another turned
 table, or a table whose heading is turned with it. A note goes with the paragraph that calls it.
 
-Moving text shifts every page after the table, so the layout before the next turned table is known only
-once laid out again: a table after one that took text waits, as it was. The blocks of the chapter
-whose pages changed so (from the table to the next turned table), and a turned table that may take
-text, are marked for pieces.py not to begin a piece there: a piece laid out alone from there would
-decide otherwise.
+Moving text shifts every page after the table, so the page before the next turned table is known only
+once laid out again: the chapter is laid out once more for each turned table that takes text, in the
+order they stand, the tables before it decided for good: a chapter whose turned tables take text n times
+is laid out n + 1 times, every other chapter once. The
+blocks of the chapter whose pages a move changed (from the table to the next turned table), and a
+turned table that may take text, are marked for pieces.py not to begin a piece there: a piece laid out
+alone from there would decide otherwise.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def lay_out_floated(html: str, lay_out):
     """Lay out a part, the text after each turned table moved before it as far as fills the page before.
 
     lay_out lays out HTML and returns WeasyPrint's document. A part without a turned table is laid out
-    once, as it comes; one with, at most twice.
+    once, as it comes; one with, once more for each turned table that takes text.
     """
     if LANDSCAPE not in html:
         return lay_out(html)
@@ -43,12 +45,15 @@ def lay_out_floated(html: str, lay_out):
     groups = _groups(root)
     if not any(trail for _, trail in groups):
         return lay_out(html)
+    top = [el for el in _section(root) if isinstance(el.tag, str)]  # the chapter's blocks, in the manuscript's order
+    decided: set[int] = set()
     document = lay_out(_serialize(root))
-    moves = _moves(document)
-    if not any(moves.values()):
-        return document
-    _move(root, groups, moves)
-    return lay_out(_serialize(root))
+    while True:
+        moves = _moves(document, decided)
+        if not any(moves.values()):
+            return document
+        _move(root, groups, moves, top)
+        document = lay_out(_serialize(root))
 
 
 def _serialize(root) -> str:
@@ -106,8 +111,9 @@ def _stops(el) -> bool:
     return False
 
 
-def _moves(document) -> dict[int, int]:
-    """Return how many of the blocks after each turned table to move before it, by the table's number."""
+def _moves(document, decided: set[int]) -> dict[int, int]:
+    """Decide the turned tables not yet decided, up to the first that takes text: return by table how many of
+    the blocks after it move before it (the pages after one that takes text change)."""
     first_page: dict[int, int] = {}
     trails: dict[int, dict[int, list]] = {}  # table -> block -> [its height on its pages, the notes it calls]
     note_heights = {}  # each note's height at the foot of its page
@@ -120,33 +126,36 @@ def _moves(document) -> dict[int, int]:
                 note_heights.update((c.element, c.margin_height()) for c in area.children)
         _survey(box, number, first_page, trails)
     moves = {}
-    waiting = False  # the table before took text: this one's page before is not yet known
-    for table in sorted(first_page, key=first_page.get):
-        moves[table] = 0
-        if waiting:
-            waiting = False
-            continue
-        number = first_page[table]
-        if number == 0 or not trails.get(table):
-            continue
-        before = document.pages[number - 1]
-        if before.width > before.height:  # another turned table's page
-            continue
-        free, has_notes = _room(page_box(before))
-        if free <= SHORT * page_box(before).height:
-            continue
-        used = 0.0
-        for index in range(max(trails[table]) + 1):
-            height, notes = trails[table].get(index, (0.0, []))
-            notes_height = sum(note_heights.get(note, 0.0) for note in notes)
-            cost = height + notes_height + (area_room if notes and not has_notes else 0)
-            if used + cost > free - SLACK:
-                break
-            used += cost
-            has_notes = has_notes or bool(notes)
-            moves[table] += 1
-        waiting = moves[table] > 0
+    for table in sorted(set(first_page) - decided, key=first_page.get):
+        decided.add(table)
+        moves[table] = _taken(document, first_page[table], trails.get(table), note_heights, area_room)
+        if moves[table]:
+            break
     return moves
+
+
+def _taken(document, number: int, trail: dict | None, note_heights: dict, area_room: float) -> int:
+    """Return how many of the blocks after a turned table beginning page `number` fit whole on the page before
+    it, if that page is short (none if it is not, or is another turned table's)."""
+    if number == 0 or not trail:
+        return 0
+    before = document.pages[number - 1]
+    if before.width > before.height:  # another turned table's page
+        return 0
+    free, has_notes = _room(page_box(before))
+    if free <= SHORT * page_box(before).height:
+        return 0
+    used, taken = 0.0, 0
+    for index in range(max(trail) + 1):
+        height, notes = trail.get(index, (0.0, []))
+        notes_height = sum(note_heights.get(note, 0.0) for note in notes)
+        cost = height + notes_height + (area_room if notes and not has_notes else 0)
+        if used + cost > free - SLACK:
+            break
+        used += cost
+        has_notes = has_notes or bool(notes)
+        taken += 1
+    return taken
 
 
 def _survey(box, number: int, first_page: dict, trails: dict, holder=None) -> None:
@@ -190,13 +199,11 @@ def _room(box) -> tuple[float, bool]:
     return limit - bottom, has_notes
 
 
-def _move(root, groups: list[tuple[list, list]], moves: dict[int, int]) -> None:
+def _move(root, groups: list[tuple[list, list]], moves: dict[int, int], top: list) -> None:
     """Move the blocks before their tables; mark the chapter's blocks whose pages it changed, and where each
-    top-level block stood (pieces.py counts blocks in the manuscript's order)."""
+    top-level block stood (pieces.py counts blocks in the manuscript's order, top)."""
     section = _section(root)
-    top = [el for el in section if isinstance(el.tag, str)]
     place = {el: i for i, el in enumerate(top)}
-    changed = []
     for number, (group, trail) in enumerate(groups):
         moved = trail[:moves.get(number, 0)]
         if not moved:
@@ -207,10 +214,8 @@ def _move(root, groups: list[tuple[list, list]], moves: dict[int, int]) -> None:
         for el in moved:
             group[0].addprevious(el)
         later = next((g for g, _ in groups[number + 1:]), None)
-        changed.append((_top(group[0], section), _top(later[0], section) if later else None))
-    for first, last in changed:
-        begin = place[first]
-        end = place[last] if last is not None else len(top) - 1
+        begin = place[_top(group[0], section)]
+        end = place[_top(later[0], section)] if later else len(top) - 1
         for el in top[begin:end + 1]:
             el.set(NO_CUT, "")
 
