@@ -519,3 +519,37 @@ def test_no_page_break_rule_stands_before_a_chapter_title(tmp_path):
         lines = {w["text"]: w for w in page.extract_words()}
         rules = {round(r["top"]) for r in page.rects + page.lines}
         assert rules and all(abs(top - lines["runs"]["top"]) < 4 for top in rules)
+
+
+def _closings(count: int) -> str:
+    """Return documents of growing length, each ended by a closing of four lines (cN a … cN d)."""
+    sentence = "The minister reported the state of the negotiations at some length to the department. "
+    return "# Despatches\n\n" + "\n".join(
+        f"## {n}. Despatch\n\n{sentence * (3 + 2 * n)}\n\n::: closer\n"
+        + "\\\n".join(f"c{n}{line} your obedient servant," for line in "abcd") + "\n:::\n" for n in range(1, count + 1))
+
+
+def _closing_pages(pdf) -> dict[int, set[int]]:
+    """Return the pages each closing's lines stand on, by its document's number."""
+    pages: dict[int, set[int]] = {}
+    for word in pdf.words:
+        if m := re.fullmatch(r"c(\d+)[abcd]", word.text):
+            pages.setdefault(int(m[1]), set()).add(word.page)
+    return pages
+
+
+def test_a_closing_is_set_whole_on_one_page(tmp_path):
+    folder = make_manuscript(tmp_path / "m", {"01.md": _closings(24)})
+    result = build(folder, tmp_path / "out", ("pdf",))
+    pages = _closing_pages(PrintedBook(result.outputs["pdf"], result.book))
+    assert sorted(pages) == list(range(1, 25))
+    assert all(len(on) == 1 for on in pages.values()), pages
+    # Without keeping it whole, the same chapter splits closings between pages.
+    styles = tmp_path / "styles"
+    shutil.copytree(STYLES, styles)
+    sheet = (styles / "print.css").read_text(encoding="utf-8")
+    loose = sheet.replace("break-inside: avoid; }", "}", 1)
+    assert ".closer { text-align: right; margin: 0.4em 0; }" in loose
+    (styles / "print.css").write_text(loose, encoding="utf-8")
+    split = build(folder, tmp_path / "loose", ("pdf",), styles=styles)
+    assert any(len(on) > 1 for on in _closing_pages(PrintedBook(split.outputs["pdf"], split.book)).values())
