@@ -6,8 +6,10 @@ and to the web, and nothing that acts (scripts, launch or form actions, embedded
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
+import itertools
 import re
 import uuid
 import warnings
@@ -42,8 +44,6 @@ _NAME = re.compile(rb"/([^\s/\[\]<>(){}%]*)")
 _STRING = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
 # What the book's features need (tagged PDF, output intents); PDF/A-2 allows at most this.
 PDF_VERSION = "1.7"
-# Times an object stream ending in a carriage return is written again (each time, 255 in 256 come right).
-VARIATIONS = 3
 # The digests of the parts this process has found sound or joined: a warm process (publish watch) checks each piece
 # it reads from the cache once at most, not on every build (80 pieces of a long chapter: half a second).
 _SOUND: set[bytes] = set()
@@ -217,74 +217,133 @@ def _save(out: pikepdf.Pdf) -> bytes:
     # Object streams: the structure tree's many small objects, compressed, halve the file (PDF/A-2 allows
     # them). qpdf writes them, so their data cannot be given a line feed as a page's content is (see
     # _unambiguous_ends). About one in 256 ends in a carriage return, so a book of 70,000 objects (700
-    # streams) has one such nearly always: that stream alone is written again with one of its objects
-    # in other bytes that say the same (qpdf keeps the other streams as they were), until none ends so;
-    # for a stream with nothing to vary, or one that will not come right, the book is written without
-    # object streams.
-    saved, tries = _write(out, pikepdf.ObjectStreamMode.generate), 0
-    while saved is not None and (ambiguous := _ambiguous_object_streams(saved)):
-        tries += 1
-        saved = _varied(saved, ambiguous) if tries <= VARIATIONS else None
-    if saved is None:
-        saved = _write(out, pikepdf.ObjectStreamMode.disable)
+    # streams) has one such nearly always: it is mended in the saved bytes (_mended), not by writing the
+    # book again; a file not as _mended knows qpdf to write it is written without object streams.
+    saved = _write(out, pikepdf.ObjectStreamMode.generate)
+    if b"\r\nendstream" in saved:  # none in most small books: found at once
+        try:
+            mended = _mended(saved)
+        except (ValueError, IndexError, zlib.error):
+            mended = None
+        saved = mended or _write(out, pikepdf.ObjectStreamMode.disable)
     return saved
 
 
 def _write(pdf: pikepdf.Pdf, mode: pikepdf.ObjectStreamMode) -> bytes:
-    """Return the bytes of pdf as saved with its object streams made, kept or left out (mode)."""
+    """Return the bytes of pdf as saved with its object streams made or left out (mode)."""
     # Saved in memory, then written by the caller: qpdf aborts the process when a disk fills up.
     saved = io.BytesIO()
     pdf.save(saved, deterministic_id=True, min_version=PDF_VERSION, object_stream_mode=mode)
     return saved.getvalue()
 
 
-def _ambiguous_object_streams(pdf: bytes) -> dict[int, list[tuple[int, int]]]:
-    """Return the objects of each object stream of the saved file whose data ends in a carriage return, by stream.
+# A stream object as qpdf writes it: number, dictionary (on one line), then its data.
+_STREAM_HEAD = re.compile(rb"(\d+) 0 obj\n(<<[^\n]*>>)\nstream\n")
+_LENGTH = re.compile(rb"/Length (\d+)")
+_XREF_WIDTHS = re.compile(rb"/W \[ 1 (\d+) (\d+) \]")
+_AMBIGUOUS_END = re.compile(rb"\r\nendstream")
 
-    The cross-reference stream, which qpdf writes last, may end so too: it lists the objects' offsets, so
-    an object stream varied (any one) writes it again.
+
+def _mended(pdf: bytes) -> bytes | None:
+    """Return the saved file with its object streams and cross-reference stream ending in a carriage return
+    ending otherwise, or None if the file is not as qpdf writes one.
+
+    An object stream gets line feeds after its last object, which say nothing; the cross-reference stream
+    (qpdf's, rows predicted from the row above) has its first rows written as they are, which decode the
+    same. The objects after a longer stream move, and the cross-reference stream says where they are.
     """
-    if b"\r\nendstream" not in pdf:  # the common case, found at once
-        return {}
-    xref = pdf[:pdf.rfind(b"endstream")].endswith(b"\r\n")
-    with pikepdf.open(io.BytesIO(pdf)) as saved:
-        # The object streams are those the cross-reference stream places objects in: read only them, not
-        # every object of the book (which took longer than saving it, each time).
-        members: dict[int, list] = {}
-        for objgen, entry in saved.get_xref_table().items():
-            if entry.type == 2:
-                members.setdefault(entry.obj_stream_number, []).append(objgen)
-        found = {number: sorted(objects) for number, objects in sorted(members.items())
-                 if saved.get_object(number, 0).read_raw_bytes().endswith(b"\r")}
-        if xref and not found and members:
-            number = max(members, key=lambda n: (len(members[n]), -n))  # the most objects: most likely to vary
-            found[number] = sorted(members[number])
-        return found
-
-
-def _varied(pdf: bytes, ambiguous: dict[int, list[tuple[int, int]]]) -> bytes | None:
-    """Return the saved file written again, each ambiguous object stream's bytes changed; None if one cannot be."""
-    with pikepdf.open(io.BytesIO(pdf)) as again:
-        for objects in ambiguous.values():
-            if not any(_vary(again.get_object(*objgen)) for objgen in objects):
+    xref_at = int(pdf[pdf.rindex(b"startxref") + len(b"startxref"):].split()[0])
+    xref, xref_end = _STREAM_HEAD.match(pdf, xref_at), pdf.rindex(b"endstream") - 1
+    if xref is None or b"/Type /XRef" not in xref[2] or _length(xref) != xref_end - xref.end() \
+            or not pdf.endswith(b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at):
+        return None
+    found = _xref_table(pdf[xref.end():xref_end], xref[2])
+    if found is None:
+        return None
+    table, columns, width = found
+    located = [row * columns + 1 for row in (m.start() for m in re.finditer(b"\x01", table[::columns]))]
+    offsets = sorted(int.from_bytes(table[at:at + width], "big") for at in located)
+    changes = []  # (start, end, new bytes) of each stream object written again, in file order
+    for end in (match.start() + 1 for match in _AMBIGUOUS_END.finditer(pdf, 0, xref_at)):
+        head = _STREAM_HEAD.match(pdf, offsets[bisect.bisect_left(offsets, end) - 1])
+        if head is None or _length(head) != end - head.end():
+            continue  # within a stream's data, not at its end
+        if b"/Type /ObjStm" not in head[2] or b"/DecodeParms" in head[2] or b"/Filter /FlateDecode" not in head[2]:
+            continue  # a page's content, a form or a font is ended right before joining (_unambiguous_ends)
+        content = zlib.decompress(pdf[head.end():end])
+        while zlib.adler32(content) & 0xFF == ord("\r"):  # a zlib stream ends in its data's Adler-32
+            content += b"\n"
+        changes.append((head.start(), end, _stream(head, zlib.compress(content))))
+    if not changes and not pdf[:xref_end].endswith(b"\r"):
+        return pdf  # the carriage returns found end other streams' data, or are inside it
+    starts = [start for start, _, _ in changes]
+    moved = list(itertools.accumulate(len(new) - (end - start) for start, end, new in changes))
+    for at in located:
+        offset = int.from_bytes(table[at:at + width], "big")
+        if before := bisect.bisect_left(starts, offset):
+            offset += moved[before - 1]
+            if offset >= 256 ** width:
                 return None
-        # Preserved, the object streams hold the objects they held: only the changed ones change.
-        return _write(again, pikepdf.ObjectStreamMode.preserve)
+            table[at:at + width] = offset.to_bytes(width, "big")
+    new_xref = _xref_stream(table, columns, xref)
+    if new_xref is None:
+        return None
+    out, last = [], 0
+    for start, end, new in changes:
+        out += [pdf[last:start], new]
+        last = end
+    out += [pdf[last:xref.start()], new_xref, b"\nendstream\nendobj\nstartxref\n",
+            b"%d" % (xref.start() + (moved[-1] if moved else 0)), b"\n%%EOF\n"]
+    return b"".join(out)
 
 
-def _vary(obj) -> bool:
-    """Write an object in other bytes that say the same (ISO 32000-1); False if it is none of the kinds that can."""
-    if not isinstance(obj, pikepdf.Dictionary):
-        return False
-    if obj.get("/Type") == pikepdf.Name.StructElem and "/S" in obj:
-        del obj.Type  # optional in a structure element (table 323)
-    elif obj.get("/Type") == pikepdf.Name.Page and "/Rotate" not in obj and "/Parent" in obj:
-        obj.Rotate = 0  # the default (table 30), said: a page's Rotate is not inherited past its own
-    elif "/Title" in obj and "/Parent" in obj and "/F" not in obj:
-        obj.F = 0  # an outline item's flags: the default (table 153)
-    else:
-        return False
-    return True
+def _length(head: re.Match) -> int | None:
+    """Return the length a stream's dictionary gives its data (None if it gives none)."""
+    length = _LENGTH.search(head[2])
+    return int(length[1]) if length else None
+
+
+def _stream(head: re.Match, data: bytes) -> bytes:
+    """Return a stream object's number, dictionary and new data, up to the line feed before endstream."""
+    dictionary = _LENGTH.sub(b"/Length %d" % len(data), head[2], count=1)
+    return b"%s 0 obj\n%s\nstream\n%s" % (head[1], dictionary, data)
+
+
+def _xref_table(data: bytes, dictionary: bytes) -> tuple[bytearray, int, int] | None:
+    """Return a cross-reference stream's rows (qpdf's form) as one run of bytes, its row's width and its offsets'."""
+    widths = _XREF_WIDTHS.search(dictionary)
+    if widths is None or b"/Filter /FlateDecode" not in dictionary or b"/Index" in dictionary:
+        return None
+    width, columns = int(widths[1]), 1 + int(widths[1]) + int(widths[2])
+    if b"/DecodeParms << /Columns %d /Predictor 12 >>" % columns not in dictionary:
+        return None
+    data = zlib.decompress(data)
+    if len(data) % (columns + 1) or data[::columns + 1].strip(b"\x02"):
+        return None  # not every row predicted from the one above (PNG's Up)
+    table = bytearray(len(data) // (columns + 1) * columns)
+    for column in range(columns):  # each byte the sum of those above it
+        table[column::columns] = bytes(v & 0xFF for v in itertools.accumulate(data[column + 1::columns + 1]))
+    return table, columns, width
+
+
+def _xref_stream(table: bytearray, columns: int, head: re.Match) -> bytes | None:
+    """Return the cross-reference stream object holding table's rows, its data not ending in a carriage return."""
+    # Each row predicted from the one above (PNG's Up), all rows at once: bytewise differences without borrows.
+    size = len(table)
+    high, low = int.from_bytes(b"\x80" * size, "big"), int.from_bytes(b"\x7f" * size, "big")
+    this, above = int.from_bytes(table, "big"), int.from_bytes(bytes(columns) + table[:-columns], "big")
+    up = (((this | high) - (above & low)) ^ ((this ^ above ^ high) & high)).to_bytes(size, "big")
+    data = bytearray(size // columns * (columns + 1))
+    data[::columns + 1] = b"\x02" * (size // columns)
+    for column in range(columns):
+        data[column + 1::columns + 1] = up[column::columns]
+    for row in range(size // columns):
+        compressed = zlib.compress(data)
+        if compressed[-1] != ord("\r"):
+            return _stream(head, compressed)
+        # A row written as it is (PNG's None) decodes the same, and changes the checksum.
+        data[row * (columns + 1):(row + 1) * (columns + 1)] = b"\x00" + table[row * columns:(row + 1) * columns]
+    return None
 
 
 def _points(points):
