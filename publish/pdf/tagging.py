@@ -451,11 +451,14 @@ def _annotate_links(root) -> None:
     for element in list(_elements(root)):
         if element.S == pikepdf.Name.Link:
             continue
+        # Few elements hold an annotation: only theirs are walked up to a link.
+        annotations = [kid for kid in _kids(element) if _is_link_annotation(kid)]
+        if not annotations:
+            continue
         link = element.get("/P")
         while link is not None and link.get("/S") != pikepdf.Name.Link:
             link = link.get("/P")
-        annotations = [kid for kid in _kids(element) if _is_link_annotation(kid)]
-        if link is None or not annotations:
+        if link is None:
             continue
         element.K = pikepdf.Array([kid for kid in _kids(element) if not _is_link_annotation(kid)])
         link.K = pikepdf.Array([*_kids(link), *annotations])
@@ -547,10 +550,18 @@ def _role(kid):
 
 
 def _elements(element):
-    """Yield the structure elements under element."""
-    kids = element.get("/K", [])
-    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
-        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
+    """Yield the structure elements under element, each before those it holds (read once it is taken)."""
+    # A stack of its own, not a generator nested as deep as the tree, which passed each element up through
+    # every level: settle walks each part's tree six times, and the nesting was most of the walks' time.
+    stack = [iter(_kids(element))]
+    while stack:
+        kid = next(stack[-1], _DONE)
+        if kid is _DONE:
+            stack.pop()
+        elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
                 and "/S" in kid:
             yield kid
-            yield from _elements(kid)
+            stack.append(iter(_kids(kid)))
+
+
+_DONE = object()

@@ -24,6 +24,8 @@ STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
 # the mark lengthens that foot by a word, which seldom moves a piece again.
 MARKINGS = 3
+# Where a part's trials (Typesetter.layout) keep which of its tables were too wide as they come.
+_KNOWN = object()
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
 MARGIN_GAP = 9
 # WeasyPrint logs each page it lays out: the progress display follows a long chapter page by page.
@@ -66,12 +68,17 @@ class Typesetter:
     def layout(self, html: str, trials: dict | None = None):
         """Lay out a part, its tables fitted to the text block, the text after a turned one filling the page before.
 
-        trials keeps the trial layouts of tables by their HTML: the same part laid out again with its notes
-        cut or marked tries the same tables, which need not be laid out again.
+        trials keeps the trial layouts of tables by their HTML, and which tables were too wide as they come:
+        the same part laid out again with its notes cut or marked has the same tables, which need not be laid
+        out again.
         """
         render = self._lay_out if trials is None else functools.partial(self._trial, trials)
-        html = turn_heads(fit_tables(html, render))
-        return lay_out_floated(html, functools.partial(self._lay_out, counted=True))
+        known = None if trials is None else trials.setdefault(_KNOWN, {})
+        return fit_tables(html, render, self._lay_out_part, known)
+
+    def _lay_out_part(self, html: str):
+        """Lay out a part whose tables are fitted, the text after a turned one filling the page before."""
+        return lay_out_floated(turn_heads(html), functools.partial(self._lay_out, counted=True))
 
     def _trial(self, trials: dict, html: str):
         if html not in trials:

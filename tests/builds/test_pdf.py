@@ -486,6 +486,27 @@ def test_a_table_of_short_cells_is_as_wide_as_they_are_and_breaks_no_word(tmp_pa
     assert max(w.x1 for w in cells) - min(w.x0 for w in cells) < (right - left) / 2  # no wider than it needs
 
 
+def test_a_chapter_whose_tables_fit_is_laid_out_once_and_no_table_alone(tmp_path, monkeypatch):
+    # A chapter mostly of a table that fits its text block, a note called in a cell: the chapter laid out as
+    # it comes shows it, and that layout is the chapter's; a trial copy of the table, without the call, is
+    # no wider.
+    table = "| Name | Place |\n|---|---|\n| Smith[^a] | Paris |\n| Jones | London |\n" + "".join(
+        f"| Person {i} | City {i} |\n" for i in range(60))
+    folder = make_manuscript(tmp_path / "m", {"01.md": f"# Chapter\n\nText before.\n\n{table}\nAfter.\n\n"
+                                                         "[^a]: The note.\n"})
+    laid = []
+    lay_out = Typesetter._lay_out
+    monkeypatch.setattr(Typesetter, "_lay_out", lambda self, html, *a, **k: laid.append(html) or lay_out(self, html, *a, **k))
+    result = build(folder, tmp_path / "out", ("pdf",))
+    assert not any(PROBE in html for html in laid)
+    assert len([html for html in laid if "Smith" in html]) == 1
+    printed = PrintedBook(result.outputs["pdf"], result.book)
+    page = next(w.page for w in printed.words if w.text.startswith("Smith"))
+    assert all(w.size < 10 for w in printed.in_zone("body", page) if w.text in ("Paris", "London"))  # in the table
+    (note,) = printed_notes(result.outputs["pdf"], result.book)
+    assert note.at_its_foot
+
+
 def test_a_table_too_wide_for_the_measure_is_set_smaller_with_its_words_whole(tmp_path):
     # Seven columns of the Presidents and their ministers, as frus1872p2v5 prints them: too wide for the
     # measure in the text's type, they fit in smaller type without a word broken.
