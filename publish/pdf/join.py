@@ -24,7 +24,7 @@ from ..book.model import Book, Chapter, Division, divide
 from ..book.pages import roman
 from .html import OTHER_PART
 from .laid import Laid
-from .tagging import KEY, Merger, _kids, _role, identify
+from .tagging import KEY, Merger, identify, kids_of, role_of
 
 # The outline's branch leading to the print edition's pages, and how many pages each of its entries holds.
 ORIGINAL_PAGES = "Original pages"
@@ -422,11 +422,11 @@ class _Structure:
         pages stay as they were drawn.
         """
         for section in self.tops.get(part, []):
-            kids = _kids(section)
+            kids = kids_of(section)
             # A section holding content of its own (text set straight in it, which no manuscript gives: WeasyPrint
             # tags text in its blocks' elements) is left as it is: moved, the content's owner in the parent tree
             # would change.
-            if section.get("/S") != pikepdf.Name.Sect or not all(_role(kid) for kid in kids):
+            if section.get("/S") != pikepdf.Name.Sect or not all(role_of(kid) for kid in kids):
                 continue
             divided = divide(kids, _heading_level)
             tree, model = list(_divisions(divided)), list(_divisions(chapter.divisions()))

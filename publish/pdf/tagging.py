@@ -337,7 +337,7 @@ class Merger:
 
     def walk(self, element) -> None:
         """Join the elements under element, each to the first before it that stands for the same HTML element."""
-        found = _kids(element)
+        found = kids_of(element)
         kids, known = [], len(found)
         for kid in found:
             joins = self.joins
@@ -346,7 +346,7 @@ class Merger:
             # A kid standing for element itself (a note's box inside the note's) was joined to it: what it held
             # was added to element's kids, and goes where the kid stood.
             if self.joins != joins and _count(element) > known:
-                kids.extend(_kids(element)[known:])
+                kids.extend(kids_of(element)[known:])
                 known = _count(element)
         # Written again only if changed (the join walks every element of every piece; most stay as they are).
         if len(kids) != len(found) or any(a is not b for a, b in zip(kids, found)) \
@@ -364,19 +364,19 @@ class Merger:
                 into.ID = element.ID
         page = element.get("/Pg")
         kids = []
-        for kid in _kids(element):
+        for kid in kids_of(element):
             if isinstance(kid, int) and page is not None and ("/Pg" not in into or page.objgen != into.Pg.objgen):
                 # Content on another page than the element's is marked by reference (ISO 32000-1 14.7.4.2).
                 kid = pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=kid)
-            elif _role(kid):
+            elif role_of(kid):
                 kid.P = into
             kids.append(kid)
         kept = [kid for kid in kids if self._stays(kid)]
-        into.K = pikepdf.Array([*_kids(into), *kept])
+        into.K = pikepdf.Array([*kids_of(into), *kept])
 
     def _stays(self, kid) -> bool:
         """Say whether kid stays where it is; else it is joined to the element before it for the same HTML element."""
-        if not _role(kid):
+        if not role_of(kid):
             return True
         identity = (int(kid[KEY]), kid.S) if KEY in kid else None
         into = self.first.get(identity) if identity else None
@@ -426,7 +426,7 @@ def _gather_notes(root, first: dict) -> None:
         if note is None or block.P.objgen == note.objgen:
             continue
         _remove(block)
-        note.K = pikepdf.Array([*_kids(note), block])
+        note.K = pikepdf.Array([*kids_of(note), block])
         block.P = note
 
 
@@ -437,7 +437,7 @@ def _place_notes(root, first: dict) -> None:
         if note is None or note.P.objgen == call.P.objgen:
             continue
         _remove(note)
-        siblings = _kids(call.P)
+        siblings = kids_of(call.P)
         at = next(i for i, kid in enumerate(siblings) if _is(kid, call))
         call.P.K = pikepdf.Array([*siblings[:at + 1], note, *siblings[at + 1:]])
         note.P = call.P
@@ -452,7 +452,7 @@ def _annotate_links(root) -> None:
         if element.S == pikepdf.Name.Link:
             continue
         # Few elements hold an annotation: only theirs are walked up to a link.
-        annotations = [kid for kid in _kids(element) if _is_link_annotation(kid)]
+        annotations = [kid for kid in kids_of(element) if _is_link_annotation(kid)]
         if not annotations:
             continue
         link = element.get("/P")
@@ -460,8 +460,8 @@ def _annotate_links(root) -> None:
             link = link.get("/P")
         if link is None:
             continue
-        element.K = pikepdf.Array([kid for kid in _kids(element) if not _is_link_annotation(kid)])
-        link.K = pikepdf.Array([*_kids(link), *annotations])
+        element.K = pikepdf.Array([kid for kid in kids_of(element) if not _is_link_annotation(kid)])
+        link.K = pikepdf.Array([*kids_of(link), *annotations])
         owners.update({int(kid.Obj.StructParent): link for kid in annotations})
     if owners:
         for nums in _number_tree_values(root.ParentTree):
@@ -484,7 +484,7 @@ def _lift_links(root) -> None:
             continue
         _remove(link)
         outer = holder.P
-        kids = _kids(outer)
+        kids = kids_of(outer)
         at = next(i for i, kid in enumerate(kids) if _is(kid, holder))
         outer.K = pikepdf.Array([*kids[:at + 1], link, *kids[at + 1:]])
         link.P = outer
@@ -499,7 +499,7 @@ def _is_link_annotation(kid) -> bool:
 def _remove(element) -> None:
     """Take a structure element out of its parent, and the parent out of its own if it was a page's foot left empty."""
     parent = element.P
-    parent.K = pikepdf.Array([kid for kid in _kids(parent) if not _is(kid, element)])
+    parent.K = pikepdf.Array([kid for kid in kids_of(parent) if not _is(kid, element)])
     if not len(parent.K) and parent.get("/S") == pikepdf.Name.NonStruct:
         _remove(parent)
 
@@ -515,7 +515,7 @@ def _count(element) -> int:
     return len(kids) if isinstance(kids, pikepdf.Array) else int(kids is not None)
 
 
-def _kids(element) -> list:
+def kids_of(element) -> list:
     """Return the kids of a structure element (or the tree's root) as a list."""
     kids = element.get("/K", [])
     return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
@@ -534,9 +534,9 @@ def identify(ids: dict, element) -> None:
 
 def _give_body(pdf: pikepdf.Pdf, item) -> None:
     """Put a list item's paragraphs in its body (ISO 32000-1 14.8.4.3.3), not beside its label."""
-    labels = [k for k in item.K if _role(k) == pikepdf.Name.Lbl]
-    rest = [k for k in item.K if _role(k) != pikepdf.Name.Lbl]
-    if any(_role(k) != pikepdf.Name.LBody for k in rest) and all(_role(k) for k in rest):
+    labels = [k for k in item.K if role_of(k) == pikepdf.Name.Lbl]
+    rest = [k for k in item.K if role_of(k) != pikepdf.Name.Lbl]
+    if any(role_of(k) != pikepdf.Name.LBody for k in rest) and all(role_of(k) for k in rest):
         body = pdf.make_indirect(pikepdf.Dictionary(
             Type=pikepdf.Name.StructElem, S=pikepdf.Name.LBody, P=item, K=pikepdf.Array(rest)))
         for kid in rest:
@@ -544,7 +544,7 @@ def _give_body(pdf: pikepdf.Pdf, item) -> None:
         item.K = pikepdf.Array([*labels, body])
 
 
-def _role(kid):
+def role_of(kid):
     """Return the structure type of a kid of a structure element, None if it is content (an MCID, an OBJR)."""
     return kid.get("/S") if isinstance(kid, pikepdf.Dictionary) else None
 
@@ -553,7 +553,7 @@ def _elements(element):
     """Yield the structure elements under element, each before those it holds (read once it is taken)."""
     # A stack of its own, not a generator nested as deep as the tree, which passed each element up through
     # every level: settle walks each part's tree six times, and the nesting was most of the walks' time.
-    stack = [iter(_kids(element))]
+    stack = [iter(kids_of(element))]
     while stack:
         kid = next(stack[-1], _DONE)
         if kid is _DONE:
@@ -561,7 +561,7 @@ def _elements(element):
         elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
                 and "/S" in kid:
             yield kid
-            stack.append(iter(_kids(kid)))
+            stack.append(iter(kids_of(kid)))
 
 
 _DONE = object()

@@ -19,6 +19,7 @@ import weasyprint
 from weasyprint import layout as _layout
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block as _block
+from weasyprint.layout import inline as _inline
 from weasyprint.layout.absolute import AbsolutePlaceholder
 from weasyprint.layout.inline import iter_line_boxes
 from weasyprint.pdf import stream as _stream
@@ -168,7 +169,22 @@ _EARLIER = Patch(
     "set a page's last line with no word hyphenated, where the page ends earlier",
     "none: WeasyPrint 70 has no hyphenate-limit-last", _LAYOUT_TEST, _block, "find_earlier_page_break",
     "c2bbdcdfdf408cbc3071fe769f11118e4913e887315f231287845b63a6ea72f1", _block.find_earlier_page_break)
-PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER)
+# 6. A word may be broken anywhere (overflow-wrap: break-word) only where it begins its line, but WeasyPrint
+#    70 takes the first text of any inline element as a line's start when nothing of the line is placed
+#    at its top level: in a note (its text inside the note's spans) or a link, a word in italics that does
+#    not fit at the line's end is broken between two letters, "See ibid" / "., pp. 1" (Kozea/WeasyPrint#1614,
+#    #2102), instead of going to the next line. Each line now knows where its content begins (_LineStart),
+#    and text begins the line only there.
+_LINE_START = Patch(
+    "know where a line's content begins", "Kozea/WeasyPrint#1614, #2102", _LAYOUT_TEST, _inline,
+    "get_next_linebox", "67af458c2545e74f0803072103c6c5d392d5e353dfdaa4f5bac5a96e20ed024d",
+    _inline.get_next_linebox, "line_children = []", "line_children = publish_line_start(position_x)")
+_WORD_AT_START = Patch(
+    "break a word anywhere only at the start of its line", "Kozea/WeasyPrint#1614, #2102", _LAYOUT_TEST, _inline,
+    "split_inline_level", "d98c008c8fc005828a5b04864ed3638ab9bb241f27245050e244869c90c490a3",
+    _inline.split_inline_level, "is_line_start = len(line_children) == 0",
+    "is_line_start = len(line_children) == 0 and position_x <= getattr(line_children, 'start', position_x) + 1e-6")
+PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START)
 _applied = False
 
 
@@ -195,6 +211,7 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
             f"run {patch.check} to see whether it is still needed" for patch, problem in problems)
             + f"\nA patch whose unpatched case now passes can go; one still needed takes the new VERSION, "
               f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
+    _inline.publish_line_start = _LineStart  # the name patch 6 calls, in the module it runs in
     hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole}
     rewritten = {(p.owner, p.attribute): p.rewritten() for p in PATCHES if p not in hooks}
     # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
@@ -203,6 +220,16 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
     for patch, function in replacements:
         setattr(patch.owner, patch.attribute, function)
     _applied = True
+
+
+class _LineStart(list):
+    """The children a line has placed so far (WeasyPrint's line_children), and where its content begins."""
+
+    __slots__ = ("start",)
+
+    def __init__(self, start: float):
+        super().__init__()
+        self.start = start
 
 
 def _hyphenated(line) -> bool:

@@ -168,3 +168,29 @@ def test_a_page_ended_earlier_never_ends_in_a_hyphenated_word(patched, monkeypat
     assert pages[-1][-1] == "Head" and len(pages[0]) == 3  # widows: two lines go with the heading
     _assert_pages_end_in_whole_words(pages, "The representatives communicated their recommendations concerning "
                                             "establishment of international trade. Head")
+
+
+def _paragraphs(name: str) -> list[tuple[float, list[str], float]]:
+    """Render a reproducer; return each paragraph's width, its lines of text and its widest line's width."""
+    found = []
+    for page in HTML(REPROS / name).render().pages:
+        for block in weasy.page_box(page).descendants():
+            if isinstance(block, weasy.boxes.BlockBox) and block.element_tag == "p":
+                lines = [line for line in block.children if isinstance(line, weasy.boxes.LineBox)]
+                found.append((block.width, ["".join(t.text for t in line.descendants()
+                                                    if isinstance(t, weasy.boxes.TextBox)).strip() for line in lines],
+                              max(line.width for line in lines)))
+    return found
+
+
+@pytest.mark.parametrize("patched", [pytest.param(True, id="patched"),
+                                     _unpatched("Kozea/WeasyPrint#1614: a word in an inline element is broken "
+                                                "anywhere at a line's end")])
+def test_a_word_in_an_inline_element_goes_whole_to_the_next_line(patched, monkeypatch):
+    _patched(weasy.PATCHES[7], patched, monkeypatch)
+    *paragraphs, (width, url, widest) = _paragraphs("repro_break_word_inline.html")
+    assert len(paragraphs) == 50
+    for _, lines, _ in paragraphs:
+        assert " ".join(lines).split() == "Reported by the minister. See ibid., pp. 1 ff.; the idem., note.".split()
+    # ...and where a word begins its line and is longer than it, it is still broken anywhere.
+    assert len(url) > 2 and widest <= width + 0.01
