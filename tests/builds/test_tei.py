@@ -257,6 +257,15 @@ def assert_faithful(tei: Path, folder: Path, out: Path, formats=("pdf", "epub"))
     printed = PrintedBook(result.outputs["pdf"], result.book)
     numbers = margin_numbers(printed)
     assert [label for _, label in numbers] == start + tei_words["breaks"]
+    # Every running head stands on one line with its folio, within the text block.
+    heads = {}
+    for word in printed.words:
+        if printed.zone(word) == "head":
+            heads.setdefault(word.page, []).append(word)
+    for page, head in heads.items():
+        left, right = printed.block(page)
+        assert max(w.top for w in head) - min(w.top for w in head) < 2, f"PDF page {page + 1}: head on two lines"
+        assert left - 0.5 <= min(w.x0 for w in head) and max(w.x1 for w in head) <= right + 0.5, page + 1
     # The foot of each page names the pages its text covers: up to the last that begins on it.
     for page in sorted({page for page, _ in numbers}):
         last = [label for p, label in numbers if p == page][-1]
