@@ -175,7 +175,7 @@ def _margin_numbers(pdf: Path, doc: pikepdf.Pdf) -> dict[int, list[str]]:
     (the artifact's /ActualText is a stand-in for text extractors, not what it prints).
     """
     miner = PDFResourceManager(caching=True)
-    fonts = PDFPageInterpreter(miner, PDFDevice(miner))
+    fonts = PDFPageInterpreter(miner, PDFDevice(miner))  # for its fonts, read from a page's resources, only
     found = {}
     with open(pdf, "rb") as f:
         for i, (page, mined) in enumerate(zip(doc.pages, PDFPage.get_pages(f))):
@@ -198,7 +198,7 @@ def _margin_numbers(pdf: Path, doc: pikepdf.Pdf) -> dict[int, list[str]]:
                 elif any(runs):
                     if not fonts.fontmap:
                         fonts.init_resources(mined.resources)
-                    shown = operands[-1] if op != "TJ" else operands[0]
+                    shown = operands[-1]  # Tj's string, TJ's array, ' and "'s string
                     numbers[-1] += "".join(_unicode(fonts.fontmap[font[-1]], bytes(part))
                                            for part in (shown if isinstance(shown, pikepdf.Array) else [shown])
                                            if isinstance(part, pikepdf.String))
