@@ -88,14 +88,17 @@ def _mark_repeated_headers(area, tables: set) -> None:
 def _mark_numbers(box) -> None:
     for child in getattr(box, "children", None) or ():
         child = unwrap(child)
-        if PAGE_NUMBER in _classes(child) or _resumes(child):
+        if PAGE_NUMBER in _classes(child):
             _flag(child, "Pagination")
+        elif _resumes(child):
+            # It heads the page's foot, as a running foot would: no margin number (series/validate.py).
+            _flag(child, "Footer")
         else:
             _mark_numbers(child)
 
 
 def _resumes(box) -> bool:
-    """Say whether a box is the "3. (continued)" that heads a page's foot where a note runs on: pagination."""
+    """Say whether a box is the "3. (continued)" that heads a page's foot where a note runs on: page furniture."""
     element, tag = getattr(box, "element", None), getattr(box, "element_tag", None) or ""
     return tag.endswith(f"::{FOOTNOTE_MARKER}") and RESUMED in (element.get("class") or "").split()
 

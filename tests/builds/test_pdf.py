@@ -11,6 +11,7 @@ import pytest
 from publish.book.markup import CITATION, PROBE, RESUMED
 from publish.build import STYLES, build
 from publish.pdf.typeset import Typesetter
+from publish.series.validate import page_integrity
 
 from conftest import make_manuscript
 from readers import (
@@ -322,7 +323,9 @@ def test_a_note_too_long_for_one_page_runs_on_at_the_next_pages_foot(tmp_path):
     folder = make_manuscript(tmp_path / "m", {"01.md": (
         "# Chapter\n\n## 1. Document\n\n[Page 10] Text before the call, a paragraph to show where the call "
         f"stands.[^a] And text after it.\n\n{body}\n\n[^a]: [7]{{.note-mark}} {sentences}\n")})
-    result = build(folder, tmp_path / "out", ("pdf",))
+    result = build(folder, tmp_path / "out", ("pdf", "epub"))
+    # The "7. (continued)" heading each later page's foot is furniture, and no margin number.
+    assert page_integrity(result.outputs["pdf"], result.outputs["epub"], result.book) == []
     (note,) = printed_notes(result.outputs["pdf"], result.book)
     assert note.at_its_foot and note.marker == "7."
     pdf = PrintedBook(result.outputs["pdf"], result.book)
