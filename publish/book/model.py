@@ -68,6 +68,14 @@ def divide(blocks: Iterable, level: Callable[[object], int | None], within: int 
     return out
 
 
+def every_division(items: list):
+    """Yield each Division among items (as divide returns them), each before those it holds."""
+    for item in items:
+        if isinstance(item, Division):
+            yield item
+            yield from every_division(item.content)
+
+
 def heading_level(element) -> int | None:
     """Return an HTML element's heading level (2 for an h2), None if it is no heading."""
     tag = element.tag if isinstance(element.tag, str) else ""

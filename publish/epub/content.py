@@ -20,7 +20,7 @@ from ..book.markup import (
     cite_pages,
     ref_id,
 )
-from ..book.model import Book, Chapter, Division, Note, Section
+from ..book.model import Book, Chapter, Division, Note, Section, every_division
 from ..book.pages import PageBreak
 
 # Reading systems and e-book converters advise content documents of at most about 300 KB: larger ones
@@ -81,9 +81,11 @@ def _split(chapter: Chapter, index: int, facsimiles: dict[str, str]) -> list[Con
     # The chapter's opening blocks, then each document a section of its own (a lower heading's nested in it): a
     # division runs to the next heading of its level or higher, so every block after the first is in one.
     opening, documents = [], []
-    for item in chapter.divisions(body):
+    divisions = chapter.divisions(body)
+    titles = Counter(_title(d) for d in every_division(divisions))
+    for item in divisions:
         if isinstance(item, Division):
-            documents.append((item.content[0].get("id"), _section(item)))
+            documents.append((item.content[0].get("id"), _section(item, titles)))
         else:
             opening.append(item)
     for el in list(body):
@@ -121,15 +123,23 @@ def _split(chapter: Chapter, index: int, facsimiles: dict[str, str]) -> list[Con
     return docs
 
 
-def _section(division: Division):
-    """Return a division as a section of the content document, named by its heading where the heading has an id."""
+def _section(division: Division, titles: Counter):
+    """Return a division as a section of the content document, named by its heading where the heading has an id
+    and its title is the chapter's only one so worded."""
     section = H.SECTION()
     heading = division.content[0]
-    if heading.get("id"):
+    # A named section is a landmark, and a reading system's list of them needs each name once (axe's
+    # landmark-unique): a second "Enclosure" or "Editorial Note" is a section still, with no name.
+    if heading.get("id") and titles[_title(division)] == 1:
         section.set("aria-labelledby", heading.get("id"))
     for item in division.content:
-        section.append(_section(item) if isinstance(item, Division) else item)
+        section.append(_section(item, titles) if isinstance(item, Division) else item)
     return section
+
+
+def _title(division: Division) -> str:
+    """Return a division's heading as read aloud."""
+    return " ".join(division.content[0].text_content().split())
 
 
 def _wide_tables(body) -> None:

@@ -28,11 +28,10 @@ NCX = "http://www.daisy.org/z3986/2005/ncx/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 STYLESHEET = "epub.css"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # zip's epoch: the archive does not depend on when it was built
-A11Y_FEATURES = ("tableOfContents", "readingOrder", "structuralNavigation", "pageNavigation",
-                 "pageBreakMarkers")
+A11Y_FEATURES = ("tableOfContents", "readingOrder", "structuralNavigation")
+PAGE_FEATURES = ("pageNavigation", "pageBreakMarkers")  # claimed only by a book with pages of a print edition
 # What was checked, and by whom: the claim is the publisher's, the checks are the build's tests.
-A11Y_SUMMARY = ("Text only, with a table of contents, headings in reading order, each document's notes "
-                "after it, and the page numbers of the print edition as page-break markers and a page list. "
+A11Y_SUMMARY = ("Text only, with a table of contents, headings in reading order{pages}. "
                 "Conformance is declared by the publisher: the software that made this file (frus-publish "
                 "{version}) is tested with EPUBCheck, with DAISY Ace (no critical, serious or moderate "
                 "findings) and in the epub.js reading system; this file was not reviewed by a person.")
@@ -120,11 +119,15 @@ def _metadata(ebook: epub.EpubBook, book: Book) -> None:
         ebook.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
     if meta.edition:
         ebook.add_metadata(None, "meta", meta.edition, {"property": "schema:version"})
-    ebook.add_metadata(None, "meta", meta.source_edition, {"property": "pageBreakSource"})
+    paged = bool(book.page_breaks)
+    if paged:
+        ebook.add_metadata(None, "meta", meta.source_edition, {"property": "pageBreakSource"})
     a11y = [("schema:accessMode", "textual"), ("schema:accessModeSufficient", "textual")]
-    a11y += [("schema:accessibilityFeature", f) for f in A11Y_FEATURES]
+    a11y += [("schema:accessibilityFeature", f) for f in A11Y_FEATURES + (PAGE_FEATURES if paged else ())]
+    pages = (", each document's notes after it, and the page numbers of the print edition as page-break markers "
+             "and a page list") if paged else ", each document's notes after it"
     a11y += [("schema:accessibilityHazard", "none"),
-             ("schema:accessibilitySummary", A11Y_SUMMARY.format(version=__version__)),
+             ("schema:accessibilitySummary", A11Y_SUMMARY.format(pages=pages, version=__version__)),
              ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA")]
     if meta.publisher:
         a11y.append(("a11y:certifiedBy", meta.publisher))
@@ -165,7 +168,8 @@ def _nav_body(book: Book, where: dict[str, str]) -> list:
         links.append(H.LI(link))
     landmarks = H.NAV(H.H2("Landmarks"), H.OL(*links), id="landmarks", hidden="hidden")
     landmarks.set("epub-type", "landmarks")
-    return [toc, pages, landmarks]
+    # A book with no page of a print edition has no page list: an empty one is no valid nav.
+    return [toc, pages, landmarks] if book.page_breaks else [toc, landmarks]
 
 
 def _ncx(book: Book, where: dict[str, str]) -> bytes:
@@ -198,6 +202,8 @@ def _ncx(book: Book, where: dict[str, str]) -> bytes:
             add_points(point, p.children)
     add_points(nav_map, book.outline)
 
+    if not book.page_breaks:  # a pageList holds one pageTarget at least
+        return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     page_list = el(root, "pageList")
     el(el(page_list, "navLabel"), "text").text = "Pages of the print edition"
     for pb in book.page_breaks:

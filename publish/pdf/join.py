@@ -20,7 +20,7 @@ from lxml import etree
 
 from .. import __version__
 from ..book.markup import cite_pages
-from ..book.model import Book, Chapter, Division, divide
+from ..book.model import Book, Chapter, Division, divide, every_division
 from ..book.pages import roman
 from .html import OTHER_PART
 from .laid import Laid
@@ -429,7 +429,7 @@ class _Structure:
             if section.get("/S") != pikepdf.Name.Sect or not all(role_of(kid) for kid in kids):
                 continue
             divided = divide(kids, _heading_level)
-            tree, model = list(_divisions(divided)), list(_divisions(chapter.divisions()))
+            tree, model = list(every_division(divided)), list(every_division(chapter.divisions()))
             # The tree's divisions are the chapter's HTML's, heading for heading (unless a heading drew nothing).
             titles = {s.anchor: s.title for s in chapter.sections}
             names = {id(t): titles.get(m.content[0].get("id")) for t, m in zip(tree, model)} \
@@ -484,14 +484,6 @@ def _heading_level(element) -> int | None:
     """Return a structure element's heading level (2 for an H2), None if it is no heading."""
     role = str(element.S)
     return int(role[2]) if len(role) == 3 and role.startswith("/H") and role[2] in "123456" else None
-
-
-def _divisions(items: list):
-    """Yield each Division among items, each before those it holds."""
-    for item in items:
-        if isinstance(item, Division):
-            yield item
-            yield from _divisions(item.content)
 
 
 def _continues(kid, last) -> bool:

@@ -440,3 +440,40 @@ def test_the_edition_page_names_the_edition_when_book_yaml_gives_it(tmp_path, ex
     result, epub = epub_of(folder, tmp_path)
     shown = [" ".join(p.itertext()) for p in epub.xhtml("edition.xhtml").xpath("//x:p", namespaces=NS)]
     assert shown[-1] == imprint.format(day=result.book.date[:10])
+
+
+def test_a_section_is_named_by_its_heading_only_where_no_other_section_is_so_named_in_a_book_of_no_pages(tmp_path):
+    # A named section is a landmark: a reading system lists them by name, and two of one name are one too many.
+    folder = make_manuscript(tmp_path / "m", {"01.md": """\
+        # Chapter
+
+        ## 1. Report
+
+        Text of the report.
+
+        ### Enclosure
+
+        The first enclosure.
+
+        ## Editorial Note
+
+        The first note.
+
+        ### Enclosure
+
+        The second enclosure.
+
+        ## Editorial Note
+
+        The second note.
+        """})
+    result, epub = epub_of(folder, tmp_path)
+    # With no page of a print edition, it has no page list (an empty one is no valid EPUB) and claims none.
+    assert valid(result.outputs["epub"]) == []
+    assert not {"pageNavigation", "pageBreakMarkers"} & set(epub.meta("schema:accessibilityFeature"))
+    assert epub.meta("pageBreakSource") == [] and "page-list" not in epub.files[epub.base + "nav.xhtml"].decode()
+    sections = [s for href in epub.content_documents() for s in epub.xhtml(href).xpath("//x:section[x:h2 or x:h3]",
+                                                                                         namespaces=NS)]
+    assert [" ".join("".join(s[0].itertext()).split()) for s in sections] == [
+        "1. Report", "Enclosure", "Editorial Note", "Enclosure", "Editorial Note"]
+    assert [s.get("aria-labelledby") for s in sections] == [sections[0][0].get("id"), None, None, None, None]
