@@ -199,7 +199,9 @@ def _margin_numbers(pdf: Path, doc: pikepdf.Pdf) -> dict[int, list[str]]:
                     if not fonts.fontmap:
                         fonts.init_resources(mined.resources)
                     shown = operands[-1]  # Tj's string, TJ's array, ' and "'s string
-                    numbers[-1] += "".join(_unicode(fonts.fontmap[font[-1]], bytes(part))
+                    face = fonts.fontmap.get(font[-1])
+                    # A font the page does not hold prints no text one can read: a problem named, not a crash.
+                    numbers[-1] += "".join("(no font)" if face is None else _unicode(face, bytes(part))
                                            for part in (shown if isinstance(shown, pikepdf.Array) else [shown])
                                            if isinstance(part, pikepdf.String))
             if numbers:

@@ -288,6 +288,14 @@ def test_the_page_integrity_check_reads_what_each_margin_number_prints(broken, t
     problems = page_integrity(pdf, epub, book)
     assert [p.split(": ", 1)[1] for p in problems] == ["margin number '2' where page 1 begins",
                                                         "margin number '1' where page 2 begins"], problems
+    # A margin number in a font its page does not hold is named, not a crash.
+    with pikepdf.open(pdf) as doc:
+        for page in doc.pages:
+            ops = [(([pikepdf.Name("/Missing")] + list(operands[1:])) if str(op) == "Tf" else operands, op)
+                   for operands, op in pikepdf.parse_content_stream(page)]
+            page.Contents = doc.make_stream(pikepdf.unparse_content_stream(ops))
+        doc.save(tmp_path / "unfont.pdf")
+    assert any("margin number '(no font)'" in p for p in page_integrity(tmp_path / "unfont.pdf", epub, book))
 
 
 def test_the_html_index_lists_every_volume_and_every_link_leads_to_a_file(series, broken):
