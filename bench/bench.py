@@ -53,15 +53,18 @@ def measure(command: list[str], env: dict | None = None) -> dict:
     # Its messages go to a file: a pipe nobody reads while it runs would fill and stop it.
     log = tempfile.TemporaryFile()
     proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
-    peak = 0
+    peak = peak_pss = 0
     while proc.poll() is None:
-        rss = 0
+        rss = pss = 0
         try:
             for p in [proc] + proc.children(recursive=True):
-                rss += p.memory_info().rss
+                # RSS counts a page shared by a worker and its forked copy (system/fork.py) in both; PSS
+                # shares it between them, so the PSS of the tree is the memory the build takes.
+                info = p.memory_full_info()
+                rss, pss = rss + info.rss, pss + info.pss
         except psutil.Error:
             pass
-        peak = max(peak, rss)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.05)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -69,7 +72,8 @@ def measure(command: list[str], env: dict | None = None) -> dict:
         log.seek(0)
         raise SystemExit(f"failed: {' '.join(command)}\n{log.read().decode()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20, "load": max(load, os.getloadavg()[0])}
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20, "pss_mb": peak_pss / 2**20,
+            "load": max(load, os.getloadavg()[0])}
 
 
 def median(runs: list[dict]) -> dict:
@@ -289,13 +293,13 @@ def main(argv=None) -> int:
 def volume_table(report: dict) -> str:
     """Return the cold builds of the shared volumes as a Markdown table (docs/performance.md shows it)."""
     lines = [("| volume | pages (pandoc's) | pandoc + WeasyPrint s | `publish pdf` cold s | ratio | CPU s: ours / "
-              "pandoc's (ratio) | CPU s a page | peak MB | load |"),
+              "pandoc's (ratio) | CPU s a page | peak MB: PSS (RSS) | load |"),
              "|---|---|---|---|---|---|---|---|---|"]
     for name, v in report["volumes"].items():
         ours, theirs = v["publish pdf"], v["pandoc --pdf-engine=weasyprint"]
         lines.append(f"| {name} | {v['pages']} ({v['pandoc pages']}) | {theirs['wall']:.1f} | {ours['wall']:.1f} | "
                      f"{v['ratio']:.2f} | {ours['cpu']:.1f} / {theirs['cpu']:.1f} ({v['cpu ratio']:.2f}) | "
-                     f"{v['cpu per page']:.3f} | {ours['rss_mb']:.0f} | {max(ours['load'], theirs['load']):.1f} |")
+                     f"{v['cpu per page']:.3f} | {ours['pss_mb']:.0f} ({ours['rss_mb']:.0f}) | {max(ours['load'], theirs['load']):.1f} |")
     return "\n".join(lines)
 
 

@@ -19,11 +19,12 @@ from lxml import html as lxml_html
 
 from ..book.markup import FLOAT_AT, FOOTNOTE, NO_CUT
 from ..book.pages import roman
+from ..system.fork import shared
 from .cache import PdfCache
 from .html import OTHER_PART
 from .laid import Laid
 from .layout import arrange_pages, page_starts
-from .typeset import MARGIN_GAP, Typesetter, lay_out, lost_notes, write
+from .typeset import MARGIN_GAP, PROGRESS, Typesetter, lay_out, lost_notes, write
 from .weasy import boxes, page_box
 
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
@@ -238,8 +239,9 @@ class Run:
 class Chapters:
     """Lay out and draw chapters in pieces, each kept in the cache, laying out again only what changed."""
 
-    def __init__(self, setter: Typesetter, cache: PdfCache):
+    def __init__(self, setter: Typesetter, cache: PdfCache, cores: int = 1):
         self.setter, self.cache = setter, cache
+        self.cores = cores  # more than one: a long chapter's pieces may be drawn by two processes
 
     def layout(self, html: str, carried: str | None, notes: set[str] = frozenset()) -> Run:
         """Lay out a chapter, from the last build's cuts around the blocks that changed where it can.
@@ -350,7 +352,7 @@ class Chapters:
 
     def draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
         """Draw a laid-out chapter piece by piece; return it with the cache entries it was made from."""
-        pdfs, keys, pieces = [], [], []
+        made, keys, pieces = [], [], []  # made: each piece's PDF, or how to draw it
         offset = 0
 
         def folio(i):
@@ -361,10 +363,8 @@ class Chapters:
                 key = self._key(run, segment.start, segment.stop, segment.right, segment.carried, first_folio + offset,
                                 lower_roman)
                 pdf = self.cache.piece(key)
-                if pdf is None:
-                    pdf = self._alone(run, segment, lambda i, o=offset: folio(o + i))
-                    self.cache.pieces.put(key, pdf)
-                pdfs.append(pdf)
+                made.append(pdf if pdf is not None
+                            else functools.partial(self._alone, run, segment, lambda i, o=offset: folio(o + i)))
                 keys.append(key)
                 pieces.append(segment)
             else:
@@ -376,20 +376,23 @@ class Chapters:
                 for (page, block), stop_page, stop in zip(segment.cuts, bounds[1:], stops):
                     right = page_box(pages[page]).page_type.side == "right"
                     carried = segment.starts[page][0]
-                    piece = _Kept(block, stop, stop_page - page, right, carried)
-                    key = self._key(run, block, stop, right, carried, first_folio + offset + page, lower_roman)
-                    pdf = _write(segment.document, pages[page:stop_page])
-                    self.cache.pieces.put(key, pdf)
-                    pdfs.append(pdf)
-                    keys.append(key)
-                    pieces.append(piece)
+                    made.append(functools.partial(_write, segment.document, pages[page:stop_page]))
+                    keys.append(self._key(run, block, stop, right, carried, first_folio + offset + page, lower_roman))
+                    pieces.append(_Kept(block, stop, stop_page - page, right, carried))
             offset += segment.pages
+        # A long chapter's pieces are drawn on two cores where this process may fork (system/fork.py).
+        todo = [i for i, pdf in enumerate(made) if callable(pdf)]
+        jobs = [made[i] for i in todo]
+        drawn = shared(jobs, [pieces[i].pages for i in todo], PROGRESS) if self.cores > 1 else [job() for job in jobs]
+        for i, pdf in zip(todo, drawn):
+            made[i] = pdf
+            self.cache.pieces.put(keys[i], pdf)
         plan = {"context": run.context, "carried": run.carried, "sigs": run.sigs,
                 "pieces": [{"start": p.start, "pages": p.pages, "right": p.right, "carried": p.carried}
                            for p in pieces]}
         plan_key = self._plan_key(run.sigs, run.context)
         self.cache.plans.put(plan_key, json.dumps(plan).encode())
-        return Laid(tuple(pdfs), offset, self.cache.made_of(keys, plan_key))
+        return Laid(tuple(made), offset, self.cache.made_of(keys, plan_key))
 
     def _next_start(self, run: Run, segment: _Fresh) -> int | None:
         """Return the first block of the segment after this one (None at the chapter's end)."""

@@ -30,9 +30,9 @@ _KNOWN = object()
 MARGIN_GAP = 9
 # WeasyPrint logs each page it lays out: the progress display follows a long chapter page by page.
 _PAGE_LOGGED = re.compile(r"Creating layout - Page (\d+)")
-_PROGRESS = logging.getLogger("weasyprint.progress")
-_PROGRESS.setLevel(logging.INFO)
-_PROGRESS.propagate = False  # its messages are for the display, never for the console
+PROGRESS = logging.getLogger("weasyprint.progress")
+PROGRESS.setLevel(logging.INFO)
+PROGRESS.propagate = False  # its messages are for the display, never for the console
 # Each part is tagged, with an sRGB output intent and printable links; the joined book is declared
 # PDF/A-2u and PDF/UA-1 (join.py).
 PDF_VARIANT = "pdf/a-2a"
@@ -88,14 +88,14 @@ class Typesetter:
     def _lay_out(self, html: str, counted: bool = False):
         """Lay out a document; counted: report its pages (a trial of tables is not the part's)."""
         if counted:
-            _PROGRESS.addHandler(self.counter)
+            PROGRESS.addHandler(self.counter)
         try:
             return HTML(string=html, base_url=MANUSCRIPT_URL, url_fetcher=self.fetcher).render(
                 stylesheets=self.sheets, font_config=self.fonts)
         except RefusedURL as exc:
             raise refused(exc) from None
         finally:
-            _PROGRESS.removeHandler(self.counter)
+            PROGRESS.removeHandler(self.counter)
 
     def draw(self, document, carried: str | None, first_folio: int, lower_roman: bool) -> Laid:
         arrange_pages(document, MARGIN_GAP, carried,

@@ -3,7 +3,8 @@
 Workers start from a fresh interpreter (spawn), never as a fork of the build: forking a process that
 has run threads and C libraries (pandoc's threads, Pango, fontconfig) can leave a child holding a
 lock no thread will release, or crash it. (forkserver would start them faster, but listens on a
-Unix socket in $TMPDIR, which fails where that path is long.)
+Unix socket in $TMPDIR, which fails where that path is long.) A worker, which runs no thread, may
+fork a copy of itself to draw half of a long chapter (system/fork.py).
 
 The build never waits on a pipe, whatever the size of a message (a chapter's HTML one way, its
 drawn pages the other): for each worker, a thread of the build reads all the worker sends as it
@@ -227,7 +228,8 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
     try:
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
-        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache)
+        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache,
+                            cores=2)
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":

@@ -39,13 +39,14 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     style = page_css(book)
     parts = _parts(book)
     store = PdfCache.open(cache, styles, style, book)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
+    cores = jobs or os.cpu_count() or 1
+    jobs = max(1, min(cores, len(parts)))
     progress.stage("PDF: laying out", _estimate(parts), "pages")
     with _scratch() as scratch, Workers(jobs if jobs > 1 else 0, styles, book.folder, style, scratch,
                                          lambda i: _name(book, i), store) as workers:
         scheduler = _Scheduler(book, parts, workers, store, progress)
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
-        scheduler.chapters = Chapters(setter, store)
+        scheduler.chapters = Chapters(setter, store, cores=cores)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
         # are laid out once to be counted and once more, at the end, with the folios filled in (each
         # taken from the cache when the last build made it).

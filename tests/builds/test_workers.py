@@ -20,7 +20,7 @@ from publish.pdf.workers import TIMEOUT
 from publish.system import cache
 from publish.system.fsutil import owned
 
-from conftest import make_manuscript
+from conftest import ROOT, make_manuscript
 from test_faults import book, start, workers_of  # noqa: F401 - book is a fixture
 
 BUILD_TIMEOUT = 300  # seconds: a build that takes longer hangs
@@ -152,3 +152,30 @@ def test_the_next_build_removes_what_a_killed_build_left_and_nothing_else(book, 
     assert not any(p.exists() for p in left)
     assert all(p.exists() for p in alike + others)
     assert sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")) == sorted(outputs)
+
+
+def test_a_long_chapter_is_drawn_by_its_worker_and_a_copy_of_it_and_is_the_one_process_book(tmp_path):
+    # Each worker process logs the forks it makes (Python's audit event), through a sitecustomize that
+    # every process of the build imports at its start.
+    from synthetic import generate
+    folder = generate(tmp_path / "m", 70, chapter_pages=35)
+    hooks, log = tmp_path / "hooks", tmp_path / "forks.log"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "def _hook(event, args):\n"
+        "    if event == 'os.fork':\n"
+        f"        with open({str(log)!r}, 'a') as f:\n"
+        "            f.write(f'{os.getpid()}\\n')\n"
+        "sys.addaudithook(_hook)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(hooks)])}
+    process = subprocess.Popen([sys.executable, "-m", "publish", "pdf", str(folder), "--out", str(tmp_path / "two"),
+                                "--jobs", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, stderr = process.communicate(timeout=BUILD_TIMEOUT)
+    assert process.returncode == 0, stderr
+    forks = log.read_text().split()
+    # At most one for each chapter (one cut into pieces), always by a worker, never by the build itself.
+    assert 1 <= len(forks) <= 2 and process.pid not in map(int, forks)
+    one = build(folder, tmp_path / "one", ("pdf",), jobs=1)
+    assert all(len(c.page_breaks) > 24 for c in one.book.chapters)
+    assert next((tmp_path / "two").glob("*.pdf")).read_bytes() == one.outputs["pdf"].read_bytes()

@@ -1,0 +1,101 @@
+"""Jobs shared with a forked copy of the process come back in order, the child's failures redone here."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(body: str) -> str:
+    """Run body in a fresh interpreter (one thread, as a PDF worker is); return what it prints."""
+    code = textwrap.dedent("""
+        import logging, os, time
+        from publish.system import fork
+        progress = logging.getLogger("test.progress")
+        progress.setLevel(logging.INFO)
+        heard = []
+        class Heard(logging.Handler):
+            def emit(self, record):
+                heard.append(record.getMessage())
+        progress.addHandler(Heard())
+        parent = os.getpid()
+        """) + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_later_half_of_the_work_is_done_by_a_child_and_comes_back_in_order():
+    out = run("""
+        jobs = [lambda n=n: f"{n} {os.getpid()}".encode() for n in range(6)]
+        got = [r.decode().split() for r in fork.shared(jobs, [10, 10, 10, 10, 10, 10], progress)]
+        print([int(n) for n, _ in got] == list(range(6)))
+        print(["here" if int(pid) == parent else "child" for _, pid in got])
+        """)
+    assert out.splitlines() == ["True", str(["here"] * 3 + ["child"] * 3)]
+
+
+def test_the_split_follows_the_weights():
+    out = run("""
+        jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
+        print(["here" if int(r) == parent else "child" for r in fork.shared(jobs, [30, 1, 2, 30], progress)])
+        """)
+    assert out.strip() == str(["here", "here", "here", "child"])
+
+
+def test_little_work_or_one_job_is_done_here():
+    out = run("""
+        jobs = [lambda: str(os.getpid()).encode() for _ in range(3)]
+        print({int(r) == parent for r in fork.shared(jobs, [5, 5, 5], progress)})
+        print({int(r) == parent for r in fork.shared(jobs[:1], [100], progress)})
+        """)
+    assert out.splitlines() == ["{True}", "{True}"]
+
+
+def test_a_process_running_a_second_thread_never_forks():
+    out = run("""
+        import threading
+        stop = threading.Event()
+        threading.Thread(target=stop.wait).start()
+        jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress)})
+        stop.set()
+        """)
+    assert out.strip() == "{True}"
+
+
+def test_a_job_that_fails_in_the_child_is_done_again_here_and_its_error_raised_here():
+    out = run("""
+        def fails():
+            if os.getpid() != parent:
+                raise RuntimeError("in the child")
+            return b"redone here"
+        def raises():
+            raise ValueError("the same error")
+        jobs = [lambda: b"a", lambda: b"b", fails]
+        print(fork.shared(jobs, [20, 20, 20], progress))
+        try:
+            fork.shared([lambda: b"a", raises], [30, 30], progress)
+        except ValueError as exc:
+            print("raised here:", exc)
+        """)
+    assert out.splitlines() == [str([b"a", b"b", b"redone here"]), "raised here: the same error"]
+
+
+def test_the_childs_progress_reaches_the_parent_while_it_waits():
+    # A worker waiting for its child must still be seen making progress by the build (pdf/workers.py).
+    out = run("""
+        def slow():
+            for step in range(8):
+                progress.info(f"step {step} in {os.getpid()}")
+                time.sleep(0.4)
+            return b"slow"
+        print(fork.shared([lambda: b"quick", slow], [30, 30], progress))
+        print(len(heard) >= 2, all("in " + str(parent) not in h for h in heard))
+        """)
+    assert out.splitlines() == [str([b"quick", b"slow"]), "True True"]
