@@ -109,7 +109,9 @@ class Typesetter:
 def write(document) -> bytes:
     """Return laid-out pages, their furniture marked as such, as a tagged PDF/A part."""
     mark_furniture(document)
-    return settle(document.write_pdf(pdf_variant=PDF_VARIANT))
+    # No file identifier: pydyf makes one by compressing every stream a second time, for an MD5 the
+    # join never keeps (the book's own is made when it is saved, join.py). A sixth of drawing a part.
+    return settle(document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=False))
 
 
 def lay_out(setter: Typesetter, html: str, notes: set[str], document=None, trials: dict | None = None):
