@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +102,42 @@ def test_the_childs_progress_reaches_the_parent_while_it_waits():
         print(len(heard) >= 2, all("in " + str(parent) not in h for h in heard))
         """)
     assert out.splitlines() == [str([b"quick", b"slow"]), "True True"]
+
+
+def test_a_child_killed_midway_leaves_its_share_to_the_parent():
+    out = run("""
+        import signal
+        def dies():
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return b"done here"
+        print(fork.shared([lambda: b"a", lambda: b"b", dies], [20, 20, 20], progress))
+        """)
+    assert out.strip() == str([b"a", b"b", b"done here"])
+
+
+def test_a_child_dies_with_its_parent():
+    # A worker the build kills (pdf/workers.py) leaves no copy of itself drawing on.
+    out = run("""
+        import signal, sys
+        child = os.fork()
+        if child == 0:  # the worker: its child prints its pid, then waits for ever in its job
+            def waits():
+                print(os.getpid(), flush=True)
+                time.sleep(600)
+                return b""
+            fork.shared([lambda: time.sleep(600) or b"", waits], [30, 30], progress)
+            os._exit(0)
+        time.sleep(3)
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        """)
+    grandchild = int(out.split()[0])
+    for _ in range(50):
+        try:
+            if psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE:
+                return  # dead, and not yet reaped by whoever adopted it
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the worker's child outlived it")
