@@ -36,6 +36,8 @@ def test_benchmark_runs_on_the_sample(tmp_path):
     assert volume["pages"] > 1 and volume["pandoc pages"] > 0
     ours, theirs = volume["publish pdf"], volume["pandoc --pdf-engine=weasyprint"]
     assert ours["cpu"] > 0 and theirs["cpu"] > 0 and ours["rss_mb"] > 10
+    # Memory as the tree's PSS: a page shared by a worker and its forked copy counts once, so never more than RSS.
+    assert 10 < ours["pss_mb"] <= ours["rss_mb"]
     assert volume["ratio"] == ours["wall"] / theirs["wall"]
     assert volume["cpu per page"] == ours["cpu"] / volume["pages"]
     assert "| frus1961-63v05_d270 | " in run.stdout
