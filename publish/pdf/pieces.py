@@ -239,9 +239,9 @@ class Run:
 class Chapters:
     """Lay out and draw chapters in pieces, each kept in the cache, laying out again only what changed."""
 
-    def __init__(self, setter: Typesetter, cache: PdfCache, cores: int = 1):
+    def __init__(self, setter: Typesetter, cache: PdfCache, build: int | None = None):
         self.setter, self.cache = setter, cache
-        self.cores = cores  # more than one: a long chapter's pieces may be drawn by two processes
+        self.build = build  # the build's process, where a long chapter may be drawn on two cores (else None)
 
     def layout(self, html: str, carried: str | None, notes: set[str] = frozenset()) -> Run:
         """Lay out a chapter, from the last build's cuts around the blocks that changed where it can.
@@ -383,7 +383,8 @@ class Chapters:
         # A long chapter's pieces are drawn on two cores where this process may fork (system/fork.py).
         todo = [i for i, pdf in enumerate(made) if callable(pdf)]
         jobs = [made[i] for i in todo]
-        drawn = shared(jobs, [pieces[i].pages for i in todo], PROGRESS) if self.cores > 1 else [job() for job in jobs]
+        drawn = ([job() for job in jobs] if self.build is None
+                 else shared(jobs, [pieces[i].pages for i in todo], PROGRESS, self.build))
         for i, pdf in zip(todo, drawn):
             made[i] = pdf
             self.cache.pieces.put(keys[i], pdf)

@@ -229,7 +229,7 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
         chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache,
-                            cores=2)
+                            build=os.getppid())
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":

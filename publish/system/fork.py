@@ -21,6 +21,14 @@ import threading
 import time
 from typing import Callable, NoReturn
 
+import psutil
+
+# The memory the whole build may take (its processes' PSS), the target for a volume of 1,000 pages.
+BUDGET = 1_000_000_000
+# What a forked copy takes of its own, as a share of its parent's private memory: every page of memory
+# either process touches while drawing is copied (Python writes a reference count wherever it reads),
+# so about the laid-out half each draws and what both read. Measured: 0.53 (FRUS 1894's long chapter).
+COPIED = 0.6
 # Weight (pages) below which a second process costs more than it saves: the fork, and the pages the
 # child copies as it touches them.
 LEAST = 24
@@ -30,19 +38,29 @@ _FORWARD_EVERY = 1.0
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 
 
-def may_fork() -> bool:
-    """Say whether this process may fork a copy of itself to share work (Linux, no thread but this one)."""
-    return sys.platform == "linux" and threading.active_count() == 1
+def may_fork(build: int) -> bool:
+    """Say whether this process may fork a copy of itself to share work: on Linux, no thread but this one,
+    and room for the copy in the memory of the build (the process `build` and all under it)."""
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return False
+    try:
+        top = psutil.Process(build)
+        taken = sum(p.memory_full_info().pss for p in [top, *top.children(recursive=True)])
+        own = psutil.Process().memory_full_info().uss
+    except psutil.Error:
+        return False  # a process of the build came or went while it was counted: share nothing this time
+    return taken + COPIED * own <= BUDGET
 
 
-def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger) -> list[bytes]:
+def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger, build: int) -> list[bytes]:
     """Return each job's result, the later half of the work done by a forked child where this process may fork.
 
     progress: the logger whose records tell the build this process is making progress; the child's are
-    passed on to it here, so a worker waiting for its child is not taken for stuck.
+    passed on to it here, so a worker waiting for its child is not taken for stuck. build: the build's
+    own process, whose memory and that of all its processes is kept within BUDGET.
     """
     total = sum(weights)
-    if len(jobs) < 2 or total < LEAST or not may_fork():
+    if len(jobs) < 2 or total < LEAST or not may_fork(build):
         return [job() for job in jobs]
     cut, running = len(jobs) - 1, 0
     for index, weight in enumerate(weights):

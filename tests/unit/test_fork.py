@@ -36,7 +36,7 @@ def run(body: str) -> str:
 def test_the_later_half_of_the_work_is_done_by_a_child_and_comes_back_in_order():
     out = run("""
         jobs = [lambda n=n: f"{n} {os.getpid()}".encode() for n in range(6)]
-        got = [r.decode().split() for r in fork.shared(jobs, [10, 10, 10, 10, 10, 10], progress)]
+        got = [r.decode().split() for r in fork.shared(jobs, [10, 10, 10, 10, 10, 10], progress, parent)]
         print([int(n) for n, _ in got] == list(range(6)))
         print(["here" if int(pid) == parent else "child" for _, pid in got])
         """)
@@ -46,7 +46,7 @@ def test_the_later_half_of_the_work_is_done_by_a_child_and_comes_back_in_order()
 def test_the_split_follows_the_weights():
     out = run("""
         jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
-        print(["here" if int(r) == parent else "child" for r in fork.shared(jobs, [30, 1, 2, 30], progress)])
+        print(["here" if int(r) == parent else "child" for r in fork.shared(jobs, [30, 1, 2, 30], progress, parent)])
         """)
     assert out.strip() == str(["here", "here", "here", "child"])
 
@@ -54,8 +54,8 @@ def test_the_split_follows_the_weights():
 def test_little_work_or_one_job_is_done_here():
     out = run("""
         jobs = [lambda: str(os.getpid()).encode() for _ in range(3)]
-        print({int(r) == parent for r in fork.shared(jobs, [5, 5, 5], progress)})
-        print({int(r) == parent for r in fork.shared(jobs[:1], [100], progress)})
+        print({int(r) == parent for r in fork.shared(jobs, [5, 5, 5], progress, parent)})
+        print({int(r) == parent for r in fork.shared(jobs[:1], [100], progress, parent)})
         """)
     assert out.splitlines() == ["{True}", "{True}"]
 
@@ -66,7 +66,7 @@ def test_a_process_running_a_second_thread_never_forks():
         stop = threading.Event()
         threading.Thread(target=stop.wait).start()
         jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
-        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress)})
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
         stop.set()
         """)
     assert out.strip() == "{True}"
@@ -81,9 +81,9 @@ def test_a_job_that_fails_in_the_child_is_done_again_here_and_its_error_raised_h
         def raises():
             raise ValueError("the same error")
         jobs = [lambda: b"a", lambda: b"b", fails]
-        print(fork.shared(jobs, [20, 20, 20], progress))
+        print(fork.shared(jobs, [20, 20, 20], progress, parent))
         try:
-            fork.shared([lambda: b"a", raises], [30, 30], progress)
+            fork.shared([lambda: b"a", raises], [30, 30], progress, parent)
         except ValueError as exc:
             print("raised here:", exc)
         """)
@@ -98,7 +98,7 @@ def test_the_childs_progress_reaches_the_parent_while_it_waits():
                 progress.info(f"step {step} in {os.getpid()}")
                 time.sleep(0.4)
             return b"slow"
-        print(fork.shared([lambda: b"quick", slow], [30, 30], progress))
+        print(fork.shared([lambda: b"quick", slow], [30, 30], progress, parent))
         print(len(heard) >= 2, all("in " + str(parent) not in h for h in heard))
         """)
     assert out.splitlines() == [str([b"quick", b"slow"]), "True True"]
@@ -111,7 +111,7 @@ def test_a_child_killed_midway_leaves_its_share_to_the_parent():
             if os.getpid() != parent:
                 os.kill(os.getpid(), signal.SIGKILL)
             return b"done here"
-        print(fork.shared([lambda: b"a", lambda: b"b", dies], [20, 20, 20], progress))
+        print(fork.shared([lambda: b"a", lambda: b"b", dies], [20, 20, 20], progress, parent))
         """)
     assert out.strip() == str([b"a", b"b", b"done here"])
 
@@ -126,7 +126,7 @@ def test_a_child_dies_with_its_parent():
                 print(os.getpid(), flush=True)
                 time.sleep(600)
                 return b""
-            fork.shared([lambda: time.sleep(600) or b"", waits], [30, 30], progress)
+            fork.shared([lambda: time.sleep(600) or b"", waits], [30, 30], progress, parent)
             os._exit(0)
         time.sleep(3)
         os.kill(child, signal.SIGKILL)
@@ -141,3 +141,13 @@ def test_a_child_dies_with_its_parent():
             return
         time.sleep(0.1)
     raise AssertionError("the worker's child outlived it")
+
+
+def test_no_copy_is_made_where_it_would_take_the_build_past_its_memory():
+    out = run("""
+        jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        fork.BUDGET = 1_000_000  # this interpreter alone takes more than a megabyte
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        """)
+    assert out.splitlines() == ["{False, True}", "{True}"]
