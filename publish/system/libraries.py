@@ -28,5 +28,4 @@ def loaded_by_name():
 
 
 def _not_searched(name: str) -> None:
-    """Find no library by a bare name (ctypes.util.find_library)."""
-    return None
+    """Find no library by a bare name (ctypes.util.find_library): the caller's next name is the file's."""
