@@ -239,6 +239,7 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
     logging.getLogger("weasyprint.progress").addHandler(_Steps(conn))
     index = None
     held = {}  # laid-out parts by index, until drawn or found in the cache
+    gc.freeze()  # the modules loaded, which stay to the end: out of the collector's full passes
     try:
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
