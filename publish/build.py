@@ -1,10 +1,12 @@
 """The whole build as one function of stages: load, check, convert, then write each format."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import os
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +82,7 @@ def load(folder: Path, strict: bool = False, out: Path | None = None, progress: 
 def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles: Path = STYLES,
           jobs: int | None = None, progress: Progress = QUIET) -> Result:
     """Build the requested formats of the manuscript in folder into out, caching work in out/.cache."""
+    _import_writers(formats)
     book, warnings = load(folder, strict, out, progress)
     result = Result(warnings, {}, book)
     if unkeyed := cache.key_warning():
@@ -100,6 +103,18 @@ def write(fmt: str, book: Book, target: Path, styles: Path, jobs: int | None = N
     module, name = WRITERS[fmt]
     writer = getattr(importlib.import_module(module, __package__), name)
     return writer(book, target, styles, jobs=jobs, cache=cache, progress=progress)
+
+
+def _import_writers(formats) -> None:
+    """Import the writers of formats in a thread, while the manuscript is read (this process mostly waits for pandoc).
+
+    A writer that fails to import here is imported again by write(), which reports the failure.
+    """
+    def imported():
+        for fmt in formats:
+            with contextlib.suppress(Exception):
+                importlib.import_module(WRITERS[fmt][0], __package__)
+    threading.Thread(target=imported, name="import writers", daemon=True).start()
 
 
 def check(folder: Path, strict: bool = False, progress: Progress = QUIET) -> Result:

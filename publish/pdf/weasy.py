@@ -9,6 +9,7 @@ wrong without it: after an upgrade, a patch whose unpatched case passes is no lo
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import inspect
 import textwrap
@@ -91,7 +92,7 @@ class Patch:
         """Return why this patch cannot be applied to the WeasyPrint at hand, None if it can."""
         if version != VERSION:
             return f"WeasyPrint is {version}, not {VERSION}"
-        found = hashlib.sha256(inspect.getsource(self.original).encode()).hexdigest()
+        found = hashlib.sha256("".join(_source(self.original)[0]).encode()).hexdigest()
         if found != self.sha256:
             return f"the source of {self.where} is not the one it was written for (sha256 {found}, not {self.sha256})"
         return None
@@ -102,11 +103,13 @@ def _replace_statement(original, old: str, new: str) -> Callable:
 
     The code keeps the lines of WeasyPrint's file, so that a traceback shows the right lines of it.
     """
-    lines, first = inspect.getsourcelines(original)
+    lines, first = _source(original)
     tree = ast.parse(textwrap.dedent("".join(lines)))
-    wanted = ast.dump(ast.parse(old).body[0])  # the whole statement: not one that merely begins like it
+    wanted = ast.parse(old).body[0]
+    dumped = ast.dump(wanted)  # the whole statement: not one that merely begins like it
+    # Only a statement of its kind is dumped to compare: dumping them all was most of a process's start.
     found = [(body, i) for node in ast.walk(tree) for _, body in ast.iter_fields(node) if isinstance(body, list)
-             for i, statement in enumerate(body) if isinstance(statement, ast.stmt) and ast.dump(statement) == wanted]
+             for i, statement in enumerate(body) if type(statement) is type(wanted) and ast.dump(statement) == dumped]
     if len(found) != 1:
         raise ToolError(f"{original.__qualname__} holds {len(found)} statements `{old}`, not one")
     body, i = found[0]
@@ -124,6 +127,12 @@ def _replace_statement(original, old: str, new: str) -> Callable:
     function = scope[original.__name__]
     function.__qualname__ = original.__qualname__
     return function
+
+
+@functools.cache
+def _source(function) -> tuple[list[str], int]:
+    """Return a function's source lines and its first line's number (read once: two patches rewrite one function)."""
+    return inspect.getsourcelines(function)
 
 
 _LAYOUT_TEST = f"{PATCH_TESTS} (its strict xfail on unpatched WeasyPrint)"

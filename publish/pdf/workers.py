@@ -15,6 +15,7 @@ itself.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -70,6 +71,7 @@ class Worker:
         self.stirred = time.monotonic()  # when it last took a step or answered
         self.stuck: float | None = None  # the seconds it went without progress, once stopped for it
         self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.ended = False  # told its work is over
         self.threads = [threading.Thread(target=self._write, daemon=True),
                         threading.Thread(target=self._read, args=(inbox,), daemon=True)]
         for thread in self.threads:
@@ -124,10 +126,16 @@ class Worker:
             return f"made no progress for {self.stuck:g} s ({TIMEOUT}) and was stopped"
         return f"was killed by signal {-code}" if code and code < 0 else f"stopped (exit {code})"
 
+    def end(self) -> None:
+        """Tell the process its work is over: it ends on its own (close() waits for it)."""
+        if not self.ended:
+            self.ended = True
+            self.outbox.put(None)
+
     def close(self, failed: bool) -> None:
         """Stop the process (at once if the build failed) and the threads on its pipe."""
         if not failed:
-            self.outbox.put(None)
+            self.end()
             self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()  # SIGTERM would wait for a stopped process to be continued
@@ -175,7 +183,14 @@ class Workers(list):
     def __enter__(self):
         return self
 
+    def end(self) -> None:
+        """Tell every worker its work is over, all at once: they end side by side, while the build goes on."""
+        for worker in self:
+            worker.end()
+
     def __exit__(self, kind, *exc):
+        if kind is None:
+            self.end()
         for worker in self + self.gone:
             worker.close(failed=kind is not None)
         self.inbox.close()
@@ -225,6 +240,7 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
     logging.getLogger("weasyprint.progress").addHandler(_Steps(conn))
     index = None
     held = {}  # laid-out parts by index, until drawn or found in the cache
+    gc.freeze()  # the modules loaded, which stay to the end: out of the collector's full passes
     try:
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
@@ -239,6 +255,9 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
                 conn.send(("done", index, chapters.draw(held.pop(index), *message[2:])))
             else:
                 del held[index]
+        # The process ends here: Python would first look through all it made for cycles to collect (a
+        # tenth of a second or more, which the build waits for), which an ending process need not free.
+        gc.freeze()
     except EOFError:
         pass  # the build is over
     except PublishError as exc:

@@ -45,6 +45,10 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     with _scratch() as scratch, Workers(jobs if jobs > 1 else 0, styles, book.folder, style, scratch,
                                          lambda i: _name(book, i), store) as workers:
         scheduler = _Scheduler(book, parts, workers, store, progress)
+        if len(parts) - len(scheduler.counted) > 1:
+            # Parts no build has laid out yet will be: the workers start now, while this process makes its
+            # own typesetter and counts the prelims, rather than after.
+            workers.spawn()
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
         scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
@@ -56,6 +60,7 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
             prelims_pages = len(setter.layout(counting).pages)
             store.counted(counting, None, prelims_pages)
         scheduler.run(setter, prelims_pages)
+        workers.end()  # every part is drawn: they end while the prelims are laid out again
         first_main = next((p.start for p in parts if not p.front), 0)
         folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
         html = prelims_html(book, folios)
