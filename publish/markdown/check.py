@@ -18,7 +18,7 @@ from ..book.markup import GENERATED_ID, NOTEREF, PAGEBREAK
 from ..book.model import Book
 from ..book.pages import FACS, MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from ..system import interrupt
-from .safety import MAX_DEPTH, elements
+from .safety import MAX_DEPTH, computed, elements
 from .safety import problems as safety_problems
 
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
@@ -47,11 +47,11 @@ def clean(text: str) -> str:
     return CONTROL.sub("", text)
 
 
-def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> list[Diagnostic]:
+def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
     """Check the Markdown text of every file."""
     diags: list[Diagnostic] = []
     for path, text in sources.items():
-        diags += _check_text(str(path), text)
+        diags += remember(_check_text, str(path), text)
     return diags
 
 
@@ -194,11 +194,11 @@ def _check_quotes(name: str, rows: list[tuple[int, str]]) -> list[Diagnostic]:
     return diags
 
 
-def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
+def check_book(book: Book, sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
     """Check the converted book: page sequence, anchors, documents, links, and what is refused."""
     finder = Finder({str(path): text for path, text in sources.items()})
     diags = _check_pages(book)
-    diags += _check_documents(book, finder)
+    diags += _check_documents(book, finder, remember)
     diags += _check_links(book, finder)
     diags += _check_depth(book, finder)
     for path, needles, code, message in safety_problems(book):
@@ -240,7 +240,7 @@ def _check_pages(book: Book) -> list[Diagnostic]:
     return diags
 
 
-def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
+def _check_documents(book: Book, finder: Finder, remember=computed) -> list[Diagnostic]:
     """Check document numbers (once each, rising) and that no anchor is given twice."""
     diags = []
     numbers: dict[str, tuple[str, int]] = {}
@@ -249,7 +249,7 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
     cursors: dict[str, int] = {}
     for chapter in book.chapters:
         name = str(chapter.path)
-        headings = [(n, t) for n, level, t in _headings(finder.texts.get(name, "")) if level == 2]
+        headings = remember(_document_headings, finder.texts.get(name, ""))
         for section in chapter.sections:
             line = _next_heading(headings, f"{section.number}." if section.number else section.title,
                                  cursors, name)
@@ -320,9 +320,9 @@ def _document_order(number: str) -> tuple[int, str]:
     return int(digits), number[len(digits):].upper()
 
 
-def _headings(text: str) -> list[tuple[int, int, str]]:
-    """Return the ATX headings of a Markdown text as (line, level, text)."""
-    return [(n, len(m[1]), m[2]) for n, line in _lines(text) if (m := HEADING.match(line))]
+def _document_headings(text: str) -> list[tuple[int, str]]:
+    """Return the level-2 ATX headings of a Markdown text as (line, text)."""
+    return [(n, m[2]) for n, line in _lines(text) if (m := HEADING.match(line)) and len(m[1]) == 2]
 
 
 def _next_heading(headings, start: str, cursors: dict[str, int], name: str) -> int:

@@ -9,6 +9,7 @@ while the PDF is laid out. The limits on the sources are checked before pandoc r
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -116,37 +117,46 @@ FACS_BLOCK = re.compile(r"\{facs=[^{}\n]*\}")
 MAX_MARKERS = 20_000
 
 
-def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
+def computed(compute, *args):
+    """Return compute(*args): what a build remembers nothing with gives for PandocCache.remember."""
+    return compute(*args)
+
+
+def before_pandoc(sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
     """Check every source against the limits (size, notes, control characters, nesting) and reserved classes."""
     diags = []
     for path, text in sources.items():
         interrupt.check()
-        name = str(path)
-        size = len(text.encode("utf-8"))
-        if size > MAX_SOURCE_BYTES:
-            diags.append(Diagnostic(name, 0, 0, "L001", f"the file has {size:,} bytes; a file may have at most "
-                                    f"{MAX_SOURCE_BYTES:,}: split it into chapters"))
-            continue
-        if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
-            line = text.count("\n", 0, CONTROL.search(text).start()) + 1  # NUL is a control character too
-            diags.append(Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
-                                    f"{MAX_CONTROL} control characters: it is not a text file"))
-            continue
-        notes = len(NOTE_REF.findall(text))
-        if notes > 2 * MAX_NOTES:  # a reference and its definition each begin with "[^"
-            diags.append(Diagnostic(name, 0, 0, "L003", f"the file has about {notes // 2:,} footnotes; a file may "
-                                    f"have at most {MAX_NOTES:,}: split it into chapters"))
-        markers = sum(1 for _ in MARKER.finditer(text))
-        if markers > MAX_MARKERS:
-            diags.append(Diagnostic(name, 0, 0, "L003", f"the file has {markers:,} page markers; a file may "
-                                    f"have at most {MAX_MARKERS:,}: split it into chapters"))
-        diags += _reserved(name, text)
-        if (tangle := _tangled(text)):
-            diags.append(Diagnostic(name, *tangle))
-        if (deep := _deepest_line(text)):
-            line, depth = deep
-            diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
-                                    f"within each other); at most {MAX_DEPTH} can be typeset"))
+        diags += remember(_file_limits, str(path), text)
+    return diags
+
+
+def _file_limits(name: str, text: str) -> list[Diagnostic]:
+    """Check one source against the limits and reserved classes."""
+    diags = []
+    size = len(text.encode("utf-8"))
+    if size > MAX_SOURCE_BYTES:
+        return [Diagnostic(name, 0, 0, "L001", f"the file has {size:,} bytes; a file may have at most "
+                           f"{MAX_SOURCE_BYTES:,}: split it into chapters")]
+    if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
+        line = text.count("\n", 0, CONTROL.search(text).start()) + 1  # NUL is a control character too
+        return [Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
+                           f"{MAX_CONTROL} control characters: it is not a text file")]
+    notes = len(NOTE_REF.findall(text))
+    if notes > 2 * MAX_NOTES:  # a reference and its definition each begin with "[^"
+        diags.append(Diagnostic(name, 0, 0, "L003", f"the file has about {notes // 2:,} footnotes; a file may "
+                                f"have at most {MAX_NOTES:,}: split it into chapters"))
+    markers = sum(1 for _ in MARKER.finditer(text))
+    if markers > MAX_MARKERS:
+        diags.append(Diagnostic(name, 0, 0, "L003", f"the file has {markers:,} page markers; a file may "
+                                f"have at most {MAX_MARKERS:,}: split it into chapters"))
+    diags += _reserved(name, text)
+    if (tangle := _tangled(text)):
+        diags.append(Diagnostic(name, *tangle))
+    if (deep := _deepest_line(text)):
+        line, depth = deep
+        diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
+                                f"within each other); at most {MAX_DEPTH} can be typeset"))
     return diags
 
 
@@ -250,7 +260,7 @@ def problems(book: Book):
 
 def _element_problems(book: Book, el):
     tag = el.tag.lower()
-    here = (rf"<\s*{re.escape(tag)}\b",)
+    here = _tag_needles(tag)
     if tag in ACTIVE_TAGS:
         yield here, "R001", f"refused raw HTML <{tag}>: scripts, frames, forms and active " \
                             "content are not allowed in a manuscript"
@@ -263,7 +273,7 @@ def _element_problems(book: Book, el):
         yield from _structure_problems(el, tag, here)
     for name, value in el.attrib.items():
         lname = name.lower().split(":")[-1]
-        where = (rf"\b{re.escape(name)}\s*=",)
+        where = _attribute_needles(name)
         if lname.startswith("on"):
             yield where, "R001", f"refused event handler '{name}' on <{tag}>: a manuscript may not run code"
         elif lname == "style" and (bad := [d for d in value.split(";") if d.strip()
@@ -285,6 +295,17 @@ def _element_problems(book: Book, el):
         elif lname == "href" or lname in RESOURCE_ATTRS:
             yield (re.escape(value[:40]), *where), "R003", \
                 f"refused attribute {name}=\"{value[:60]}\" on <{tag}>: only an image's src may load a file"
+
+
+# A book has a few dozen names of elements and attributes, each met thousands of times.
+@functools.lru_cache(maxsize=1024)
+def _tag_needles(tag: str) -> tuple[str, ...]:
+    return (rf"<\s*{re.escape(tag)}\b",)
+
+
+@functools.lru_cache(maxsize=1024)
+def _attribute_needles(name: str) -> tuple[str, ...]:
+    return (rf"\b{re.escape(name)}\s*=",)
 
 
 def html_integer(value: str, limit: int) -> int:
