@@ -18,7 +18,8 @@ from ..book.markup import GENERATED_ID, NOTEREF, PAGEBREAK
 from ..book.model import Book
 from ..book.pages import FACS, MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from ..system import interrupt
-from .safety import MAX_DEPTH, computed, elements
+from .chunks import computed
+from .safety import MAX_DEPTH, elements
 from .safety import problems as safety_problems
 
 NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")

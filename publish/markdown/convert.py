@@ -44,7 +44,7 @@ from ..system import interrupt
 from ..system.cache import Store, digest
 from ..system.progress import QUIET, Progress
 from . import safety
-from .chunks import starts
+from .chunks import computed, starts
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
 # exactly as the source has them.
@@ -116,10 +116,10 @@ def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> s
     return "\n".join(lines)
 
 
-def chunked(text: str, path: str, whole: bool = False) -> list[tuple[int, str]]:
+def chunked(text: str, path: str, whole: bool = False, remember=computed) -> list[tuple[int, str]]:
     """Return a file's prepared Markdown in chunks (one if whole), each with the count of lines before it."""
     # Markers become spans on one line: the prepared text has the source's lines.
-    cuts = [0] if whole else starts(text)
+    cuts = [0] if whole else starts(text, remember)
     lines = prepare(text, path, cuts).split("\n")
     return [(a, "\n".join(lines[a:b])) for a, b in zip(cuts, cuts[1:] + [len(lines)])]
 
@@ -162,7 +162,7 @@ class PandocCache:
             return chunked(text, path, whole)
         key = digest("chunked", path, whole, text)
         if key not in self.memory:
-            self.memory[key] = chunked(text, path, whole)
+            self.memory[key] = chunked(text, path, whole, self.remember)
         self.remembered.add(key)
         return self.memory[key]
 

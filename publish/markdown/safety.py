@@ -22,6 +22,7 @@ from ..book.markup import MAX_SPAN, RESERVED_CLASS, RESERVED_DATA, RUNNING_TITLE
 from ..book.model import Book, Resource
 from ..book.pages import MARKER
 from ..system import interrupt
+from .chunks import computed
 
 # Elements that run code, load other documents, take input or change how the page is read.
 ACTIVE_TAGS = {"script", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
@@ -115,11 +116,6 @@ RESERVED_ATTRIBUTE = {"<": re.compile(rf"(?<![\w-])(data-(?:{RESERVED_DATA}|{pan
 FACS_BLOCK = re.compile(r"\{facs=[^{}\n]*\}")
 # Page markers in one file: a volume has under 2,000 pages; each is laid out and checked.
 MAX_MARKERS = 20_000
-
-
-def computed(compute, *args):
-    """Return compute(*args): what a build remembers nothing with gives for PandocCache.remember."""
-    return compute(*args)
 
 
 def before_pandoc(sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
