@@ -82,24 +82,31 @@ def computed(compute, *args):
     return compute(*args)
 
 
+def blocks(markdown: str) -> list[tuple[int, str]]:
+    """Return a file's Markdown in blocks, each with the count of lines before it: a block begins with each
+    heading after a blank line, and so ends with a blank line (but the last)."""
+    bounds = [0] + [m.end() for m in BLOCK_END.finditer(markdown)]
+    found, line = [], 0
+    for a, b in zip(bounds, bounds[1:] + [len(markdown)]):
+        found.append((line, markdown[a:b - 1] if b < len(markdown) else markdown[a:]))
+        line += markdown.count("\n", a, b)
+    return found
+
+
 def starts(markdown: str, remember=computed) -> list[int]:
     """Return the lines (counted from 0) where the chunks of a file's Markdown begin, the first 0."""
-    # The file is read in blocks, each beginning with a heading after a blank line, and so ending with a
-    # blank line (but the last): no paragraph, and no look at the next line, runs from one into the next.
-    # Each block is scanned alone and remembered by its text (with the state its lines begin in, where
-    # that matters): after an edit, only the edited block, and those whose state it changed, are scanned.
-    bounds = [0] + [m.end() for m in BLOCK_END.finditer(markdown)]
-    blocks, line = [], 0
-    for a, b in zip(bounds, bounds[1:] + [len(markdown)]):
-        blocks.append((line, markdown[a:b - 1] if b < len(markdown) else markdown[a:]))
-        line += markdown.count("\n", a, b)
-    marks = [(a, remember(_marks, block)) for a, block in blocks]
+    # The file is scanned in blocks: no paragraph, and no look at the next line, runs from one into the
+    # next. Each block is scanned alone and remembered by its text (with the state its lines begin in,
+    # where that matters): after an edit, only the edited block, and those whose state it changed, are
+    # scanned again.
+    parts = blocks(markdown)
+    marks = [(a, remember(_marks, block)) for a, block in parts]
     if any(whole for _, (whole, _) in marks):
         return [0]
     lines = markdown.split("\n")
     # Past Markdown whose reach is hard to bound, the file is not cut.
     end = next((a + stop for a, (_, stop) in marks if stop is not None), len(lines))
-    return [0] + [i for i in _valid(blocks, len(lines), end, remember) if _chosen(lines[i])]
+    return [0] + [i for i in _valid(parts, len(lines), end, remember) if _chosen(lines[i])]
 
 
 def _chosen(line: str) -> bool:

@@ -181,7 +181,7 @@ class PandocCache:
 
     def kept(self, chunk: str) -> str | None:
         """Return pandoc's HTML for a chunk of prepared Markdown kept by an earlier build, or None."""
-        key = _key(chunk)
+        key = self.remember(_key, chunk)
         if self.memory is not None and key in self.memory:
             self.store.used.add(key)  # still on disk for the next build in a process of its own
             self.remembered.add(key)

@@ -22,7 +22,7 @@ from ..book.markup import MAX_SPAN, RESERVED_CLASS, RESERVED_DATA, RUNNING_TITLE
 from ..book.model import Book, Resource
 from ..book.pages import MARKER
 from ..system import interrupt
-from .chunks import computed
+from .chunks import blocks, computed
 
 # Elements that run code, load other documents, take input or change how the page is read.
 ACTIVE_TAGS = {"script", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
@@ -123,11 +123,11 @@ def before_pandoc(sources: dict[Path, str], remember=computed) -> list[Diagnosti
     diags = []
     for path, text in sources.items():
         interrupt.check()
-        diags += remember(_file_limits, str(path), text)
+        diags += _file_limits(str(path), text, remember)
     return diags
 
 
-def _file_limits(name: str, text: str) -> list[Diagnostic]:
+def _file_limits(name: str, text: str, remember=computed) -> list[Diagnostic]:
     """Check one source against the limits and reserved classes."""
     diags = []
     size = len(text.encode("utf-8"))
@@ -146,10 +146,10 @@ def _file_limits(name: str, text: str) -> list[Diagnostic]:
     if markers > MAX_MARKERS:
         diags.append(Diagnostic(name, 0, 0, "L003", f"the file has {markers:,} page markers; a file may "
                                 f"have at most {MAX_MARKERS:,}: split it into chapters"))
-    diags += _reserved(name, text)
-    if (tangle := _tangled(text)):
+    diags += remember(_reserved, name, text)
+    if (tangle := _tangled_line(text, remember)):
         diags.append(Diagnostic(name, *tangle))
-    if (deep := _deepest_line(text)):
+    if (deep := _deepest_line(text, remember)):
         line, depth = deep
         diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
                                 f"within each other); at most {MAX_DEPTH} can be typeset"))
@@ -168,21 +168,37 @@ def _reserved(name: str, text: str) -> list[Diagnostic]:
         # reports the marker (P001).
         if text[tag.start() - 1:tag.start()] == "]" and FACS_BLOCK.fullmatch(tag[0]):
             continue
-        classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag[0])
-                   for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
-        if tag[0][0] == "{":
-            classes += [(m.start(), m[1]) for m in PANDOC_CLASS.finditer(tag[0])]
-        found = [(start, f"class '{name}'") for start, name in classes if RESERVED_CLASS.fullmatch(name)]
-        found += [(m.start(), f"attribute '{m[1]}'") for m in RESERVED_ATTRIBUTE[tag[0][0]].finditer(tag[0])]
-        for start, what in sorted(found):
+        for start, what in _reserved_in(tag[0]):
             places = places or Places(text)
             diags.append(_reserved_diagnostic(name, places.at(tag.start() + start), what))
     return diags
 
 
+# A file has thousands of tags and attribute blocks, most of them the same after an edit as before.
+@functools.lru_cache(maxsize=1 << 16)
+def _reserved_in(tag: str) -> tuple[tuple[int, str], ...]:
+    """Return (offset, what) for each class or data- attribute of the build's own a tag or attribute block sets."""
+    classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag)
+               for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
+    if tag[0] == "{":
+        classes += [(m.start(), m[1]) for m in PANDOC_CLASS.finditer(tag)]
+    found = [(start, f"class '{name}'") for start, name in classes if RESERVED_CLASS.fullmatch(name)]
+    found += [(m.start(), f"attribute '{m[1]}'") for m in RESERVED_ATTRIBUTE[tag[0]].finditer(tag)]
+    return tuple(sorted(found))
+
+
 def _reserved_diagnostic(name: str, place: tuple[int, int], what: str) -> Diagnostic:
     return Diagnostic(name, *place, "S010", f"{what} is the build's own (page breaks, notes, their numbers): "
                       "write a page marker as [Page 588] and a note as [^1], and choose another name")
+
+
+def _tangled_line(text: str, remember=computed) -> tuple[int, int, str, str] | None:
+    """Return _tangled's finding in the first of a file's blocks (chunks.blocks) that has one, its line the file's."""
+    # A paragraph ends at the blank line that ends each block but the last: each block is read alone.
+    for a, block in blocks(text):
+        if (tangle := remember(_tangled, block)):
+            return a + tangle[0], *tangle[1:]
+    return None
 
 
 def _tangled(text: str) -> tuple[int, int, str, str] | None:
@@ -207,10 +223,21 @@ def _tangled(text: str) -> tuple[int, int, str, str] | None:
     return None
 
 
-def _deepest_line(text: str) -> tuple[int, int] | None:
+def _deepest_line(text: str, remember=computed) -> tuple[int, int] | None:
     """Return (line, depth) where quotes, list items, fenced divs and block tags first nest past MAX_DEPTH."""
-    divs = tags = 0
-    items: list[int] = []  # the indents of the list items open above this line
+    # Block by block (chunks.blocks), each remembered by its text and the nesting its lines begin in.
+    state: tuple = (0, 0, ())
+    for a, block in blocks(text):
+        deep, state = remember(_deepest_in, block, *state)
+        if deep:
+            return a + deep[0], deep[1]
+    return None
+
+
+def _deepest_in(text: str, divs: int, tags: int, items: tuple[int, ...]) -> tuple[tuple[int, int] | None, tuple]:
+    """Return (line, depth) where a text's lines first nest past MAX_DEPTH, from the divs and tags open and the
+    indents of the list items open above it (None: nowhere), and those open at its end."""
+    items = list(items)  # the indents of the list items open above this line
     for number, line in enumerate(text.split("\n"), 1):
         interrupt.check()
         prefix = pos = 0
@@ -234,8 +261,8 @@ def _deepest_line(text: str) -> tuple[int, int] | None:
             deepest = max(deepest, tags)
         depth += divs + deepest
         if depth > MAX_DEPTH:
-            return number, depth
-    return None
+            return (number, depth), (divs, tags, tuple(items))
+    return None, (divs, tags, tuple(items))
 
 
 def problems(book: Book):
