@@ -283,7 +283,7 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
-    builder = _Builder(meta, sources)
+    builder = _Builder(meta, sources, cache.remember)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
@@ -319,8 +319,9 @@ NO_HEADING = "no chapter heading in this file: begin it with one, a line such as
 class _Builder:
     """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
 
-    def __init__(self, meta: Metadata, sources: dict[Path, str]):
+    def __init__(self, meta: Metadata, sources: dict[Path, str], remember=computed):
         self.sources = sources  # for the line of text that pandoc's HTML does not give
+        self.remember = remember
         self.chapters: list[Chapter] = []
         self.diagnostics: list[Diagnostic] = []
         self.current: str | None = None  # the label of the original page the text is on
@@ -369,12 +370,8 @@ class _Builder:
         """Parse a file's chunks (after their count of lines before them) as one element; return it and the notes."""
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
-            part = parse(fragment)
-            # An HTML comment is not in the book: what the author commented out may not be published, "--" in
-            # one would make the EPUB's XHTML ill-formed, and a page marker in one counts its source line from
-            # the chunk's start, not the file's.
-            etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
-            _unread(part)
+            # A copy: the tree remembered is read again by the next build that has this chunk.
+            part = copy.deepcopy(self.remember(_read, fragment))
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@{SOURCE_LINE}][@class='{PAGEBREAK}' or @{HEADING_PAGE}]"):
                 el.set(SOURCE_LINE, str(int(el.get(SOURCE_LINE)) + offset))
@@ -511,6 +508,17 @@ class _Builder:
                 # A boundary for the PDF's page ranges, not a page break a reader can go to.
                 span.attrib.clear()
                 span.set("class", BOUNDARY)
+
+
+def _read(fragment: str):
+    """Return a chunk's HTML as an element, without comments and with the page markers pandoc read as text."""
+    part = parse(fragment)
+    # An HTML comment is not in the book: what the author commented out may not be published, "--" in
+    # one would make the EPUB's XHTML ill-formed, and a page marker in one counts its source line from
+    # the chunk's start, not the file's.
+    etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
+    _unread(part)
+    return part
 
 
 def _unread(root) -> None:
