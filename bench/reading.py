@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench import edit_longest_chapter  # noqa: E402
-
 from publish.build import load  # noqa: E402
 
 
