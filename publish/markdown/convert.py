@@ -283,7 +283,7 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
-    builder = _Builder(meta, sources, cache.remember)
+    builder = _Builder(meta, sources, cache.remember if cache.memory is not None else None)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
@@ -319,7 +319,7 @@ NO_HEADING = "no chapter heading in this file: begin it with one, a line such as
 class _Builder:
     """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
 
-    def __init__(self, meta: Metadata, sources: dict[Path, str], remember=computed):
+    def __init__(self, meta: Metadata, sources: dict[Path, str], remember=None):
         self.sources = sources  # for the line of text that pandoc's HTML does not give
         self.remember = remember
         self.chapters: list[Chapter] = []
@@ -370,8 +370,9 @@ class _Builder:
         """Parse a file's chunks (after their count of lines before them) as one element; return it and the notes."""
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
-            # A copy: the tree remembered is read again by the next build that has this chunk.
-            part = copy.deepcopy(self.remember(_read, fragment))
+            # A copy of the tree remembered, which the next build that has this chunk reads again; a build
+            # that keeps nothing reads each chunk once.
+            part = _read(fragment) if self.remember is None else copy.deepcopy(self.remember(_read, fragment))
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@{SOURCE_LINE}][@class='{PAGEBREAK}' or @{HEADING_PAGE}]"):
                 el.set(SOURCE_LINE, str(int(el.get(SOURCE_LINE)) + offset))

@@ -33,9 +33,8 @@ EDITS = st.lists(st.tuples(st.floats(0, 1), LINE), min_size=1, max_size=3)
 
 def whole_file(monkeypatch) -> None:
     """Make every scan read a file as one block, as it was read before blocks were remembered."""
-    one = lambda markdown: [(0, markdown)]  # noqa: E731
     for module in (chunks, check, safety):
-        monkeypatch.setattr(module, "blocks", one)
+        monkeypatch.setattr(module, "blocks", lambda markdown: [(0, markdown)])
 
 
 def findings(text: str, remember=chunks.computed) -> list:
