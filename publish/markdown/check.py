@@ -57,10 +57,10 @@ def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str], rememb
 
 
 def _check_text(name: str, text: str, remember=computed) -> list[Diagnostic]:
-    """Check a file's text, block by block (chunks.blocks) where each block's lines are read as in the whole."""
-    # They are where each block after the first begins with a heading, outside code and comments, and
-    # ends outside them: no table, document or state of _lines runs from one into the next. Each block's
-    # findings are remembered by its text, their lines counted from its start.
+    """Check a file's text, block by block (chunks.blocks) where each block reads as it does in the whole."""
+    # That is where each block after the first begins with a heading and each before the last ends outside
+    # code and comments: no table, document, fence or comment then runs from one into the next. Each
+    # block's findings are remembered by its text, their lines counted from its start.
     parts = [(a, remember(_findings, block)) for a, block in blocks(text)]
     if not all(clean for _, (*_, clean, _) in parts[:-1]) or not all(heading for _, (*_, heading) in parts[1:]):
         parts = [(0, _findings(text))]

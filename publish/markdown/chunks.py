@@ -15,7 +15,9 @@ in whatever block quote or list it stands. Of the valid points, those whose head
 multiple of CHUNK_EVERY become cuts (like rsync's chunks), so a clean build and one after an edit
 elsewhere cut at the same places. The file is cut as written, before its page markers become pandoc
 spans holding source lines, which prepare() counts from the chunk's start: a chunk's text, and so
-its cached HTML, stays the same when lines are added above it.
+its cached HTML, stays the same when lines are added above it. The file is scanned in blocks (each
+heading after a blank line begins one), each remembered by its text, so that a warm process (publish
+watch) scans again only the blocks an edit changed.
 """
 from __future__ import annotations
 

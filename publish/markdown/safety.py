@@ -123,36 +123,32 @@ def before_pandoc(sources: dict[Path, str], remember=computed) -> list[Diagnosti
     diags = []
     for path, text in sources.items():
         interrupt.check()
-        diags += _file_limits(str(path), text, remember)
-    return diags
-
-
-def _file_limits(name: str, text: str, remember=computed) -> list[Diagnostic]:
-    """Check one source against the limits and reserved classes."""
-    diags = []
-    size = len(text.encode("utf-8"))
-    if size > MAX_SOURCE_BYTES:
-        return [Diagnostic(name, 0, 0, "L001", f"the file has {size:,} bytes; a file may have at most "
-                           f"{MAX_SOURCE_BYTES:,}: split it into chapters")]
-    if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
-        line = text.count("\n", 0, CONTROL.search(text).start()) + 1  # NUL is a control character too
-        return [Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
-                           f"{MAX_CONTROL} control characters: it is not a text file")]
-    notes = len(NOTE_REF.findall(text))
-    if notes > 2 * MAX_NOTES:  # a reference and its definition each begin with "[^"
-        diags.append(Diagnostic(name, 0, 0, "L003", f"the file has about {notes // 2:,} footnotes; a file may "
-                                f"have at most {MAX_NOTES:,}: split it into chapters"))
-    markers = sum(1 for _ in MARKER.finditer(text))
-    if markers > MAX_MARKERS:
-        diags.append(Diagnostic(name, 0, 0, "L003", f"the file has {markers:,} page markers; a file may "
-                                f"have at most {MAX_MARKERS:,}: split it into chapters"))
-    diags += remember(_reserved, name, text)
-    if (tangle := _tangled_line(text, remember)):
-        diags.append(Diagnostic(name, *tangle))
-    if (deep := _deepest_line(text, remember)):
-        line, depth = deep
-        diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
-                                f"within each other); at most {MAX_DEPTH} can be typeset"))
+        name = str(path)
+        size = len(text.encode("utf-8"))
+        if size > MAX_SOURCE_BYTES:
+            diags.append(Diagnostic(name, 0, 0, "L001", f"the file has {size:,} bytes; a file may have at most "
+                                    f"{MAX_SOURCE_BYTES:,}: split it into chapters"))
+            continue
+        if "\x00" in text or len(CONTROL.findall(text)) > MAX_CONTROL:
+            line = text.count("\n", 0, CONTROL.search(text).start()) + 1  # NUL is a control character too
+            diags.append(Diagnostic(name, line, 0, "L002", "the file holds NUL bytes or more than "
+                                    f"{MAX_CONTROL} control characters: it is not a text file"))
+            continue
+        notes = len(NOTE_REF.findall(text))
+        if notes > 2 * MAX_NOTES:  # a reference and its definition each begin with "[^"
+            diags.append(Diagnostic(name, 0, 0, "L003", f"the file has about {notes // 2:,} footnotes; a file may "
+                                    f"have at most {MAX_NOTES:,}: split it into chapters"))
+        markers = sum(1 for _ in MARKER.finditer(text))
+        if markers > MAX_MARKERS:
+            diags.append(Diagnostic(name, 0, 0, "L003", f"the file has {markers:,} page markers; a file may "
+                                    f"have at most {MAX_MARKERS:,}: split it into chapters"))
+        diags += remember(_reserved, name, text)
+        if (tangle := _tangled_line(text, remember)):
+            diags.append(Diagnostic(name, *tangle))
+        if (deep := _deepest_line(text, remember)):
+            line, depth = deep
+            diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
+                                    f"within each other); at most {MAX_DEPTH} can be typeset"))
     return diags
 
 
