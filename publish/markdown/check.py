@@ -384,9 +384,9 @@ def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
     known = set(book.anchors())
     for chapter in book.chapters:
         name = str(chapter.path)
-        for el in elements(chapter):
+        for el in elements(chapter, "a"):
             interrupt.check()
-            href = el.get("href") if el.tag == "a" else None
+            href = el.get("href")
             if href is None:
                 continue
             try:

@@ -413,9 +413,9 @@ def _bind_image(book: Book, el, url: str):
     el.set("src", quote(name))
 
 
-def elements(chapter):
-    """Yield the chapter's elements, then its notes' elements."""
-    yield from (el for el in chapter.body.iter() if isinstance(el.tag, str))
+def elements(chapter, tag: str | None = None):
+    """Yield the chapter's elements (those of one tag, if given), then its notes' elements."""
+    yield from (el for el in chapter.body.iter(tag) if isinstance(el.tag, str))
     for note in chapter.notes.values():
         for block in note.blocks:
-            yield from (el for el in block.iter() if isinstance(el.tag, str))
+            yield from (el for el in block.iter(tag) if isinstance(el.tag, str))
