@@ -123,15 +123,15 @@ def _marks(block: str) -> tuple[bool, int | None]:
     return bool(WHOLE.search(block)), None if stop is None else block.count("\n", 0, stop.start())
 
 
-def _valid(blocks: list[tuple[int, str]], count: int, end: int, remember=computed) -> list[int]:
+def _valid(parts: list[tuple[int, str]], count: int, end: int, remember=computed) -> list[int]:
     """Return the lines (after the first, before end) before which a file of count lines, in blocks each
     after the line it begins on, may be cut."""
-    crossed = _crossed(count, [(a, remember(_labels, block)) for a, block in blocks])
+    crossed = _crossed(count, [(a, remember(_labels, block)) for a, block in parts])
     if crossed is None:
         return []
     points: list[int] = []
     state: tuple = ((), False)
-    for a, block in blocks:
+    for a, block in parts:
         if a >= end:
             break
         found, state = remember(_scan, block, *state)
@@ -193,8 +193,9 @@ def _blank_after(lines: list[str], i: int) -> bool:
 
 
 def _labels(block: str) -> tuple | None:
-    """Return the labels a block's paragraphs define and use, where each is first and last found (the first
-    lines of its paragraphs), those of its paragraphs and whether any is unsure (None: a label too long)."""
+    """Return the labels a block's paragraphs define, those they use, the first and last paragraph each is
+    found in, the block's first and last paragraph (None: it has none), and whether some paragraph's labels
+    are unsure; a paragraph by its first line; None where a label is too long."""
     # Cuts come only between paragraphs: each label is placed at its paragraph's first line. A heading
     # defines its text; every bracketed text is a use, and a definition where a colon follows it.
     defined: set[str] = set()
@@ -231,23 +232,23 @@ def _labels(block: str) -> tuple | None:
     return defined, used, spans, (firsts[0], firsts[-1]) if firsts else None, unsure
 
 
-def _crossed(count: int, blocks: list[tuple[int, tuple | None]]) -> list[bool] | None:
+def _crossed(count: int, labels_of: list[tuple[int, tuple | None]]) -> list[bool] | None:
     """Say for each of a file's lines whether a cut before it would part a label's uses and definitions,
     from the labels of its blocks, each after the line it begins on (None: a label too long)."""
     # A label matters where it is both defined and used: all its paragraphs, definitions too (pandoc
     # takes the first of two), must then be in one chunk.
-    if any(found is None for _, found in blocks):
+    if any(found is None for _, found in labels_of):
         return None
-    labels = set().union(*(found[0] for _, found in blocks)) & set().union(*(found[1] for _, found in blocks))
+    labels = set().union(*(found[0] for _, found in labels_of)) & set().union(*(found[1] for _, found in labels_of))
     spans: dict[str, tuple[int, int]] = {}
-    for a, (_, _, found, _, _) in blocks:
+    for a, (_, _, found, _, _) in labels_of:
         for key in found.keys() & labels:
             first, last = found[key]
             spans[key] = (spans.get(key, (a + first,))[0], a + last)
     # Where a bracket may be in code, math or a tag, which the label is is not known: it may be any, and
     # every paragraph uses it.
-    if any(found[4] for _, found in blocks):
-        paragraphs = [(a + firsts[0], a + firsts[1]) for a, (*_, firsts, _) in blocks if firsts]
+    if any(found[4] for _, found in labels_of):
+        paragraphs = [(a + firsts[0], a + firsts[1]) for a, (*_, firsts, _) in labels_of if firsts]
         spans[ANY] = (paragraphs[0][0], paragraphs[-1][1])
     # Each label bars the cuts after its first line up to its last: marked by a running count.
     change = [0] * (count + 1)
