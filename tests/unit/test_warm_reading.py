@@ -133,7 +133,7 @@ def test_a_warm_reading_reports_what_a_cold_one_does_at_the_lines_it_does(tmp_pa
             cold = [str(d) for d in exc.diagnostics]
         assert warm == cold
         if code:
-            line = next(n for n, text in enumerate(edited.split("\n"), 1) if "[page" in text or "script" in text)
+            line = next(n for n, row in enumerate(edited.split("\n"), 1) if "[page" in row or "script" in row)
             assert any(f"one.md:{line}:" in d and f" {code} " in d for d in warm), warm
         else:
             assert warm == []
