@@ -57,13 +57,13 @@ def load(folder: Path, strict: bool = False, out: Path | None = None, progress: 
         sources = read_sources(meta, folder)
     except ManuscriptError as exc:
         raise _failure(diags + exc.diagnostics) from None
-    if limits := before_pandoc(sources):
-        raise _failure(diags + limits)
     conversions = PandocCache(cache.folder(out, meta.id) if out and meta.id else None, memory)
+    if limits := before_pandoc(sources, conversions.remember):
+        raise _failure(diags + limits)
     progress.stage("Reading and checking", len(sources), "files")
     # The sources are checked while pandoc converts them: this thread mostly waits for pandoc.
     with ThreadPoolExecutor(max_workers=1) as side:
-        checking = side.submit(check_sources, meta, folder, sources)
+        checking = side.submit(check_sources, meta, folder, sources, conversions.remember)
         try:
             book = convert(meta, folder, {path: clean(text) for path, text in sources.items()}, conversions,
                            progress)
@@ -71,7 +71,7 @@ def load(folder: Path, strict: bool = False, out: Path | None = None, progress: 
             raise _failure(diags + checking.result() + exc.diagnostics) from None
         diags += checking.result()
     book.date = build_date(folder)
-    diags += check_book(book, sources)
+    diags += check_book(book, sources, conversions.remember)
     if any(d.is_error or strict for d in diags):
         raise _failure(diags)
     conversions.save()

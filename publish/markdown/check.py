@@ -18,6 +18,7 @@ from ..book.markup import GENERATED_ID, NOTEREF, PAGEBREAK
 from ..book.model import Book
 from ..book.pages import FACS, MARKER, NEAR_MARKER, gap_name, gaps, is_label
 from ..system import interrupt
+from .chunks import blocks, computed
 from .safety import MAX_DEPTH, elements
 from .safety import problems as safety_problems
 
@@ -47,57 +48,39 @@ def clean(text: str) -> str:
     return CONTROL.sub("", text)
 
 
-def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str]) -> list[Diagnostic]:
+def check_sources(meta: Metadata, folder: Path, sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
     """Check the Markdown text of every file."""
     diags: list[Diagnostic] = []
     for path, text in sources.items():
-        diags += _check_text(str(path), text)
+        diags += _check_text(str(path), text, remember)
     return diags
 
 
-def _check_text(name: str, text: str) -> list[Diagnostic]:
-    diags = []
-    rows = list(_lines(text))
-    tables = _table_lines(rows)
+def _check_text(name: str, text: str, remember=computed) -> list[Diagnostic]:
+    """Check a file's text, block by block (chunks.blocks) where each block reads as it does in the whole."""
+    # That is where each block after the first begins with a heading and each before the last ends outside
+    # code and comments: no table, document, fence or comment then runs from one into the next. Each
+    # block's findings are remembered by its text, their lines counted from its start.
+    parts = [(a, remember(_findings, block)) for a, block in blocks(text)]
+    if not all(clean for _, (*_, clean, _) in parts[:-1]) or not all(heading for _, (*_, heading) in parts[1:]):
+        parts = [(0, _findings(text))]
+    diags, quotes = [], []
     refs, defs = {}, {}
-    for number, line in rows:
-        interrupt.check()
-        markers = list(MARKER.finditer(line))
-        real = [m.span() for m in markers]  # in order: found by bisection, in linear time overall
-        for m in markers:
-            if m["facs"] is not None and not FACS.fullmatch(m["facs"]):
-                shown = CONTROL.sub("?", m["facs"][:80])
-                diags.append(Diagnostic(name, number, m.start("facs") + 1, "P006", f"'{shown}' cannot name a page's "
-                                        "scanned image (facs): write letters, digits, '.', '_' and '-', such as "
-                                        "[Page 588]{facs=0616}"))
-        for m in BRACKETED.finditer(line):
-            if INVISIBLE.search(m[0]) and NEAR_MARKER.match(INVISIBLE.sub("", m[0])):
-                char = INVISIBLE.search(m[0])[0]
-                diags.append(Diagnostic(name, number, m.start() + 1, "P005", f"'{INVISIBLE.sub('', m[0])}' holds an "
-                                        f"invisible character (U+{ord(char):04X}), so it is not read as a page "
-                                        "marker: delete the character", "warning"))
-        for m in NEAR_MARKER.finditer(line):
-            inside = real[bisect.bisect_right(real, (m.start(), len(line))) - 1] if real else (0, 0)
-            if not _literal(line, m.start()) and not inside[0] <= m.start() < inside[1]:
-                diags.append(Diagnostic(name, number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
-                                        "write it as [Page 588], [Page XII] or [Page [I]]"))
-        defined = NOTE_DEF.match(line)
-        if defined:
-            label = defined[1]
-            if label in defs:
-                diags.append(Diagnostic(name, number, 1, "N003", f"footnote [^{label}] is defined twice "
-                                        f"(first on line {defs[label][0]})"))
-            defs.setdefault(label, (number, 1))
-        for m in NOTE_REF.finditer(line, defined.end() if defined else 0):
-            refs.setdefault(m[1], (number, m.start() + 1))
-        prose = _prose(line)
-        for m in (BAD_NUMBER_IN_TABLE if number in tables else BAD_NUMBER).finditer(prose):
-            diags.append(Diagnostic(name, number, m.start() + 1, "T001", f"'{line[m.start():m.end()]}' looks "
-                                    "like a bad transcription (e.g. '2#' for '2½'); check the print edition",
-                                    "warning"))
-        for m in CONTROL.finditer(line):
-            diags.append(Diagnostic(name, number, m.start() + 1, "T002", f"control character U+{ord(m[0]):04X} "
-                                    "in the text (left out of the book); delete it", "warning"))
+    for a, (found, block_refs, block_quotes, _, _) in parts:
+        for kind, number, *rest in found:
+            if kind == "def":
+                label = rest[0]
+                if label in defs:
+                    diags.append(Diagnostic(name, a + number, 1, "N003", f"footnote [^{label}] is defined twice "
+                                            f"(first on line {defs[label][0]})"))
+                defs.setdefault(label, (a + number, 1))
+            else:
+                diags.append(Diagnostic(name, a + number, *rest))
+        for label, (number, col) in block_refs.items():
+            refs.setdefault(label, (a + number, col))
+        for number, col, start in block_quotes:
+            quotes.append(Diagnostic(name, a + number, col, "T003", "straight and curly double quotes mixed in "
+                                     f"one document (from line {a + start}); use one kind", "warning"))
     # Pandoc prints an undefined reference as text and drops an unused definition.
     for label, (number, col) in refs.items():
         if label not in defs:
@@ -106,7 +89,54 @@ def _check_text(name: str, text: str) -> list[Diagnostic]:
         if label not in refs:
             diags.append(Diagnostic(name, number, col, "N002", f"footnote [^{label}] is defined but not used",
                                     "warning"))
-    return diags + _check_quotes(name, rows)
+    return diags + quotes
+
+
+def _findings(text: str) -> tuple[list, dict, list, bool, bool]:
+    """Return what a text's lines show, each line counted from its start: its findings in order (a problem
+    as ("diag", line, column, code, message, severity), a note's definition as ("def", line, label)), the
+    first reference to each note, the documents that mix quotes (line, column, first line), whether it ends
+    outside code and comments, and whether it begins with a heading."""
+    found: list[tuple] = []
+    end: list = []
+    rows = list(_lines(text, end))
+    tables = _table_lines(rows)
+    refs: dict[str, tuple[int, int]] = {}
+    for number, line in rows:
+        interrupt.check()
+        markers = list(MARKER.finditer(line))
+        real = [m.span() for m in markers]  # in order: found by bisection, in linear time overall
+        for m in markers:
+            if m["facs"] is not None and not FACS.fullmatch(m["facs"]):
+                shown = CONTROL.sub("?", m["facs"][:80])
+                found.append(("diag", number, m.start("facs") + 1, "P006", f"'{shown}' cannot name a page's "
+                              "scanned image (facs): write letters, digits, '.', '_' and '-', such as "
+                              "[Page 588]{facs=0616}", "error"))
+        for m in BRACKETED.finditer(line):
+            if INVISIBLE.search(m[0]) and NEAR_MARKER.match(INVISIBLE.sub("", m[0])):
+                char = INVISIBLE.search(m[0])[0]
+                found.append(("diag", number, m.start() + 1, "P005", f"'{INVISIBLE.sub('', m[0])}' holds an "
+                              f"invisible character (U+{ord(char):04X}), so it is not read as a page "
+                              "marker: delete the character", "warning"))
+        for m in NEAR_MARKER.finditer(line):
+            inside = real[bisect.bisect_right(real, (m.start(), len(line))) - 1] if real else (0, 0)
+            if not _literal(line, m.start()) and not inside[0] <= m.start() < inside[1]:
+                found.append(("diag", number, m.start() + 1, "P001", f"malformed page marker '{m[0]}': "
+                              "write it as [Page 588], [Page XII] or [Page [I]]", "error"))
+        defined = NOTE_DEF.match(line)
+        if defined:
+            found.append(("def", number, defined[1]))
+        for m in NOTE_REF.finditer(line, defined.end() if defined else 0):
+            refs.setdefault(m[1], (number, m.start() + 1))
+        prose = _prose(line)
+        for m in (BAD_NUMBER_IN_TABLE if number in tables else BAD_NUMBER).finditer(prose):
+            found.append(("diag", number, m.start() + 1, "T001", f"'{line[m.start():m.end()]}' looks "
+                          "like a bad transcription (e.g. '2#' for '2½'); check the print edition", "warning"))
+        for m in CONTROL.finditer(line):
+            found.append(("diag", number, m.start() + 1, "T002", f"control character U+{ord(m[0]):04X} "
+                          "in the text (left out of the book); delete it", "warning"))
+    heading = bool(rows) and rows[0][0] == 1 and bool(HEADING.match(rows[0][1]))
+    return found, refs, _check_quotes(rows), end == ["", False], heading
 
 
 def _literal(line: str, start: int) -> bool:
@@ -124,9 +154,11 @@ def _literal(line: str, start: int) -> bool:
     return False
 
 
-def _lines(text: str):
-    """Yield (line number, line) outside fenced code blocks; HTML comments are blanked, keeping columns."""
-    fence, commented = "", False
+def _lines(text: str, state: list | None = None):
+    """Yield (line number, line) outside fenced code blocks; HTML comments are blanked, keeping columns.
+
+    Begins in state, if given, the fence and whether a comment is open, and leaves there those at the end."""
+    fence, commented = state or ("", False)
     for number, line in enumerate(text.split("\n"), 1):
         opened = FENCE.match(line)
         if fence:
@@ -138,6 +170,8 @@ def _lines(text: str):
             continue
         line, commented = _uncomment(line, commented)
         yield number, line
+    if state is not None:
+        state[:] = [fence, commented]
 
 
 def _uncomment(line: str, commented: bool) -> tuple[str, bool]:
@@ -176,29 +210,28 @@ def _table_lines(rows: list[tuple[int, str]]) -> set[int]:
     return found
 
 
-def _check_quotes(name: str, rows: list[tuple[int, str]]) -> list[Diagnostic]:
-    """Warn where one document mixes straight and curly double quotes."""
-    diags, start, straight, curly = [], 1, None, False
+def _check_quotes(rows: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
+    """Return (line, column, first line) of the first straight quote of each document that mixes straight and
+    curly double quotes."""
+    found, start, straight, curly = [], 1, None, False
     for number, line in rows + [(0, "## ")]:
         if HEADING.match(line):
             if straight and curly:
-                diags.append(Diagnostic(name, straight[0], straight[1], "T003", "straight and curly double "
-                                        f"quotes mixed in one document (from line {start}); use one kind",
-                                        "warning"))
+                found.append((*straight, start))
             start, straight, curly = number, None, False
             continue
         prose = _prose(line)
         if '"' in prose and straight is None:
             straight = (number, prose.index('"') + 1)
         curly = curly or bool(CURLY.search(prose))
-    return diags
+    return found
 
 
-def check_book(book: Book, sources: dict[Path, str]) -> list[Diagnostic]:
+def check_book(book: Book, sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
     """Check the converted book: page sequence, anchors, documents, links, and what is refused."""
     finder = Finder({str(path): text for path, text in sources.items()})
     diags = _check_pages(book)
-    diags += _check_documents(book, finder)
+    diags += _check_documents(book, finder, remember)
     diags += _check_links(book, finder)
     diags += _check_depth(book, finder)
     for path, needles, code, message in safety_problems(book):
@@ -240,7 +273,7 @@ def _check_pages(book: Book) -> list[Diagnostic]:
     return diags
 
 
-def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
+def _check_documents(book: Book, finder: Finder, remember=computed) -> list[Diagnostic]:
     """Check document numbers (once each, rising) and that no anchor is given twice."""
     diags = []
     numbers: dict[str, tuple[str, int]] = {}
@@ -249,7 +282,7 @@ def _check_documents(book: Book, finder: Finder) -> list[Diagnostic]:
     cursors: dict[str, int] = {}
     for chapter in book.chapters:
         name = str(chapter.path)
-        headings = [(n, t) for n, level, t in _headings(finder.texts.get(name, "")) if level == 2]
+        headings = _document_headings(finder.texts.get(name, ""), remember)
         for section in chapter.sections:
             line = _next_heading(headings, f"{section.number}." if section.number else section.title,
                                  cursors, name)
@@ -320,9 +353,20 @@ def _document_order(number: str) -> tuple[int, str]:
     return int(digits), number[len(digits):].upper()
 
 
-def _headings(text: str) -> list[tuple[int, int, str]]:
-    """Return the ATX headings of a Markdown text as (line, level, text)."""
-    return [(n, len(m[1]), m[2]) for n, line in _lines(text) if (m := HEADING.match(line))]
+def _document_headings(text: str, remember=computed) -> list[tuple[int, str]]:
+    """Return the level-2 ATX headings of a Markdown text as (line, text)."""
+    found, state = [], ("", False)
+    for a, block in blocks(text):
+        headings, state = remember(_headings_in, block, *state)
+        found += [(a + n, title) for n, title in headings]
+    return found
+
+
+def _headings_in(text: str, fence: str, commented: bool) -> tuple[list[tuple[int, str]], tuple[str, bool]]:
+    """Return the level-2 ATX headings of a Markdown text that begins in a fence and comment (or not), and
+    the fence and comment it ends in."""
+    state = [fence, commented]
+    return [(n, m[2]) for n, line in _lines(text, state) if (m := HEADING.match(line)) and len(m[1]) == 2], tuple(state)
 
 
 def _next_heading(headings, start: str, cursors: dict[str, int], name: str) -> int:
@@ -340,9 +384,9 @@ def _check_links(book: Book, finder: Finder) -> list[Diagnostic]:
     known = set(book.anchors())
     for chapter in book.chapters:
         name = str(chapter.path)
-        for el in elements(chapter):
+        for el in elements(chapter, "a"):
             interrupt.check()
-            href = el.get("href") if el.tag == "a" else None
+            href = el.get("href")
             if href is None:
                 continue
             try:

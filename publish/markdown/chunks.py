@@ -15,20 +15,24 @@ in whatever block quote or list it stands. Of the valid points, those whose head
 multiple of CHUNK_EVERY become cuts (like rsync's chunks), so a clean build and one after an edit
 elsewhere cut at the same places. The file is cut as written, before its page markers become pandoc
 spans holding source lines, which prepare() counts from the chunk's start: a chunk's text, and so
-its cached HTML, stays the same when lines are added above it.
+its cached HTML, stays the same when lines are added above it. The file is scanned in blocks (each
+heading after a blank line begins one), each remembered by its text, so that a warm process (publish
+watch) scans again only the blocks an edit changed.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from collections import defaultdict
 
 # One valid heading in this many begins a chunk: in a FRUS chapter (a document of about 2 KB under
-# each `##` heading) chunks of some 30 KB, which pandoc reads in about 0.1 s.
-CHUNK_EVERY = 16
+# each `##` heading) chunks of some 8 KB, which pandoc reads in about 0.03 s past its start (a clean
+# build reads them in runs, RUN_BYTES, so it starts pandoc no more often for smaller chunks).
+CHUNK_EVERY = 4
 
 HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
 BLANK = re.compile(r"^[ \t]*$")
+# A blank line before a heading (HEADING, BLANK): the line break after it is where a block ends.
+BLOCK_END = re.compile(r"^[ \t]*\n(?=#{1,6}(?:[ \t]|$))", re.M)
 # A whole tag on one line (attribute values quoted or not), or an autolink.
 TAG_BODY = (r"""(?:[A-Za-z][\w-]*(?:[ \t]+[^\s"'<>/=]+(?:[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[^\s"'=<>`]+))?)*"""
             r"[ \t]*/?>|/[A-Za-z][\w-]*[ \t]*>|[A-Za-z][\w+.-]*:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)")
@@ -75,12 +79,36 @@ ANY = "\0"  # a label no text can have
 LABEL_CHARS = 1000
 
 
-def starts(markdown: str) -> list[int]:
+def computed(compute, *args):
+    """Return compute(*args): the remember of a build that keeps nothing (see convert.PandocCache.remember)."""
+    return compute(*args)
+
+
+def blocks(markdown: str) -> list[tuple[int, str]]:
+    """Return a file's Markdown in blocks, each with the count of lines before it: a block begins with each
+    heading after a blank line, and so ends with a blank line (but the last)."""
+    bounds = [0] + [m.end() for m in BLOCK_END.finditer(markdown)]
+    found, line = [], 0
+    for a, b in zip(bounds, bounds[1:] + [len(markdown)]):
+        found.append((line, markdown[a:b - 1] if b < len(markdown) else markdown[a:]))
+        line += markdown.count("\n", a, b)
+    return found
+
+
+def starts(markdown: str, remember=computed) -> list[int]:
     """Return the lines (counted from 0) where the chunks of a file's Markdown begin, the first 0."""
-    if WHOLE.search(markdown):
+    # The file is scanned in blocks: no paragraph, and no look at the next line, runs from one into the
+    # next. Each block is scanned alone and remembered by its text (with the state its lines begin in,
+    # where that matters): after an edit, only the edited block, and those whose state it changed, are
+    # scanned again.
+    parts = blocks(markdown)
+    marks = [(a, remember(_marks, block)) for a, block in parts]
+    if any(whole for _, (whole, _) in marks):
         return [0]
     lines = markdown.split("\n")
-    return [0] + [i for i in _valid(lines) if _chosen(lines[i])]
+    # Past Markdown whose reach is hard to bound, the file is not cut.
+    end = next((a + stop for a, (_, stop) in marks if stop is not None), len(lines))
+    return [0] + [i for i in _valid(parts, len(lines), end, remember) if _chosen(lines[i])]
 
 
 def _chosen(line: str) -> bool:
@@ -88,28 +116,48 @@ def _chosen(line: str) -> bool:
     return int(hashlib.sha256(line.encode()).hexdigest()[:12], 16) % CHUNK_EVERY == 0
 
 
-def _valid(lines: list[str]) -> list[int]:
-    """Return the lines (after the first) before which the file may be cut."""
-    crossed = _crossed(lines)
+def _marks(block: str) -> tuple[bool, int | None]:
+    """Say whether a block holds Markdown whose meaning is document-wide, and on which line Markdown whose
+    reach is hard to bound first stands (None: nowhere); neither runs over a line."""
+    stop = STOP.search(block)
+    return bool(WHOLE.search(block)), None if stop is None else block.count("\n", 0, stop.start())
+
+
+def _valid(parts: list[tuple[int, str]], count: int, end: int, remember=computed) -> list[int]:
+    """Return the lines (after the first, before end) before which a file of count lines, in blocks each
+    after the line it begins on, may be cut."""
+    crossed = _crossed(count, [(a, remember(_labels, block)) for a, block in parts])
     if crossed is None:
         return []
     points: list[int] = []
-    dashes = False
+    state: tuple = ((), False)
+    for a, block in parts:
+        if a >= end:
+            break
+        found, state = remember(_scan, block, *state)
+        points += [a + i for i in found if 0 < a + i < end and not crossed[a + i]]
+    return points
+
+
+def _scan(block: str, opened: tuple[str, ...], dashes: bool) -> tuple[list[int], tuple]:
+    """Return the lines of a block before which no raw HTML element, fenced div or dashed block is open, and
+    the state its end leaves: the elements and divs open (innermost last), and whether a dashed block is."""
     # The raw HTML elements and fenced divs open, innermost last, each with the line it opens on: a
     # closing counts only if it matches the innermost (else pandoc may read it as text, or as the
     # closing of something inside), and, past that line, only at a line's start (else it may stand in
-    # a list item or a paragraph that pandoc reads apart).
-    open_: list[tuple[str, int]] = []
+    # a list item or a paragraph that pandoc reads apart). Those opened in earlier blocks opened on no
+    # line of this one.
+    lines = block.split("\n")
+    open_: list[tuple[str, int]] = [(name, -1) for name in opened]
+    points: list[int] = []
     spanning = False  # whether something in the paragraph so far may run on over a line
     contained = False  # whether the line is in a block quote or list item, lazily too
-    text = "\n".join(lines)
-    stop = STOP.search(text)
-    end = len(lines) if stop is None else text.count("\n", 0, stop.start())
-    for i, line in enumerate(lines[:end]):
+    for i, line in enumerate(lines):
         if BLANK.match(line):
             spanning = contained = False
             continue
-        if i and not open_ and not dashes and HEADING.match(line) and BLANK.match(lines[i - 1]) and not crossed[i]:
+        # A block begins after a blank line.
+        if not open_ and not dashes and HEADING.match(line) and (i == 0 or BLANK.match(lines[i - 1])):
             points.append(i)
         if dashes:
             dashes = not (line == "..." or DASHES.match(line) and _blank_after(lines, i))
@@ -137,54 +185,73 @@ def _valid(lines: list[str]) -> list[int]:
         elif DIV_CLOSE.match(line) and closing and not contained and open_ and open_[-1][0] == ":::":
             open_.pop()
         spanning = spanning or bool(MAY_SPAN.intersection(line) and SPANNING.search(line))
-    return points
+    return points, (tuple(name for name, _ in open_), dashes)
 
 
 def _blank_after(lines: list[str], i: int) -> bool:
     return i + 1 >= len(lines) or bool(BLANK.match(lines[i + 1]))
 
 
-def _crossed(lines: list[str]) -> list[bool] | None:
-    """Say for each line whether a cut before it would part a label's uses and definitions (None: label too long)."""
-    # A label matters where it is both defined and used: all its paragraphs, definitions too (pandoc
-    # takes the first of two), must then be in one chunk. Cuts come only between paragraphs: each
-    # label is placed at its paragraph's first line.
-    defs: dict[int, set[str]] = defaultdict(set)
-    uses: dict[int, set[str]] = defaultdict(set)
+def _labels(block: str) -> tuple | None:
+    """Return the labels a block's paragraphs define, those they use, the first and last paragraph each is
+    found in, the block's first and last paragraph (None: it has none), and whether some paragraph's labels
+    are unsure; a paragraph by its first line; None where a label is too long."""
+    # Cuts come only between paragraphs: each label is placed at its paragraph's first line. A heading
+    # defines its text; every bracketed text is a use, and a definition where a colon follows it.
+    defined: set[str] = set()
+    used: set[str] = set()
+    spans: dict[str, tuple[int, int]] = {}
+    firsts: list[int] = []
+    unsure = False  # whether some paragraph's labels are not known for sure
+    defs: set[str] = set()
     text: list[str] = []  # the paragraph so far, without block quote and list marks
-    unsure: list[int] = []  # the paragraphs whose labels are not known for sure
     first = 0
-    for i, line in enumerate(lines + [""]):
+    for i, line in enumerate(block.split("\n") + [""]):
         if BLANK.match(line):
             if text:
                 paragraph = "\n".join(text)
-                found = _brackets(paragraph)
-                if found is None:
+                brackets = _brackets(paragraph)
+                if brackets is None:
                     return None
-                uses[first] |= {_key(label) for label, _ in found}
-                defs[first] |= {_key(label) for label, colon in found if colon}
-                if found and UNSURE.search(paragraph):
-                    unsure.append(first)
-            text, first = [], i + 1
+                uses = {_key(label) for label, _ in brackets}
+                defs |= {_key(label) for label, colon in brackets if colon}
+                defined |= defs
+                used |= uses
+                for key in defs | uses:
+                    spans[key] = (spans.get(key, (first, first))[0], first)
+                firsts.append(first)
+                unsure = unsure or bool(brackets and UNSURE.search(paragraph))
+            defs, text, first = set(), [], i + 1
             continue
         content = line[PREFIX.match(line).end():]
         if m := ATX_TEXT.match(content):
-            defs[first] |= _heading_keys(m[1] or "")
+            defs |= _heading_keys(m[1] or "")
         if SETEXT.match(content) and text:
-            defs[first] |= _heading_keys(text[-1]) | _heading_keys(" ".join(text))
+            defs |= _heading_keys(text[-1]) | _heading_keys(" ".join(text))
         text.append(content)
-    # Where a bracket may be in code, math or a tag, which the label is is not known: it may be any.
-    for i in unsure:
-        defs[i].add(ANY)
-    for i in (defs.keys() | uses.keys()) if unsure else ():
-        uses[i].add(ANY)
-    labels = set().union(*defs.values()) & set().union(*uses.values())
+    return defined, used, spans, (firsts[0], firsts[-1]) if firsts else None, unsure
+
+
+def _crossed(count: int, labels_of: list[tuple[int, tuple | None]]) -> list[bool] | None:
+    """Say for each of a file's lines whether a cut before it would part a label's uses and definitions,
+    from the labels of its blocks, each after the line it begins on (None: a label too long)."""
+    # A label matters where it is both defined and used: all its paragraphs, definitions too (pandoc
+    # takes the first of two), must then be in one chunk.
+    if any(found is None for _, found in labels_of):
+        return None
+    labels = set().union(*(found[0] for _, found in labels_of)) & set().union(*(found[1] for _, found in labels_of))
     spans: dict[str, tuple[int, int]] = {}
-    for i in sorted(defs.keys() | uses.keys()):
-        for key in (defs.get(i, set()) | uses.get(i, set())) & labels:
-            spans[key] = (spans.get(key, (i, i))[0], i)
+    for a, (_, _, found, _, _) in labels_of:
+        for key in found.keys() & labels:
+            first, last = found[key]
+            spans[key] = (spans.get(key, (a + first,))[0], a + last)
+    # Where a bracket may be in code, math or a tag, which the label is is not known: it may be any, and
+    # every paragraph uses it.
+    if any(found[4] for _, found in labels_of):
+        paragraphs = [(a + firsts[0], a + firsts[1]) for a, (*_, firsts, _) in labels_of if firsts]
+        spans[ANY] = (paragraphs[0][0], paragraphs[-1][1])
     # Each label bars the cuts after its first line up to its last: marked by a running count.
-    change = [0] * (len(lines) + 1)
+    change = [0] * (count + 1)
     for start, last in spans.values():
         change[start + 1] += 1
         change[last + 1] -= 1

@@ -44,7 +44,7 @@ from ..system import interrupt
 from ..system.cache import Store, digest
 from ..system.progress import QUIET, Progress
 from . import safety
-from .chunks import starts
+from .chunks import computed, starts
 
 # Pandoc's Markdown, but ids only where the author writes them and the text's quotes and dashes
 # exactly as the source has them.
@@ -73,6 +73,24 @@ UNREAD = re.compile(rf'\[\]\{{\.{PAGEBREAK} {pandoc_key(PAGE_LABEL)}="(?P<label>
                     rf'{pandoc_key(SOURCE_LINE)}=[0-9]+ {pandoc_key(SOURCE_COLUMN)}=[0-9]+'
                     rf'(?: {pandoc_key(FACSIMILE)}="(?P<facs>[^"]*)")?\}}')
 CONTAINERS = {"div", "blockquote", "ul", "ol", "table", "thead", "tbody", "tr", "dl", "section", "figure"}
+# lxml.html's parser finds each element's class by a call into Python each time the element is reached
+# (some 250,000 times in reading and checking FRUS 1936 vol. III); this one finds the same class in C.
+# lxml.html gives other classes only to form elements, <label> and <input> among them, which no book
+# holds (safety.py refuses them).
+PARSER = etree.HTMLParser()
+PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment, pi=lxml_html.HtmlProcessingInstruction,
+    entity=lxml_html.HtmlEntity))
+
+
+def parse(html: str):
+    """Return lxml.html.fragment_fromstring(html, create_parent="div"), its elements of PARSER's document."""
+    root = PARSER.makeelement("div")
+    found = lxml_html.fragments_fromstring(html, parser=PARSER)
+    if found and isinstance(found[0], str):
+        root.text = found.pop(0)
+    root.extend(found)
+    return root
 
 
 def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> str:
@@ -98,10 +116,10 @@ def prepare(text: str, path: str, cuts: list[int] | tuple[int, ...] = (0,)) -> s
     return "\n".join(lines)
 
 
-def chunked(text: str, path: str, whole: bool = False) -> list[tuple[int, str]]:
+def chunked(text: str, path: str, whole: bool = False, remember=computed) -> list[tuple[int, str]]:
     """Return a file's prepared Markdown in chunks (one if whole), each with the count of lines before it."""
     # Markers become spans on one line: the prepared text has the source's lines.
-    cuts = [0] if whole else starts(text)
+    cuts = [0] if whole else starts(text, remember)
     lines = prepare(text, path, cuts).split("\n")
     return [(a, "\n".join(lines[a:b])) for a, b in zip(cuts, cuts[1:] + [len(lines)])]
 
@@ -144,13 +162,26 @@ class PandocCache:
             return chunked(text, path, whole)
         key = digest("chunked", path, whole, text)
         if key not in self.memory:
-            self.memory[key] = chunked(text, path, whole)
+            self.memory[key] = chunked(text, path, whole, self.remember)
+        self.remembered.add(key)
+        return self.memory[key]
+
+    def remember(self, compute, *args):
+        """Return compute(*args), from memory where this process computed it from the same arguments before."""
+        # The function and every argument are the key: a result is a pure function of them, and memory
+        # lives only as long as the process (and so the code) that made it. The arguments themselves, not
+        # a digest: Python compares a text equal to the last far faster than it can encode it to hash.
+        if self.memory is None:
+            return compute(*args)
+        key = (compute.__module__, compute.__qualname__, *args)
+        if key not in self.memory:
+            self.memory[key] = compute(*args)
         self.remembered.add(key)
         return self.memory[key]
 
     def kept(self, chunk: str) -> str | None:
         """Return pandoc's HTML for a chunk of prepared Markdown kept by an earlier build, or None."""
-        key = _key(chunk)
+        key = self.remember(_key, chunk)
         if self.memory is not None and key in self.memory:
             self.store.used.add(key)  # still on disk for the next build in a process of its own
             self.remembered.add(key)
@@ -214,7 +245,7 @@ def _read_together(chunks: list[str]) -> list[str]:
              for part in (cut.removeprefix("\n") for cut in body.split(f"\n{mark}"))]
     # A mark pandoc did not write as a block of its own, outside any element (never where the cuts are
     # sound), or a note's text that looks like the start of another: each chunk is read alone.
-    top = lxml_html.fragment_fromstring(out, create_parent="div")
+    top = parse(out)
     marks = sum(node.tag is etree.Comment and f"<!--{node.text}-->" == mark for node in top)
     if (len(parts) != len(chunks) or marks != len(chunks) - 1
             or not all(v.startswith(f'<li id="{k}">') for k, v in notes.items())):
@@ -222,7 +253,7 @@ def _read_together(chunks: list[str]) -> list[str]:
     html = []
     for part in parts:
         # Each chunk's notes, as pandoc lists them at the end of a chunk read alone (numbered otherwise).
-        root = lxml_html.fragment_fromstring(part, create_parent="div")
+        root = parse(part)
         refs = root.xpath(f".//a[contains(@class, '{PANDOC_NOTE_REF}')]")
         called = dict.fromkeys((a.get("href") or "#")[1:] for a in refs)
         listed = "".join(f"{notes[c]}\n" for c in called if c in notes)
@@ -252,7 +283,7 @@ def convert(meta: Metadata, folder: Path, sources: dict[Path, str], cache: Pando
     paths = list(sources)
     cache = cache or PandocCache(None)
     front = {folder / n for n in meta.front_matter}
-    builder = _Builder(meta, sources)
+    builder = _Builder(meta, sources, cache.remember if cache.memory is not None else None)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         # The longest files go to pandoc first, so that none is left to finish alone; each is taken
@@ -288,8 +319,9 @@ NO_HEADING = "no chapter heading in this file: begin it with one, a line such as
 class _Builder:
     """Split pandoc's HTML into chapters and documents, number notes, and place page breaks."""
 
-    def __init__(self, meta: Metadata, sources: dict[Path, str]):
+    def __init__(self, meta: Metadata, sources: dict[Path, str], remember=None):
         self.sources = sources  # for the line of text that pandoc's HTML does not give
+        self.remember = remember
         self.chapters: list[Chapter] = []
         self.diagnostics: list[Diagnostic] = []
         self.current: str | None = None  # the label of the original page the text is on
@@ -326,7 +358,7 @@ class _Builder:
             self.chapters.append(chapter)
 
     def _new_chapter(self, h1, path: Path, front: bool) -> Chapter:
-        body = lxml_html.Element("section")
+        body = PARSER.makeelement("section")
         body.set("class", f"{CHAPTER} {FRONT}" if front else CHAPTER)
         self.count += 1
         anchor = h1.get("id") or f"ch{self.count}"
@@ -338,12 +370,9 @@ class _Builder:
         """Parse a file's chunks (after their count of lines before them) as one element; return it and the notes."""
         root, notes = None, {}
         for n, (offset, fragment) in enumerate([f for f in fragments if f[1]] or [(0, "<p></p>")]):
-            part = lxml_html.fragment_fromstring(fragment, create_parent="div")
-            # An HTML comment is not in the book: what the author commented out may not be published, "--" in
-            # one would make the EPUB's XHTML ill-formed, and a page marker in one counts its source line from
-            # the chunk's start, not the file's.
-            etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
-            _unread(part)
+            # A copy of the tree remembered, which the next build that has this chunk reads again; a build
+            # that keeps nothing reads each chunk once.
+            part = _read(fragment) if self.remember is None else copy.deepcopy(self.remember(_read, fragment))
             # The source lines prepare() gave page breaks and headings, from the chunk's start to the file's.
             for el in part.xpath(f"//*[@{SOURCE_LINE}][@class='{PAGEBREAK}' or @{HEADING_PAGE}]"):
                 el.set(SOURCE_LINE, str(int(el.get(SOURCE_LINE)) + offset))
@@ -388,7 +417,7 @@ class _Builder:
                 # The id counts the document's notes, so it stays unique however the marks repeat.
                 mark = _take_mark(blocks) or str(counter)
                 chapter.notes[anchor] = Note(anchor, mark, blocks)
-                ref = lxml_html.Element("a")
+                ref = PARSER.makeelement("a")
                 ref.set("class", NOTEREF)
                 ref.set("href", f"#{anchor}")
                 ref.set("id", ref_id(anchor))
@@ -469,7 +498,7 @@ class _Builder:
         """Keep page breaks that end the book in the last chapter; unmark pages without a label."""
         if self.pending and self.chapters:
             last = self.chapters[-1]
-            para = lxml_html.Element("p")
+            para = PARSER.makeelement("p")
             para.extend(self.pending)
             last.body.append(para)
             last.page_breaks.extend(self.known[s.get("id")] for s in self.pending)
@@ -480,6 +509,17 @@ class _Builder:
                 # A boundary for the PDF's page ranges, not a page break a reader can go to.
                 span.attrib.clear()
                 span.set("class", BOUNDARY)
+
+
+def _read(fragment: str):
+    """Return a chunk's HTML as an element, without comments and with the page markers pandoc read as text."""
+    part = parse(fragment)
+    # An HTML comment is not in the book: what the author commented out may not be published, "--" in
+    # one would make the EPUB's XHTML ill-formed, and a page marker in one counts its source line from
+    # the chunk's start, not the file's.
+    etree.strip_tags(part, etree.Comment, etree.ProcessingInstruction)
+    _unread(part)
+    return part
 
 
 def _unread(root) -> None:
@@ -542,7 +582,7 @@ def _first_block(el):
 
 
 def _break_span(pb: PageBreak):
-    span = lxml_html.Element("span")
+    span = PARSER.makeelement("span")
     span.set("class", PAGEBREAK)
     span.set(PAGE_LABEL, pb.label)
     span.set(SOURCE_PATH, pb.path)

@@ -9,6 +9,7 @@ while the PDF is laid out. The limits on the sources are checked before pandoc r
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..book.markup import MAX_SPAN, RESERVED_CLASS, RESERVED_DATA, RUNNING_TITLE
 from ..book.model import Book, Resource
 from ..book.pages import MARKER
 from ..system import interrupt
+from .chunks import blocks, computed
 
 # Elements that run code, load other documents, take input or change how the page is read.
 ACTIVE_TAGS = {"script", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
@@ -116,7 +118,7 @@ FACS_BLOCK = re.compile(r"\{facs=[^{}\n]*\}")
 MAX_MARKERS = 20_000
 
 
-def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
+def before_pandoc(sources: dict[Path, str], remember=computed) -> list[Diagnostic]:
     """Check every source against the limits (size, notes, control characters, nesting) and reserved classes."""
     diags = []
     for path, text in sources.items():
@@ -140,10 +142,10 @@ def before_pandoc(sources: dict[Path, str]) -> list[Diagnostic]:
         if markers > MAX_MARKERS:
             diags.append(Diagnostic(name, 0, 0, "L003", f"the file has {markers:,} page markers; a file may "
                                     f"have at most {MAX_MARKERS:,}: split it into chapters"))
-        diags += _reserved(name, text)
-        if (tangle := _tangled(text)):
+        diags += remember(_reserved, name, text)
+        if (tangle := _tangled_line(text, remember)):
             diags.append(Diagnostic(name, *tangle))
-        if (deep := _deepest_line(text)):
+        if (deep := _deepest_line(text, remember)):
             line, depth = deep
             diags.append(Diagnostic(name, line, 1, "S008", f"blocks nested {depth} deep (lists, quotes or divs "
                                     f"within each other); at most {MAX_DEPTH} can be typeset"))
@@ -162,21 +164,37 @@ def _reserved(name: str, text: str) -> list[Diagnostic]:
         # reports the marker (P001).
         if text[tag.start() - 1:tag.start()] == "]" and FACS_BLOCK.fullmatch(tag[0]):
             continue
-        classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag[0])
-                   for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
-        if tag[0][0] == "{":
-            classes += [(m.start(), m[1]) for m in PANDOC_CLASS.finditer(tag[0])]
-        found = [(start, f"class '{name}'") for start, name in classes if RESERVED_CLASS.fullmatch(name)]
-        found += [(m.start(), f"attribute '{m[1]}'") for m in RESERVED_ATTRIBUTE[tag[0][0]].finditer(tag[0])]
-        for start, what in sorted(found):
+        for start, what in _reserved_in(tag[0]):
             places = places or Places(text)
             diags.append(_reserved_diagnostic(name, places.at(tag.start() + start), what))
     return diags
 
 
+# A file has thousands of tags and attribute blocks, most of them the same after an edit as before.
+@functools.lru_cache(maxsize=1 << 16)
+def _reserved_in(tag: str) -> tuple[tuple[int, str], ...]:
+    """Return (offset, what) for each class or data- attribute of the build's own a tag or attribute block sets."""
+    classes = [(m.start(), name) for m in CLASS_VALUE.finditer(tag)
+               for name in HTML_SPACE.split(html.unescape(m[1] or m[2] or m[3] or ""))]
+    if tag[0] == "{":
+        classes += [(m.start(), m[1]) for m in PANDOC_CLASS.finditer(tag)]
+    found = [(start, f"class '{name}'") for start, name in classes if RESERVED_CLASS.fullmatch(name)]
+    found += [(m.start(), f"attribute '{m[1]}'") for m in RESERVED_ATTRIBUTE[tag[0]].finditer(tag)]
+    return tuple(sorted(found))
+
+
 def _reserved_diagnostic(name: str, place: tuple[int, int], what: str) -> Diagnostic:
     return Diagnostic(name, *place, "S010", f"{what} is the build's own (page breaks, notes, their numbers): "
                       "write a page marker as [Page 588] and a note as [^1], and choose another name")
+
+
+def _tangled_line(text: str, remember=computed) -> tuple[int, int, str, str] | None:
+    """Return _tangled's finding in the first of a file's blocks (chunks.blocks) that has one, its line the file's."""
+    # A paragraph ends at the blank line that ends each block but the last: each block is read alone.
+    for a, block in blocks(text):
+        if (tangle := remember(_tangled, block)):
+            return a + tangle[0], *tangle[1:]
+    return None
 
 
 def _tangled(text: str) -> tuple[int, int, str, str] | None:
@@ -201,10 +219,21 @@ def _tangled(text: str) -> tuple[int, int, str, str] | None:
     return None
 
 
-def _deepest_line(text: str) -> tuple[int, int] | None:
+def _deepest_line(text: str, remember=computed) -> tuple[int, int] | None:
     """Return (line, depth) where quotes, list items, fenced divs and block tags first nest past MAX_DEPTH."""
-    divs = tags = 0
-    items: list[int] = []  # the indents of the list items open above this line
+    # Block by block (chunks.blocks), each remembered by its text and the nesting its lines begin in.
+    state: tuple = (0, 0, ())
+    for a, block in blocks(text):
+        deep, state = remember(_deepest_in, block, *state)
+        if deep:
+            return a + deep[0], deep[1]
+    return None
+
+
+def _deepest_in(text: str, divs: int, tags: int, items: tuple[int, ...]) -> tuple[tuple[int, int] | None, tuple]:
+    """Return (line, depth) where a text's lines first nest past MAX_DEPTH, from the divs and tags open and the
+    indents of the list items open above it (None: nowhere), and those open at its end."""
+    items = list(items)  # the indents of the list items open above this line
     for number, line in enumerate(text.split("\n"), 1):
         interrupt.check()
         prefix = pos = 0
@@ -228,8 +257,8 @@ def _deepest_line(text: str) -> tuple[int, int] | None:
             deepest = max(deepest, tags)
         depth += divs + deepest
         if depth > MAX_DEPTH:
-            return number, depth
-    return None
+            return (number, depth), (divs, tags, tuple(items))
+    return None, (divs, tags, tuple(items))
 
 
 def problems(book: Book):
@@ -250,7 +279,7 @@ def problems(book: Book):
 
 def _element_problems(book: Book, el):
     tag = el.tag.lower()
-    here = (rf"<\s*{re.escape(tag)}\b",)
+    here = _tag_needles(tag)
     if tag in ACTIVE_TAGS:
         yield here, "R001", f"refused raw HTML <{tag}>: scripts, frames, forms and active " \
                             "content are not allowed in a manuscript"
@@ -263,7 +292,7 @@ def _element_problems(book: Book, el):
         yield from _structure_problems(el, tag, here)
     for name, value in el.attrib.items():
         lname = name.lower().split(":")[-1]
-        where = (rf"\b{re.escape(name)}\s*=",)
+        where = _attribute_needles(name)
         if lname.startswith("on"):
             yield where, "R001", f"refused event handler '{name}' on <{tag}>: a manuscript may not run code"
         elif lname == "style" and (bad := [d for d in value.split(";") if d.strip()
@@ -285,6 +314,17 @@ def _element_problems(book: Book, el):
         elif lname == "href" or lname in RESOURCE_ATTRS:
             yield (re.escape(value[:40]), *where), "R003", \
                 f"refused attribute {name}=\"{value[:60]}\" on <{tag}>: only an image's src may load a file"
+
+
+# A book has a few dozen names of elements and attributes, each met thousands of times.
+@functools.lru_cache(maxsize=1024)
+def _tag_needles(tag: str) -> tuple[str, ...]:
+    return (rf"<\s*{re.escape(tag)}\b",)
+
+
+@functools.lru_cache(maxsize=1024)
+def _attribute_needles(name: str) -> tuple[str, ...]:
+    return (rf"\b{re.escape(name)}\s*=",)
 
 
 def html_integer(value: str, limit: int) -> int:
@@ -373,9 +413,9 @@ def _bind_image(book: Book, el, url: str):
     el.set("src", quote(name))
 
 
-def elements(chapter):
-    """Yield the chapter's elements, then its notes' elements."""
-    yield from (el for el in chapter.body.iter() if isinstance(el.tag, str))
+def elements(chapter, tag: str | None = None):
+    """Yield the chapter's elements (those of one tag, if given), then its notes' elements."""
+    yield from (el for el in chapter.body.iter(tag) if isinstance(el.tag, str))
     for note in chapter.notes.values():
         for block in note.blocks:
-            yield from (el for el in block.iter() if isinstance(el.tag, str))
+            yield from (el for el in block.iter(tag) if isinstance(el.tag, str))

@@ -1,0 +1,69 @@
+"""Time reading and checking a manuscript again after a one-word edit, in one warm process, as `publish watch` does.
+
+    python bench/reading.py MANUSCRIPT [--repeat N] [--profile FILE]
+
+The manuscript is copied and read once (its chunks and pandoc's HTML kept in memory and in a cache
+folder, as the watch process keeps them); then, N times, one word mid its longest chapter is changed
+(bench.py's edit) and the book read and checked again (build.load), and the CPU seconds of that load
+printed: this process's and pandoc's, which it waits for. The one-minute load average is printed beside.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench import edit_longest_chapter  # noqa: E402
+from publish.build import load  # noqa: E402
+
+
+def cpu() -> tuple[float, float]:
+    """Return the CPU seconds of this process and of the children it waited for (pandoc)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("manuscript", type=Path)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", type=Path, help="write cProfile's statistics of the edited loads here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-reading-") as tmp:
+        folder, out = Path(tmp) / "copy", Path(tmp) / "out"
+        shutil.copytree(args.manuscript, folder)
+        memory: dict = {}
+        load(folder, out=out, memory=memory)
+        profile = cProfile.Profile(time.process_time) if args.profile else None
+        runs = []
+        for _ in range(args.repeat):
+            edit_longest_chapter(folder)
+            before, load_avg = cpu(), os.getloadavg()[0]
+            if profile:
+                profile.enable()
+            load(folder, out=out, memory=memory)
+            if profile:
+                profile.disable()
+            own, pandoc = (after - start for after, start in zip(cpu(), before))
+            runs.append((own + pandoc, own))
+            print(f"reading and checking after a one-word edit: {own + pandoc:.3f} s CPU, {own:.3f} s of it this "
+                  f"process's, {pandoc:.3f} s pandoc's (load {max(load_avg, os.getloadavg()[0]):.1f})", flush=True)
+        print(f"median {statistics.median(r[0] for r in runs):.3f} s CPU, this process's "
+              f"{statistics.median(r[1] for r in runs):.3f}")
+        if profile:
+            profile.dump_stats(args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
