@@ -96,7 +96,7 @@ def test_an_edit_rebuilt_from_the_cache_is_the_clean_build(manuscript, edit, tmp
 def _remove_chapter(folder):
     """Take the book's last chapter out of book.yaml's list."""
     meta = folder / "book.yaml"
-    last = sorted(folder.glob("*.md"))[-1].name
+    last = max(folder.glob("*.md")).name
     meta.write_text(meta.read_text(encoding="utf-8").replace(f"  - {last}\n", ""), encoding="utf-8")
 
 
