@@ -526,7 +526,8 @@ def _shape(block) -> tuple[dict, list] | None:
         # As Merger.walk: kids not held in a direct array are written in one.
         if not isinstance(kids, pikepdf.Array) or kids.is_indirect:
             rewritten.append(path)
-        stack += [(kid, (*path, i)) for i, kid in enumerate(kids_of(element)) if role_of(kid)]
+            kids = kids_of(element)
+        stack += [(kid, (*path, i)) for i, kid in enumerate(kids) if role_of(kid)]
     return ids, rewritten
 
 
