@@ -49,6 +49,8 @@ PDF_VERSION = "1.7"
 _SOUND: set[bytes] = set()
 # The parts the last join read, open, by digest: the next join in this process opens only those that changed.
 _OPEN: dict[bytes, pikepdf.Pdf] = {}
+# What the join read of each part it opened (_Piece), by the same digest: read once while the part is open.
+_READ: dict[bytes, _Piece] = {}
 
 
 def part_problem(pdf: bytes) -> str:
@@ -146,6 +148,8 @@ def join(parts: list[Laid], book: Book, first_main: int) -> bytes:
             source.close()
     _OPEN.clear()
     _OPEN.update(sources)
+    for digest in [digest for digest in _READ if digest not in sources]:
+        del _READ[digest]
     return saved
 
 
@@ -172,6 +176,7 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
     # a series builds its volumes in one process).
     for digest in [digest for digest in _OPEN if digest[:32] not in wanted]:
         _OPEN.pop(digest).close()
+        _READ.pop(digest, None)
     for number, part in enumerate(parts):
         for index, pdf in enumerate(part):
             digest = digests[number][index]
@@ -180,17 +185,17 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
                 digest += b"+"
             source = _OPEN.get(digest)
             source = sources[digest] = pikepdf.open(io.BytesIO(pdf)) if source is None else source
+            read = _READ.get(digest)
+            read = _READ[digest] = _Piece(source) if read is None or read.source is not source else read
             first = source if first is None else first
             base = len(out.pages)
-            local = {page.objgen: i for i, page in enumerate(source.pages)}
-            if "/Names" in source.Root and "/Dests" in source.Root.Names:
-                for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
-                    dests[str(name)] = (base + local[dest[0].objgen], _top(dest))
+            for name, page, top in read.dests:
+                dests[name] = (base + page, top)
             with warnings.catch_warnings():
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(source.pages)
-            structure.add(source, out.pages[base:], number, continued=index > 0)
+            structure.add(source, out.pages[base:], number, continued=index > 0, read=read)
         if len(out.pages) % 2 and number < len(parts) - 1:
             box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
@@ -317,13 +322,15 @@ def _xref_table(data: bytes, dictionary: bytes) -> tuple[bytearray, int, int] | 
     width, columns = int(widths[1]), 1 + int(widths[1]) + int(widths[2])
     if b"/DecodeParms << /Columns %d /Predictor 12 >>" % columns not in dictionary:
         return None
-    data = zlib.decompress(data)
-    if len(data) % (columns + 1) or data[::columns + 1].strip(b"\x02"):
+    predicted = zlib.decompress(data)
+    if len(predicted) % (columns + 1) or predicted[::columns + 1].strip(b"\x02"):
         return None  # not every row predicted from the one above (PNG's Up)
-    table = bytearray(len(data) // (columns + 1) * columns)
-    for column in range(columns):  # each byte the sum of those above it
-        table[column::columns] = bytes(v & 0xFF for v in itertools.accumulate(data[column + 1::columns + 1]))
-    return table, columns, width
+    # Each byte the sum of those above it: qpdf undoes the prediction, as it does reading a file (a loop here
+    # over every byte of the table took a tenth of a second on a 700-page book).
+    with pikepdf.new() as scratch:
+        stream = pikepdf.Stream(scratch, data, Filter=pikepdf.Name.FlateDecode,
+                                DecodeParms=pikepdf.Dictionary(Columns=columns, Predictor=12))
+        return bytearray(stream.read_bytes()), columns, width
 
 
 def _xref_stream(table: bytearray, columns: int, head: re.Match) -> bytes | None:
@@ -369,13 +376,14 @@ class _Structure:
         self.next_key = 0  # the first parent-tree key no part has taken
         self.roles = pikepdf.Dictionary()
         self.ids = {}
-        self.merger = Merger()  # a chapter's pieces continue its section
+        self.merger = _Merger()  # a chapter's pieces continue its section
         self.tops: dict[int, list] = {}  # each part's top elements, by its number
 
-    def add(self, source: pikepdf.Pdf, pages, part: int, continued: bool = False) -> None:
+    def add(self, source: pikepdf.Pdf, pages, part: int, continued: bool = False, read: _Piece | None = None) -> None:
         """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far.
 
         continued: the part is a piece of the chapter before, and continues the element it ended in.
+        read: what earlier joins read of the part (its blocks' shapes), kept for the next.
         """
         root = source.Root.get("/StructTreeRoot")
         if root is None:
@@ -400,6 +408,8 @@ class _Structure:
                 last = self.document.K[-1] if len(self.document.K) else None
                 if continued and _continues(kid, last):
                     # Pieces are cut between the section's blocks (pieces.py): only the section continues.
+                    if read is not None:
+                        self.merger.expect(kids_of(kid), read.shapes(root))
                     self.merger.join(kid, last)
                     continued = False
                     continue
@@ -478,6 +488,91 @@ class _Structure:
             pdf.Root.OutputIntents = _copy(pdf, first, first.Root.OutputIntents)
         for page in pdf.pages:
             page.obj.Tabs = pikepdf.Name.S  # the blank versos too: PDF/UA asks it of every page
+
+
+class _Piece:
+    """What the join reads of a part, kept while the part is open: its destinations, and its blocks' shapes."""
+
+    def __init__(self, source: pikepdf.Pdf):
+        self.source = source
+        local = {page.objgen: i for i, page in enumerate(source.pages)}
+        names = source.Root.get("/Names", {})
+        self.dests = [(str(name), local[dest[0].objgen], _top(dest))
+                      for name, dest in pikepdf.NameTree(names.Dests).items()] if "/Dests" in names else []
+        self._shapes = None
+
+    def shapes(self, root) -> list:
+        """Return the shape of each block of the part's first top element (root: the part's structure tree root)."""
+        if self._shapes is None:
+            top = next(iter(kids_of(root)))
+            section = next(iter(kids_of(top))) if top.S == pikepdf.Name.Document else top
+            self._shapes = [_shape(block) if role_of(block) else None for block in kids_of(section)]
+        return self._shapes
+
+
+def _shape(block) -> tuple[dict, list] | None:
+    """Return what a merge's walk reads of a block: each element's identity (tagging.Merger's, by its path of kid
+    indexes from the block), and the paths of those whose kids it writes again; None if two elements share one."""
+    ids, rewritten = {}, []
+    stack = [(block, ())]
+    while stack:
+        element, path = stack.pop()
+        if KEY in element:
+            identity = (int(element[KEY]), element.S)
+            if identity in ids:
+                return None
+            ids[identity] = path
+        kids = element.get("/K")
+        # As Merger.walk: kids not held in a direct array are written in one.
+        if not isinstance(kids, pikepdf.Array) or kids.is_indirect:
+            rewritten.append(path)
+            kids = kids_of(element)
+        stack += [(kid, (*path, i)) for i, kid in enumerate(kids) if role_of(kid)]
+    return ids, rewritten
+
+
+class _Merger(Merger):
+    """tagging.Merger, told the shape of a piece's blocks: a block none of whose elements stands for an HTML element
+    met before is taken as it is, not walked (a piece is cut between blocks: nearly every block is such a one).
+
+    Its elements are entered in `first` only when a block walked after it might join one of them.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.shaped = {}  # objgen of a block about to be joined -> its shape
+        self.unread = {}  # identity -> (block, path) of an element taken unwalked, not yet in first
+
+    def expect(self, blocks: list, shapes: list) -> None:
+        """Say the shapes of the blocks of the element about to be joined."""
+        if len(blocks) == len(shapes):
+            self.shaped = {block.objgen: shape for block, shape in zip(blocks, shapes)
+                           if shape is not None and block.is_indirect}
+
+    def _stays(self, kid) -> bool:
+        if not role_of(kid):
+            return super()._stays(kid)
+        shape = self.shaped.pop(kid.objgen, None)
+        if shape is not None:
+            ids, rewritten = shape
+            if self.first.keys().isdisjoint(ids) and self.unread.keys().isdisjoint(ids):
+                for path in rewritten:
+                    element = _at(kid, path)
+                    element.K = pikepdf.Array(kids_of(element))
+                self.unread.update((identity, (kid, path)) for identity, path in ids.items())
+                return True
+        # Walked as Merger walks it, every element taken unwalked entered first.
+        for identity, (block, path) in self.unread.items():
+            self.first[identity] = _at(block, path)
+        self.unread = {}
+        return super()._stays(kid)
+
+
+def _at(element, path: tuple):
+    """Return the structure element reached from element by a path of kid indexes."""
+    for index in path:
+        element = kids_of(element)[index]
+    return element
 
 
 def _heading_level(element) -> int | None:

@@ -91,3 +91,45 @@ def test_an_edit_rebuilt_from_the_cache_is_the_clean_build(manuscript, edit, tmp
     # Between the prelims' two layouts, the chapter's: only in part (a paragraph moves every later page).
     if edit != "a paragraph inserted":
         assert sum(laid[1:-1]) < len(_pages(clean)) * 0.8, laid
+
+
+def _remove_chapter(folder):
+    """Take the book's last chapter out of book.yaml's list."""
+    meta = folder / "book.yaml"
+    last = max(folder.glob("*.md")).name
+    meta.write_text(meta.read_text(encoding="utf-8").replace(f"  - {last}\n", ""), encoding="utf-8")
+
+
+def test_edits_in_a_row_in_one_process_each_join_as_a_new_process_joins(tmp_path, monkeypatch):
+    folder = generate(tmp_path / "src", 75, chapter_pages=25)
+    first, second = sorted(folder.glob("*.md"))[:2]
+    joined, shaped, walked = [], [], []
+    real_join, expect, walk = join.join, join._Merger.expect, join._Merger.walk
+    monkeypatch.setattr(join._Merger, "expect",
+                        lambda self, blocks, shapes: (expect(self, blocks, shapes), shaped.append(len(self.shaped))))
+    monkeypatch.setattr(join._Merger, "walk", lambda self, element: (walked.append(element), walk(self, element)))
+    monkeypatch.setattr("publish.pdf.writer.join",
+                        lambda laid, book, first_main: joined.append((laid, book, first_main)) or
+                        real_join(laid, book, first_main))
+    build(folder, tmp_path / "out", ("pdf",), jobs=1)
+    steps = [(first, _word(0.5)), (first, _paragraph), (first, _footnote), (second, _word(0.3)), (None, None)]
+    for path, edit in steps:
+        if path is None:
+            _remove_chapter(folder)
+        else:
+            path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+        shaped.clear()
+        warm = build(folder, tmp_path / "out", ("pdf",), jobs=1).outputs["pdf"].read_bytes()
+        # The chapters' pieces were merged, each block taken as it was, none walked (none continues another).
+        assert sum(shaped) > 10 and not walked
+        # The same parts joined with nothing kept, as a new process joins them.
+        with monkeypatch.context() as fresh:
+            fresh.setattr(join, "_SOUND", set())
+            fresh.setattr(join, "_OPEN", {})
+            fresh.setattr(join, "_READ", {})
+            assert real_join(*joined[-1]) == warm, (path, edit)
+    # The last, with a chapter gone, as a clean build gives it.
+    monkeypatch.setattr(join, "_SOUND", set())
+    monkeypatch.setattr(join, "_OPEN", {})
+    monkeypatch.setattr(join, "_READ", {})
+    assert build(folder, tmp_path / "clean", ("pdf",), jobs=1).outputs["pdf"].read_bytes() == warm
