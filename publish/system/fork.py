@@ -35,21 +35,30 @@ LEAST = 24
 # A child forwards at most one progress record in this many seconds: enough for the build's watchdog
 # (pdf/workers.py, whose patience is minutes), too few ever to fill the pipe while its parent is busy.
 _FORWARD_EVERY = 1.0
+# Seconds over which the build's processes are watched for one keeping a core busy.
+_LOOK = 0.1
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 
 
 def may_fork(build: int) -> bool:
-    """Say whether this process may fork a copy of itself to share work: on Linux, no thread but this one,
-    and room for the copy in the memory of the build (the process `build` and all under it)."""
+    """Say whether this process may fork a copy of itself to share work: on Linux, no thread but this one, a
+    core that no process of the build (the process `build` and all under it) keeps busy, and room for the
+    copy in the build's memory."""
     if sys.platform != "linux" or threading.active_count() != 1:
         return False
     try:
         top = psutil.Process(build)
-        taken = sum(p.memory_full_info().pss for p in [top, *top.children(recursive=True)])
+        tree = [top, *top.children(recursive=True)]
+        taken = sum(p.memory_full_info().pss for p in tree)
         own = psutil.Process().memory_full_info().uss
+        others = [p for p in tree if p.pid != os.getpid()]
+        before = [sum(p.cpu_times()[:2]) for p in others]
+        time.sleep(_LOOK)
+        busy = sum(sum(p.cpu_times()[:2]) - b > _LOOK / 2 for p, b in zip(others, before))
     except psutil.Error:
         return False  # a process of the build came or went while it was counted: share nothing this time
-    return taken + COPIED * own <= BUDGET
+    # Where every core is busy (another worker laying out its chapter), a copy only adds its cost.
+    return busy + 2 <= len(os.sched_getaffinity(0)) and taken + COPIED * own <= BUDGET
 
 
 def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger, build: int) -> list[bytes]:

@@ -151,3 +151,22 @@ def test_no_copy_is_made_where_it_would_take_the_build_past_its_memory():
         print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
         """)
     assert out.splitlines() == ["{False, True}", "{True}"]
+
+
+def test_no_copy_is_made_where_every_core_is_busy_with_the_build():
+    # A copy drawing beside another worker laying out its chapter would only add its cost.
+    out = run("""
+        import subprocess, sys
+        jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(len(os.sched_getaffinity(0)) - 1)]
+        time.sleep(0.5)
+        try:
+            print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        finally:
+            for process in busy:
+                process.kill()
+                process.wait()
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        """)
+    assert out.splitlines() == ["{True}", "{False, True}"]
