@@ -35,8 +35,9 @@ LEAST = 24
 # A child forwards at most one progress record in this many seconds: enough for the build's watchdog
 # (pdf/workers.py, whose patience is minutes), too few ever to fill the pipe while its parent is busy.
 _FORWARD_EVERY = 1.0
-# Seconds over which the build's processes are watched for one keeping a core busy.
+# Seconds over which the build's processes are watched for one keeping a core busy, and how many looks.
 _LOOK = 0.1
+_LOOKS = 5
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 
 
@@ -51,10 +52,13 @@ def may_fork(build: int) -> bool:
         tree = [top, *top.children(recursive=True)]
         taken = sum(p.memory_full_info().pss for p in tree)
         own = psutil.Process().memory_full_info().uss
+        # Runnable (state R) most of the time looked: busy, whatever share of a core the machine gives it.
         others = [p for p in tree if p.pid != os.getpid()]
-        before = [sum(p.cpu_times()[:2]) for p in others]
-        time.sleep(_LOOK)
-        busy = sum(sum(p.cpu_times()[:2]) - b > _LOOK / 2 for p, b in zip(others, before))
+        running = [0] * len(others)
+        for _ in range(_LOOKS):
+            time.sleep(_LOOK / _LOOKS)
+            running = [n + (p.status() == psutil.STATUS_RUNNING) for n, p in zip(running, others)]
+        busy = sum(n * 2 > _LOOKS for n in running)
     except psutil.Error:
         return False  # a process of the build came or went while it was counted: share nothing this time
     # Where every core is busy (another worker laying out its chapter), a copy only adds its cost.
