@@ -245,7 +245,7 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
         chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache,
-                            build=os.getppid())
+                            build=os.getppid(), patience=timeout())
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":

@@ -50,7 +50,8 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
             # own typesetter and counts the prelims, rather than after.
             workers.spawn()
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
-        scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None)
+        scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None,
+                                      patience=workers.timeout)
         # The prelims' length places the chapters; their contents need the chapters' folios, so they
         # are laid out once to be counted and once more, at the end, with the folios filled in (each
         # taken from the cache when the last build made it).

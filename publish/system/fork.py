@@ -65,12 +65,14 @@ def may_fork(build: int) -> bool:
     return busy + 2 <= len(os.sched_getaffinity(0)) and taken + COPIED * own <= BUDGET
 
 
-def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger, build: int) -> list[bytes]:
+def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger, build: int,
+           patience: float) -> list[bytes]:
     """Return each job's result, the later half of the work done by a forked child where this process may fork.
 
     progress: the logger whose records tell the build this process is making progress; the child's are
     passed on to it here, so a worker waiting for its child is not taken for stuck. build: the build's
-    own process, whose memory and that of all its processes is kept within BUDGET.
+    own process, whose memory and that of all its processes is kept within BUDGET. patience: the seconds
+    the child may go without a word (a result, its progress) before it is taken for stuck.
     """
     total = sum(weights)
     if len(jobs) < 2 or total < LEAST or not may_fork(build):
@@ -99,7 +101,7 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
         for job in jobs[:cut]:
             mine.append(job())
             _drain(ours, results, progress, wait=False)
-        while len(results) < len(jobs) - cut and _drain(ours, results, progress, wait=True):
+        while len(results) < len(jobs) - cut and ours.poll(patience) and _drain(ours, results, progress, wait=True):
             pass
     finally:
         ours.close()

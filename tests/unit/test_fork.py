@@ -36,7 +36,7 @@ def run(body: str) -> str:
 def test_the_later_half_of_the_work_is_done_by_a_child_and_comes_back_in_order():
     out = run("""
         jobs = [lambda n=n: f"{n} {os.getpid()}".encode() for n in range(6)]
-        got = [r.decode().split() for r in fork.shared(jobs, [10, 10, 10, 10, 10, 10], progress, parent)]
+        got = [r.decode().split() for r in fork.shared(jobs, [10, 10, 10, 10, 10, 10], progress, parent, 60)]
         print([int(n) for n, _ in got] == list(range(6)))
         print(["here" if int(pid) == parent else "child" for _, pid in got])
         """)
@@ -46,7 +46,8 @@ def test_the_later_half_of_the_work_is_done_by_a_child_and_comes_back_in_order()
 def test_the_split_follows_the_weights():
     out = run("""
         jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
-        print(["here" if int(r) == parent else "child" for r in fork.shared(jobs, [30, 1, 2, 30], progress, parent)])
+        drawn = fork.shared(jobs, [30, 1, 2, 30], progress, parent, 60)
+        print(["here" if int(r) == parent else "child" for r in drawn])
         """)
     assert out.strip() == str(["here", "here", "here", "child"])
 
@@ -54,8 +55,8 @@ def test_the_split_follows_the_weights():
 def test_little_work_or_one_job_is_done_here():
     out = run("""
         jobs = [lambda: str(os.getpid()).encode() for _ in range(3)]
-        print({int(r) == parent for r in fork.shared(jobs, [5, 5, 5], progress, parent)})
-        print({int(r) == parent for r in fork.shared(jobs[:1], [100], progress, parent)})
+        print({int(r) == parent for r in fork.shared(jobs, [5, 5, 5], progress, parent, 60)})
+        print({int(r) == parent for r in fork.shared(jobs[:1], [100], progress, parent, 60)})
         """)
     assert out.splitlines() == ["{True}", "{True}"]
 
@@ -66,7 +67,7 @@ def test_a_process_running_a_second_thread_never_forks():
         stop = threading.Event()
         threading.Thread(target=stop.wait).start()
         jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
-        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
         stop.set()
         """)
     assert out.strip() == "{True}"
@@ -81,9 +82,9 @@ def test_a_job_that_fails_in_the_child_is_done_again_here_and_its_error_raised_h
         def raises():
             raise ValueError("the same error")
         jobs = [lambda: b"a", lambda: b"b", fails]
-        print(fork.shared(jobs, [20, 20, 20], progress, parent))
+        print(fork.shared(jobs, [20, 20, 20], progress, parent, 60))
         try:
-            fork.shared([lambda: b"a", raises], [30, 30], progress, parent)
+            fork.shared([lambda: b"a", raises], [30, 30], progress, parent, 60)
         except ValueError as exc:
             print("raised here:", exc)
         """)
@@ -98,7 +99,7 @@ def test_the_childs_progress_reaches_the_parent_while_it_waits():
                 progress.info(f"step {step} in {os.getpid()}")
                 time.sleep(0.4)
             return b"slow"
-        print(fork.shared([lambda: b"quick", slow], [30, 30], progress, parent))
+        print(fork.shared([lambda: b"quick", slow], [30, 30], progress, parent, 60))
         print(len(heard) >= 2, all("in " + str(parent) not in h for h in heard))
         """)
     assert out.splitlines() == [str([b"quick", b"slow"]), "True True"]
@@ -111,7 +112,7 @@ def test_a_child_killed_midway_leaves_its_share_to_the_parent():
             if os.getpid() != parent:
                 os.kill(os.getpid(), signal.SIGKILL)
             return b"done here"
-        print(fork.shared([lambda: b"a", lambda: b"b", dies], [20, 20, 20], progress, parent))
+        print(fork.shared([lambda: b"a", lambda: b"b", dies], [20, 20, 20], progress, parent, 60))
         """)
     assert out.strip() == str([b"a", b"b", b"done here"])
 
@@ -126,7 +127,7 @@ def test_a_child_dies_with_its_parent():
                 print(os.getpid(), flush=True)
                 time.sleep(600)
                 return b""
-            fork.shared([lambda: time.sleep(600) or b"", waits], [30, 30], progress, parent)
+            fork.shared([lambda: time.sleep(600) or b"", waits], [30, 30], progress, parent, 60)
             os._exit(0)
         time.sleep(3)
         os.kill(child, signal.SIGKILL)
@@ -146,9 +147,9 @@ def test_a_child_dies_with_its_parent():
 def test_no_copy_is_made_where_it_would_take_the_build_past_its_memory():
     out = run("""
         jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
-        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
         fork.BUDGET = 1_000_000  # this interpreter alone takes more than a megabyte
-        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
         """)
     assert out.splitlines() == ["{False, True}", "{True}"]
 
@@ -162,11 +163,25 @@ def test_no_copy_is_made_where_every_core_is_busy_with_the_build():
                 for _ in range(len(os.sched_getaffinity(0)) - 1)]
         time.sleep(0.5)
         try:
-            print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+            print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
         finally:
             for process in busy:
                 process.kill()
                 process.wait()
-        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent)})
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
         """)
     assert out.splitlines() == ["{True}", "{False, True}"]
+
+
+def test_a_child_silent_past_its_patience_is_stopped_and_its_share_done_here():
+    # The build's own process has no watchdog over it: a copy that stops answering must not hold it for ever.
+    out = run("""
+        def stalls():
+            if os.getpid() != parent:
+                time.sleep(600)
+            return b"done here"
+        start = time.monotonic()
+        print(fork.shared([lambda: b"a", stalls], [30, 30], progress, parent, 2))
+        print(time.monotonic() - start < 30)
+        """)
+    assert out.splitlines() == [str([b"a", b"done here"]), "True"]
