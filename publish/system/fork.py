@@ -89,7 +89,13 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
     gc.freeze()
     parent = os.getpid()
     # A bare fork: multiprocessing lets no daemon process (a worker) start one.
-    child = os.fork()
+    try:
+        child = os.fork()
+    except OSError:  # no memory or process left for a copy: this process does it all, as it would alone
+        gc.unfreeze()
+        ours.close()
+        theirs.close()
+        return [job() for job in jobs]
     if child == 0:
         ours.close()
         _child(jobs[cut:], theirs, progress, parent)

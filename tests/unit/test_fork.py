@@ -185,3 +185,14 @@ def test_a_child_silent_past_its_patience_is_stopped_and_its_share_done_here():
         print(time.monotonic() - start < 30)
         """)
     assert out.splitlines() == [str([b"a", b"done here"]), "True"]
+
+
+def test_a_fork_the_system_refuses_leaves_all_the_work_here():
+    out = run("""
+        def refused():
+            raise OSError(12, "Cannot allocate memory")
+        os.fork = refused
+        jobs = [lambda: str(os.getpid()).encode() for _ in range(4)]
+        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
+        """)
+    assert out.strip() == "{True}"
