@@ -41,7 +41,7 @@ PDF_VARIANT = "pdf/a-2a"
 # Objects made before the collector looks for cycles among the youngest, while WeasyPrint lays out and draws
 # (Python's 700 by default): each tenth of its looks at the older makes a full pass over every object the
 # process holds, the part's pages among them, which was a tenth of a cold build's CPU. It frees the cycles
-# a part leaves (WeasyPrint's styles) less often: some 40 MB more at the peak of one process laying out
+# a part leaves (WeasyPrint's styles) less often: some 25 MB more at the peak of one process laying out
 # FRUS 1894.
 YOUNG_OBJECTS = 10_000
 
