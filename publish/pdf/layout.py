@@ -102,29 +102,37 @@ def _survey(document) -> tuple[list[_Line], list[_Number]]:
     """Return every line of the text and every margin number, in order, with the line each stands in."""
     lines, numbers = [], []
     for index, page in enumerate(document.pages):
-        text_seen = False
-
-        def visit(box, parent, line, area, heading):
-            nonlocal text_seen
-            if isinstance(box, boxes.LineBox):
-                line = _Line(index, box, area)
-                lines.append(line)
-            elif box.style["position"] == "absolute" and PAGE_NUMBER in _box_classes(box):
-                numbers.append(_Number(index, box, parent, line, _text_of(box), text_seen))
-                return  # the number's own text is not the page's
-            elif isinstance(box, boxes.TextBox) and not heading and box.text.strip():
-                text_seen = True
-            # Headings, and the citation line under a document's, are the edition's, not text of an original page.
-            heading = heading or getattr(box, "element_tag", "") in HEADINGS or CITATION in _box_classes(box)
-            for child in getattr(box, "children", None) or ():
-                visit(child, box, line, area, heading)
-
+        survey = _PageSurvey(index, lines, numbers)
         for area in weasy.page_box(page).children:
             # The running heads and feet are not the text: a break never moves into them.
             if not isinstance(area, boxes.MarginBox):
-                visit(area, weasy.page_box(page), None,
-                      "footnotes" if isinstance(area, boxes.FootnoteAreaBox) else "main", False)
+                survey.visit(area, weasy.page_box(page), None,
+                             "footnotes" if isinstance(area, boxes.FootnoteAreaBox) else "main", False)
     return lines, numbers
+
+
+class _PageSurvey:
+    """One page's lines and margin numbers for _survey, and whether text other than headings has come yet."""
+
+    # Not a function nested in _survey that calls itself: its closure held itself, a cycle that kept every
+    # line and box it reached (the part's pages) until the collector's next full pass.
+    def __init__(self, index: int, lines: list[_Line], numbers: list[_Number]):
+        self.index, self.lines, self.numbers = index, lines, numbers
+        self.text_seen = False
+
+    def visit(self, box, parent, line, area, heading) -> None:
+        if isinstance(box, boxes.LineBox):
+            line = _Line(self.index, box, area)
+            self.lines.append(line)
+        elif box.style["position"] == "absolute" and PAGE_NUMBER in _box_classes(box):
+            self.numbers.append(_Number(self.index, box, parent, line, _text_of(box), self.text_seen))
+            return  # the number's own text is not the page's
+        elif isinstance(box, boxes.TextBox) and not heading and box.text.strip():
+            self.text_seen = True
+        # Headings, and the citation line under a document's, are the edition's, not text of an original page.
+        heading = heading or getattr(box, "element_tag", "") in HEADINGS or CITATION in _box_classes(box)
+        for child in getattr(box, "children", None) or ():
+            self.visit(child, box, line, area, heading)
 
 
 def _settle_line_end(number: _Number, lines: list[_Line]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import weakref
 
 import pikepdf
 import pydyf
@@ -59,6 +60,10 @@ IN_NOTE = "/PublishInNote"
 BREAK_OF = "/PublishBreak"
 # Set on WeasyPrint's PDF while it is tagged: what build_box_tree keeps from page to page (_Keys).
 _STATE = "publish_keys"
+# pikepdf makes a name anew at each pikepdf.Name.X: those compared with every element of a tree, made once.
+_STRUCT_ELEM, _DOCUMENT, _LI, _LINK, _OBJR, _SPAN = (
+    pikepdf.Name.StructElem, pikepdf.Name.Document, pikepdf.Name.LI, pikepdf.Name.Link, pikepdf.Name.OBJR,
+    pikepdf.Name.Span)
 
 
 def mark_furniture(document) -> None:
@@ -229,21 +234,12 @@ class _Keys:
 
     def __init__(self, root):
         self.root = root
-        self.keys = {}
+        # A chapter drawn in pieces is one document: its elements are keyed once, not once a piece.
+        if root not in _KEYED:
+            _KEYED[root] = _keyed(root)
+        self.keys, self.notes = _KEYED[root]
         self.headers = {}  # key -> the header cell's first structure element
         self.stand_ins = []  # (mark given a repeated header's cell, key of its cell)
-        self.notes = {}  # key of a block of a note cut into pieces -> the note's key
-        notes, paragraphs = {}, {}
-        for index, element in enumerate(root.iter()):
-            key = index
-            note = element.get(PIECE_OF)
-            if note is not None:
-                key = notes.setdefault(note, index)
-                for block in element:  # a piece holds one block of its note, or a part of it (html._cut)
-                    own = NEW_PARAGRAPH in (block.get("class") or "").split() or element.get(PIECE_INDEX) == "0"
-                    paragraphs[note] = self.keys[id(block)] = index + 1 if own else paragraphs.get(note, index + 1)
-                    self.notes[self.keys[id(block)]] = key
-            self.keys.setdefault(id(element), key)
 
     def stand_in(self, box) -> None:
         """Give the header cells of a repeated table header a mark, which WeasyPrint names for the cells below."""
@@ -264,6 +260,26 @@ class _Keys:
             attributes = attributes.get("A") if attributes is not None else None
             if attributes is not None and "Headers" in attributes:
                 attributes["Headers"] = pydyf.Array(names.get(h.string, h) for h in attributes["Headers"])
+
+
+def _keyed(root) -> tuple[dict, dict]:
+    """Return each element's key by its id, and the note's key by the key of each block of a note cut into pieces."""
+    keys, in_note, notes, paragraphs = {}, {}, {}, {}
+    for index, element in enumerate(root.iter()):
+        key = index
+        note = element.get(PIECE_OF)
+        if note is not None:
+            key = notes.setdefault(note, index)
+            for block in element:  # a piece holds one block of its note, or a part of it (html._cut)
+                own = NEW_PARAGRAPH in (block.get("class") or "").split() or element.get(PIECE_INDEX) == "0"
+                paragraphs[note] = keys[id(block)] = index + 1 if own else paragraphs.get(note, index + 1)
+                in_note[keys[id(block)]] = key
+        keys.setdefault(id(element), key)
+    return keys, in_note
+
+
+# The keys of a document's elements (_keyed), while its tree lives: the ids they are found by are its elements'.
+_KEYED = weakref.WeakKeyDictionary()
 
 
 def _page_alt(label: str) -> str:
@@ -298,11 +314,17 @@ def settle(pdf: bytes) -> bytes:
         merged = Merger()
         merged.walk(root)
         merged.repoint(root)
-        _gather_notes(root, merged.first)
-        _place_notes(root, merged.first)
-        _annotate_links(root)
-        _lift_links(root)
-        for element in _elements(root):
+        # The tree is walked again only after a step that moved an element: most parts move few or none.
+        elements = list(_elements(root))
+        if _gather_notes(elements, merged.first):
+            elements = list(_elements(root))
+        if _place_notes(elements, merged.first):
+            elements = list(_elements(root))
+        _annotate_links(root, elements)  # moves only annotations, not elements
+        if _lift_links(elements):
+            elements = list(_elements(root))
+        ids = {}
+        for element in elements:
             if CALLS in element:
                 del element[CALLS]
             if IN_NOTE in element:
@@ -310,11 +332,9 @@ def settle(pdf: bytes) -> bytes:
             if BREAK_OF in element:
                 del element[BREAK_OF]
             # Only the part's top elements keep their key, for the join (a chapter's pieces share its section).
-            if KEY in element and element.P.get("/S") != pikepdf.Name.Document:
+            if KEY in element and element.P.get("/S") != _DOCUMENT:
                 del element[KEY]
-        ids = {}
-        for element in _elements(root):
-            if element.S == pikepdf.Name.LI:
+            if element.S == _LI:
                 _give_body(part, element)
             if "/ID" in element:
                 # A note that runs onto the next page is tagged once on each: an ID names one element.
@@ -422,20 +442,26 @@ def _number_tree_values(tree):
         yield from _number_tree_values(kid)
 
 
-def _gather_notes(root, first: dict) -> None:
-    """Put in its note each paragraph of a note cut into pieces that a piece after the first begins, in order."""
-    for block in [e for e in _elements(root) if IN_NOTE in e]:
+def _gather_notes(elements: list, first: dict) -> bool:
+    """Put in its note each paragraph of a note cut into pieces that a piece after the first begins, in order
+    (elements: the tree's, in order); say whether one was moved."""
+    moved = False
+    for block in [e for e in elements if IN_NOTE in e]:
         note = first.get((int(block[IN_NOTE]), pikepdf.Name.Note))
         if note is None or block.P.objgen == note.objgen:
             continue
         _remove(block)
         note.K = pikepdf.Array([*kids_of(note), block])
         block.P = note
+        moved = True
+    return moved
 
 
-def _place_notes(root, first: dict) -> None:
-    """Put each note just after its call, where the HTML has it, not after the page that sets it at its foot."""
-    for call in [e for e in _elements(root) if CALLS in e]:
+def _place_notes(elements: list, first: dict) -> bool:
+    """Put each note just after its call, where the HTML has it, not after the page that sets it at its foot
+    (elements: the tree's, in order); say whether one was moved."""
+    moved = False
+    for call in [e for e in elements if CALLS in e]:
         note = first.get((int(call[CALLS]), pikepdf.Name.Note))
         if note is None or note.P.objgen == call.P.objgen:
             continue
@@ -444,22 +470,25 @@ def _place_notes(root, first: dict) -> None:
         at = next(i for i, kid in enumerate(siblings) if _is(kid, call))
         call.P.K = pikepdf.Array([*siblings[:at + 1], note, *siblings[at + 1:]])
         note.P = call.P
+        moved = True
+    return moved
 
 
-def _annotate_links(root) -> None:
-    """Give each link annotation to its Link element (PDF/UA-1 7.18.5), not to a span inside the link."""
+def _annotate_links(root, elements: list) -> None:
+    """Give each link annotation to its Link element (PDF/UA-1 7.18.5), not to a span inside the link (elements:
+    the tree's)."""
     # WeasyPrint gives an inline element inside a link (the <em> of "<a><em>Foreign Relations</em>, 1961</a>")
     # an annotation of its own, and tags it in that element.
     owners = {}
-    for element in list(_elements(root)):
-        if element.S == pikepdf.Name.Link:
+    for element in elements:
+        if element.S == _LINK:
             continue
         # Few elements hold an annotation: only theirs are walked up to a link.
         annotations = [kid for kid in kids_of(element) if _is_link_annotation(kid)]
         if not annotations:
             continue
         link = element.get("/P")
-        while link is not None and link.get("/S") != pikepdf.Name.Link:
+        while link is not None and link.get("/S") != _LINK:
             link = link.get("/P")
         if link is None:
             continue
@@ -473,15 +502,16 @@ def _annotate_links(root) -> None:
                     nums[i + 1] = owners[int(nums[i])]
 
 
-def _lift_links(root) -> None:
-    """Put a margin number's Link element just after its page break's element, wherever the number was drawn.
+def _lift_links(elements: list) -> bool:
+    """Put a margin number's Link element just after its page break's element, wherever the number was drawn
+    (elements: the tree's, in order); say whether one was moved.
 
     The break's /Alt stands for all it holds: assistive technology would never reach a link inside. A number
     moved to the next page's first line is drawn outside the text, and its link would stand outside it too.
     """
-    elements = list(_elements(root))
-    breaks = {str(e.Alt): e for e in elements if "/Alt" in e and e.S == pikepdf.Name.Span}
-    for link in [e for e in elements if e.S == pikepdf.Name.Link and BREAK_OF in e]:
+    moved = False
+    breaks = {str(e.Alt): e for e in elements if "/Alt" in e and e.S == _SPAN}
+    for link in [e for e in elements if e.S == _LINK and BREAK_OF in e]:
         holder = breaks.get(str(link[BREAK_OF]))
         if holder is None or holder.get("/P") is None:
             continue
@@ -491,12 +521,14 @@ def _lift_links(root) -> None:
         at = next(i for i, kid in enumerate(kids) if _is(kid, holder))
         outer.K = pikepdf.Array([*kids[:at + 1], link, *kids[at + 1:]])
         link.P = outer
+        moved = True
+    return moved
 
 
 def _is_link_annotation(kid) -> bool:
     """Say whether a kid of a structure element is a reference to a link annotation."""
-    return (isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == pikepdf.Name.OBJR
-            and kid.Obj.get("/Subtype") == pikepdf.Name.Link)
+    return (isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == _OBJR
+            and kid.Obj.get("/Subtype") == _LINK)
 
 
 def _remove(element) -> None:
@@ -555,13 +587,13 @@ def role_of(kid):
 def _elements(element):
     """Yield the structure elements under element, each before those it holds (read once it is taken)."""
     # A stack of its own, not a generator nested as deep as the tree, which passed each element up through
-    # every level: settle walks each part's tree six times, and the nesting was most of the walks' time.
+    # every level: settle walks each part's tree up to five times, and the nesting was most of the walks' time.
     stack = [iter(kids_of(element))]
     while stack:
         kid = next(stack[-1], _DONE)
         if kid is _DONE:
             stack.pop()
-        elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", pikepdf.Name.StructElem) == pikepdf.Name.StructElem \
+        elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", _STRUCT_ELEM) == _STRUCT_ELEM \
                 and "/S" in kid:
             yield kid
             stack.append(iter(kids_of(kid)))

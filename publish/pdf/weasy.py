@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import weasyprint
 from weasyprint import layout as _layout
+from weasyprint import pdf as _pdf
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block as _block
 from weasyprint.layout import inline as _inline
@@ -193,7 +194,13 @@ _WORD_AT_START = Patch(
     "split_inline_level", "d98c008c8fc005828a5b04864ed3638ab9bb241f27245050e244869c90c490a3",
     _inline.split_inline_level, "is_line_start = len(line_children) == 0",
     "is_line_start = len(line_children) == 0 and position_x <= getattr(line_children, 'start', position_x) + 1e-6")
-PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START)
+# 7. Tagging a part reads pydyf's page_references, a tuple of every page's reference made anew at each call,
+#    once per structure element: a part's pages are all added before it is tagged, so they are read once.
+_PAGES_ONCE = Patch(
+    "read a part's page references once while tagging it", "none: a saving, the tags the same",
+    _TAGGING_TEST, _pdf, "add_tags",
+    "f0e74575b0bafaf36458eaac27874e3b80457fba3694058153da514a68933f22", _tags.add_tags)
+PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START, _PAGES_ONCE)
 _applied = False
 
 
@@ -221,7 +228,8 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
             + f"\nA patch whose unpatched case now passes can go; one still needed takes the new VERSION, "
               f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
     _inline.publish_line_start = _LineStart  # the name patch 6 calls, in the module it runs in
-    hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole}
+    hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole,
+             _PAGES_ONCE: _tag_pages_read_once}
     rewritten = {(p.owner, p.attribute): p.rewritten() for p in PATCHES if p not in hooks}
     # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
     replacements = [(p, _hook(hooks[p], rewritten.get((p.owner, p.attribute), p.original)) if p in hooks
@@ -229,6 +237,22 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
     for patch, function in replacements:
         setattr(patch.owner, patch.attribute, function)
     _applied = True
+
+
+def _tag_pages_read_once(add_tags, pdf, document, pdf_version, page_streams):
+    """Tag a part's pages (pdf.add_tags), its pages' references read once."""
+    return add_tags(_PagesRead(pdf), document, pdf_version, page_streams)
+
+
+class _PagesRead:
+    """WeasyPrint's PDF (pydyf's), its pages' references read once: no page is added while it is tagged."""
+
+    def __init__(self, pdf):
+        self.pdf = pdf
+        self.page_references = pdf.page_references
+
+    def __getattr__(self, name):
+        return getattr(self.pdf, name)
 
 
 class _LineStart(list):

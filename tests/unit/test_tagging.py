@@ -5,7 +5,7 @@ import io
 
 import pikepdf
 
-from publish.pdf.tagging import KEY, settle
+from publish.pdf.tagging import CALLS, KEY, settle
 
 
 def _element(pdf: pikepdf.Pdf, role: str, parent, key: int | None = None, kids=()) -> pikepdf.Dictionary:
@@ -58,3 +58,32 @@ def test_a_box_standing_for_its_own_element_keeps_its_content_in_place():
         reachable = {e.objgen for e in elements}
         for value in tree.ParentTree.Nums[1]:
             assert value.objgen in reachable, "the parent tree names only elements in the tree"
+
+
+def test_ids_are_told_apart_in_the_order_of_the_tree_the_notes_were_moved_in():
+    # settle walks the tree again only after a step moved an element: a note moved from its page's foot to
+    # just after its call comes before what followed the call, and a repeated ID is counted in that order.
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array()))
+    pdf.Root.StructTreeRoot = root
+    document = _element(pdf, "/Document", root)
+    paragraph = _element(pdf, "/P", document, key=1, kids=[0])
+    call = _element(pdf, "/Reference", paragraph, key=2, kids=[1])
+    call[CALLS] = 9
+    after = _element(pdf, "/Div", document, key=5, kids=[2])
+    after.ID = pikepdf.String("fn1")
+    foot = _element(pdf, "/NonStruct", document)
+    note = _element(pdf, "/Note", foot, key=9, kids=[3])
+    note.ID = pikepdf.String("fn1")
+    pdf.pages[0].obj.StructParents = 0
+    root.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(
+        [0, pikepdf.Array([paragraph, call, after, note])])))
+    root.ParentTreeNextKey = 1
+    saved = io.BytesIO()
+    pdf.save(saved)
+    with pikepdf.open(io.BytesIO(settle(saved.getvalue()))) as settled:
+        elements = _reachable(settled.Root.StructTreeRoot)
+        assert [str(e.S) for e in elements] == ["/Document", "/P", "/Reference", "/Note", "/Div"]
+        assert [str(e.ID) for e in elements if "/ID" in e] == ["fn1", "fn1 (2)"], "the note first, as it now stands"
+        assert set(settled.Root.StructTreeRoot.IDTree.Names[::2]) == {"fn1", "fn1 (2)"}
