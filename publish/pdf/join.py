@@ -168,6 +168,7 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
     first = None
     dests = {}
     structure = _Structure(out)
+    added = []  # each piece's source, what was read of it, where its pages are in out, its part, if it continues
     digests = [[hashlib.sha256(pdf).digest() for pdf in part] for part in parts]
     wanted = {digest for part in digests for digest in part}
     # Checked as they were read from the cache, or laid out by this build: read back, they are not checked again.
@@ -195,16 +196,21 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(source.pages)
-            structure.add(source, out.pages[base:], number, continued=index > 0, read=read)
+            added.append((source, read, base, len(out.pages), number, index > 0))
         if len(out.pages) % 2 and number < len(parts) - 1:
             box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
+    # The pages listed once, their structure taken in after: out.pages[n] lists every page to find one (a
+    # tenth of a second for a long book's thousands of destinations, as much again for its pieces' pages).
+    pages = list(out.pages)
+    for source, read, start, end, number, continued in added:
+        structure.add(source, pages[start:end], number, continued=continued, read=read)
     tree = pikepdf.NameTree.new(out)
     for name in sorted(dests):
         page, top = dests[name]
         # Left and zoom null: the viewer keeps its horizontal position and zoom, so a zoomed reader sent
         # to a break in mid-line still sees the line's start and its margin number (ISO 32000-1 12.3.2.2).
-        tree[name] = pikepdf.Array([out.pages[page].obj, pikepdf.Name.XYZ, None, top, None])
+        tree[name] = pikepdf.Array([pages[page].obj, pikepdf.Name.XYZ, None, top, None])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
     for number, chapter in enumerate(chapters, 1):
         structure.divide(number, chapter)
