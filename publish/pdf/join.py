@@ -384,6 +384,7 @@ class _Structure:
         self.ids = {}
         self.merger = _Merger()  # a chapter's pieces continue its section
         self.tops: dict[int, list] = {}  # each part's top elements, by its number
+        self.moving = []  # (start, end) of each run of parents that may hold an element joined to another
 
     def add(self, source: pikepdf.Pdf, pages, part: int, continued: bool = False, read: _Piece | None = None) -> None:
         """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far.
@@ -394,7 +395,7 @@ class _Structure:
         root = source.Root.get("/StructTreeRoot")
         if root is None:
             return
-        offset = self.next_key
+        offset, start, moved = self.next_key, len(self.parents), len(self.merger.moved)
         for page in pages:
             if "/StructParents" in page.obj:
                 page.obj.StructParents = int(page.obj.StructParents) + offset
@@ -424,6 +425,11 @@ class _Structure:
                     kid.P = self.document
                 self.document.K.append(kid)
                 self.tops.setdefault(part, []).append(kid)
+        # A part's parent tree points at its own elements only, and an element joined to another stands for the
+        # same HTML element (identity): a part none of whose entries stands for one joined needs no repointing.
+        joined = {(int(into[KEY]), str(into.S)) for into in itertools.islice(self.merger.moved.values(), moved, None)}
+        if joined and (read is None or not read.owners(root).isdisjoint(joined)):
+            self.moving.append((start, len(self.parents)))
         if "/IDTree" in root:
             # Each part's IDs are its own (tagging.settle); two parts may still hold one an author repeated.
             for element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).values():
@@ -471,7 +477,10 @@ class _Structure:
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
         pdf = self.pdf
-        self.merger.repoint_nums(self.parents)
+        for start, end in self.moving:
+            nums = self.parents[start:end]
+            self.merger.repoint_nums(nums)
+            self.parents[start:end] = nums
         for kid in self.document.K:
             if isinstance(kid, pikepdf.Dictionary) and KEY in kid:
                 del kid[KEY]
@@ -506,6 +515,17 @@ class _Piece:
         self.dests = [(str(name), local[dest[0].objgen], _top(dest))
                       for name, dest in pikepdf.NameTree(names.Dests).items()] if "/Dests" in names else []
         self._shapes = None
+        self._owners = None
+
+    def owners(self, root) -> set:
+        """Return the identity (tagging.Merger's) of each element the part's parent tree points at."""
+        if self._owners is None:
+            self._owners = set()
+            for _, value in _number_tree(root.ParentTree):
+                for owner in value if isinstance(value, pikepdf.Array) else [value]:
+                    if isinstance(owner, pikepdf.Dictionary) and KEY in owner:
+                        self._owners.add((int(owner[KEY]), str(owner.S)))
+        return self._owners
 
     def shapes(self, root) -> list:
         """Return the shape of each block of the part's first top element (root: the part's structure tree root)."""
