@@ -168,6 +168,7 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
     first = None
     dests = {}
     structure = _Structure(out)
+    added = []  # each piece's source, what was read of it, where its pages are in out, its part, if it continues
     digests = [[hashlib.sha256(pdf).digest() for pdf in part] for part in parts]
     wanted = {digest for part in digests for digest in part}
     # Checked as they were read from the cache, or laid out by this build: read back, they are not checked again.
@@ -195,16 +196,21 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(source.pages)
-            structure.add(source, out.pages[base:], number, continued=index > 0, read=read)
+            added.append((source, read, base, len(out.pages), number, index > 0))
         if len(out.pages) % 2 and number < len(parts) - 1:
             box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
+    # The pages listed once, their structure taken in after: out.pages[n] lists every page to find one (a
+    # tenth of a second for a long book's thousands of destinations, as much again for its pieces' pages).
+    pages = list(out.pages)
+    for source, read, start, end, number, continued in added:
+        structure.add(source, pages[start:end], number, continued=continued, read=read)
     tree = pikepdf.NameTree.new(out)
     for name in sorted(dests):
         page, top = dests[name]
         # Left and zoom null: the viewer keeps its horizontal position and zoom, so a zoomed reader sent
         # to a break in mid-line still sees the line's start and its margin number (ISO 32000-1 12.3.2.2).
-        tree[name] = pikepdf.Array([out.pages[page].obj, pikepdf.Name.XYZ, None, top, None])
+        tree[name] = pikepdf.Array([pages[page].obj, pikepdf.Name.XYZ, None, top, None])
     out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
     for number, chapter in enumerate(chapters, 1):
         structure.divide(number, chapter)
@@ -378,6 +384,7 @@ class _Structure:
         self.ids = {}
         self.merger = _Merger()  # a chapter's pieces continue its section
         self.tops: dict[int, list] = {}  # each part's top elements, by its number
+        self.moving = []  # (start, end) of each run of parents that may hold an element joined to another
 
     def add(self, source: pikepdf.Pdf, pages, part: int, continued: bool = False, read: _Piece | None = None) -> None:
         """Take a part's structure in, after its pages; its parent-tree keys move past those taken so far.
@@ -388,7 +395,7 @@ class _Structure:
         root = source.Root.get("/StructTreeRoot")
         if root is None:
             return
-        offset = self.next_key
+        offset, start, moved = self.next_key, len(self.parents), len(self.merger.moved)
         for page in pages:
             if "/StructParents" in page.obj:
                 page.obj.StructParents = int(page.obj.StructParents) + offset
@@ -418,6 +425,11 @@ class _Structure:
                     kid.P = self.document
                 self.document.K.append(kid)
                 self.tops.setdefault(part, []).append(kid)
+        # A part's parent tree points at its own elements only, and an element joined to another stands for the
+        # same HTML element (identity): a part none of whose entries stands for one joined needs no repointing.
+        joined = {(int(into[KEY]), str(into.S)) for into in itertools.islice(self.merger.moved.values(), moved, None)}
+        if joined and (read is None or not read.owners(root).isdisjoint(joined)):
+            self.moving.append((start, len(self.parents)))
         if "/IDTree" in root:
             # Each part's IDs are its own (tagging.settle); two parts may still hold one an author repeated.
             for element in pikepdf.NameTree(_copy(self.pdf, source, root.IDTree)).values():
@@ -465,7 +477,10 @@ class _Structure:
     def finish(self, first: pikepdf.Pdf) -> None:
         """Hang the tree on the catalog, with what a tagged PDF/A and PDF/UA file declares beside it."""
         pdf = self.pdf
-        self.merger.repoint_nums(self.parents)
+        for start, end in self.moving:
+            nums = self.parents[start:end]
+            self.merger.repoint_nums(nums)
+            self.parents[start:end] = nums
         for kid in self.document.K:
             if isinstance(kid, pikepdf.Dictionary) and KEY in kid:
                 del kid[KEY]
@@ -500,6 +515,17 @@ class _Piece:
         self.dests = [(str(name), local[dest[0].objgen], _top(dest))
                       for name, dest in pikepdf.NameTree(names.Dests).items()] if "/Dests" in names else []
         self._shapes = None
+        self._owners = None
+
+    def owners(self, root) -> set:
+        """Return the identity (tagging.Merger's) of each element the part's parent tree points at."""
+        if self._owners is None:
+            self._owners = set()
+            for _, value in _number_tree(root.ParentTree):
+                for owner in value if isinstance(value, pikepdf.Array) else [value]:
+                    if isinstance(owner, pikepdf.Dictionary) and KEY in owner:
+                        self._owners.add((int(owner[KEY]), str(owner.S)))
+        return self._owners
 
     def shapes(self, root) -> list:
         """Return the shape of each block of the part's first top element (root: the part's structure tree root)."""

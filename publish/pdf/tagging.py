@@ -395,7 +395,11 @@ class Merger:
                 kid.P = into
             kids.append(kid)
         kept = [kid for kid in kids if self._stays(kid)]
-        into.K = pikepdf.Array([*kids_of(into), *kept])
+        if isinstance(into.get("/K"), pikepdf.Array) and not into.K.is_indirect:
+            # Added in place, not written again whole: a chapter's section grows by every piece joined to it.
+            into.K.extend(kept)
+        else:
+            into.K = pikepdf.Array([*kids_of(into), *kept])
 
     def _stays(self, kid) -> bool:
         """Say whether kid stays where it is; else it is joined to the element before it for the same HTML element."""

@@ -103,11 +103,13 @@ def _remove_chapter(folder):
 def test_edits_in_a_row_in_one_process_each_join_as_a_new_process_joins(tmp_path, monkeypatch):
     folder = generate(tmp_path / "src", 75, chapter_pages=25)
     first, second = sorted(folder.glob("*.md"))[:2]
-    joined, shaped, walked = [], [], []
-    real_join, expect, walk = join.join, join._Merger.expect, join._Merger.walk
+    joined, shaped, walked, repointed = [], [], [], []
+    real_join, expect, walk, finish = join.join, join._Merger.expect, join._Merger.walk, join._Structure.finish
     monkeypatch.setattr(join._Merger, "expect",
                         lambda self, blocks, shapes: (expect(self, blocks, shapes), shaped.append(len(self.shaped))))
     monkeypatch.setattr(join._Merger, "walk", lambda self, element: (walked.append(element), walk(self, element)))
+    monkeypatch.setattr(join._Structure, "finish", lambda self, first: (
+        repointed.append(sum(end - start for start, end in self.moving) / len(self.parents)), finish(self, first))[1])
     monkeypatch.setattr("publish.pdf.writer.join",
                         lambda laid, book, first_main: joined.append((laid, book, first_main)) or
                         real_join(laid, book, first_main))
@@ -122,11 +124,15 @@ def test_edits_in_a_row_in_one_process_each_join_as_a_new_process_joins(tmp_path
         warm = build(folder, tmp_path / "out", ("pdf",), jobs=1).outputs["pdf"].read_bytes()
         # The chapters' pieces were merged, each block taken as it was, none walked (none continues another).
         assert sum(shaped) > 10 and not walked
-        # The same parts joined with nothing kept, as a new process joins them.
+        # Only the parts whose parent tree may point at an element joined to another were repointed.
+        assert repointed[-1] < 0.5, repointed
+        # The same parts joined with nothing kept, as a new process joins them, the whole parent tree repointed.
         with monkeypatch.context() as fresh:
             fresh.setattr(join, "_SOUND", set())
             fresh.setattr(join, "_OPEN", {})
             fresh.setattr(join, "_READ", {})
+            fresh.setattr(join._Structure, "finish", lambda self, first: (
+                setattr(self, "moving", [(0, len(self.parents))]), finish(self, first))[1])
             assert real_join(*joined[-1]) == warm, (path, edit)
     # The last, with a chapter gone, as a clean build gives it.
     monkeypatch.setattr(join, "_SOUND", set())

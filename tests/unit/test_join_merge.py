@@ -4,7 +4,7 @@ from __future__ import annotations
 import pikepdf
 import pytest
 
-from publish.pdf.join import _Merger, _shape
+from publish.pdf.join import _Merger, _Piece, _shape, _Structure
 from publish.pdf.tagging import KEY, Merger, kids_of, role_of
 
 
@@ -57,3 +57,35 @@ def test_a_block_continuing_none_met_before_is_not_walked(monkeypatch):
     monkeypatch.setattr(_Merger, "walk", lambda self, element: walked.append(element))
     _merged(_Merger(), True, PIECES[:2])
     assert not walked
+
+
+def _source(blocks) -> pikepdf.Pdf:
+    """Return a one-page part whose section holds blocks ((key, role, MCIDs) each), its parent tree pointing at them."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].obj.StructParents = 0
+    owners = {mcid: block for block in (_element(pdf, *b) for b in blocks) for mcid in kids_of(block)}
+    section = _element(pdf, 1, "/Sect", list({id(b): b for b in owners.values()}.values()))
+    document = _element(pdf, None, "/Document", [section])
+    pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.StructTreeRoot, K=document,
+        ParentTree=pikepdf.Dictionary(Nums=pikepdf.Array([0, pikepdf.Array([owners[m] for m in sorted(owners)])]))))
+    return pdf
+
+
+def test_only_the_parent_tree_of_a_piece_whose_content_was_joined_to_another_is_repointed():
+    # The third piece's paragraph (its content marked) continues the second's; the second's section continues
+    # the first's, its paragraph continuing nothing.
+    sources = [_source([(2, "/P", [0])]), _source([(4, "/P", [0, 1])]), _source([(4, "/P", [0]), (5, "/P", [1])])]
+    out = pikepdf.new()
+    structure = _Structure(out)
+    for index, source in enumerate(sources):
+        out.pages.extend(source.pages)
+        structure.add(source, list(out.pages)[index:], 0, continued=index > 0, read=_Piece(source))
+    assert structure.moving == [(4, 6)]
+    structure.finish(sources[0])
+    nums = out.Root.StructTreeRoot.ParentTree.Nums
+    assert [int(key) for key in nums[::2]] == [0, 1, 2]
+    second, third = list(nums[3]), list(nums[5])
+    # The third piece's first mark points at the paragraph it was joined to, its second at its own.
+    assert third[0].objgen == second[0].objgen and int(third[1][KEY]) == 5
