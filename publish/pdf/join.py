@@ -168,7 +168,6 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
     first = None
     dests = {}
     structure = _Structure(out)
-    added = []  # each piece's source, what was read of it, where its pages are in out, its part, if it continues
     digests = [[hashlib.sha256(pdf).digest() for pdf in part] for part in parts]
     wanted = {digest for part in digests for digest in part}
     # Checked as they were read from the cache, or laid out by this build: read back, they are not checked again.
@@ -196,15 +195,15 @@ def _gather(parts: list[tuple[bytes, ...]], chapters: list[Chapter]) -> tuple[pi
                 # pikepdf warns that named destinations are not copied with the pages: they are rebuilt below.
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(source.pages)
-            added.append((source, read, base, len(out.pages), number, index > 0))
+            # Taken in here, not once every page is copied: qpdf puts objects in object streams by their numbers,
+            # the order they were made in, so the file would change.
+            structure.add(source, out.pages[base:], number, continued=index > 0, read=read)
         if len(out.pages) % 2 and number < len(parts) - 1:
             box = out.pages[-1].MediaBox
             out.add_blank_page(page_size=(float(box[2]), float(box[3])))
-    # The pages listed once, their structure taken in after: out.pages[n] lists every page to find one (a
-    # tenth of a second for a long book's thousands of destinations, as much again for its pieces' pages).
+    # The pages listed once: out.pages[n] lists every page to find one (a tenth of a second for a long book's
+    # thousands of destinations).
     pages = list(out.pages)
-    for source, read, start, end, number, continued in added:
-        structure.add(source, pages[start:end], number, continued=continued, read=read)
     tree = pikepdf.NameTree.new(out)
     for name in sorted(dests):
         page, top = dests[name]
