@@ -224,7 +224,7 @@ def _keep_headings(body, measure_ems: float) -> None:
                 break
             _add_class(block, WITH_NEXT)
             block = block.getnext()
-        if block is not None and block.tag == "p" and _text_width(block.text_content()) <= ONE_LINE * measure_ems:
+        if block is not None and block.tag == "p" and _fits(block.text_content(), ONE_LINE * measure_ems):
             _add_class(block, WITH_NEXT)
 
 
@@ -260,9 +260,17 @@ def _is_head(block) -> bool:
             and not any(el.tag in HEADINGS for el in block.iter()))
 
 
-def _text_width(text: str) -> float:
-    """Return the width of text in ems set in the body's roman."""
-    return _advances("LinLibertine_R.otf")(" ".join(text.split()))
+def _fits(text: str, ems: float) -> bool:
+    """Tell whether text set in the body's roman is no wider than ems."""
+    text, advance = " ".join(text.split()), _advances("LinLibertine_R.otf")
+    # Most first paragraphs run to many lines: measured a few words at a time, they are found too wide early.
+    # (The widths are not negative; the margin covers the rounding of sums taken in another order.)
+    wide = 0.0
+    for start in range(0, len(text), 64):
+        wide += advance(text[start:start + 64])
+        if wide > ems * (1 + 1e-9):
+            return False
+    return advance(text) <= ems
 
 
 def _add_class(el, name: str) -> None:

@@ -30,6 +30,10 @@ from .weasy import boxes, page_box
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
 # about one page in three begins cleanly), few enough that each piece's own fonts and the joins stay cheap.
 PIECE_EVERY = 4
+# Blocks laid out after the one where a relaid region should be back in step: without what follows it, a
+# block kept with the next (a document's heads, its first line, a paragraph's orphans) would fit at the foot
+# of the page before, and the region would be laid out again to the next cut. About a page of FRUS text.
+LOOKAHEAD = 12
 
 
 def _section(root):
@@ -67,9 +71,10 @@ def is_cut(signature: str) -> bool:
     return int(signature[:12], 16) % PIECE_EVERY == 0
 
 
-def piece_html(html: str, start: int, stop: int | None, right: bool) -> tuple[str, list[int], set[str]]:
+def piece_html(html: str, start: int, stop: int | None, right: bool,
+               notes_to: int | None = None) -> tuple[str, list[int], set[str]]:
     """Return the part laid out from block start (on a recto if right) to before block stop, the chapter's
-    index of each block it keeps, and the notes it shows.
+    index of each block it keeps, and the notes it shows (of the blocks before notes_to, if given).
 
     The chapter's first block stays, on pages of its own that are dropped after layout, so the running
     heads it sets and the count of the chapter's pages are as in the whole chapter; of the blocks before
@@ -95,7 +100,8 @@ def piece_html(html: str, start: int, stop: int | None, right: bool) -> tuple[st
         blocks[start].set("style", f"break-before: {side}" + (f"; {style}" if style else ""))
     for block in blocks[stop:] if stop is not None else ():
         block.drop_tree()
-    shown = blocks[start:stop] if stop is not None else blocks[start:]
+    upto = notes_to if notes_to is not None else stop
+    shown = blocks[start:upto] if upto is not None else blocks[start:]
     notes = {el.get("id") for b in shown for el in b.iter() if isinstance(el.tag, str)
              and FOOTNOTE in (el.get("class") or "").split()}
     return lxml_html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>"), kept, notes
@@ -327,7 +333,8 @@ class Chapters:
 
     def _region(self, run: Run, begin: _Kept, until: int | None, expect: _Kept | None) -> tuple[_Fresh, bool]:
         """Lay out from begin's first block; with until, to that block, and say if it begins a page as expect did."""
-        html, indices, notes = piece_html(run.html, begin.start, until + 1 if until is not None else None, begin.right)
+        stop, upto = (until + 1 + LOOKAHEAD, until + 1) if until is not None else (None, None)
+        html, indices, notes = piece_html(run.html, begin.start, stop, begin.right, upto)
         document = self.setter.layout(html)
         lead = lead_pages(document, begin.start, indices)
         fresh = self._fresh(document, run.sigs, indices, lead, begin.start, len(document.pages), begin.carried, notes)
@@ -338,6 +345,8 @@ class Chapters:
         if (end is None or cut_at(document, end, fresh.starts[end - lead][1], indices, run.sigs) != until
                 or (page_box(document.pages[end]).page_type.side == "right") != expect.right
                 or fresh.starts[end - lead][0] != expect.carried):
+            # A cut among the blocks after until may not be one where they are followed by the rest.
+            fresh.cuts = [(page, block) for page, block in fresh.cuts if block <= until]
             return fresh, False
         fresh.end = end
         fresh.cuts = [(page, block) for page, block in fresh.cuts if page < end - lead]
