@@ -4,9 +4,9 @@ A process may fork safely only while no other thread runs in it: a thread the ch
 a lock of a C library (Pango, fontconfig) that nobody would release. So this forks only then, on
 Linux. A PDF worker (pdf/workers.py, spawned) runs no thread of its own, and it holds a chapter laid
 out that only a copy of itself can draw: WeasyPrint's pages cannot be sent to another process. The build
-forks when it lays a chapter out itself with no thread running (`--jobs 1` never does). The child
-draws the later half of the jobs while this process draws the first; the bytes are the same either way,
-since each job draws its own pages from the same laid-out state.
+forks when it lays a chapter out itself with no thread running (`--jobs 1` never does). Each process
+draws the next piece not yet taken, so both end together; the bytes are the same either way, since each
+job draws its own pages from the same laid-out state.
 """
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import gc
 import logging
 import multiprocessing
 import os
+import queue
 import signal
+import struct
 import sys
 import threading
 import time
@@ -39,6 +41,8 @@ _FORWARD_EVERY = 1.0
 _LOOK = 0.1
 _LOOKS = 5
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
+_TOKEN = struct.Struct("=I")  # a job's number in the pipe the two processes take them from
+_PIPE_HOLDS = 65536  # bytes a pipe holds before a write waits (Linux's default, pipe(7)): all numbers go in at once
 
 
 def may_fork(build: int) -> bool:
@@ -67,22 +71,22 @@ def may_fork(build: int) -> bool:
 
 def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger, build: int,
            patience: float) -> list[bytes]:
-    """Return each job's result, the later half of the work done by a forked child where this process may fork.
+    """Return each job's result, the work shared with a forked child where this process may fork.
 
-    progress: the logger whose records tell the build this process is making progress; the child's are
-    passed on to it here, so a worker waiting for its child is not taken for stuck. build: the build's
-    own process, whose memory and that of all its processes is kept within BUDGET. patience: the seconds
-    the child may go without a word (a result, its progress) before it is taken for stuck.
+    Each process takes the next job not yet taken when it is free, so neither waits while the other has
+    work left, however their speeds differ. weights: each job's size, to tell whether sharing is worth a
+    copy (LEAST). progress: the logger whose records tell the build this process is making progress; the
+    child's are passed on to it here, so a worker waiting for its child is not taken for stuck. build: the
+    build's own process, whose memory and that of all its processes is kept within BUDGET. patience: the
+    seconds the child may go without a word (a result, its progress) before it is taken for stuck.
     """
-    total = sum(weights)
-    if len(jobs) < 2 or total < LEAST or not may_fork(build):
+    if len(jobs) < 2 or sum(weights) < LEAST or len(jobs) * _TOKEN.size > _PIPE_HOLDS or not may_fork(build):
         return [job() for job in jobs]
-    cut, running = len(jobs) - 1, 0
-    for index, weight in enumerate(weights):
-        running += weight
-        if running * 2 >= total:
-            cut = max(1, min(index + 1, len(jobs) - 1))
-            break
+    # The jobs' numbers, in a pipe both processes read: a read of one number is atomic, so each job is
+    # taken by one process only, and the pipe reads as ended once all are taken (its writing end closed).
+    taking, giving = os.pipe()
+    os.write(giving, b"".join(_TOKEN.pack(index) for index in range(len(jobs))))
+    os.close(giving)
     ours, theirs = multiprocessing.Pipe(duplex=False)
     # Frozen, the laid-out pages are never walked by the child's garbage collector, which would copy
     # every page of memory it reads; the child frees nothing of them anyway.
@@ -93,57 +97,86 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
         child = os.fork()
     except OSError:  # no memory or process left for a copy: this process does it all, as it would alone
         gc.unfreeze()
-        ours.close()
-        theirs.close()
+        for end in (ours, theirs):
+            end.close()
+        os.close(taking)
         return [job() for job in jobs]
     if child == 0:
         ours.close()
-        _child(jobs[cut:], theirs, progress, parent)
+        _child(jobs, taking, theirs, progress, parent)
     gc.unfreeze()
     theirs.close()
+    # A thread takes in all the child sends as it comes, so the child never waits for this process to be
+    # between two jobs to hand over a result; what it sent is dealt with here, in this thread.
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    reader = threading.Thread(target=_read, args=(ours, inbox), daemon=True)
+    reader.start()
     results: dict[int, bytes] = {}
     try:
-        mine = []
-        for job in jobs[:cut]:
-            mine.append(job())
-            _drain(ours, results, progress, wait=False)
-        while len(results) < len(jobs) - cut and ours.poll(patience) and _drain(ours, results, progress, wait=True):
-            pass
+        alive = True
+        while (index := _take(taking)) is not None:
+            results[index] = jobs[index]()
+            alive = _heard(inbox, results, progress, None) and alive
+        while alive and len(results) < len(jobs):
+            alive = _heard(inbox, results, progress, patience)
     finally:
-        ours.close()
-        if len(results) < len(jobs) - cut:
+        os.close(taking)
+        if len(results) < len(jobs):
             os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
-    # A child that failed (a job raised, or it was killed) leaves its share to this process, which
+        reader.join()  # it ends with the child's end of the pipe
+        ours.close()
+    # A child that failed (a job raised, or it was killed) leaves what it took to this process, which
     # meets the same error, if any, where it is reported as usual.
-    return mine + [results[i] if i in results else job() for i, job in enumerate(jobs[cut:])]
+    return [results[index] if index in results else job() for index, job in enumerate(jobs)]
 
 
-def _drain(conn, results: dict[int, bytes], progress: logging.Logger, wait: bool) -> bool:
-    """Take in what the child sent (results, progress records); say whether it may send more."""
-    while wait or conn.poll():
+def _take(taking: int) -> int | None:
+    """Return the number of the next job not yet taken (None once all are)."""
+    token = os.read(taking, _TOKEN.size)
+    return _TOKEN.unpack(token)[0] if token else None
+
+
+def _read(conn, inbox: queue.SimpleQueue) -> None:
+    """Put each message the child sends in the inbox, then None once it sends no more."""
+    while True:
         try:
-            message = conn.recv()
+            inbox.put(conn.recv())
         except (EOFError, OSError):
-            return False
+            inbox.put(None)
+            return
+
+
+def _heard(inbox: queue.SimpleQueue, results: dict[int, bytes], progress: logging.Logger,
+           wait: float | None) -> bool:
+    """Deal with what the child sent (results, progress records), waiting up to `wait` seconds for a first
+    message if given; say whether it may send more (not once it is gone, or silent for `wait` seconds)."""
+    try:
+        message = inbox.get(timeout=wait) if wait is not None else inbox.get_nowait()
+    except queue.Empty:
+        return wait is None
+    while message is not None:
         if message[0] == "done":
             results[message[1]] = message[2]
         else:
             progress.log(message[1], message[2])
-        wait = False
-    return True
+        try:
+            message = inbox.get_nowait()
+        except queue.Empty:
+            return True
+    return False
 
 
-def _child(jobs, conn, progress: logging.Logger, parent: int) -> NoReturn:
-    """Do the jobs in a forked copy, sending each result as it is made; die with the parent."""
+def _child(jobs, taking: int, conn, progress: logging.Logger, parent: int) -> NoReturn:
+    """Do the jobs not yet taken in a forked copy, sending each result as it is made; die with the parent."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)  # the parent died before the line above
         # The parent's handlers would speak on its own pipes; the child's records go to the parent instead.
         progress.handlers[:] = [_Forward(conn)]
-        for index, job in enumerate(jobs):
-            conn.send(("done", index, job()))
+        while (index := _take(taking)) is not None:
+            conn.send(("done", index, jobs[index]()))
     except BaseException:
         os._exit(1)  # quietly: the parent does what is left and reports any error itself
     os._exit(0)  # never the parent's exit handlers, which would remove its temporary files
