@@ -37,36 +37,25 @@ LEAST = 24
 # A child forwards at most one progress record in this many seconds: enough for the build's watchdog
 # (pdf/workers.py, whose patience is minutes), too few ever to fill the pipe while its parent is busy.
 _FORWARD_EVERY = 1.0
-# Seconds over which the build's processes are watched for one keeping a core busy, and how many looks.
-_LOOK = 0.1
-_LOOKS = 5
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 _TOKEN = struct.Struct("=I")  # a job's number in the pipe the two processes take them from
 _PIPE_HOLDS = 65536  # bytes a pipe holds before a write waits (Linux's default, pipe(7)): all numbers go in at once
 
 
 def may_fork(build: int) -> bool:
-    """Say whether this process may fork a copy of itself to share work: on Linux, no thread but this one, a
-    core that no process of the build (the process `build` and all under it) keeps busy, and room for the
-    copy in the build's memory."""
+    """Say whether this process may fork a copy of itself to share work: on Linux, no thread but this one,
+    and room for the copy in the build's memory (the process `build` and all under it)."""
+    # Whether another process of the build keeps a core busy is not asked: each process takes the next
+    # job when it is free, so a copy that gets less of a core only takes fewer of them.
     if sys.platform != "linux" or threading.active_count() != 1:
         return False
     try:
         top = psutil.Process(build)
-        tree = [top, *top.children(recursive=True)]
-        taken = sum(p.memory_full_info().pss for p in tree)
+        taken = sum(p.memory_full_info().pss for p in [top, *top.children(recursive=True)])
         own = psutil.Process().memory_full_info().uss
-        # Runnable (state R) most of the time looked: busy, whatever share of a core the machine gives it.
-        others = [p for p in tree if p.pid != os.getpid()]
-        running = [0] * len(others)
-        for _ in range(_LOOKS):
-            time.sleep(_LOOK / _LOOKS)
-            running = [n + (p.status() == psutil.STATUS_RUNNING) for n, p in zip(running, others)]
-        busy = sum(n * 2 > _LOOKS for n in running)
     except psutil.Error:
         return False  # a process of the build came or went while it was counted: share nothing this time
-    # Where every core is busy (another worker laying out its chapter), a copy only adds its cost.
-    return busy + 2 <= len(os.sched_getaffinity(0)) and taken + COPIED * own <= BUDGET
+    return taken + COPIED * own <= BUDGET
 
 
 def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: logging.Logger, build: int,

@@ -178,25 +178,6 @@ def test_no_copy_is_made_where_it_would_take_the_build_past_its_memory():
     assert out.splitlines() == ["{False, True}", "{True}"]
 
 
-def test_no_copy_is_made_where_every_core_is_busy_with_the_build():
-    # A copy drawing beside another worker laying out its chapter would only add its cost.
-    out = run("""
-        import subprocess, sys
-        jobs = [lambda: time.sleep(0.2) or str(os.getpid()).encode() for _ in range(4)]
-        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                for _ in range(len(os.sched_getaffinity(0)) - 1)]
-        time.sleep(0.5)
-        try:
-            print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
-        finally:
-            for process in busy:
-                process.kill()
-                process.wait()
-        print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
-        """)
-    assert out.splitlines() == ["{True}", "{False, True}"]
-
-
 def test_a_child_silent_past_its_patience_is_stopped_and_its_share_done_here():
     # The build's own process has no watchdog over it: a copy that stops answering must not hold it for ever.
     out = run("""
