@@ -114,7 +114,10 @@ def _import_writers(formats) -> None:
         for fmt in formats:
             with contextlib.suppress(Exception):
                 importlib.import_module(WRITERS[fmt][0], __package__)
-    threading.Thread(target=imported, name="import writers", daemon=True).start()
+    # Not a daemon: a manuscript refused at once (a file not UTF-8) ends the process while WeasyPrint's C
+    # libraries are still being loaded here, and a daemon thread left loading them as Python finalizes can
+    # crash it (a fresh-clone CI run ended with SIGSEGV after the error was printed). Python waits for it.
+    threading.Thread(target=imported, name="import writers").start()
 
 
 def check(folder: Path, strict: bool = False, progress: Progress = QUIET) -> Result:
