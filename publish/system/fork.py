@@ -15,7 +15,6 @@ import gc
 import logging
 import multiprocessing
 import os
-import queue
 import signal
 import struct
 import sys
@@ -24,6 +23,8 @@ import time
 from typing import Callable, NoReturn
 
 import psutil
+
+from .inbox import Inbox
 
 # The memory the whole build may take (its processes' PSS), the target for a volume of 1,000 pages.
 BUDGET = 1_000_000_000
@@ -97,7 +98,7 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
     theirs.close()
     # A thread takes in all the child sends as it comes, so the child never waits for this process to be
     # between two jobs to hand over a result; what it sent is dealt with here, in this thread.
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    inbox = Inbox()  # waited on for a length of time: never by a lock's timeout, which a clock set ahead stretches
     reader = threading.Thread(target=_read, args=(ours, inbox), daemon=True)
     reader.start()
     results: dict[int, bytes] = {}
@@ -115,6 +116,7 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
         os.waitpid(child, 0)
         reader.join()  # it ends with the child's end of the pipe
         ours.close()
+        inbox.close()
     # A child that failed (a job raised, or it was killed) leaves what it took to this process, which
     # meets the same error, if any, where it is reported as usual.
     return [results[index] if index in results else job() for index, job in enumerate(jobs)]
@@ -126,7 +128,7 @@ def _take(taking: int) -> int | None:
     return _TOKEN.unpack(token)[0] if token else None
 
 
-def _read(conn, inbox: queue.SimpleQueue) -> None:
+def _read(conn, inbox: Inbox) -> None:
     """Put each message the child sends in the inbox, then None once it sends no more."""
     while True:
         try:
@@ -136,24 +138,20 @@ def _read(conn, inbox: queue.SimpleQueue) -> None:
             return
 
 
-def _heard(inbox: queue.SimpleQueue, results: dict[int, bytes], progress: logging.Logger,
-           wait: float | None) -> bool:
+def _heard(inbox: Inbox, results: dict[int, bytes], progress: logging.Logger, wait: float | None) -> bool:
     """Deal with what the child sent (results, progress records), waiting up to `wait` seconds for a first
     message if given; say whether it may send more (not once it is gone, or silent for `wait` seconds)."""
-    try:
-        message = inbox.get(timeout=wait) if wait is not None else inbox.get_nowait()
-    except queue.Empty:
+    messages = inbox.take(wait or 0)
+    if not messages:
         return wait is None
-    while message is not None:
+    for message in messages:
+        if message is None:
+            return False
         if message[0] == "done":
             results[message[1]] = message[2]
         else:
             progress.log(message[1], message[2])
-        try:
-            message = inbox.get_nowait()
-        except queue.Empty:
-            return True
-    return False
+    return True
 
 
 def _child(jobs, taking: int, conn, progress: logging.Logger, parent: int) -> NoReturn:
