@@ -6,6 +6,7 @@ to the child is put after jobs that keep the parent busy (they sleep in the pare
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,11 +15,14 @@ from pathlib import Path
 
 import psutil
 
+from conftest import require
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(body: str) -> str:
-    """Run body in a fresh interpreter (one thread, as a PDF worker is); return what it prints."""
+def run(body: str, clock: list[str] = ()) -> str:
+    """Run body in a fresh interpreter (one thread, as a PDF worker is), under clock (a command) if given;
+    return what it prints."""
     code = textwrap.dedent("""
         import logging, os, time
         from publish.system import fork
@@ -31,7 +35,7 @@ def run(body: str) -> str:
         progress.addHandler(Heard())
         parent = os.getpid()
         """) + textwrap.dedent(body)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+    done = subprocess.run([*clock, sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -179,7 +183,9 @@ def test_no_copy_is_made_where_it_would_take_the_build_past_its_memory():
 
 
 def test_a_child_silent_past_its_patience_is_stopped_and_its_share_done_here():
-    # The build's own process has no watchdog over it: a copy that stops answering must not hold it for ever.
+    # The build's own process has no watchdog over it: a copy that stops answering must not hold it for ever,
+    # nor under a clock set ahead, which stretches a lock's timed wait to weeks (CI runs the suite so).
+    require([("faketime", shutil.which("faketime"))])
     out = run("""
         def stalls():
             if os.getpid() != parent:
@@ -189,7 +195,7 @@ def test_a_child_silent_past_its_patience_is_stopped_and_its_share_done_here():
         print(fork.shared([lambda: time.sleep(1 if os.getpid() == parent else 0) or b"a", stalls], [30, 30],
                           progress, parent, 2))
         print(time.monotonic() - start < 30)
-        """)
+        """, ["faketime", "-f", "+45d"])
     assert out.splitlines() == [str([b"a", b"done here"]), "True"]
 
 
