@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import os
 import re
 import subprocess
@@ -56,8 +57,8 @@ PANDOC_FORMAT = "markdown-auto_identifiers-smart"
 # No syntax highlighting: a historical edition's code (a cable's groups, a telegram's cipher) is set as
 # typed, and a marker pandoc reads as code stays one text that _unread() can give back.
 PANDOC_ARGS = ["--wrap=none", "--columns=100000", "--sandbox", "--quiet", "--syntax-highlighting=none"]
-PANDOC = pypandoc.get_pandoc_path()
-PANDOC_VERSION = pypandoc.get_pandoc_version()
+# The pandoc to run; None: the one pypandoc finds (_found).
+PANDOC: str | None = None
 # pandoc takes some 30 ms to start and end: the chunks a build has no HTML for are read in runs of
 # about this many bytes, enough runs to keep every core busy, each split back into its chunks.
 RUN_BYTES = 150_000
@@ -127,15 +128,15 @@ def chunked(text: str, path: str, whole: bool = False, remember=computed) -> lis
 def to_html(markdown: str) -> str:
     """Convert a chunk of a file's prepared Markdown to an HTML fragment with pandoc."""
     # pandoc is run directly: pypandoc.convert_text runs it twice more per call to list its formats.
-    command = [PANDOC, "+RTS", f"-M{safety.PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t", "html5",
-               *PANDOC_ARGS]
+    command = [PANDOC or _found()[0], "+RTS", f"-M{safety.PANDOC_MEGABYTES}m", "-RTS", "-f", PANDOC_FORMAT, "-t",
+               "html5", *PANDOC_ARGS]
     try:
         run = interrupt.run(command, markdown.encode("utf-8"), timeout=safety.PANDOC_SECONDS)
     except subprocess.TimeoutExpired:
         raise PublishError(f"pandoc took more than {safety.PANDOC_SECONDS} s to read one file: "
                            "simplify or split it") from None
     except OSError as exc:
-        raise ToolError(f"cannot run pandoc ({PANDOC}): {exc.strerror or exc}") from None
+        raise ToolError(f"cannot run pandoc ({command[0]}): {exc.strerror or exc}") from None
     if run.returncode:
         text = run.stderr.decode(errors="replace").strip()
         if "Heap exhausted" in text or "heap overflow" in text:
@@ -213,7 +214,17 @@ class PandocCache:
 
 def _key(chunk: str) -> str:
     # "chunk": an entry of the scheme that cached whole files is not looked for.
-    return digest(PANDOC_VERSION, PANDOC_FORMAT, PANDOC_ARGS, "chunk", chunk)
+    return digest(_found()[1], PANDOC_FORMAT, PANDOC_ARGS, "chunk", chunk)
+
+
+@functools.cache
+def _found() -> tuple[str, str]:
+    """Return the path and version of the pandoc pypandoc finds, on first use rather than as this module loads.
+
+    pypandoc runs every pandoc it might use with --version to choose one: some 50 ms of waiting, which the
+    build spends loading its writers (build.py) rather than before it can start them.
+    """
+    return pypandoc.get_pandoc_path(), pypandoc.get_pandoc_version()
 
 
 def _runs(chunks: list[str], html: list[str | None]) -> list[list[int]]:
