@@ -52,32 +52,42 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
         scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None,
                                       patience=workers.timeout)
-        # The prelims' length places the chapters; their contents need the chapters' folios, so they
-        # are laid out once to be counted and once more, at the end, with the folios filled in (each
-        # taken from the cache when the last build made it).
-        counting = prelims_html(book, {})
-        prelims_pages = store.pages(counting, None)
-        if prelims_pages is None:
-            prelims_pages = len(setter.layout(counting).pages)
-            store.counted(counting, None, prelims_pages)
+        # The prelims' contents need the chapters' folios: they are laid out last, with the folios filled in.
+        # Front matter is numbered on from the prelims, so a book with any lays its prelims out once before,
+        # to count them (taken from the cache when the last build counted them); without, the first chapter
+        # is page 1 wherever the prelims end, and the chapters are placed as if the prelims took no page.
+        front = any(p.front for p in parts)
+        prelims_pages = _count_prelims(book, setter, store) if front else 0
         scheduler.run(setter, prelims_pages)
-        workers.end()  # every part is drawn: they end while the prelims are laid out again
+        workers.end()  # every part is drawn: they end while the prelims are laid out
         first_main = next((p.start for p in parts if not p.front), 0)
         folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
         html = prelims_html(book, folios)
         prelims = store.part(store.key(html, None, 1, True))
         if prelims is None:
             document = setter.layout(html)
-            if len(document.pages) != prelims_pages:
+            if front and len(document.pages) != prelims_pages:
                 raise RuntimeError("the contents changed length once its page numbers were filled in")
             prelims = setter.draw(document, None, 1, True)
             store.keep(store.key(html, None, 1, True), prelims)
+        if parts and not front:
+            first_main = prelims.pages + prelims.pages % 2  # chapters open on a recto
         laid = [prelims] + [p.result for p in parts]
     progress.stage("PDF: joining the parts")
     interrupt.check()
     target.write_bytes(join(laid, book, first_main))
     store.prune()
     return scheduler.warnings
+
+
+def _count_prelims(book: Book, setter: Typesetter, store: PdfCache) -> int:
+    """Return how many pages the prelims take, their contents without folios: laid out, or as a build counted them."""
+    counting = prelims_html(book, {})
+    pages = store.pages(counting, None)
+    if pages is None:
+        pages = len(setter.layout(counting).pages)
+        store.counted(counting, None, pages)
+    return pages
 
 
 @contextlib.contextmanager
