@@ -46,9 +46,11 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
                                          lambda i: _name(book, i), store) as workers:
         scheduler = _Scheduler(book, parts, workers, store, progress)
         if len(parts) - len(scheduler.counted) > 1:
-            # Parts no build has laid out yet will be: the workers start now, while this process makes its
-            # own typesetter and counts the prelims, rather than after.
+            # Parts no build has laid out yet will be: the workers start now, with the first of them (the longest:
+            # a long chapter's layout is the build's critical path), while this process makes its own typesetter
+            # and counts the prelims, rather than after.
             workers.spawn()
+            scheduler.hand_out()
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
         scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None,
                                       patience=workers.timeout)
@@ -194,15 +196,7 @@ class _Scheduler:
                     if part.index not in self.counted:
                         self.store.counted(part.html, part.carried, part.pages)
                 return
-            laying = {w.laying for w in self.workers}
-            # A part counted by an earlier build waits for its place, where it is likely in the cache: after
-            # an edit in one chapter, only that one is laid out, not the unchanged ones after it.
-            waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying
-                       and p.index not in self.orphans and (p.start is not None or p.index not in self.counted)]
-            if not self.workers and len(waiting) > 1:
-                self.workers.spawn()  # only when there is work to share: they take a second to start
-            for worker, part in zip(self.workers.idle(), waiting):
-                worker.start(part.index, part.html, part.carried, part.notes)
+            self.hand_out()
             if self.orphans:
                 part = self.parts[self.orphans.pop(0)]
                 if part.result is None:
@@ -223,6 +217,18 @@ class _Scheduler:
                     part.result = message[2]
                     self._keep(part)
             self.show(self.workers.pages())
+
+    def hand_out(self) -> None:
+        """Give each idle worker the next part waiting to be laid out, starting the workers if there is work to share."""
+        laying = {w.laying for w in self.workers}
+        # A part counted by an earlier build waits for its place, where it is likely in the cache: after
+        # an edit in one chapter, only that one is laid out, not the unchanged ones after it.
+        waiting = [p for p in self.order if p.result is None and p.pages is None and p.index not in laying
+                   and p.index not in self.orphans and (p.start is not None or p.index not in self.counted)]
+        if not self.workers and len(waiting) > 1:
+            self.workers.spawn()  # only when there is work to share: they take a second to start
+        for worker, part in zip(self.workers.idle(), waiting):
+            worker.start(part.index, part.html, part.carried, part.notes)
 
     def _lay_out_here(self, part: _Part) -> None:
         """Lay a part out in this process; it is drawn here once its place is known."""
