@@ -9,11 +9,13 @@ Here: the schedule; typeset.py lays out, workers.py runs the processes, join.py 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..book.errors import Diagnostic
 from ..book.model import Book
@@ -54,24 +56,17 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
         setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
         scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None,
                                       patience=workers.timeout)
-        # The prelims' contents need the chapters' folios: they are laid out last, with the folios filled in.
-        # Front matter is numbered on from the prelims, so a book with any lays its prelims out once before,
-        # to count them (taken from the cache when the last build counted them); without, the first chapter
-        # is page 1 wherever the prelims end, and the chapters are placed as if the prelims took no page.
+        # The prelims' contents need the chapters' folios: they are laid out, with the folios filled in, once every
+        # chapter is placed (scheduler.run), while the workers lay out or draw. Front matter is numbered on from the
+        # prelims, so a book with any lays its prelims out once before, to count them (taken from the cache when
+        # the last build counted them); without, the first chapter is page 1 wherever the prelims end, and the
+        # chapters are placed as if the prelims took no page.
         front = any(p.front for p in parts)
         prelims_pages = _count_prelims(book, setter, store) if front else 0
-        scheduler.run(setter, prelims_pages)
-        workers.end()  # every part is drawn: they end while the prelims are laid out
+        prelims = scheduler.run(setter, prelims_pages, functools.partial(
+            _prelims, book, parts, setter, store, prelims_pages if front else None))
+        workers.end()  # every part is drawn
         first_main = next((p.start for p in parts if not p.front), 0)
-        folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
-        html = prelims_html(book, folios)
-        prelims = store.part(store.key(html, None, 1, True))
-        if prelims is None:
-            document = setter.layout(html)
-            if front and len(document.pages) != prelims_pages:
-                raise RuntimeError("the contents changed length once its page numbers were filled in")
-            prelims = setter.draw(document, None, 1, True)
-            store.keep(store.key(html, None, 1, True), prelims)
         if parts and not front:
             first_main = prelims.pages + prelims.pages % 2  # chapters open on a recto
         laid = [prelims] + [p.result for p in parts]
@@ -80,6 +75,22 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
     target.write_bytes(join(laid, book, first_main))
     store.prune()
     return scheduler.warnings
+
+
+def _prelims(book: Book, parts: list[_Part], setter: Typesetter, store: PdfCache, counted: int | None) -> Laid:
+    """Return the prelims laid out with the chapters' folios, or as a build laid them out; counted: their pages
+    when counted before, which the folios must not change."""
+    first_main = next((p.start for p in parts if not p.front), 0)
+    folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
+    html = prelims_html(book, folios)
+    prelims = store.part(store.key(html, None, 1, True))
+    if prelims is None:
+        document = setter.layout(html)
+        if counted is not None and len(document.pages) != counted:
+            raise RuntimeError("the contents changed length once its page numbers were filled in")
+        prelims = setter.draw(document, None, 1, True)
+        store.keep(store.key(html, None, 1, True), prelims)
+    return prelims
 
 
 def _count_prelims(book: Book, setter: Typesetter, store: PdfCache) -> int:
@@ -168,9 +179,11 @@ class _Scheduler:
         self.orphans: list[int] = []  # parts of workers that stopped, to lay out in this process
         self.warnings: list[Diagnostic] = []
 
-    def run(self, setter: Typesetter, prelims_pages: int) -> None:
-        """Lay out and draw every part, in the workers or, without them, here."""
+    def run(self, setter: Typesetter, prelims_pages: int, prelims: Callable[[], Laid]) -> Laid:
+        """Lay out and draw every part, in the workers or, without them, here; return the prelims, which prelims()
+        lays out once every part is placed (their contents hold the chapters' folios)."""
         self.setter = setter
+        laid_prelims = None
         self.first_start = prelims_pages + prelims_pages % 2  # chapters open on a recto
         held = {}  # part index -> the worker holding it laid out, waiting to learn where it goes
         while True:
@@ -191,11 +204,15 @@ class _Scheduler:
                     self.show()
                 if part.result is not None:
                     del self.here[index]
+            if laid_prelims is None and all(p.start is not None for p in self.parts):
+                # Here while the workers lay out or draw (the last chapter is placed once those before it are
+                # counted), not after them: off the build's critical path.
+                laid_prelims = prelims()
             if all(p.result is not None for p in self.parts):
                 for part in self.parts:
                     if part.index not in self.counted:
                         self.store.counted(part.html, part.carried, part.pages)
-                return
+                return laid_prelims
             self.hand_out()
             if self.orphans:
                 part = self.parts[self.orphans.pop(0)]
