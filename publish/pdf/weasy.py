@@ -12,6 +12,8 @@ import ast
 import functools
 import hashlib
 import inspect
+import itertools
+import operator
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +24,14 @@ from weasyprint import pdf as _pdf
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block as _block
 from weasyprint.layout import inline as _inline
+from weasyprint.layout import page as _page
+from weasyprint.layout import percent as _percent
+from weasyprint.layout import table as _table
 from weasyprint.layout.absolute import AbsolutePlaceholder
 from weasyprint.layout.inline import iter_line_boxes
 from weasyprint.pdf import stream as _stream
 from weasyprint.pdf import tags as _tags
+from weasyprint.text import line_break as _line_break
 from weasyprint.text.line_break import line_size  # noqa: F401 (a line's width, for layout.py)
 
 from ..book.errors import ToolError
@@ -200,12 +206,48 @@ _PAGES_ONCE = Patch(
     "read a part's page references once while tagging it", "none: a saving, the tags the same",
     _TAGGING_TEST, _pdf, "add_tags",
     "f0e74575b0bafaf36458eaac27874e3b80457fba3694058153da514a68933f22", _tags.add_tags)
-PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START, _PAGES_ONCE)
+# 8. WeasyPrint works out a box's used margins, paddings, borders and sizes from its style and its containing
+#    block's size again for each piece of the box it lays out (an inline element on each of its lines): they
+#    are worked out once for each style and size (a sixth of laying out a FRUS chapter).
+_USED_INLINE, _USED_BLOCK, _USED_TABLE = (Patch(
+    "work out the used sizes a style gives once for each size of containing block", "none: a saving, the sizes the "
+    "same", _LAYOUT_TEST, owner, "resolve_percentages",
+    "71673078096fcf8764e6412933288cc79ba956eae0d939deda27beaeac45acad", _percent.resolve_percentages)
+    for owner in (_inline, _block, _table))
+# 9. To style a page's margin boxes, WeasyPrint looks through the cascaded styles of every element of the
+#    document for those of the page's type, each page being of a type of its own (its number): the styles
+#    its page rules have just given the new type are looked at, a twentieth of laying out FRUS 1901 China.
+_PAGE_STYLES = Patch(
+    "style a page's margin boxes from the styles its type was given", "none: a saving, the styles the same",
+    _LAYOUT_TEST, _page, "set_page_type_computed_styles",
+    "4e68b396b35c4a0640453f413be69acdc81a82b37e0f806fd00999c937a126bb", _page.set_page_type_computed_styles)
+# 10. For each page, WeasyPrint looks through every other page of the document for boxes fixed to each page:
+#     where none has any, it need not (a fiftieth of laying out FRUS 1901 China's 632 pages).
+_FIXED = Patch(
+    "look for boxes fixed to each page only where a page has any", "none: a saving, the pages the same",
+    _LAYOUT_TEST, _layout, "layout_fixed_boxes",
+    "5c62b9c0838af971067953b7c6b2d32c1556d2f020f57ff867738064534d7b33", _layout.layout_fixed_boxes)
+# 11. It measures the height of a line of a style's text (its strut) again for each line and each piece of
+#     text, by a key made anew of a dozen of the style's properties, and makes the style's font description
+#     again for each piece of text it sets: each is made once for each style.
+_STRUT = Patch(
+    "measure a style's line height once", "none: a saving, the lines the same", _LAYOUT_TEST, _inline, "strut",
+    "b57885b70dd08efe92f72a746709e08c576f47b90edb36f02925fefa15bb761a", _inline.strut)
+_FONT = Patch(
+    "describe a style's font once", "none: a saving, the text the same", _LAYOUT_TEST, _line_break,
+    "get_font_description", "85734b8947b9bf64ef27ff11d8f5355db76a2ae8efc9a6fed925dc9e2a1056ce",
+    _line_break.get_font_description)
+PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START, _PAGES_ONCE,
+           _USED_INLINE, _USED_BLOCK, _USED_TABLE, _PAGE_STYLES, _FIXED, _STRUT, _FONT)
 _applied = False
 
 
-def _hook(hook: Callable, original: Callable) -> Callable:
+def _hook(hook: Callable, original: Callable, owner: object) -> Callable:
     """Return a function that calls hook with WeasyPrint's original first, then its own arguments."""
+    if not isinstance(owner, type):
+        # A module's function: called with no frame of the call's own (some are called for each line).
+        return functools.partial(hook, original)
+
     def hooked(*args, **kwargs):
         return hook(original, *args, **kwargs)
     return hooked
@@ -229,10 +271,12 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
               f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
     _inline.publish_line_start = _LineStart  # the name patch 6 calls, in the module it runs in
     hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole,
-             _PAGES_ONCE: _tag_pages_read_once}
+             _PAGES_ONCE: _tag_pages_read_once, _USED_INLINE: _used_once, _USED_BLOCK: _used_once,
+             _USED_TABLE: _used_once, _PAGE_STYLES: _page_type_styled, _FIXED: _fixed_where_any,
+             _STRUT: _kept_on_style("publish_strut"), _FONT: _kept_on_style("publish_font")}
     rewritten = {(p.owner, p.attribute): p.rewritten() for p in PATCHES if p not in hooks}
     # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
-    replacements = [(p, _hook(hooks[p], rewritten.get((p.owner, p.attribute), p.original)) if p in hooks
+    replacements = [(p, _hook(hooks[p], rewritten.get((p.owner, p.attribute), p.original), p.owner) if p in hooks
                      else rewritten[(p.owner, p.attribute)]) for p in PATCHES]
     for patch, function in replacements:
         setattr(patch.owner, patch.attribute, function)
@@ -253,6 +297,86 @@ class _PagesRead:
 
     def __getattr__(self, name):
         return getattr(self.pdf, name)
+
+
+# What resolve_percentages sets on a box (percent.py).
+_BORDERS = ("border_top_width", "border_right_width", "border_bottom_width", "border_left_width")
+_USED = ("margin_left", "margin_right", "margin_top", "margin_bottom", "padding_left", "padding_right", "padding_top",
+         "padding_bottom", "width", "min_width", "max_width", "height", "min_height", "max_height", *_BORDERS)
+_NO_BORDER = object()  # a box not given a border yet
+
+
+def _used_once(resolve_percentages, box, containing_block):
+    """Set a box's used sizes (percent.resolve_percentages), worked out once for its style and containing block's size."""
+    style = box.style
+    known = getattr(style, "__dict__", None)  # None: a plain dict, not a style of WeasyPrint's own
+    if known is None:
+        return resolve_percentages(box, containing_block)
+    size = ((containing_block.width, containing_block.height) if isinstance(containing_block, boxes.Box)
+            else tuple(containing_block))
+    key = (*size, isinstance(box, boxes.PageBox))
+    if style["border_collapse"] == "collapse":
+        # In a table of collapsed borders, the borders a box was given already (its table's) are kept.
+        key += tuple(box.__dict__.get(name, _NO_BORDER) for name in _BORDERS)
+    # The style's own record: a style WeasyPrint copies to change it (a first line's) starts with none.
+    used = known.setdefault("publish_used", {}).get(key)
+    if used is None:
+        resolve_percentages(box, containing_block)
+        known["publish_used"][key] = {name: getattr(box, name) for name in _USED}
+    else:
+        box.__dict__.update(used)
+
+
+def _kept_on_style(name: str) -> Callable:
+    """Return a hook that keeps on a style, under name, what WeasyPrint's function of the style returns, made once."""
+    # Where WeasyPrint changes a style (a first line's), it changes a copy, which keeps nothing of this.
+    def once(function, style):
+        known = getattr(style, "__dict__", None)  # None: a plain dict, not a style of WeasyPrint's own
+        if known is None:
+            return function(style)
+        if name not in known:
+            known[name] = function(style)
+        return known[name]
+    return once
+
+
+def _page_type_styled(set_page_type_computed_styles, page_type, html, style_for):
+    """Style a page and its margin boxes (page.set_page_type_computed_styles), looking only at its type's styles."""
+    return set_page_type_computed_styles(page_type, html, _PageStyles(style_for))
+
+
+class _PageStyles:
+    """WeasyPrint's styles of a document (css.StyleFor), whose cascaded styles, once a page type is given its
+    declarations, are those it was given (looked through for its margin boxes' styles)."""
+
+    def __init__(self, style_for):
+        self.style_for = style_for
+        self.added = None
+
+    def add_page_declarations(self, page_type):
+        cascaded = self.style_for.get_cascaded_styles()
+        before = len(cascaded)
+        self.style_for.add_page_declarations(page_type)
+        # A page type met before (the same page laid out again) was given its declarations then: all are looked at.
+        added = len(cascaded) - before
+        if added:
+            self.added = {key: cascaded[key] for key in reversed(list(itertools.islice(reversed(cascaded), added)))}
+
+    def get_cascaded_styles(self):
+        return self.style_for.get_cascaded_styles() if self.added is None else self.added
+
+    def __getattr__(self, name):
+        return getattr(self.style_for, name)
+
+
+_FIXED_BOXES = operator.attrgetter("fixed_boxes")
+
+
+def _fixed_where_any(layout_fixed_boxes, context, pages, containing_page):
+    """Lay out the boxes of pages fixed to a page (layout.layout_fixed_boxes), where any page has some."""
+    if not any(map(_FIXED_BOXES, pages)):
+        return ()
+    return layout_fixed_boxes(context, pages, containing_page)
 
 
 class _LineStart(list):
