@@ -194,3 +194,40 @@ def test_a_word_in_an_inline_element_goes_whole_to_the_next_line(patched, monkey
         assert " ".join(lines).split() == "Reported by the minister. See ibid., pp. 1 ff.; the idem., note.".split()
     # ...and where a word begins its line and is longer than it, it is still broken anywhere.
     assert len(url) > 2 and widest <= width + 0.01
+
+
+# What the savings (patches 8 to 11) must leave as WeasyPrint's own functions lay it out: sizes in percent of
+# boxes of one style on containing blocks of several widths (a paragraph split across a right and a narrower left
+# page), box-sizing, borders collapsed and separate, a first
+# line set larger (a copy of its paragraph's style), margin boxes on left and right pages, a box fixed to every page.
+_SENTENCE = "the minister reported <em>at length</em> on the <b>conference</b>, its delegates and the treaty's articles. "
+_SAVINGS_PAGE = """<style>
+@page { size: 300px 260px; margin: 30px 20% 30px 10%; @top-center { content: "Head " counter(page) } }
+@page :left { margin-right: 30%; @bottom-left { content: counter(page); font-size: 9px } }
+body { font: 11px/1.3 serif } p { margin: 2% 5%; padding: 1% 3% } p::first-line { font-size: 14px }
+.half { width: 60%; box-sizing: border-box; padding: 0 10%; border: 2px solid } .half p { font-style: italic }
+table { width: 90%; border: 3px solid } td { border: 1px solid; padding: 2% } .c { border-collapse: collapse }
+.fixed { position: fixed; top: 0; left: 0; width: 20%; font-size: 6px }
+</style><div class="fixed">Fixed</div>""" + "".join(
+    f"<p>Paragraph {n}: {_SENTENCE * 3}</p><div class='half'><p>Inset {n} with a note of the same style.</p></div>"
+    f"<table class='{'c' if n % 2 else ''}'><tr><td>Cell {n}</td><td style='width: 30%'>Other</td></tr></table>"
+    for n in range(12))
+
+
+def _geometry(html: str) -> list[tuple]:
+    """Lay html out; return every box of every page: its kind, place, sizes, edges and text."""
+    edges = ("margin", "padding", "border")
+    return [(type(box).__name__, box.position_x, box.position_y, box.width, box.height, getattr(box, "text", None),
+             *(getattr(box, f"{edge}_{side}{'_width' if edge == 'border' else ''}")
+               for edge in edges for side in ("top", "right", "bottom", "left")))
+            for page in HTML(string=html).render().pages for box in weasy.page_box(page).descendants()]
+
+
+@pytest.mark.parametrize("fixed", [True, False], ids=["fixed box", "no fixed box"])
+def test_the_savings_lay_out_every_box_as_weasyprint_does(fixed, monkeypatch):
+    html = _SAVINGS_PAGE if fixed else _SAVINGS_PAGE.replace('<div class="fixed">Fixed</div>', "")
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    patched = _geometry(html)
+    for patch in weasy.PATCHES[weasy.PATCHES.index(weasy._USED_INLINE):]:
+        monkeypatch.setattr(patch.owner, patch.attribute, patch.original)
+    assert len(patched) > 500 and patched == _geometry(html)
