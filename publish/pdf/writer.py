@@ -83,13 +83,14 @@ def _prelims(book: Book, parts: list[_Part], setter: Typesetter, store: PdfCache
     first_main = next((p.start for p in parts if not p.front), 0)
     folios = {book.chapters[p.index].anchor: _folio(p.start, first_main) for p in parts}
     html = prelims_html(book, folios)
-    prelims = store.part(store.key(html, None, 1, True))
+    key = store.key(html, None, 1, True)
+    prelims = store.part(key)
     if prelims is None:
         document = setter.layout(html)
         if counted is not None and len(document.pages) != counted:
             raise RuntimeError("the contents changed length once its page numbers were filled in")
         prelims = setter.draw(document, None, 1, True)
-        store.keep(store.key(html, None, 1, True), prelims)
+        store.keep(key, prelims)
     return prelims
 
 
