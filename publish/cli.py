@@ -18,7 +18,7 @@ from .book.errors import (
 )
 from .book.numbers import whole
 from .series import OPTIONAL
-from .system import interrupt
+from .system import fsutil, interrupt
 from .system.progress import for_stream
 
 # More processes than any machine has cores only costs memory.
@@ -159,6 +159,7 @@ def _main(args: argparse.Namespace, own_process: bool = False) -> int:
         return EXIT_INTERRUPTED
     finally:
         progress.close()
+        fsutil.remove_leftovers()
 
 
 def _series(args, progress) -> int:

@@ -25,8 +25,7 @@ from .book.errors import ManuscriptError, PublishError
 from .book.markup import BOUNDARY, NOTEREF, PAGEBREAK
 from .book.model import Book
 from .build import FORMATS, STYLES, WRITERS, load, write
-from .system import cache, interrupt
-from .system.fsutil import atomic_output
+from .system import cache, fsutil, interrupt
 from .system.inbox import Inbox
 from .system.progress import for_stream
 
@@ -57,6 +56,7 @@ def watch(folder: Path, out: Path, debounce: float, strict: bool = False, jobs: 
                 with interrupt.cancellable():
                     loop.build(changed)
             except interrupt.Restart:
+                fsutil.remove_leftovers()
                 _say("a source was saved during the build: building again")
             sources.follow(loop.sources())
             changed = sources.wait(debounce)
@@ -104,7 +104,7 @@ class _Loop:
         for fmt in FORMATS:  # the PDF first: it is what the author looks at
             target = self.out / f"{book.meta.id}.{fmt}"
             try:
-                with _progress() as progress, atomic_output(target) as tmp:
+                with _progress() as progress, fsutil.atomic_output(target) as tmp:
                     warnings += write(fmt, book, tmp, STYLES, jobs=self.jobs,
                                       cache=cache.folder(self.out, book.meta.id), progress=progress)
             except PublishError as exc:

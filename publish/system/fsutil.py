@@ -6,8 +6,8 @@ import errno
 import hashlib
 import os
 import re
+import secrets
 import shutil
-import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -23,6 +23,11 @@ _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 # Output folders already rid of what killed builds left, by this process: once is enough (the cache
 # writes thousands of entries, each through atomic_output).
 _swept: set[Path] = set()
+# The temporary files this process made and has neither moved into place nor removed. Each is recorded
+# before it exists: an interrupt can come between any two steps (a signal's handler runs in the main
+# thread whichever thread took the signal, so no signal mask keeps it out), and remove_leftovers() then
+# finds what the interrupted step made.
+_made: set[Path] = set()
 
 
 @contextlib.contextmanager
@@ -38,18 +43,11 @@ def atomic_outputs(targets: list[Path]):
         _swept.add(folder)
     try:
         for target in targets:
-            # No signal between making a temporary file and recording it: a file made but not
-            # recorded would be left behind (by `publish watch`, which a restart does not end, for good).
-            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, interrupt.RESTART})
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(prefix=owned(f".{target.name}."), suffix=".part", dir=target.parent)
-                temps.append(Path(name))
-                os.close(fd)
+                temps.append(_temporary(target))
             except OSError as exc:
                 raise _cannot_write(target, exc) from None
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         try:
             yield temps
             interrupt.check()
@@ -63,6 +61,27 @@ def atomic_outputs(targets: list[Path]):
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
+            _made.discard(tmp)
+
+
+def _temporary(target: Path) -> Path:
+    """Make an empty file beside target, under an owned() name, recorded in _made before it exists."""
+    while True:
+        tmp = target.with_name(f"{owned(f'.{target.name}.')}{secrets.token_hex(4)}.part")
+        _made.add(tmp)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return tmp
+        except FileExistsError:
+            _made.discard(tmp)  # another's: this name is not ours to remove
+
+
+def remove_leftovers() -> None:
+    """Remove the temporary files this process made and neither moved into place nor removed (an interrupt's)."""
+    for tmp in list(_made):
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        _made.discard(tmp)
 
 
 def _cannot_write(target: Path, exc: OSError) -> OutputError:

@@ -25,17 +25,39 @@ class Restart(KeyboardInterrupt):
     """A build stopped to begin again on newer sources; cleans up as an interrupt does."""
 
 
+# How soon to look again whether an interrupt put off inside Python's import machinery may be raised.
+_AGAIN = 0.01
+
+
 def _handler(signum, frame):
     with _lock:
         _state["signalled"] = KeyboardInterrupt  # Ctrl-C wins over a restart under way
     stop_children()
-    raise KeyboardInterrupt
+    _raise(KeyboardInterrupt, frame)
 
 
 def _restart(signum, frame):
     # Sent by cancel(); by the time it is handled the build may be over, and nothing is raised.
     if _state["cancellable"] and _state["signalled"] is Restart:
-        raise Restart
+        _raise(Restart, frame)
+
+
+def _again(signum, frame):
+    if _state["signalled"] is KeyboardInterrupt or (_state["cancellable"] and _state["signalled"] is Restart):
+        _raise(_state["signalled"], frame)
+
+
+def _raise(exception: type[KeyboardInterrupt], frame) -> None:
+    """Raise exception where the main thread stands, unless that is inside Python's import machinery: then soon after.
+
+    importlib takes and gives back its locks in Python code that an exception can cut in two, leaving a lock
+    taken for good; a thread importing beside the main one (build._import_writers) then waits on it forever,
+    and the process never ends. Raised in the module being imported, the exception leaves importlib's locks right.
+    """
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        signal.setitimer(signal.ITIMER_REAL, _AGAIN)
+        return
+    raise exception
 
 
 @contextlib.contextmanager
@@ -43,9 +65,11 @@ def handled():
     """Turn SIGINT and SIGTERM into KeyboardInterrupt for the duration, remembering that they came."""
     _state["signalled"] = None
     previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _again)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # an interrupt put off and not yet raised: answered below
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _state["signalled"] = None  # answered: later work in this process is not interrupted by it

@@ -21,6 +21,7 @@ from publish import cli
 from publish.book.errors import EXIT_INTERRUPTED, EXIT_MANUSCRIPT, EXIT_OUTPUT, EXIT_REFUSED, RefusedError
 from publish.build import STYLES, build, load
 from publish.pdf.fetch import RefusedURL, SafeFetcher
+from publish.system import fsutil
 
 from conftest import ROOT, SAMPLE, make_manuscript
 
@@ -134,18 +135,37 @@ def test_interrupted_build_leaves_previous_outputs(built, previous, monkeypatch,
     assert_untouched(out, previous)
 
 
-def test_terminated_build_leaves_no_temporary_file(built, previous):
-    """SIGTERM in the middle of a real build: exit 130, the old outputs stay, no part file remains."""
+@pytest.mark.parametrize("later", [0, 0.03, 0.1])
+def test_terminated_build_leaves_no_temporary_file(built, previous, later):
+    """SIGTERM in the middle of a real build, at one moment or another of its writing: the build ends at
+    once with exit 130, the old outputs stay, no part file remains."""
     folder, out = built
     process = subprocess.Popen([sys.executable, "-m", "publish", "all", str(folder), "--out", str(out)],
                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not list(out.glob(".*.part")) and process.poll() is None:
         time.sleep(0.01)  # the build has begun writing its outputs
+    time.sleep(later)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == EXIT_INTERRUPTED, stderr
     assert "Traceback" not in stderr
+    assert_untouched(out, previous)
+
+
+def test_temporary_files_an_interrupt_strands_are_removed_as_the_command_ends(built, previous, monkeypatch):
+    """An interrupt that comes between two steps of a context that makes temporary files can leave the
+    context unfinished (its clean-up never run): the command still ends without a part file left."""
+    folder, out = built
+    stranded = []
+
+    def interrupted(book, target, styles, **options):
+        context = fsutil.atomic_outputs([target.with_name("more.pdf")])
+        stranded.append(context)  # kept, as an object the collector has not freed would be
+        context.__enter__()
+        raise KeyboardInterrupt
+    monkeypatch.setattr(publish.pdf.writer, "write_pdf", interrupted)
+    assert cli.main(["all", str(folder), "--out", str(out)]) == EXIT_INTERRUPTED
     assert_untouched(out, previous)
 
 
