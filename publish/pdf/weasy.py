@@ -12,7 +12,6 @@ import ast
 import functools
 import hashlib
 import inspect
-import itertools
 import operator
 import textwrap
 from collections.abc import Callable
@@ -207,18 +206,20 @@ _PAGES_ONCE = Patch(
     _TAGGING_TEST, _pdf, "add_tags",
     "f0e74575b0bafaf36458eaac27874e3b80457fba3694058153da514a68933f22", _tags.add_tags)
 # 8. WeasyPrint works out a box's used margins, paddings, borders and sizes from its style and its containing
-#    block's size again for each piece of the box it lays out (an inline element on each of its lines): they
-#    are worked out once for each style and size (a sixth of laying out a FRUS chapter).
-_USED_INLINE, _USED_BLOCK, _USED_TABLE = (Patch(
+#    block's size again for each piece of the box it lays out (an inline element on each of its lines), and for
+#    each page's margin boxes: they are worked out once for each style and size (a sixth of laying out a FRUS
+#    chapter).
+_USED_INLINE, _USED_BLOCK, _USED_TABLE, _USED_PAGE = (Patch(
     "work out the used sizes a style gives once for each size of containing block", "none: a saving, the sizes the "
     "same", _LAYOUT_TEST, owner, "resolve_percentages",
     "71673078096fcf8764e6412933288cc79ba956eae0d939deda27beaeac45acad", _percent.resolve_percentages)
-    for owner in (_inline, _block, _table))
-# 9. To style a page's margin boxes, WeasyPrint looks through the cascaded styles of every element of the
-#    document for those of the page's type, each page being of a type of its own (its number): the styles
-#    its page rules have just given the new type are looked at, a twentieth of laying out FRUS 1901 China.
+    for owner in (_inline, _block, _table, _page))
+# 9. WeasyPrint styles each page and its margin boxes afresh, each page being of a type of its own (its number),
+#    and looks for the margin boxes' styles through those of every page before it (quadratic): a page matching
+#    the same page rules as one styled before takes that page's styles, whose values are then worked out once,
+#    not for each page (a twentieth of laying out FRUS 1901 China, and most of styling its margin boxes).
 _PAGE_STYLES = Patch(
-    "style a page's margin boxes from the styles its type was given", "none: a saving, the styles the same",
+    "style a page and its margin boxes as a page of the same rules was", "none: a saving, the styles the same",
     _LAYOUT_TEST, _page, "set_page_type_computed_styles",
     "4e68b396b35c4a0640453f413be69acdc81a82b37e0f806fd00999c937a126bb", _page.set_page_type_computed_styles)
 # 10. For each page, WeasyPrint looks through every other page of the document for boxes fixed to each page:
@@ -272,7 +273,7 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
     _inline.publish_line_start = _LineStart  # the name patch 6 calls, in the module it runs in
     hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole,
              _PAGES_ONCE: _tag_pages_read_once, _USED_INLINE: _used_once, _USED_BLOCK: _used_once,
-             _USED_TABLE: _used_once, _PAGE_STYLES: _page_type_styled, _FIXED: _fixed_where_any,
+             _USED_TABLE: _used_once, _USED_PAGE: _used_once, _PAGE_STYLES: _page_type_styled, _FIXED: _fixed_where_any,
              _STRUT: _kept_on_style("publish_strut"), _FONT: _kept_on_style("publish_font")}
     rewritten = {(p.owner, p.attribute): p.rewritten() for p in PATCHES if p not in hooks}
     # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
@@ -341,32 +342,22 @@ def _kept_on_style(name: str) -> Callable:
 
 
 def _page_type_styled(set_page_type_computed_styles, page_type, html, style_for):
-    """Style a page and its margin boxes (page.set_page_type_computed_styles), looking only at its type's styles."""
-    return set_page_type_computed_styles(page_type, html, _PageStyles(style_for))
-
-
-class _PageStyles:
-    """WeasyPrint's styles of a document (css.StyleFor), whose cascaded styles, once a page type is given its
-    declarations, are those it was given (looked through for its margin boxes' styles)."""
-
-    def __init__(self, style_for):
-        self.style_for = style_for
-        self.added = None
-
-    def add_page_declarations(self, page_type):
-        cascaded = self.style_for.get_cascaded_styles()
-        before = len(cascaded)
-        self.style_for.add_page_declarations(page_type)
-        # A page type met before (the same page laid out again) was given its declarations then: all are looked at.
-        added = len(cascaded) - before
-        if added:
-            self.added = {key: cascaded[key] for key in reversed(list(itertools.islice(reversed(cascaded), added)))}
-
-    def get_cascaded_styles(self):
-        return self.style_for.get_cascaded_styles() if self.added is None else self.added
-
-    def __getattr__(self, name):
-        return getattr(self.style_for, name)
+    """Style a page and its margin boxes (page.set_page_type_computed_styles) as a page of the same rules was."""
+    # What WeasyPrint reads of a page type: which page rules it matches (its side, blankness, name, number and
+    # groups, for :first and :nth()). Each value of a style is worked out when first read, a viewport unit's from
+    # the first page's size, which that page sets once its style is made: the size is in the key.
+    rules = tuple(style_for._page_type_match(selector, page_type) for sheet, _, _ in style_for._sheets
+                  for _, selectors, _ in sheet.page_rules for _, _, selector in selectors)
+    key = (rules, *style_for.initial_page_sizes.values())
+    # Kept on the document's styles: another document (a table's trial) has its own.
+    styled = vars(style_for).setdefault("publish_page_types", {})
+    computed = style_for.get_computed_styles()
+    if key not in styled:
+        set_page_type_computed_styles(page_type, html, style_for)
+        # Only the first page of each set of rules is given declarations: they are few to look through.
+        pseudos = [pseudo for element, pseudo in style_for.get_cascaded_styles() if pseudo and element == page_type]
+        styled[key] = [(pseudo, computed[page_type, pseudo]) for pseudo in (None, *pseudos)]
+    computed.update(((page_type, pseudo), style) for pseudo, style in styled[key])
 
 
 _FIXED_BOXES = operator.attrgetter("fixed_boxes")

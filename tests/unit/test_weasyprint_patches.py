@@ -215,9 +215,10 @@ table { width: 90%; border: 3px solid } td { border: 1px solid; padding: 2% } .c
 
 
 def _geometry(html: str) -> list[tuple]:
-    """Lay html out; return every box of every page: its kind, place, sizes, edges and text."""
+    """Lay html out; return every box of every page: its kind, place, sizes, edges, text and colour."""
     edges = ("margin", "padding", "border")
     return [(type(box).__name__, box.position_x, box.position_y, box.width, box.height, getattr(box, "text", None),
+             box.style["color"],
              *(getattr(box, f"{edge}_{side}{'_width' if edge == 'border' else ''}")
                for edge in edges for side in ("top", "right", "bottom", "left")))
             for page in HTML(string=html).render().pages for box in weasy.page_box(page).descendants()]
@@ -231,3 +232,41 @@ def test_the_savings_lay_out_every_box_as_weasyprint_does(fixed, monkeypatch):
     for patch in weasy.PATCHES[weasy.PATCHES.index(weasy._USED_INLINE):]:
         monkeypatch.setattr(patch.owner, patch.attribute, patch.original)
     assert len(patched) > 500 and patched == _geometry(html)
+
+
+# Pages of every type a book has, each styled by the page rules it matches: running heads of named strings and
+# folios on left and right pages, a chapter's first page (:nth(1 of chapter)) and the document's (:first), blank
+# pages before a chapter opening on a recto, one page picked by its number (:nth(4)); and a margin given in
+# viewport units, which the first page's style reads before the first page's size is known.
+_PAGE_TYPES = """<style>
+@page { size: 320px 240px; margin: 40px 30px; @top-center { content: string(title) }
+        @bottom-center { content: counter(page) } }
+@page :first { margin-top: 60px; @top-center { content: none } }
+@page :left { margin-left: 50px; @top-center { content: string(title, last); font-variant: small-caps }
+              @bottom-left { content: "p. " counter(page); font-size: 8px; color: #555 } }
+@page :right { @top-right { content: string(section) " " counter(page); font-style: italic; width: 30% } }
+@page :blank { @top-center { content: none } @bottom-center { content: "blank"; color: #999 } }
+@page chapter { margin-bottom: 10vh; @bottom-right { content: "ch. " string(title) } }
+@page :nth(1 of chapter) { @top-center { content: none } @top-right { content: none }
+                           @bottom-center { content: "opens " counter(page) } }
+@page :nth(4) { @top-left { content: "fourth"; color: red } }
+body { font: 11px/1.3 serif } h1 { string-set: title content(); page: chapter; break-before: right }
+h2 { string-set: section content() }
+</style>""" + "".join(
+    f"<h1>Chapter {c}</h1>" + "".join(f"<h2>Section {c}.{s}</h2><p>{_SENTENCE * (1 + c)}</p>" for s in range(3))
+    for c in range(4))
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["a first page's rules", "no first page's rules"])
+def test_the_savings_style_every_page_as_weasyprint_does(first, monkeypatch):
+    # Without :first and :nth(), the first page matches the rules of later pages: only its size tells them apart.
+    html = _PAGE_TYPES if first else re.sub(r"@page :(first|nth)[^{]*\{[^@}]*(@[^}]*\}\s*)*\}", "", _PAGE_TYPES)
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    patched = _geometry(html)
+    for patch in weasy.PATCHES[weasy.PATCHES.index(weasy._USED_INLINE):]:
+        monkeypatch.setattr(patch.owner, patch.attribute, patch.original)
+    pages = HTML(string=html).render().pages
+    sides = [(weasy.page_box(p).page_type.side, weasy.page_box(p).page_type.blank) for p in pages]
+    assert ("left", True) in sides and len(pages) > 8
+    assert sum(box[0] == "MarginBox" for box in patched) > 2 * len(pages)
+    assert patched == _geometry(html)
