@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -164,6 +163,8 @@ def did_you_mean(name: str, known, synonyms: dict[str, str] | None = None) -> st
         return f"; did you mean '{guess}'?"
     if cased := next((k for k in known if k.lower() == name.lower()), None):
         return f"; did you mean '{cased}'? (names are case-sensitive)"
+    import difflib  # here: only a misspelt name needs it
+
     close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 

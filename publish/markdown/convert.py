@@ -10,7 +10,6 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pypandoc
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -224,6 +223,8 @@ def _found() -> tuple[str, str]:
     pypandoc runs every pandoc it might use with --version to choose one: some 50 ms of waiting, which the
     build spends loading its writers (build.py) rather than before it can start them.
     """
+    import pypandoc  # here too: it loads urllib, which the build's first moments need not wait for
+
     return pypandoc.get_pandoc_path(), pypandoc.get_pandoc_version()
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import queue
 import signal
@@ -165,6 +164,8 @@ class Workers(list):
         if self.started or not self.count:
             return
         self.started = True
+        import multiprocessing  # here: a build of one part (one process) never starts a worker
+
         context = multiprocessing.get_context("spawn")
         # A terminal's Ctrl-C reaches every process of the build: the parent alone answers it, and stops
         # the workers. An ignored signal stays ignored across exec, so the workers (and multiprocessing's

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 import struct
@@ -21,8 +20,6 @@ import sys
 import threading
 import time
 from typing import Callable, NoReturn
-
-import psutil
 
 from .inbox import Inbox
 
@@ -50,6 +47,8 @@ def may_fork(build: int) -> bool:
     # job when it is free, so a copy that gets less of a core only takes fewer of them.
     if sys.platform != "linux" or threading.active_count() != 1:
         return False
+    import psutil  # here: a build that never forks (a short chapter, the extract of one document) need not load it
+
     try:
         top = psutil.Process(build)
         taken = sum(p.memory_full_info().pss for p in [top, *top.children(recursive=True)])
@@ -77,6 +76,8 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
     taking, giving = os.pipe()
     os.write(giving, b"".join(_TOKEN.pack(index) for index in range(len(jobs))))
     os.close(giving)
+    import multiprocessing  # here, as psutil in may_fork: most chapters are drawn without a copy
+
     ours, theirs = multiprocessing.Pipe(duplex=False)
     # Frozen, the laid-out pages are never walked by the child's garbage collector, which would copy
     # every page of memory it reads; the child frees nothing of them anyway.

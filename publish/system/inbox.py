@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-from multiprocessing.connection import wait
+import selectors
 
 
 class Inbox:
@@ -19,6 +19,9 @@ class Inbox:
         self.wake, self.ring = os.pipe()
         os.set_blocking(self.wake, False)
         os.set_blocking(self.ring, False)
+        # poll(2), as multiprocessing.connection.wait: a build that starts no process need not load multiprocessing.
+        self.ready = selectors.PollSelector()
+        self.ready.register(self.wake, selectors.EVENT_READ)
 
     def put(self, item) -> None:
         self.queue.put(item)
@@ -29,7 +32,7 @@ class Inbox:
 
     def take(self, timeout: float) -> list:
         """Return what came, waiting up to timeout seconds for something to come."""
-        wait([self.wake], timeout)
+        self.ready.select(timeout)
         with contextlib.suppress(BlockingIOError):
             while os.read(self.wake, 4096):
                 pass
@@ -40,5 +43,6 @@ class Inbox:
         return items
 
     def close(self) -> None:
+        self.ready.close()
         os.close(self.wake)
         os.close(self.ring)
