@@ -15,6 +15,7 @@ whole process tree (pandoc and worker processes included).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -268,6 +269,9 @@ def main(argv=None) -> int:
     report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "repeat": args.repeat,
               "volumes": {}, "workloads": {}}
     args.out.mkdir(parents=True, exist_ok=True)
+    # Our modules are read from bytecode, as an installed copy's are, a checkout's after its first run, and
+    # WeasyPrint's in pandoc's pass: not compiled again in every process where PYTHONDONTWRITEBYTECODE is set.
+    compileall.compile_dir(ROOT / "publish", quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
         for name in args.volumes:
