@@ -24,7 +24,7 @@ from .cache import PdfCache
 from .html import OTHER_PART
 from .laid import Laid
 from .layout import arrange_pages, page_starts
-from .typeset import MARGIN_GAP, PROGRESS, Typesetter, lay_out, lost_notes, write
+from .typeset import MARGIN_GAP, PROGRESS, Typesetter, collected_seldom, lay_out, lost_notes, write
 from .weasy import boxes, page_box
 
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
@@ -362,6 +362,10 @@ class Chapters:
 
     def draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
         """Draw a laid-out chapter piece by piece; return it with the cache entries it was made from."""
+        with collected_seldom():  # its margin numbers placed too, not only its pieces written (typeset.YOUNG_OBJECTS)
+            return self._draw(run, first_folio, lower_roman)
+
+    def _draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
         made, keys, pieces = [], [], []  # made: each piece's PDF, or how to draw it
         offset = 0
 
