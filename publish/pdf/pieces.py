@@ -260,6 +260,10 @@ class Chapters:
         whole, the note run on from page to page (typeset.lay_out), as one piece.
         """
         trials = {}  # the trial layouts of its tables, kept until it is laid out with its notes cut, if it is
+        with collected_seldom():  # its pages surveyed for cuts too, not only laid out (typeset.YOUNG_OBJECTS)
+            return self._laid_out(html, carried, notes, trials)
+
+    def _laid_out(self, html: str, carried: str | None, notes: set[str], trials: dict) -> Run:
         run = self._layout(html, carried, trials)
         if run.lost(notes):
             whole = run.segments[0].document if run.whole else None
