@@ -36,21 +36,23 @@ class _Number:
     text_before: bool = True
 
 
-def page_starts(document, carried: str | None) -> list[tuple[str | None, bool]]:
-    """Return, for each page, the original page the text is on at its top, and whether a margin
-    number laid out on the page before is moved onto it (the page's text then continues that page's)."""
-    by_page = _by_page(document)
+def page_starts(by_page: dict[int, list[_Number]], pages: int, carried: str | None) -> list[tuple[str | None, bool]]:
+    """Return, for each of a document's pages, the original page the text is on at its top, and whether a margin
+    number laid out on the page before is moved onto it (the page's text then continues that page's).
+
+    by_page: margin_numbers(document).
+    """
     return [(top, any(n.page != index for n in by_page.get(index, [])))
-            for index, (top, _) in enumerate(_ranges(by_page, len(document.pages), carried))]
+            for index, (top, _) in enumerate(_ranges(by_page, pages, carried))]
 
 
-def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
+def arrange_pages(document, gap: float, carried: str | None, folio, by_page: dict | None = None) -> None:
     """Place margin numbers on the outer side, stack close ones, and write each page's folio and range.
 
     carried is the original page the text is on where the part begins; folio(i) is the folio of the
-    part's page i.
+    part's page i; by_page: margin_numbers(document), if found already (a long chapter's, as it was cut).
     """
-    by_page = _by_page(document)
+    by_page = margin_numbers(document) if by_page is None else by_page
     ranges = _ranges(by_page, len(document.pages), carried)
     for index, (page, (_, text)) in enumerate(zip(document.pages, ranges)):
         page_box = weasy.page_box(page)
@@ -71,8 +73,8 @@ def arrange_pages(document, gap: float, carried: str | None, folio) -> None:
         _fill(page_box, {RANGE: text, FOLIO: folio(index)})
 
 
-def _by_page(document) -> dict[int, list[_Number]]:
-    """Return the margin numbers by the page they belong on, each at the line it marks."""
+def margin_numbers(document) -> dict[int, list[_Number]]:
+    """Return the margin numbers of laid-out pages by the page they belong on, each at the line it marks."""
     lines, numbers = _survey(document)
     for number in numbers:
         _settle_line_end(number, lines)

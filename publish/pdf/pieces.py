@@ -23,8 +23,8 @@ from ..system.fork import shared
 from .cache import PdfCache
 from .html import OTHER_PART
 from .laid import Laid
-from .layout import arrange_pages, page_starts
-from .typeset import MARGIN_GAP, PROGRESS, Typesetter, lay_out, lost_notes, write
+from .layout import arrange_pages, margin_numbers, page_starts
+from .typeset import MARGIN_GAP, PROGRESS, Typesetter, collected_seldom, lay_out, lost_notes, write
 from .weasy import boxes, page_box
 
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
@@ -215,6 +215,9 @@ class _Fresh:
     starts: list  # layout.page_starts of the document, from `lead` on
     cuts: list[tuple[int, int]]  # (page, block) where each piece begins, the page counted from `lead`
     notes: set[str]  # the footnotes called on its pages
+    # layout.margin_numbers of the document from `lead` on: found as it is cut, kept to place them as it is drawn
+    # (a survey of every box of a long chapter, on the build's critical path).
+    numbers: dict
 
     @property
     def pages(self) -> int:
@@ -257,6 +260,10 @@ class Chapters:
         whole, the note run on from page to page (typeset.lay_out), as one piece.
         """
         trials = {}  # the trial layouts of its tables, kept until it is laid out with its notes cut, if it is
+        with collected_seldom():  # its pages surveyed for cuts too, not only laid out (typeset.YOUNG_OBJECTS)
+            return self._laid_out(html, carried, notes, trials)
+
+    def _laid_out(self, html: str, carried: str | None, notes: set[str], trials: dict) -> Run:
         run = self._layout(html, carried, trials)
         if run.lost(notes):
             whole = run.segments[0].document if run.whole else None
@@ -354,14 +361,19 @@ class Chapters:
         return fresh, True
 
     def _fresh(self, document, sigs, indices, lead: int, start: int, end: int, carried, notes: set[str]) -> _Fresh:
-        starts = page_starts(document.copy(document.pages[lead:]), carried)
+        numbers = margin_numbers(document.copy(document.pages[lead:]))
+        starts = page_starts(numbers, len(document.pages) - lead, carried)
         moved = [False] * lead + [m for _, m in starts]
         found = [(page - lead, block) for page, block in cuts(document, sigs, moved, indices, lead, start)
                  if page < end]
-        return _Fresh(document, lead, end, starts, found, notes)
+        return _Fresh(document, lead, end, starts, found, notes, numbers)
 
     def draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
         """Draw a laid-out chapter piece by piece; return it with the cache entries it was made from."""
+        with collected_seldom():  # its margin numbers placed too, not only its pieces written (typeset.YOUNG_OBJECTS)
+            return self._draw(run, first_folio, lower_roman)
+
+    def _draw(self, run: Run, first_folio: int, lower_roman: bool) -> Laid:
         made, keys, pieces = [], [], []  # made: each piece's PDF, or how to draw it
         offset = 0
 
@@ -380,7 +392,8 @@ class Chapters:
             else:
                 pages = segment.document.pages[segment.lead:segment.end]
                 view = segment.document.copy(segment.document.pages[segment.lead:])
-                arrange_pages(view, MARGIN_GAP, segment.starts[0][0], lambda i, o=offset: folio(o + i))
+                arrange_pages(view, MARGIN_GAP, segment.starts[0][0], lambda i, o=offset: folio(o + i),
+                              segment.numbers)
                 bounds = [page for page, _ in segment.cuts] + [segment.pages]
                 stops = [block for _, block in segment.cuts[1:]] + [self._next_start(run, segment)]
                 for (page, block), stop_page, stop in zip(segment.cuts, bounds[1:], stops):

@@ -9,6 +9,7 @@ wrong without it: after an upgrade, a patch whose unpatched case passes is no lo
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -28,6 +29,7 @@ from weasyprint.layout import percent as _percent
 from weasyprint.layout import table as _table
 from weasyprint.layout.absolute import AbsolutePlaceholder
 from weasyprint.layout.inline import iter_line_boxes
+from weasyprint.pdf import fonts as _fonts
 from weasyprint.pdf import stream as _stream
 from weasyprint.pdf import tags as _tags
 from weasyprint.text import line_break as _line_break
@@ -88,7 +90,7 @@ class Patch:
 
     def rewritten(self) -> Callable:
         """Return the function with its statement replaced."""
-        return _replace_statement(self.original, self.statement, self.replacement)
+        return _replace_statements(self.original, [(self.statement, self.replacement)])
 
     @property
     def where(self) -> str:
@@ -104,28 +106,31 @@ class Patch:
         return None
 
 
-def _replace_statement(original, old: str, new: str) -> Callable:
-    """Return original compiled again with its one statement old (any spelling of it) replaced by new.
+def _replace_statements(original, edits: list[tuple[str, str]]) -> Callable:
+    """Return original compiled again with each of its statements old (any spelling of it) replaced by new, for
+    each (old, new) of edits; each old must be one statement of it.
 
     The code keeps the lines of WeasyPrint's file, so that a traceback shows the right lines of it.
     """
     lines, first = _source(original)
     tree = ast.parse(textwrap.dedent("".join(lines)))
-    wanted = ast.parse(old).body[0]
-    dumped = ast.dump(wanted)  # the whole statement: not one that merely begins like it
-    # Only a statement of its kind is dumped to compare: dumping them all was most of a process's start.
-    found = [(body, i) for node in ast.walk(tree) for _, body in ast.iter_fields(node) if isinstance(body, list)
-             for i, statement in enumerate(body) if type(statement) is type(wanted) and ast.dump(statement) == dumped]
-    if len(found) != 1:
-        raise ToolError(f"{original.__qualname__} holds {len(found)} statements `{old}`, not one")
-    body, i = found[0]
-    replacement = ast.parse(new).body
-    for node in (n for statement in replacement for n in ast.walk(statement)):
-        if "lineno" in node._attributes:
-            node.lineno = node.end_lineno = body[i].lineno
-            node.col_offset += body[i].col_offset
-            node.end_col_offset += body[i].col_offset
-    body[i:i + 1] = replacement
+    for old, new in edits:
+        wanted = ast.parse(old).body[0]
+        dumped = ast.dump(wanted)  # the whole statement: not one that merely begins like it
+        # Only a statement of its kind is dumped to compare: dumping them all was most of a process's start.
+        found = [(body, i) for node in ast.walk(tree) for _, body in ast.iter_fields(node) if isinstance(body, list)
+                 for i, statement in enumerate(body)
+                 if type(statement) is type(wanted) and ast.dump(statement) == dumped]
+        if len(found) != 1:
+            raise ToolError(f"{original.__qualname__} holds {len(found)} statements `{old}`, not one")
+        body, i = found[0]
+        replacement = ast.parse(new).body
+        for node in (n for statement in replacement for n in ast.walk(statement)):
+            if "lineno" in node._attributes:
+                node.lineno = node.end_lineno = body[i].lineno
+                node.col_offset += body[i].col_offset
+                node.end_col_offset += body[i].col_offset
+        body[i:i + 1] = replacement
     ast.increment_lineno(tree, first - 1)
     module = inspect.getmodule(original)
     scope = {}
@@ -238,8 +243,23 @@ _FONT = Patch(
     "describe a style's font once", "none: a saving, the text the same", _LAYOUT_TEST, _line_break,
     "get_font_description", "85734b8947b9bf64ef27ff11d8f5355db76a2ae8efc9a6fed925dc9e2a1056ce",
     _line_break.get_font_description)
+# 12. To subset a font, WeasyPrint makes two arrays of glyph ids, each of a C type named with its length
+#     ("hb_codepoint_t[137]"), which cffi parses anew (pycparser: some 2.4 ms) for each length it has not met in
+#     the process: half of subsetting a chapter's fonts piece by piece. An array of open length holds the same ids
+#     (the same subset, byte for byte), its type parsed once.
+_GLYPH_IDS = Patch(
+    "make the array of a subset's glyph ids without parsing a C type for its length",
+    "none: a saving, the subsets the same", f"{PATCH_TESTS} (the subsets compared)", _fonts.Font, "_harfbuzz_subset",
+    "f80805663ede8080a3e1ffff831e20c74bd25fa3b8e4410334ba807158dc685f", _fonts.Font._harfbuzz_subset,
+    "gid_array = ffi.new(f'hb_codepoint_t[{len(to_unicode)}]', sorted(to_unicode))",
+    "gid_array = ffi.new('hb_codepoint_t[]', sorted(to_unicode))")
+_GLYPHS_KEPT = dataclasses.replace(
+    _GLYPH_IDS, name="make the array of the glyph ids a subset keeps without parsing a C type for its length",
+    statement="gid_array = ffi.new(f'hb_codepoint_t[{len(keep)}]', keep)",
+    replacement="gid_array = ffi.new('hb_codepoint_t[]', keep)")
 PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START, _PAGES_ONCE,
-           _USED_INLINE, _USED_BLOCK, _USED_TABLE, _PAGE_STYLES, _FIXED, _STRUT, _FONT)
+           _USED_INLINE, _USED_BLOCK, _USED_TABLE, _USED_PAGE, _PAGE_STYLES, _FIXED, _STRUT, _FONT, _GLYPH_IDS,
+           _GLYPHS_KEPT)
 _applied = False
 
 
@@ -275,7 +295,12 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
              _PAGES_ONCE: _tag_pages_read_once, _USED_INLINE: _used_once, _USED_BLOCK: _used_once,
              _USED_TABLE: _used_once, _USED_PAGE: _used_once, _PAGE_STYLES: _page_type_styled, _FIXED: _fixed_where_any,
              _STRUT: _kept_on_style("publish_strut"), _FONT: _kept_on_style("publish_font")}
-    rewritten = {(p.owner, p.attribute): p.rewritten() for p in PATCHES if p not in hooks}
+    edits = {}  # the statements replaced in each function: one function may take several
+    for patch in PATCHES:
+        if patch not in hooks:
+            edits.setdefault((patch.owner, patch.attribute), []).append(patch)
+    rewritten = {where: _replace_statements(patches[0].original, [(p.statement, p.replacement) for p in patches])
+                 for where, patches in edits.items()}
     # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
     replacements = [(p, _hook(hooks[p], rewritten.get((p.owner, p.attribute), p.original), p.owner) if p in hooks
                      else rewritten[(p.owner, p.attribute)]) for p in PATCHES]

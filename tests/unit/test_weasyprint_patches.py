@@ -270,3 +270,14 @@ def test_the_savings_style_every_page_as_weasyprint_does(first, monkeypatch):
     assert ("left", True) in sides and len(pages) > 8
     assert sum(box[0] == "MarginBox" for box in patched) > 2 * len(pages)
     assert patched == _geometry(html)
+
+
+def test_the_font_subsets_are_those_weasyprint_makes(monkeypatch):
+    # Three texts of different glyphs: arrays of ids of three lengths, in fonts of two faces.
+    html = "".join(f"<p>{text}</p><p><em>{text[::-1]}</em></p>" for text in
+                   ("Treaty", "The minister's despatch of 4 May 1894", "Bluefields, Nicaragua: ½ § — “quoted”"))
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    assert weasy._fonts.Font._harfbuzz_subset is not weasy._GLYPH_IDS.original
+    patched = HTML(string=html).write_pdf()
+    monkeypatch.setattr(weasy._fonts.Font, "_harfbuzz_subset", weasy._GLYPH_IDS.original)
+    assert patched == HTML(string=html).write_pdf()
