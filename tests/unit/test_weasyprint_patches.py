@@ -74,6 +74,8 @@ def test_importing_patches_nothing():
 
 
 def test_apply_installs_every_patch_once():
+    # Every patch declared is listed: one declared and not listed would be checked and applied by nothing.
+    assert {v for v in vars(weasy).values() if isinstance(v, weasy.Patch)} == set(weasy.PATCHES)
     weasy.apply(tagging.marked, tagging.build_box_tree)
     installed = [getattr(p.owner, p.attribute) for p in weasy.PATCHES]
     assert all(f is not p.original for f, p in zip(installed, weasy.PATCHES))
