@@ -61,15 +61,26 @@ def _raise(exception: type[KeyboardInterrupt], frame) -> None:
 
 
 @contextlib.contextmanager
+def _put_off():
+    """Let an interrupt that came inside Python's import machinery be raised once out of it, for the duration."""
+    previous = signal.signal(signal.SIGALRM, _again)
+    try:
+        yield
+    finally:
+        if previous is not _again:  # the outermost: an interrupt still put off is answered by the caller's end
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
 def handled():
     """Turn SIGINT and SIGTERM into KeyboardInterrupt for the duration, remembering that they came."""
     _state["signalled"] = None
     previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _again)
     try:
-        yield
+        with _put_off():
+            yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)  # an interrupt put off and not yet raised: answered below
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _state["signalled"] = None  # answered: later work in this process is not interrupted by it
@@ -80,7 +91,8 @@ def restartable():
     """Let cancel() stop builds run in the main thread inside cancellable(), for the duration."""
     previous = signal.signal(RESTART, _restart)
     try:
-        yield
+        with _put_off():
+            yield
     finally:
         signal.signal(RESTART, previous)
 

@@ -1,6 +1,7 @@
 """Ctrl-C and SIGTERM stop a build at once, but never inside Python's import machinery."""
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -30,9 +31,24 @@ def gated_module(tmp_path):
         os.close(write)
 
 
-def test_interrupt_while_waiting_on_anothers_import_comes_once_the_import_is_done(gated_module):
+def _sigint():
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _watching():
+    with interrupt.restartable(), interrupt.cancellable():
+        yield
+
+
+# Ctrl-C in a build (cli), and a save during a build of publish watch (cancel(), Restart), which has no handled().
+@pytest.mark.parametrize("stop, within, raised", [(_sigint, interrupt.handled, KeyboardInterrupt),
+                                                  (interrupt.cancel, _watching, interrupt.Restart)],
+                         ids=["Ctrl-C", "a restart of publish watch"])
+def test_interrupt_while_waiting_on_anothers_import_comes_once_the_import_is_done(gated_module, stop, within,
+                                                                                   raised):
     """The main thread waits inside importlib for a module another thread imports (as build.py's writers are)
-    when Ctrl-C comes: raised there, it could leave importlib's locks taken and the process hung at exit."""
+    when the interrupt comes: raised there, it could leave importlib's locks taken and the process hung at exit."""
     name, release = gated_module
     importer = threading.Thread(target=__import__, args=(name,), daemon=True)
     importer.start()
@@ -43,13 +59,13 @@ def test_interrupt_while_waiting_on_anothers_import_comes_once_the_import_is_don
     def interrupt_the_wait():
         while sys._current_frames()[main].f_code.co_filename != "<frozen importlib._bootstrap>":
             select.select([], [], [], 0.01)
-        signal.pthread_kill(main, signal.SIGINT)
+        stop()
         release()
 
     done = []
-    with interrupt.handled():
+    with within():
         threading.Thread(target=interrupt_the_wait, daemon=True).start()
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(raised):
             __import__(name)
             done.append(name)
             select.select([], [], [], 60)  # the interrupt, put off while importlib ran, comes here
