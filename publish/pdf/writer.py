@@ -203,6 +203,7 @@ class _Scheduler:
         self.here: dict[int, Run] = {}  # parts laid out in this process, until they are drawn
         self.orphans: list[int] = []  # parts of workers that stopped, to lay out in this process
         self.warnings: list[Diagnostic] = []
+        self.keys: dict[tuple, str] = {}  # each part's key in the cache, by its index and first folio
 
     def run(self, setter: Typesetter, prelims_pages: int, prelims: Callable[[], Laid]) -> Laid:
         """Lay out and draw every part, in the workers or, without them, here; return the prelims, which prelims()
@@ -311,7 +312,12 @@ class _Scheduler:
         return part.start - next(p.start for p in self.parts if not p.front) + 1, False
 
     def _key(self, part: _Part) -> str:
-        return self.store.key(part.html, part.carried, *self._first_folio(part))
+        # Hashed once per place: _place asks again on every message until a long chapter is drawn, and a
+        # chapter's HTML is megabytes to encode and hash.
+        where = (part.index, *self._first_folio(part))
+        if where not in self.keys:
+            self.keys[where] = self.store.key(part.html, part.carried, *where[1:])
+        return self.keys[where]
 
     def _keep(self, part: _Part) -> None:
         self.store.keep(self._key(part), part.result)
