@@ -7,7 +7,8 @@ folder, as the watch process keeps them); then, N times, one word mid its longes
 (bench.py's edit) and the book read and checked again (build.load), and the CPU seconds of that load
 printed: this process's and pandoc's, which it waits for. The one-minute load average is printed beside.
 With --pdf, each edit is followed by what `publish watch` does next up to the PDF written (the pages'
-text compared, then the PDF writer, into the output folder), timed with it.
+text compared, then the PDF writer, into the output folder, with the memory it keeps from one write to the
+next), timed with it.
 """
 from __future__ import annotations
 
