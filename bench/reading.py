@@ -7,7 +7,8 @@ folder, as the watch process keeps them); then, N times, one word mid its longes
 (bench.py's edit) and the book read and checked again (build.load), and the CPU seconds of that load
 printed: this process's and pandoc's, which it waits for. The one-minute load average is printed beside.
 With --pdf, each edit is followed by what `publish watch` does next up to the PDF written (the pages'
-text compared, then the PDF writer, into the output folder), timed with it.
+text compared, then the PDF writer, into the output folder, with the memory it keeps from one write to the
+next), timed with it.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def cpu() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
-def rebuild(folder: Path, out: Path, memory: dict, pdf: bool, pages: dict | None) -> dict:
+def rebuild(folder: Path, out: Path, memory: dict, written: dict, pdf: bool, pages: dict | None) -> dict:
     """Read the book as `publish watch` does and, with pdf, write its PDF; return its pages' text."""
     book, _ = load(folder, out=out, memory=memory)
     if not pdf:
@@ -46,7 +47,7 @@ def rebuild(folder: Path, out: Path, memory: dict, pdf: bool, pages: dict | None
     texts = page_texts(book)
     changed_pages(pages, texts, book)
     with atomic_output(out / f"{book.meta.id}.pdf") as tmp:
-        write("pdf", book, tmp, STYLES, cache=cache.folder(out, book.meta.id))
+        write("pdf", book, tmp, STYLES, cache=cache.folder(out, book.meta.id), memory=written)
     return texts
 
 
@@ -61,7 +62,8 @@ def main(argv=None) -> int:
         folder, out = Path(tmp) / "copy", Path(tmp) / "out"
         shutil.copytree(args.manuscript, folder)
         memory: dict = {}
-        pages = rebuild(folder, out, memory, args.pdf, None)
+        written: dict = {}
+        pages = rebuild(folder, out, memory, written, args.pdf, None)
         profile = cProfile.Profile(time.process_time) if args.profile else None
         runs = []
         for _ in range(args.repeat):
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
             before, load_avg = cpu(), os.getloadavg()[0]
             if profile:
                 profile.enable()
-            pages = rebuild(folder, out, memory, args.pdf, pages)
+            pages = rebuild(folder, out, memory, written, args.pdf, pages)
             if profile:
                 profile.disable()
             own, pandoc = (after - start for after, start in zip(cpu(), before))

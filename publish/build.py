@@ -98,11 +98,15 @@ def build(folder: Path, out: Path, formats=FORMATS, strict: bool = False, styles
 
 
 def write(fmt: str, book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
-          progress: Progress = QUIET) -> list[Diagnostic]:
-    """Write the book in one format into target, reusing a cache folder where the writer can; return its warnings."""
+          progress: Progress = QUIET, memory: dict | None = None) -> list[Diagnostic]:
+    """Write the book in one format into target, reusing a cache folder where the writer can; return its warnings.
+
+    memory: for the PDF, a dict kept from one write to the next by a process that writes again and again.
+    """
     module, name = WRITERS[fmt]
     writer = getattr(importlib.import_module(module, __package__), name)
-    return writer(book, target, styles, jobs=jobs, cache=cache, progress=progress)
+    kept = {"memory": memory} if memory is not None else {}  # the EPUB is written whole each time
+    return writer(book, target, styles, jobs=jobs, cache=cache, progress=progress, **kept)
 
 
 def _import_writers(formats) -> None:

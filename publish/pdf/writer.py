@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from lxml import etree
+
 from ..book.errors import Diagnostic
 from ..book.model import Book
 from ..book.pages import roman
@@ -36,10 +38,14 @@ HTML_PER_PAGE = 2500
 
 
 def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
-              progress: Progress = QUIET) -> list[Diagnostic]:
-    """Lay the book out into target, in `jobs` processes, reusing `cache` where it can; return its warnings."""
+              progress: Progress = QUIET, memory: dict | None = None) -> list[Diagnostic]:
+    """Lay the book out into target, in `jobs` processes, reusing `cache` where it can; return its warnings.
+
+    memory: a dict a process that writes again and again (publish watch) keeps from one write to the next
+    (_parts).
+    """
     style = page_css(book)
-    parts = _parts(book)
+    parts = _parts(book, memory)
     store = PdfCache.open(cache, styles, style, book)
     cores = jobs or os.cpu_count() or 1
     jobs = max(1, min(cores, len(parts)))
@@ -156,14 +162,32 @@ def _folio(index: int, first_main: int) -> str:
     return str(index - first_main + 1) if index >= first_main else roman(index + 1).lower()
 
 
-def _parts(book: Book) -> list[_Part]:
-    parts, current = [], None
+def _parts(book: Book, memory: dict | None = None) -> list[_Part]:
+    # With memory, each chapter's HTML is kept by what it is made of (_made_of): an unchanged chapter is not
+    # copied, marked and written again. What this write did not use is forgotten.
+    parts, current, used = [], None, {}
+    common = (repr(book.meta), tuple(book.facsimiles().items())) if memory is not None else ()
     for index, chapter in enumerate(book.chapters):
-        parts.append(_Part(index, chapter_html(book, index), set(chapter.notes), current, chapter.front))
+        if memory is None:
+            html = chapter_html(book, index)
+        else:
+            key = (*common, *_made_of(chapter))
+            html = used[key] = memory[key] if key in memory else chapter_html(book, index)
+        parts.append(_Part(index, html, set(chapter.notes), current, chapter.front))
         if chapter.page_breaks:
             last = chapter.page_breaks[-1]
             current = last.label if last.labelled else ""
+    if memory is not None:
+        memory.clear()
+        memory.update(used)
     return parts
+
+
+def _made_of(chapter) -> tuple:
+    """Return what chapter_html makes a chapter's HTML of, besides the book's metadata and facsimiles."""
+    notes = tuple((a, n.anchor, n.number, *(etree.tostring(b, encoding="unicode") for b in n.blocks))
+                  for a, n in chapter.notes.items())
+    return chapter.title, chapter.front, etree.tostring(chapter.body, encoding="unicode"), notes
 
 
 class _Scheduler:
@@ -179,6 +203,7 @@ class _Scheduler:
         self.here: dict[int, Run] = {}  # parts laid out in this process, until they are drawn
         self.orphans: list[int] = []  # parts of workers that stopped, to lay out in this process
         self.warnings: list[Diagnostic] = []
+        self.keys: dict[tuple, str] = {}  # each part's key in the cache, by its index and first folio
 
     def run(self, setter: Typesetter, prelims_pages: int, prelims: Callable[[], Laid]) -> Laid:
         """Lay out and draw every part, in the workers or, without them, here; return the prelims, which prelims()
@@ -287,7 +312,12 @@ class _Scheduler:
         return part.start - next(p.start for p in self.parts if not p.front) + 1, False
 
     def _key(self, part: _Part) -> str:
-        return self.store.key(part.html, part.carried, *self._first_folio(part))
+        # Hashed once per place: _place asks again on every message until a long chapter is drawn, and a
+        # chapter's HTML is megabytes to encode and hash.
+        where = (part.index, *self._first_folio(part))
+        if where not in self.keys:
+            self.keys[where] = self.store.key(part.html, part.carried, *where[1:])
+        return self.keys[where]
 
     def _keep(self, part: _Part) -> None:
         self.store.keep(self._key(part), part.result)

@@ -12,8 +12,8 @@ import pytest
 
 from publish import cli
 from publish.book.errors import EXIT_INTERRUPTED, EXIT_MANUSCRIPT, ManuscriptError
-from publish.build import build, load
-from publish.system import interrupt
+from publish.build import STYLES, build, load, write
+from publish.system import cache, interrupt
 from publish.system.inbox import Inbox
 from publish.system.progress import Progress
 from publish.watch import changed_pages, page_texts
@@ -268,6 +268,31 @@ def test_the_memory_holds_the_last_good_books_chunks_only(manuscript, tmp_path):
     assert memory.keys() <= fresh.keys()
     assert first.keys() & memory.keys() and first.keys() - memory.keys()
     assert page_texts(book) == page_texts(load(manuscript)[0])
+
+
+@pytest.mark.parametrize("edits", [
+    [("one.md", "its own words", "its own remarks")],
+    # A heading whose id the next file's chapter had; then that chapter's heading is given one of its own.
+    [("one.md", "[Page 3]", "# Two\n\n[Page 3]"), ("two.md", "# Two", "# Two {#second}")],
+    # A page break taken from a file's end and put back: the next file's first page is another.
+    [("one.md", "[Page 3] The end of the chapter.\n", "The end of the chapter.\n"),
+     ("one.md", "The end of the chapter.\n", "[Page 3] The end of the chapter.\n")],
+    [("two.md", "And ends.", "And ends.[^b]\n\n[^b]: A note added.")],
+])
+def test_a_pdf_written_again_from_what_the_last_write_kept_is_a_clean_builds(manuscript, tmp_path, edits):
+    out, memory, written = tmp_path / "out", {}, {}
+
+    def rewrite() -> bytes:
+        book, _ = load(manuscript, out=out, memory=memory)
+        write("pdf", book, out / "test.pdf", STYLES, cache=cache.folder(out, book.meta.id), memory=written)
+        return (out / "test.pdf").read_bytes()
+
+    rewrite()
+    for n, (name, old, new) in enumerate(edits):
+        path = manuscript / name
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new))
+        assert rewrite() == clean(manuscript, tmp_path / f"clean{n}")["test.pdf"]
 
 
 def test_a_folder_that_does_not_exist_is_an_error_not_a_watch(tmp_path, capsys):
