@@ -231,12 +231,12 @@ def _read(conn, inbox: Inbox) -> None:
 
 def _child(work, conn, progress: logging.Logger, parent: int) -> NoReturn:
     """Do the work in a forked copy, sending each result as it is made; die with the parent."""
-    # Frozen, what the parent holds (a laid-out chapter) is never walked by the child's garbage collector,
-    # which would copy every page of memory it reads; the child frees nothing of it anyway. Frozen here, not
-    # in the parent before the fork: there, thawing them after would thaw too what it froze for itself (a
-    # worker its modules, pdf/workers.py), and its own collector walk them again.
-    gc.freeze()
     try:
+        # Frozen, what the parent holds (a laid-out chapter) is never walked by the child's garbage collector,
+        # which would copy every page of memory it reads; the child frees nothing of it anyway. Frozen here, not
+        # in the parent before the fork: there, thawing it after would thaw too what the parent froze for itself
+        # (a worker its modules, pdf/workers.py), for its own collector to walk again.
+        gc.freeze()
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)  # the parent died before the line above
