@@ -248,10 +248,8 @@ class Run:
 class Chapters:
     """Lay out and draw chapters in pieces, each kept in the cache, laying out again only what changed."""
 
-    def __init__(self, setter: Typesetter, cache: PdfCache, build: int | None = None, patience: float = 0.0):
+    def __init__(self, setter: Typesetter, cache: PdfCache):
         self.setter, self.cache = setter, cache
-        self.build = build  # the build's process, where a long chapter may be drawn on two cores (else None)
-        self.patience = patience  # seconds a copy drawing half may go silent before it is taken for stuck
 
     def layout(self, html: str, carried: str | None, notes: set[str] = frozenset()) -> Run:
         """Lay out a chapter, from the last build's cuts around the blocks that changed where it can.
@@ -406,8 +404,8 @@ class Chapters:
         # A long chapter's pieces are drawn on two cores where this process may fork (system/fork.py).
         todo = [i for i, pdf in enumerate(made) if callable(pdf)]
         jobs = [made[i] for i in todo]
-        drawn = ([job() for job in jobs] if self.build is None
-                 else shared(jobs, [pieces[i].pages for i in todo], PROGRESS, self.build, self.patience))
+        drawn = ([job() for job in jobs] if self.setter.build is None
+                 else shared(jobs, [pieces[i].pages for i in todo], PROGRESS, self.setter.build, self.setter.patience))
         for i, pdf in zip(todo, drawn):
             made[i] = pdf
             self.cache.pieces.put(keys[i], pdf)

@@ -13,6 +13,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from ..book.markup import FOOTNOTE, PIECE_INDEX, PIECE_OF
 from ..book.pages import roman
+from ..system.fork import beside
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .floats import lay_out_floated
 from .html import cut_notes, mark_resumed, turn_heads
@@ -26,7 +27,7 @@ STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
 # the mark lengthens that foot by a word, which seldom moves a piece again.
 MARKINGS = 3
-# Where a part's trials (Typesetter.layout) keep which of its tables were too wide as they come.
+# Where a part's trials (Typesetter.layout) keep the setting each of its tables takes.
 _KNOWN = object()
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
 MARGIN_GAP = 9
@@ -74,7 +75,11 @@ class _PageCounter(logging.Handler):
 class Typesetter:
     """Lay out and draw parts; one per process."""
 
-    def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None):
+    def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None,
+                 build: int | None = None, patience: float = 0.0):
+        """build: the build's own process, where this one may fork a copy to share work (system/fork.py), else
+        None; patience: the seconds such a copy may go silent before it is taken for stuck."""
+        self.build, self.patience = build, patience
         apply(marked, build_box_tree)  # in this process: WeasyPrint's layout fixes, and tagging learns furniture
         self.fonts = FontConfiguration()
         self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
@@ -88,13 +93,16 @@ class Typesetter:
     def layout(self, html: str, trials: dict | None = None):
         """Lay out a part, its tables fitted to the text block, the text after a turned one filling the page before.
 
-        trials keeps the trial layouts of tables by their HTML, and which tables were too wide as they come:
+        trials keeps the trial layouts of tables by their HTML, and the setting each table takes:
         the same part laid out again with its notes cut or marked has the same tables, which need not be laid
         out again.
         """
         render = self._lay_out if trials is None else functools.partial(self._trial, trials)
         known = None if trials is None else trials.setdefault(_KNOWN, {})
-        return fit_tables(html, render, self._lay_out_part, known)
+        # Its tables are tried in a copy of this process beside its layout, where this one may fork.
+        copy = None if self.build is None else functools.partial(beside, progress=PROGRESS, build=self.build,
+                                                                 patience=self.patience)
+        return fit_tables(html, render, self._lay_out_part, known, copy)
 
     def _lay_out_part(self, html: str):
         """Lay out a part whose tables are fitted, the text after a turned one filling the page before."""

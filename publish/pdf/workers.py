@@ -245,8 +245,8 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
     try:
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
-        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache,
-                            build=os.getppid(), patience=timeout())
+        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n)),
+                                       build=os.getppid(), patience=timeout()), cache)
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":

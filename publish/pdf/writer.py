@@ -59,9 +59,9 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
             # and counts the prelims, rather than after.
             workers.spawn()
             scheduler.hand_out()
-        setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
-        scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None,
-                                      patience=workers.timeout)
+        setter = Typesetter(styles, book.folder, style, on_page=scheduler.show,
+                            build=os.getpid() if cores > 1 else None, patience=workers.timeout)
+        scheduler.chapters = Chapters(setter, store)
         # The prelims' contents need the chapters' folios: they are laid out, with the folios filled in, once every
         # chapter is placed (scheduler.run), while the workers lay out or draw. Front matter is numbered on from the
         # prelims, so a book with any lays its prelims out once before, to count them (taken from the cache when

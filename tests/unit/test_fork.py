@@ -208,3 +208,66 @@ def test_a_fork_the_system_refuses_leaves_all_the_work_here():
         print({int(r) == parent for r in fork.shared(jobs, [20] * 4, progress, parent, 60)})
         """)
     assert out.strip() == "{True}"
+
+
+def test_a_job_done_beside_comes_from_the_child_while_the_parent_does_its_own():
+    out = run("""
+        def job():
+            time.sleep(0.5)
+            return os.getpid()
+        def own():
+            time.sleep(0.5)
+            return os.getpid()
+        start = time.monotonic()
+        theirs, ours = fork.beside(job, own, lambda result: False, progress, parent, 60)
+        print(theirs != parent, ours == parent, time.monotonic() - start < 0.95)
+        """)
+    assert out.strip() == "True True True"
+
+
+def test_work_the_childs_result_makes_vain_is_abandoned_as_it_makes_progress():
+    out = run("""
+        def own():
+            for step in range(100):
+                progress.info(f"step {step}")
+                time.sleep(0.1)
+            return "finished"
+        start = time.monotonic()
+        print(fork.beside(lambda: "too wide", own, lambda result: result == "too wide", progress, parent, 60))
+        print(time.monotonic() - start < 5)
+        """)
+    assert out.splitlines() == [str(("too wide", None)), "True"]
+
+
+def test_a_job_that_fails_beside_is_done_here_and_its_error_raised_here():
+    out = run("""
+        def job():
+            if os.getpid() != parent:
+                os._exit(3)
+            return "done here"
+        print(fork.beside(job, lambda: "ours", lambda result: False, progress, parent, 60))
+        def raises():
+            raise ValueError("the same error")
+        try:
+            fork.beside(raises, lambda: "ours", lambda result: False, progress, parent, 60)
+        except ValueError as exc:
+            print("raised here:", exc)
+        """)
+    assert out.splitlines() == [str(("done here", "ours")), "raised here: the same error"]
+
+
+def test_own_work_that_fails_beside_is_left_undone_for_the_caller():
+    out = run("""
+        def own():
+            raise ValueError("met again by the caller")
+        print(fork.beside(lambda: "verdict", own, lambda result: False, progress, parent, 60))
+        """)
+    assert out.strip() == str(("verdict", None))
+
+
+def test_where_it_may_not_fork_the_job_is_done_here_and_its_own_work_left():
+    out = run("""
+        fork.BUDGET = 1_000_000
+        print(fork.beside(lambda: os.getpid() == parent, lambda: "ours", lambda result: False, progress, parent, 60))
+        """)
+    assert out.strip() == str((True, None))
