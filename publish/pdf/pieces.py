@@ -212,6 +212,15 @@ class Ahead:
     def __call__(self, number: int, page) -> None:
         if number == 0:  # a layout of the chapter begins: its first, or another (its notes cut, a table turned)
             self.first, self.block, self.top, self.pages = 0, 0, self.carried, []
+        if self.pages is None:
+            return
+        try:
+            self._made(number, page)
+        except Exception:  # only a saving: a page it cannot read stops the telling, never the layout
+            self.pages = None
+
+    def _made(self, number: int, page) -> None:
+        """Take the next page made; tell the piece before it if it begins one."""
         self.pages.append(page)  # the pages of the piece begun last, from its first on
         if number == 0 or (block := _cut_block(page, self.pages[-2], self.indices, self.sigs)) is None \
                 or block <= self.block:
