@@ -21,7 +21,7 @@ from .laid import Laid
 from .layout import arrange_pages
 from .tables import fit_tables
 from .tagging import build_box_tree, mark_furniture, marked, settle
-from .weasy import apply, boxes, footnote_areas, page_box
+from .weasy import apply, boxes, footnote_areas, page_box, watching
 
 STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
@@ -84,6 +84,7 @@ class Typesetter:
         self.fonts = FontConfiguration()
         self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
         self.counter = _PageCounter(on_page)
+        self.watcher = None  # shown each page of the part's own layouts as it is made (weasy.watching)
         try:
             self.sheets = [CSS(filename=str(styles / STYLESHEET), font_config=self.fonts, url_fetcher=self.fetcher),
                            CSS(string=page_style, font_config=self.fonts)]
@@ -118,7 +119,7 @@ class Typesetter:
         if counted:
             PROGRESS.addHandler(self.counter)
         try:
-            with collected_seldom():
+            with collected_seldom(), watching(self.watcher if counted else None):
                 return HTML(string=html, base_url=MANUSCRIPT_URL, url_fetcher=self.fetcher).render(
                     stylesheets=self.sheets, font_config=self.fonts)
         except RefusedURL as exc:
