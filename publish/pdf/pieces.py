@@ -25,7 +25,7 @@ from .html import OTHER_PART
 from .laid import Laid
 from .layout import arrange_pages, margin_numbers, page_starts
 from .typeset import MARGIN_GAP, PROGRESS, Typesetter, collected_seldom, lay_out, lost_notes, write
-from .weasy import boxes, made_pages, page_box
+from .weasy import boxes, page_box
 
 # One clean page start in this many becomes a cut: pieces of some 12 pages in a FRUS chapter (where
 # about one page in three begins cleanly), few enough that each piece's own fonts and the joins stay cheap.
@@ -158,14 +158,8 @@ def cut_at(document, number: int, moved_in: bool, indices: list[int], sigs: list
     """Return the block that begins page `number` cleanly if it is a cut, else None."""
     if number == 0 or moved_in:
         return None
-    return _cut_block(page_box(document.pages[number]), page_box(document.pages[number - 1]), indices, sigs)
-
-
-def _cut_block(page, before_page, indices: list[int], sigs: list[str]) -> int | None:
-    """Return the block that begins a page (its box) cleanly after before_page if it is a cut, its margin numbers
-    aside (no number moved onto it: page_starts), else None."""
-    here = _top_blocks(page, indices)
-    before = _top_blocks(before_page, indices)
+    here = _top_blocks(page_box(document.pages[number]), indices)
+    before = _top_blocks(page_box(document.pages[number - 1]), indices)
     if not here or here[0][0] is None or (before and before[-1][0] == here[0][0]) or not is_cut(sigs[here[0][0]]):
         return None
     box = here[0][1]
@@ -175,7 +169,7 @@ def _cut_block(page, before_page, indices: list[int], sigs: list[str]) -> int | 
         return None  # dropped at this unforced break, kept after the forced one that begins a piece
     # A note called on an earlier page may be set at this one's foot, when it did not fit at its own.
     calls, notes = set(), set()
-    for area in page.children:
+    for area in page_box(document.pages[number]).children:
         if isinstance(area, boxes.FootnoteAreaBox):
             notes |= {id(child.element) for child in area.children}
         else:
@@ -198,40 +192,6 @@ def cuts(document, sigs: list[str], moved_in: list[bool], indices: list[int], fi
         if block is not None and block > found[-1][1]:
             found.append((number, block))
     return found
-
-
-class Ahead:
-    """Find the pieces of a chapter laid out whole as its pages are made (weasy.watching), and tell each once the
-    next piece begins: tell(start, stop, right, carried, page, pages), its blocks, side, the original page it
-    begins on, its first page and its length, as Chapters.draw will cut and key it if this layout is the last."""
-
-    def __init__(self, sigs: list[str], carried: str | None, tell):
-        self.sigs, self.carried, self.tell = sigs, carried, tell
-        self.indices = list(range(len(sigs)))
-
-    def __call__(self, number: int, page) -> None:
-        if number == 0:  # a layout of the chapter begins: its first, or another (its notes cut, a table turned)
-            self.first, self.block, self.top, self.pages = 0, 0, self.carried, []
-        if self.pages is None:
-            return
-        try:
-            self._made(number, page)
-        except Exception:  # only a saving: a page it cannot read stops the telling, never the layout
-            self.pages = None
-
-    def _made(self, number: int, page) -> None:
-        """Take the next page made; tell the piece before it if it begins one."""
-        self.pages.append(page)  # the pages of the piece begun last, from its first on
-        if number == 0 or (block := _cut_block(page, self.pages[-2], self.indices, self.sigs)) is None \
-                or block <= self.block:
-            return
-        # Surveyed from the piece's first page on, not the chapter's: no margin number moves onto a cut's page.
-        top, moved_in = page_starts(margin_numbers(made_pages(self.pages)), len(self.pages), self.top)[-1]
-        if moved_in:
-            return
-        right = self.pages[0].page_type.side == "right"
-        self.tell(self.block, block, right, self.top, self.first, number - self.first)
-        self.first, self.block, self.top, self.pages = number, block, top, [page]
 
 
 @dataclass
@@ -288,11 +248,10 @@ class Run:
 class Chapters:
     """Lay out and draw chapters in pieces, each kept in the cache, laying out again only what changed."""
 
-    def __init__(self, setter: Typesetter, cache: PdfCache, tell=None):
+    def __init__(self, setter: Typesetter, cache: PdfCache, build: int | None = None, patience: float = 0.0):
         self.setter, self.cache = setter, cache
-        # Told each piece of a chapter laid out whole as soon as its pages are made (Ahead), for an idle worker
-        # to draw it meanwhile (Chapters.ahead), if given.
-        self.tell = tell
+        self.build = build  # the build's process, where a long chapter may be drawn on two cores (else None)
+        self.patience = patience  # seconds a copy drawing half may go silent before it is taken for stuck
 
     def layout(self, html: str, carried: str | None, notes: set[str] = frozenset()) -> Run:
         """Lay out a chapter, from the last build's cuts around the blocks that changed where it can.
@@ -323,11 +282,7 @@ class Chapters:
         run = Run(html, sigs, ctx, carried, [])
         plan = self._plan(sigs, ctx)
         if plan is None or plan["carried"] != carried:
-            self.setter.watcher = Ahead(sigs, carried, self.tell) if self.tell else None
-            try:
-                document = self.setter.layout(html, trials)
-            finally:
-                self.setter.watcher = None
+            document = self.setter.layout(html, trials)
             notes = {el.get("id") for b in blocks for el in b.iter() if isinstance(el.tag, str)
                      and FOOTNOTE in (el.get("class") or "").split()}
             run.segments = [self._fresh(document, sigs, list(range(len(blocks))), 0, 0, len(document.pages), carried,
@@ -423,7 +378,7 @@ class Chapters:
         offset = 0
 
         def folio(i):
-            return _folio(first_folio + i, lower_roman)
+            return roman(first_folio + i).lower() if lower_roman else str(first_folio + i)
 
         for segment in run.segments:
             if isinstance(segment, _Kept):
@@ -444,17 +399,15 @@ class Chapters:
                 for (page, block), stop_page, stop in zip(segment.cuts, bounds[1:], stops):
                     right = page_box(pages[page]).page_type.side == "right"
                     carried = segment.starts[page][0]
+                    made.append(functools.partial(_write, segment.document, pages[page:stop_page]))
                     keys.append(self._key(run, block, stop, right, carried, first_folio + offset + page, lower_roman))
-                    made.append(self.cache.piece(keys[-1]) or functools.partial(
-                        self._drawn, keys[-1], segment.document, pages[page:stop_page]))
                     pieces.append(_Kept(block, stop, stop_page - page, right, carried))
             offset += segment.pages
-        # A long chapter's pieces are drawn on two cores where this process may fork (system/fork.py), from the last:
-        # a piece an idle worker may still be drawing ahead (Chapters.ahead) is an early one, in the cache by then.
-        todo = [i for i, pdf in enumerate(made) if callable(pdf)][::-1]
+        # A long chapter's pieces are drawn on two cores where this process may fork (system/fork.py).
+        todo = [i for i, pdf in enumerate(made) if callable(pdf)]
         jobs = [made[i] for i in todo]
-        drawn = ([job() for job in jobs] if self.setter.build is None
-                 else shared(jobs, [pieces[i].pages for i in todo], PROGRESS, self.setter.build, self.setter.patience))
+        drawn = ([job() for job in jobs] if self.build is None
+                 else shared(jobs, [pieces[i].pages for i in todo], PROGRESS, self.build, self.patience))
         for i, pdf in zip(todo, drawn):
             made[i] = pdf
             self.cache.pieces.put(keys[i], pdf)
@@ -475,24 +428,6 @@ class Chapters:
     def _key(self, run: Run, start: int, stop: int | None, right: bool, carried, first_folio: int, lower: bool) -> str:
         return self.cache.key("piece", run.context, run.sigs[start:stop], right, carried, first_folio, lower)
 
-    def _drawn(self, key: str, document, pages) -> bytes:
-        """Return a piece of a laid-out chapter drawn, or as an idle worker drew it meanwhile (Chapters.ahead)."""
-        return self.cache.piece(key) or _write(document, pages)
-
-    def ahead(self, run: Run, start: int, stop: int, right: bool, carried: str | None, pages: int, first_folio: int,
-              lower: bool) -> None:
-        """Lay out and draw alone, into the cache, a piece of a chapter another process is laying out whole (Ahead).
-
-        Laid out alone, a piece is the same pages and bytes as drawn from the whole layout (as every rebuild takes
-        it from the cache): that process's draw takes it from there, if its last layout has that piece.
-        """
-        key = self._key(run, start, stop, right, carried, first_folio, lower)
-        if self.cache.piece(key) is None:
-            with collected_seldom():
-                pdf = self._alone(run, _Kept(start, stop, pages, right, carried),
-                                  lambda i: _folio(first_folio + i, lower))
-            self.cache.pieces.put(key, pdf)
-
     def _alone(self, run: Run, piece: _Kept, folio) -> bytes:
         """Lay out and draw one piece by itself (its drawing is not in the cache)."""
         html, indices, notes = piece_html(run.html, piece.start, piece.stop, piece.right)
@@ -505,16 +440,6 @@ class Chapters:
         view = document.copy(pages)
         arrange_pages(view, MARGIN_GAP, piece.carried, folio)
         return _write(document, pages)
-
-
-def whole(html: str) -> Run:
-    """Return a chapter as a run of no segments: what keys and lays out its pieces (Chapters.ahead)."""
-    root, blocks = parse(html)
-    return Run(html, signatures(blocks), context(root), None, [])
-
-
-def _folio(number: int, lower_roman: bool) -> str:
-    return roman(number).lower() if lower_roman else str(number)
 
 
 def _sound(plan, ctx: str) -> bool:

@@ -13,11 +13,6 @@ its margin numbers, which take no room), so it is no wider. Where every table fi
 part's and no table is tried at all; where one does not, the part is laid out once more than otherwise,
 which costs less than trying the rest would have. In a part mostly of text, trying its tables alone is the
 cheaper bet.
-
-Where the process may fork (system/fork.py), a part mostly of text has its tables tried in a copy of the
-process while it is laid out as it comes, on the bet that all fit: only the verdict (each table's setting)
-comes back. Where all fit, that layout is the part's, the trials off its way; where one does not, the
-layout is abandoned once the verdict comes and the part laid out as before, no later than it would have been.
 """
 from __future__ import annotations
 
@@ -34,27 +29,14 @@ SETTINGS = ("", WIDE, f"{WIDE} {LANDSCAPE}", f"{WIDE} {LANDSCAPE} {CROWDED}")
 SLACK = 0.5  # CSS px a table may pass the text block by: rounding in the layout
 # The share of a part's HTML in its tables from which it is laid out as it comes before any table is tried.
 MOSTLY_TABLES = 0.5
-# Characters of a part's tables' HTML from which they are tried in a copy of the process beside the part's
-# layout (system/fork.py's beside) rather than before it. A copy costs its parent some 20 to 40 ms of CPU (the
-# memory counted, the fork, the pages it copies); trials cost some 20 ms a document and 30 to 45 µs a
-# character (FRUS 1861's table of 500 characters 23 ms, 1934 vol. IV's six of 2,700 85 ms, 1901 China's 26
-# of 31,700 1.4 s): from here they take several times what the copy costs.
-TRIED_BESIDE = 5_000
-# Characters of a part's HTML from which its tables may be tried beside its layout: a part this long is laid out
-# while the build waits on it, the other core idle (1901 China's long chapter, 1.6 MB). A shorter one shares
-# the cores with other parts, where the trials beside gain little, and a bet lost (a table too wide: the layout
-# abandoned once the verdict comes) costs CPU the other parts wait for: 1872 part II vol. V's parts of 220 and
-# 250 KB each hold one, 2.9 and 0.7 s of layout abandoned.
-LONG_PART = 500_000
 
 
-def fit_tables(html: str, render, lay_out, known: dict | None = None, beside=None):
+def fit_tables(html: str, render, lay_out, known: dict | None = None):
     """Lay out a part, each table too wide for the text block marked to be set smaller or turned.
 
     render lays out a trial document and lay_out the part's HTML, each returning WeasyPrint's document.
-    known keeps the setting each table (by its place and HTML) takes: the same part laid out again, its
-    notes cut or marked, takes the same without trying its tables again. beside: system/fork.py's, its
-    progress, build and patience given, where this process may try the tables in a copy of itself.
+    known keeps whether each table (by its place and HTML) is too wide as it comes: the same part laid out
+    again, its notes cut or marked, is not laid out as it comes first to learn it again.
     """
     if "<table" not in html:
         return lay_out(html)
@@ -67,40 +49,28 @@ def fit_tables(html: str, render, lay_out, known: dict | None = None, beside=Non
     as_it_comes = _serialize(root)
     known = {} if known is None else known
     keys = [(i, lxml_html.tostring(table, encoding="unicode", with_tail=False)) for i, table in enumerate(tables)]
-    tried = sum(len(key[1]) for key in keys)
-    document = None
+    document, pending, settings = None, list(range(len(tables))), SETTINGS[:-1]
     if all(key in known for key in keys):
-        chosen = {i: known[key] for i, key in enumerate(keys)}
-    elif LANDSCAPE not in html and tried >= MOSTLY_TABLES * len(as_it_comes):
+        pending, settings = [i for i in pending if known[keys[i]]], SETTINGS[1:-1]
+    elif LANDSCAPE not in html and sum(len(key[1]) for key in keys) >= MOSTLY_TABLES * len(as_it_comes):
         # (A part with a turned table is laid out twice, the text after it moved: it is not laid out as it comes.)
         document = lay_out(as_it_comes)
-        chosen = _choose(root, tables, _too_wide_in_part(document, tables, list(range(len(tables)))), render)
-    elif beside is not None and tried >= TRIED_BESIDE and len(as_it_comes) >= LONG_PART:
-        # The part is laid out as it comes while a copy tries its tables, abandoned once one is too wide.
-        chosen, document = beside(lambda: _choose(root, tables, list(range(len(tables))), render),
-                                  lambda: lay_out(as_it_comes), lambda chosen: any(chosen.values()))
-    else:
-        chosen = _choose(root, tables, list(range(len(tables))), render)
-    known.update((key, chosen[key[0]]) for key in keys)
-    if not any(chosen.values()):
-        return document if document is not None else lay_out(as_it_comes)
-    for i, setting in chosen.items():
-        if setting:
-            tables[i].set("class", f"{tables[i].get('class') or ''} {setting}".strip())
-    return lay_out(_serialize(root))
-
-
-def _choose(root, tables: list, pending: list[int], render) -> dict[int, str]:
-    """Return the setting each table takes: the first of SETTINGS whose trial fits, for those pending; else none."""
+        pending = _too_wide_in_part(document, tables, pending)
     chosen = {i: "" for i in range(len(tables)) if i not in pending}
-    for setting in SETTINGS[:-1]:
+    for setting in settings:
         if not pending:
             break
         too_wide = _too_wide(root, tables, pending, setting, render)
         chosen.update((i, setting) for i in pending if i not in too_wide)
         pending = sorted(too_wide)
     chosen.update((i, SETTINGS[-1]) for i in pending)
-    return chosen
+    known.update((key, bool(chosen[key[0]])) for key in keys)
+    if not any(chosen.values()):
+        return document if document is not None else lay_out(as_it_comes)
+    for i, setting in chosen.items():
+        if setting:
+            tables[i].set("class", f"{tables[i].get('class') or ''} {setting}".strip())
+    return lay_out(_serialize(root))
 
 
 def _serialize(root) -> str:

@@ -13,7 +13,6 @@ from weasyprint.text.fonts import FontConfiguration
 
 from ..book.markup import FOOTNOTE, PIECE_INDEX, PIECE_OF
 from ..book.pages import roman
-from ..system.fork import beside
 from .fetch import MANUSCRIPT_URL, RefusedURL, SafeFetcher, refused
 from .floats import lay_out_floated
 from .html import cut_notes, mark_resumed, turn_heads
@@ -21,13 +20,13 @@ from .laid import Laid
 from .layout import arrange_pages
 from .tables import fit_tables
 from .tagging import build_box_tree, mark_furniture, marked, settle
-from .weasy import apply, boxes, footnote_areas, page_box, watching
+from .weasy import apply, boxes, footnote_areas, page_box
 
 STYLESHEET = "print.css"
 # Layouts of a part with notes cut into pieces, to mark each piece that begins a page's foot as continued:
 # the mark lengthens that foot by a word, which seldom moves a piece again.
 MARKINGS = 3
-# Where a part's trials (Typesetter.layout) keep the setting each of its tables takes.
+# Where a part's trials (Typesetter.layout) keep which of its tables were too wide as they come.
 _KNOWN = object()
 # Gap between the text block and a margin number, in CSS px (WeasyPrint's unit: 1/96 in).
 MARGIN_GAP = 9
@@ -75,16 +74,11 @@ class _PageCounter(logging.Handler):
 class Typesetter:
     """Lay out and draw parts; one per process."""
 
-    def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None,
-                 build: int | None = None, patience: float = 0.0):
-        """build: the build's own process, where this one may fork a copy to share work (system/fork.py), else
-        None; patience: the seconds such a copy may go silent before it is taken for stuck."""
-        self.build, self.patience = build, patience
+    def __init__(self, styles: Path, folder: Path, page_style: str, on_page=lambda number: None):
         apply(marked, build_box_tree)  # in this process: WeasyPrint's layout fixes, and tagging learns furniture
         self.fonts = FontConfiguration()
         self.fetcher = SafeFetcher([folder, styles], manuscript=folder)
         self.counter = _PageCounter(on_page)
-        self.watcher = None  # shown each page of the part's own layouts as it is made (weasy.watching)
         try:
             self.sheets = [CSS(filename=str(styles / STYLESHEET), font_config=self.fonts, url_fetcher=self.fetcher),
                            CSS(string=page_style, font_config=self.fonts)]
@@ -94,16 +88,13 @@ class Typesetter:
     def layout(self, html: str, trials: dict | None = None):
         """Lay out a part, its tables fitted to the text block, the text after a turned one filling the page before.
 
-        trials keeps the trial layouts of tables by their HTML, and the setting each table takes:
+        trials keeps the trial layouts of tables by their HTML, and which tables were too wide as they come:
         the same part laid out again with its notes cut or marked has the same tables, which need not be laid
         out again.
         """
         render = self._lay_out if trials is None else functools.partial(self._trial, trials)
         known = None if trials is None else trials.setdefault(_KNOWN, {})
-        # Its tables are tried in a copy of this process beside its layout, where this one may fork.
-        copy = None if self.build is None else functools.partial(beside, progress=PROGRESS, build=self.build,
-                                                                 patience=self.patience)
-        return fit_tables(html, render, self._lay_out_part, known, copy)
+        return fit_tables(html, render, self._lay_out_part, known)
 
     def _lay_out_part(self, html: str):
         """Lay out a part whose tables are fitted, the text after a turned one filling the page before."""
@@ -119,7 +110,7 @@ class Typesetter:
         if counted:
             PROGRESS.addHandler(self.counter)
         try:
-            with collected_seldom(), watching(self.watcher if counted else None):
+            with collected_seldom():
                 return HTML(string=html, base_url=MANUSCRIPT_URL, url_fetcher=self.fetcher).render(
                     stylesheets=self.sheets, font_config=self.fonts)
         except RefusedURL as exc:

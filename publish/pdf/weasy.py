@@ -9,7 +9,6 @@ wrong without it: after an upgrade, a patch whose unpatched case passes is no lo
 from __future__ import annotations
 
 import ast
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -18,7 +17,6 @@ import operator
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import weasyprint
 from weasyprint import layout as _layout
@@ -48,11 +46,6 @@ PATCH_TESTS = "tests/unit/test_weasyprint_patches.py"
 def page_box(page):
     """Return the laid-out box of a page of a rendered document."""
     return page._page_box
-
-
-def made_pages(page_boxes) -> SimpleNamespace:
-    """Return page boxes as WeasyPrint makes them (weasy.watching), read as a rendered document's pages."""
-    return SimpleNamespace(pages=[SimpleNamespace(_page_box=box) for box in page_boxes])
 
 
 def footnote_areas(page) -> list:
@@ -264,37 +257,10 @@ _GLYPHS_KEPT = dataclasses.replace(
     _GLYPH_IDS, name="make the array of the glyph ids a subset keeps without parsing a C type for its length",
     statement="gid_array = ffi.new(f'hb_codepoint_t[{len(keep)}]', keep)",
     replacement="gid_array = ffi.new('hb_codepoint_t[]', keep)")
-# 13. A worker laying out a long chapter tells the build of each piece whose pages are all made, so that an idle
-#     worker draws it meanwhile (pieces.Ahead): each page box is shown to a watcher as WeasyPrint makes it.
-_PAGES_SHOWN = Patch(
-    "show each page as it is made", "none: the pages the same", "tests/builds/test_pieces_ahead.py", _layout,
-    "make_all_pages", "b5e4034894841caa9581fa5d33338c71a7d8948be65618d358ab4b946f367edb", _page.make_all_pages)
 PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START, _PAGES_ONCE,
            _USED_INLINE, _USED_BLOCK, _USED_TABLE, _USED_PAGE, _PAGE_STYLES, _FIXED, _STRUT, _FONT, _GLYPH_IDS,
-           _GLYPHS_KEPT, _PAGES_SHOWN)
+           _GLYPHS_KEPT)
 _applied = False
-# Called with each page's number and box as WeasyPrint makes it, while a part is laid out (watching).
-_watchers: list[Callable] = []
-
-
-@contextlib.contextmanager
-def watching(watcher: Callable | None):
-    """Show watcher(number, page box) each page made meanwhile, from 0 at each layout (none if watcher is None)."""
-    if watcher is None:
-        yield
-        return
-    _watchers.append(watcher)
-    try:
-        yield
-    finally:
-        _watchers.remove(watcher)
-
-
-def _pages_shown(make_all_pages, context, root_box, html, pages):
-    for number, page in enumerate(make_all_pages(context, root_box, html, pages)):
-        for watcher in _watchers:
-            watcher(number, page)
-        yield page
 
 
 def _hook(hook: Callable, original: Callable, owner: object) -> Callable:
@@ -328,8 +294,7 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
     hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole,
              _PAGES_ONCE: _tag_pages_read_once, _USED_INLINE: _used_once, _USED_BLOCK: _used_once,
              _USED_TABLE: _used_once, _USED_PAGE: _used_once, _PAGE_STYLES: _page_type_styled, _FIXED: _fixed_where_any,
-             _STRUT: _kept_on_style("publish_strut"), _FONT: _kept_on_style("publish_font"),
-             _PAGES_SHOWN: _pages_shown}
+             _STRUT: _kept_on_style("publish_strut"), _FONT: _kept_on_style("publish_font")}
     edits = {}  # the statements replaced in each function: one function may take several
     for patch in PATCHES:
         if patch not in hooks:

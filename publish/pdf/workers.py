@@ -15,7 +15,6 @@ itself.
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
@@ -30,7 +29,7 @@ from pathlib import Path
 from ..book.errors import PublishError, SettingsError, ToolError
 from ..system.inbox import Inbox
 from .cache import PdfCache
-from .pieces import Chapters, whole
+from .pieces import Chapters
 from .typeset import Typesetter
 
 # How often the build looks at its workers while it waits for them, in seconds.
@@ -67,7 +66,6 @@ class Worker:
         self.page = 0  # the page it is laying out now
         self.laying: int | None = None  # the part it is laying out
         self.parts: set[int] = set()  # the parts given to it and not yet drawn or dropped
-        self.known: set[int] = set()  # the parts whose HTML it holds to draw pieces of them ahead
         self.replies = 0  # answers owed
         self.stirred = time.monotonic()  # when it last took a step or answered
         self.stuck: float | None = None  # the seconds it went without progress, once stopped for it
@@ -85,12 +83,6 @@ class Worker:
 
     def draw(self, index: int, first_folio: int, lower_roman: bool) -> None:
         self.ask(("draw", index, first_folio, lower_roman))
-
-    def ahead(self, index: int, html: str, piece: tuple, first_folio: int, lower_roman: bool) -> None:
-        """Have it lay out and draw alone, into the cache, a piece (start, stop, right, carried, pages) of a part
-        another worker is laying out (pieces.Chapters.ahead); sent once, the part's HTML is kept there."""
-        self.ask(("ahead", index, None if index in self.known else html, *piece, first_folio, lower_roman))
-        self.known.add(index)
 
     def skip(self, index: int) -> None:
         """Drop a part it holds laid out (the cache had it after all); no answer comes."""
@@ -233,11 +225,10 @@ class Workers(list):
                 raise message[2]
             if message[0] == "crash":
                 raise ToolError(f"laying out {self.name_of(message[1])} failed:\n{message[2]}")
-            if message[0] != "piece":  # a piece found as a part is laid out is told, not an answer
-                worker.replies -= 1
+            worker.replies -= 1
             if message[0] == "laid":
                 worker.laying = None
-            elif message[0] == "done":
+            else:
                 worker.parts.discard(message[1])
             yield worker, message
 
@@ -250,14 +241,12 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
     logging.getLogger("weasyprint.progress").addHandler(_Steps(conn))
     index = None
     held = {}  # laid-out parts by index, until drawn or found in the cache
-    chapters_of = {}  # parts of other workers by index (pieces.whole), whose pieces it draws ahead
     gc.freeze()  # the modules loaded, which stay to the end: out of the collector's full passes
     try:
         # The page count comes by the pipe, not in shared memory, for which multiprocessing would make a
         # temporary folder of its own, left in $TMPDIR by a killed build.
-        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n)),
-                                       build=os.getppid(), patience=timeout()), cache,
-                            tell=lambda *piece: conn.send(("piece", index, *piece)))
+        chapters = Chapters(Typesetter(styles, folder, style, on_page=lambda n: conn.send(("page", n))), cache,
+                            build=os.getppid(), patience=timeout())
         while (message := conn.recv()) is not None:
             order, index = message[0], message[1]
             if order == "layout":
@@ -265,14 +254,6 @@ def _work(conn, styles: Path, folder: Path, style: str, scratch: Path, cache: Pd
                 conn.send(("laid", index, held[index].pages))
             elif order == "draw":
                 conn.send(("done", index, chapters.draw(held.pop(index), *message[2:])))
-            elif order == "ahead":
-                if message[2] is not None:
-                    chapters_of[index] = whole(message[2])
-                # Only a saving: what fails here (a piece of a layout that was not the last may not come out the
-                # same alone), the part's own worker meets again if it must, and reports.
-                with contextlib.suppress(Exception):
-                    chapters.ahead(chapters_of[index], *message[3:])
-                conn.send(("ahead", index))
             else:
                 del held[index]
         # The process ends here: Python would first look through all it made for cycles to collect (a

@@ -59,9 +59,9 @@ def write_pdf(book: Book, target: Path, styles: Path, jobs: int | None = None, c
             # and counts the prelims, rather than after.
             workers.spawn()
             scheduler.hand_out()
-        setter = Typesetter(styles, book.folder, style, on_page=scheduler.show,
-                            build=os.getpid() if cores > 1 else None, patience=workers.timeout)
-        scheduler.chapters = Chapters(setter, store)
+        setter = Typesetter(styles, book.folder, style, on_page=scheduler.show)
+        scheduler.chapters = Chapters(setter, store, build=os.getpid() if cores > 1 else None,
+                                      patience=workers.timeout)
         # The prelims' contents need the chapters' folios: they are laid out, with the folios filled in, once every
         # chapter is placed (scheduler.run), while the workers lay out or draw. Front matter is numbered on from the
         # prelims, so a book with any lays its prelims out once before, to count them (taken from the cache when
@@ -202,9 +202,6 @@ class _Scheduler:
         self.chapters: Chapters | None = None
         self.here: dict[int, Run] = {}  # parts laid out in this process, until they are drawn
         self.orphans: list[int] = []  # parts of workers that stopped, to lay out in this process
-        # (part index, piece) for each piece a worker found as it lays a part out whole, for an idle worker to draw
-        # meanwhile (pieces.Ahead), until the part is laid out.
-        self.ahead: list[tuple[int, tuple]] = []
         self.warnings: list[Diagnostic] = []
         self.keys: dict[tuple, str] = {}  # each part's key in the cache, by its index and first folio
 
@@ -243,7 +240,6 @@ class _Scheduler:
                         self.store.counted(part.html, part.carried, part.pages)
                 return laid_prelims
             self.hand_out()
-            self._draw_ahead()
             if self.orphans:
                 part = self.parts[self.orphans.pop(0)]
                 if part.result is None:
@@ -257,12 +253,10 @@ class _Scheduler:
                     self._lost(worker, held)
                     continue
                 part = self.parts[message[1]]
-                if message[0] == "piece":
-                    self.ahead.append((part.index, message[2:]))
-                elif message[0] == "laid":
+                if message[0] == "laid":
                     part.pages = message[2]
                     held[part.index] = worker
-                elif message[0] == "done":
+                else:
                     part.result = message[2]
                     self._keep(part)
             self.show(self.workers.pages())
@@ -278,21 +272,6 @@ class _Scheduler:
             self.workers.spawn()  # only when there is work to share: they take a second to start
         for worker, part in zip(self.workers.idle(), waiting):
             worker.start(part.index, part.html, part.carried, part.notes)
-
-    def _draw_ahead(self) -> None:
-        """Give each worker with nothing to do a piece of a part still being laid out, once the part is placed."""
-        laying = {w.laying for w in self.workers}
-        # Once a part is laid out, its worker draws the pieces left, on two cores (pieces.Chapters.draw).
-        self.ahead = [(index, piece) for index, piece in self.ahead if index in laying]
-        for worker in [w for w in self.workers if w.laying is None and not w.replies]:
-            ready = next((entry for entry in self.ahead if self.parts[entry[0]].start is not None), None)
-            # A piece laid out alone is laid out twice: a saving only on a core no other process would take.
-            if ready is None or not _core_free():
-                return
-            self.ahead.remove(ready)
-            (index, (start, stop, right, carried, page, pages)), part = ready, self.parts[ready[0]]
-            first_folio, lower_roman = self._first_folio(part)
-            worker.ahead(index, part.html, (start, stop, right, carried, pages), first_folio + page, lower_roman)
 
     def _lay_out_here(self, part: _Part) -> None:
         """Lay a part out in this process; it is drawn here once its place is known."""
@@ -346,17 +325,6 @@ class _Scheduler:
     def show(self, laying: int = 0) -> None:
         """Show the pages laid out: the parts counted, and `laying` pages of those being laid out."""
         self.progress.update(sum(p.pages or 0 for p in self.parts) + laying, _estimate(self.parts))
-
-
-def _core_free() -> bool:
-    """Say whether the machine has a core no process wants: no more ready to run (this one among them) than it has
-    cores (/proc/stat, Linux; elsewhere, never)."""
-    try:
-        with open("/proc/stat", "rb") as stat:
-            running = next(int(line.split()[1]) for line in stat if line.startswith(b"procs_running "))
-    except (OSError, StopIteration, ValueError):
-        return False
-    return running <= (os.cpu_count() or 1)
 
 
 def _longest_first(parts: list[_Part], jobs: int) -> list[_Part]:

@@ -7,9 +7,6 @@ out that only a copy of itself can draw: WeasyPrint's pages cannot be sent to an
 forks when it lays a chapter out itself with no thread running (`--jobs 1` never does). Each process
 draws the next piece not yet taken, so both end together; the bytes are the same either way, since each
 job draws its own pages from the same laid-out state.
-
-A copy also tries a part's tables alone (pdf/tables.py) while its parent lays the part out on the bet that
-they all fit (beside): only the verdict, which way to set each table, comes back.
 """
 from __future__ import annotations
 
@@ -22,7 +19,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Callable, NoReturn, TypeVar
+from typing import Callable, NoReturn
 
 from .inbox import Inbox
 
@@ -41,8 +38,6 @@ _FORWARD_EVERY = 1.0
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 _TOKEN = struct.Struct("=I")  # a job's number in the pipe the two processes take them from
 _PIPE_HOLDS = 65536  # bytes a pipe holds before a write waits (Linux's default, pipe(7)): all numbers go in at once
-T = TypeVar("T")
-U = TypeVar("U")
 
 
 def may_fork(build: int) -> bool:
@@ -81,136 +76,51 @@ def shared(jobs: list[Callable[[], bytes]], weights: list[int], progress: loggin
     taking, giving = os.pipe()
     os.write(giving, b"".join(_TOKEN.pack(index) for index in range(len(jobs))))
     os.close(giving)
+    import multiprocessing  # here, as psutil in may_fork: most chapters are drawn without a copy
 
-    def theirs(send):
-        while (index := _take(taking)) is not None:
-            send(index, jobs[index]())
-
-    copy = _Copy.fork(theirs, progress)
-    if copy is None:
+    ours, theirs = multiprocessing.Pipe(duplex=False)
+    # Frozen, the laid-out pages are never walked by the child's garbage collector, which would copy
+    # every page of memory it reads; the child frees nothing of them anyway.
+    gc.freeze()
+    parent = os.getpid()
+    # A bare fork: multiprocessing lets no daemon process (a worker) start one.
+    try:
+        child = os.fork()
+    except OSError:  # no memory or process left for a copy: this process does it all, as it would alone
+        gc.unfreeze()
+        for end in (ours, theirs):
+            end.close()
         os.close(taking)
         return [job() for job in jobs]
+    if child == 0:
+        ours.close()
+        _child(jobs, taking, theirs, progress, parent)
+    gc.unfreeze()
+    theirs.close()
+    # A thread takes in all the child sends as it comes, so the child never waits for this process to be
+    # between two jobs to hand over a result; what it sent is dealt with here, in this thread.
+    inbox = Inbox()  # waited on for a length of time: never by a lock's timeout, which a clock set ahead stretches
+    reader = threading.Thread(target=_read, args=(ours, inbox), daemon=True)
+    reader.start()
     results: dict[int, bytes] = {}
-    with copy:
-        try:
-            while (index := _take(taking)) is not None:
-                results[index] = jobs[index]()
-                copy.hear(None)
-            while copy.alive and len(results) + len(copy.results) < len(jobs):
-                copy.hear(patience)
-        finally:
-            os.close(taking)
-    results.update(copy.results)
+    try:
+        alive = True
+        while (index := _take(taking)) is not None:
+            results[index] = jobs[index]()
+            alive = _heard(inbox, results, progress, None) and alive
+        while alive and len(results) < len(jobs):
+            alive = _heard(inbox, results, progress, patience)
+    finally:
+        os.close(taking)
+        if len(results) < len(jobs):
+            os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        reader.join()  # it ends with the child's end of the pipe
+        ours.close()
+        inbox.close()
     # A child that failed (a job raised, or it was killed) leaves what it took to this process, which
     # meets the same error, if any, where it is reported as usual.
     return [results[index] if index in results else job() for index, job in enumerate(jobs)]
-
-
-def beside(job: Callable[[], T], own: Callable[[], U], lost: Callable[[T], bool], progress: logging.Logger,
-           build: int, patience: float) -> tuple[T, U | None]:
-    """Return job's result, and own's where it was done beside job (else None: the caller does it, if it must).
-
-    Where this process may fork, a copy does job while this one does own, on the bet that job's result will
-    not make own vain (lost): once it comes saying so (heard at each record logged on progress, which own
-    makes as it goes), own is abandoned. Else job is done here, and own is not. A copy that fails, is killed
-    or says nothing for patience seconds leaves job to this process, which meets its error, if any, here;
-    own failing leaves it undone, its error met when the caller does it again, after job's as in turn.
-    progress and build: as for shared.
-    """
-    if not may_fork(build) or (copy := _Copy.fork(lambda send: send(0, job()), progress)) is None:
-        return job(), None
-    done = None
-    with copy:
-        watch = _Watch(copy, lost)
-        progress.addHandler(watch)
-        try:
-            done = own()
-        except Exception:  # (_Lost among them) the caller redoes it, if it must, and meets its error then
-            pass
-        finally:
-            progress.removeHandler(watch)
-        while copy.alive and not copy.results:
-            copy.hear(patience)
-    result = copy.results[0] if copy.results else job()
-    return result, None if lost(result) else done
-
-
-class _Copy:
-    """A forked copy of this process at some work, its results and progress records heard here."""
-
-    @classmethod
-    def fork(cls, work: Callable[[Callable[[int, object], None]], None], progress: logging.Logger) -> _Copy | None:
-        """Start a copy doing work, which hands each result to the function it is given; None if none can be made."""
-        import multiprocessing  # here, as psutil in may_fork: most work is done without a copy
-
-        ours, theirs = multiprocessing.Pipe(duplex=False)
-        parent = os.getpid()
-        # A bare fork: multiprocessing lets no daemon process (a worker) start one.
-        try:
-            child = os.fork()
-        except OSError:  # no memory or process left for a copy: this process does it all, as it would alone
-            for end in (ours, theirs):
-                end.close()
-            return None
-        if child == 0:
-            ours.close()
-            _child(work, theirs, progress, parent)
-        theirs.close()
-        return cls(child, ours, progress)
-
-    def __init__(self, child: int, conn, progress: logging.Logger):
-        self.child, self.conn, self.progress = child, conn, progress
-        self.results: dict[int, object] = {}
-        self.alive = True  # until the child is gone, or silent past the patience it was given
-        # A thread takes in all the child sends as it comes, so the child never waits for this process to be
-        # between two jobs to hand over a result; what it sent is dealt with here, in this thread.
-        # Waited on for a length of time: never by a lock's timeout, which a clock set ahead stretches.
-        self.inbox = Inbox()
-        self.reader = threading.Thread(target=_read, args=(conn, self.inbox), daemon=True)
-        self.reader.start()
-
-    def hear(self, wait: float | None, forward: bool = True) -> None:
-        """Take what the child sent (results, progress records passed on unless not forward), waiting up to
-        `wait` seconds for a first message if given; it is no longer alive once gone, or silent that long."""
-        messages = self.inbox.take(wait or 0)
-        if not messages and wait is not None:
-            self.alive = False
-        for message in messages:
-            if message is None:
-                self.alive = False
-            elif message[0] == "done":
-                self.results[message[1]] = message[2]
-            elif forward:
-                self.progress.log(message[1], message[2])
-
-    def __enter__(self) -> _Copy:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        # Its work is done, or left to this process: a child still at it has nothing more to give.
-        os.kill(self.child, signal.SIGKILL)
-        os.waitpid(self.child, 0)
-        self.reader.join()  # it ends with the child's end of the pipe
-        self.conn.close()
-        self.inbox.close()
-
-
-class _Lost(Exception):
-    """Abandons the work a copy's result made vain."""
-
-
-class _Watch(logging.Handler):
-    """Abandon this process's work (raise _Lost in it) as soon as the copy's result says it is vain."""
-
-    def __init__(self, copy: _Copy, lost: Callable[[object], bool]):
-        super().__init__()
-        self.copy, self.lost = copy, lost
-
-    def emit(self, record):
-        # The child's progress records are not passed on: this process makes progress of its own.
-        self.copy.hear(None, forward=False)
-        if self.copy.results and self.lost(self.copy.results[0]):
-            raise _Lost
 
 
 def _take(taking: int) -> int | None:
@@ -229,20 +139,32 @@ def _read(conn, inbox: Inbox) -> None:
             return
 
 
-def _child(work, conn, progress: logging.Logger, parent: int) -> NoReturn:
-    """Do the work in a forked copy, sending each result as it is made; die with the parent."""
+def _heard(inbox: Inbox, results: dict[int, bytes], progress: logging.Logger, wait: float | None) -> bool:
+    """Deal with what the child sent (results, progress records), waiting up to `wait` seconds for a first
+    message if given; say whether it may send more (not once it is gone, or silent for `wait` seconds)."""
+    messages = inbox.take(wait or 0)
+    if not messages:
+        return wait is None
+    for message in messages:
+        if message is None:
+            return False
+        if message[0] == "done":
+            results[message[1]] = message[2]
+        else:
+            progress.log(message[1], message[2])
+    return True
+
+
+def _child(jobs, taking: int, conn, progress: logging.Logger, parent: int) -> NoReturn:
+    """Do the jobs not yet taken in a forked copy, sending each result as it is made; die with the parent."""
     try:
-        # Frozen, what the parent holds (a laid-out chapter) is never walked by the child's garbage collector,
-        # which would copy every page of memory it reads; the child frees nothing of it anyway. Frozen here, not
-        # in the parent before the fork: there, thawing it after would thaw too what the parent froze for itself
-        # (a worker its modules, pdf/workers.py), for its own collector to walk again.
-        gc.freeze()
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)  # the parent died before the line above
         # The parent's handlers would speak on its own pipes; the child's records go to the parent instead.
         progress.handlers[:] = [_Forward(conn)]
-        work(lambda index, result: conn.send(("done", index, result)))
+        while (index := _take(taking)) is not None:
+            conn.send(("done", index, jobs[index]()))
     except BaseException:
         os._exit(1)  # quietly: the parent does what is left and reports any error itself
     os._exit(0)  # never the parent's exit handlers, which would remove its temporary files
