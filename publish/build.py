@@ -101,12 +101,11 @@ def write(fmt: str, book: Book, target: Path, styles: Path, jobs: int | None = N
           progress: Progress = QUIET, memory: dict | None = None) -> list[Diagnostic]:
     """Write the book in one format into target, reusing a cache folder where the writer can; return its warnings.
 
-    memory: for the PDF, a dict kept from one write to the next by a process that writes again and again.
+    memory: a dict the writer keeps from one write to the next, for a process that writes again and again.
     """
     module, name = WRITERS[fmt]
     writer = getattr(importlib.import_module(module, __package__), name)
-    kept = {"memory": memory} if memory is not None else {}  # the EPUB is written whole each time
-    return writer(book, target, styles, jobs=jobs, cache=cache, progress=progress, **kept)
+    return writer(book, target, styles, jobs=jobs, cache=cache, progress=progress, memory=memory)
 
 
 def _import_writers(formats) -> None:

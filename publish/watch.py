@@ -70,7 +70,7 @@ class _Loop:
         self.book: Book | None = None  # the last book read without errors
         self.pages: dict[str, str] | None = None  # the text of each original page in the last good outputs
         self.conversions: dict = {}  # the last good book's files cut in chunks, and pandoc's HTML of each
-        self.written: dict = {}  # what the PDF writer keeps of the last write (each chapter's HTML)
+        self.written: dict = {}  # what each format's writer keeps of its last write (the PDF: each chapter's HTML)
 
     def sources(self) -> list[Path]:
         """Return the files the book is made from: book.yaml, its Markdown, its images, the styles."""
@@ -106,8 +106,9 @@ class _Loop:
             target = self.out / f"{book.meta.id}.{fmt}"
             try:
                 with _progress() as progress, fsutil.atomic_output(target) as tmp:
-                    warnings += write(fmt, book, tmp, STYLES, jobs=self.jobs, cache=cache.folder(self.out, book.meta.id),
-                                      progress=progress, memory=self.written if fmt == "pdf" else None)
+                    folder = cache.folder(self.out, book.meta.id)
+                    warnings += write(fmt, book, tmp, STYLES, jobs=self.jobs, cache=folder, progress=progress,
+                                      memory=self.written.setdefault(fmt, {}))
             except PublishError as exc:
                 print(f"publish: error: {exc}", file=sys.stderr, flush=True)
                 return

@@ -38,8 +38,8 @@ A11Y_SUMMARY = ("Text only, with a table of contents, headings in reading order{
 
 
 def write_epub(book: Book, target: Path, styles: Path, jobs: int | None = None, cache: Path | None = None,
-               progress: Progress = QUIET) -> list[Diagnostic]:
-    """Write the book as an EPUB 3 to target, in one pass with nothing to cache; return its warnings (none)."""
+               progress: Progress = QUIET, memory: dict | None = None) -> list[Diagnostic]:
+    """Write the book as an EPUB 3 to target, in one pass with nothing to cache or keep; return its warnings (none)."""
     progress.stage("EPUB: writing")
     meta = book.meta
     ebook = epub.EpubBook()
