@@ -43,6 +43,9 @@ from synthetic import generate  # noqa: E402
 VOLUMES = ROOT / "tests" / "data"
 TEI_VOLUME = VOLUMES / "frus1936v03.xml"
 SCALES = (100, 300, 1000)
+# The date every build carries where SOURCE_DATE_EPOCH is not set: the manuscripts measured are copies outside
+# git, whose date would be the clock's, and a run past midnight would lay the prelims out again.
+BUILD_DATE = "1700000000"
 
 
 def measure(command: list[str], env: dict | None = None) -> dict:
@@ -163,8 +166,9 @@ def workloads(names: list[str], scratch: Path) -> dict[str, Path]:
 
 
 def _env() -> dict:
-    """Return the environment the builds run in: this Python's tools first on PATH (pandoc's WeasyPrint)."""
-    return dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    """Return the environment the builds run in: this Python's tools first on PATH (pandoc's WeasyPrint), one date."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+                SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", BUILD_DATE))
 
 
 def pdf_pages(path: Path) -> int:
@@ -351,7 +355,7 @@ def watch_edit(folder: Path, scratch: Path, repeat: int, pandoc_pass: dict | Non
     shutil.copytree(folder, copy)
     meta, _ = load_metadata(copy)
     pdf = f"wrote {out / meta.id}.pdf "
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    env = _env()
     log = tempfile.TemporaryFile()
     proc = psutil.Popen([sys.executable, "-m", "publish", "watch", str(copy), "--out", str(out)],
                         stdout=subprocess.PIPE, stderr=log, text=True, env=env)

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench import edit_longest_chapter  # noqa: E402
+from bench import BUILD_DATE, edit_longest_chapter  # noqa: E402
 from publish.build import STYLES, load, write  # noqa: E402
 from publish.system import cache  # noqa: E402
 from publish.system.fsutil import atomic_output  # noqa: E402
@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile's statistics of the edited loads here")
     parser.add_argument("--pdf", action="store_true", help="write the PDF after each load, as publish watch does")
     args = parser.parse_args(argv)
+    os.environ.setdefault("SOURCE_DATE_EPOCH", BUILD_DATE)  # the copy is outside git: one date, as bench.py's builds
     with tempfile.TemporaryDirectory(prefix="bench-reading-") as tmp:
         folder, out = Path(tmp) / "copy", Path(tmp) / "out"
         shutil.copytree(args.manuscript, folder)
