@@ -274,6 +274,33 @@ def test_the_savings_style_every_page_as_weasyprint_does(first, monkeypatch):
     assert patched == _geometry(html)
 
 
+# Boxes with each thing a background lays out (patch 13), beside boxes of the same text with none: a colour, an
+# image (a gradient), corners rounded in px and in percent or on two corners only, a shadow, a border image, a
+# hidden box, and the page's own background.
+_BACKGROUNDS_PAGE = """<style>
+@page { size: 300px 220px; margin: 20px; background: #fdfdf0; @top-center { content: "Head" } }
+body { font: 11px/1.3 serif } .shade { background: #eee } .grad { background-image: linear-gradient(red, blue) }
+.round { border-radius: 4px 10% 0 2px; border: 1px solid } .corners { border-radius: 0 6px; border: 1px solid }
+.shadow { box-shadow: 2px 2px 3px #888 } .frame { border: 4px solid; border-image: linear-gradient(green, red) 4 }
+.hidden { visibility: hidden } em { background: #ffd }
+</style>""" + "".join(f"<p class='{kind}'>{kind.title()} {n}: {_SENTENCE}</p><p>Plain {n}: {_SENTENCE}</p>"
+                      for n in range(2) for kind in ("shade", "grad", "round", "corners", "shadow", "frame", "hidden"))
+
+
+def test_the_backgrounds_are_those_weasyprint_lays_out(monkeypatch):
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    document = HTML(string=_BACKGROUNDS_PAGE).render()
+    found = [(box.background is None, box.border_top_right_radius) for page in document.pages
+             for box in weasy.page_box(page).descendants()]
+    patched = document.write_pdf()
+    monkeypatch.setattr(weasy._BACKGROUNDS.owner, weasy._BACKGROUNDS.attribute, weasy._BACKGROUNDS.original)
+    unpatched = HTML(string=_BACKGROUNDS_PAGE).render()
+    assert found == [(box.background is None, box.border_top_right_radius) for page in unpatched.pages
+                     for box in weasy.page_box(page).descendants()]
+    assert sum(bare for bare, _ in found) > 100 and sum(not bare for bare, _ in found) > 20
+    assert patched == unpatched.write_pdf()
+
+
 def test_the_font_subsets_are_those_weasyprint_makes(monkeypatch):
     # Three texts of different glyphs: arrays of ids of three lengths, in fonts of two faces.
     html = "".join(f"<p>{text}</p><p><em>{text[::-1]}</em></p>" for text in
