@@ -83,7 +83,9 @@ def peak_memory(command: list[str], env: dict | None = None) -> dict:
                 # RSS counts a page shared by a worker and its forked copy (system/fork.py) in both; PSS
                 # shares it between them, so the PSS of the tree is the memory the build takes.
                 info = p.memory_full_info()
-                rss, pss = rss + info.rss, pss + info.pss
+                # psutil reads the RSS before the memory map: a process growing in between (a build starting)
+                # shows more PSS than RSS, which it had by the time the map was read.
+                rss, pss = rss + max(info.rss, info.pss), pss + info.pss
         except psutil.Error:
             pass
         peak, peak_pss = max(peak, rss), max(peak_pss, pss)
