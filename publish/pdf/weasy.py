@@ -25,6 +25,7 @@ from weasyprint.draw.color import get_color
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import background as _background
 from weasyprint.layout import block as _block
+from weasyprint.layout import float as _float
 from weasyprint.layout import inline as _inline
 from weasyprint.layout import page as _page
 from weasyprint.layout import percent as _percent
@@ -267,9 +268,32 @@ _BACKGROUNDS = Patch(
     "lay out at once the backgrounds of a box whose style has none", "none: a saving, the backgrounds the same",
     _LAYOUT_TEST, _background, "layout_box_backgrounds",
     "617a870678c82755762bbf53eecd2a871214b00246b2abf8f3a9a1524695f68a", _background.layout_box_backgrounds)
+# 14. For each page it makes, WeasyPrint gathers the anchors and counter look-ups of every page before it, a loop over
+#     all of them (quadratic: a fortieth of laying out FRUS 1901 China's 632 pages): they are gathered on from those
+#     of the page before, wherever the earlier pages still hold what they held.
+_GATHERED = Patch(
+    "gather the earlier pages' anchors on from the last page's", "none: a saving, the pages the same", _LAYOUT_TEST,
+    _page, "make_page", "656f183328e8b1b56311a342621442056c067422958dcaf6730acdfb6c7b8971", _page.make_page,
+    "for (_, _, _, _, x_remake_state) in page_maker[:page_number - 1]:\n"
+    "    cached_anchors.extend(x_remake_state.get('anchors', []))\n"
+    "    cached_lookups.extend(x_remake_state.get('content_lookups', []))",
+    "publish_gathered(context, page_number, cached_anchors, cached_lookups)")
+# 15. It sizes the three margin boxes of each side of each page from their content's widths, set by Pango, though
+#     the boxes of one set of page rules hold the same running head and folio placeholder on page after page (half
+#     of making a page's margin boxes): the same boxes of the same styles and text are sized once.
+_MARGIN_SIZES = Patch(
+    "size the same margin boxes of a side once", "none: a saving, the sizes the same", _LAYOUT_TEST, _page,
+    "compute_variable_dimension", "94eaf626c7cc932cde00cd47d7dfc27aaf0a241c5b7f55713c1e4273e4ce1eb1",
+    _page.compute_variable_dimension)
+# 16. For each line, three times, WeasyPrint works out where the line may stand beside the floats on its page, reading
+#     the line's and its block's edges and building lists of the shapes in the way, where a book has no float at all
+#     (a thirtieth of laying out FRUS 1901 China): with none, a line of left-to-right text is placed at once.
+_NO_FLOATS = Patch(
+    "place a line at once where no float is in its way", "none: a saving, the lines the same", _LAYOUT_TEST, _inline,
+    "avoid_collisions", "5fc7793c573af328ffa88757d08f1641b19832805a1e48aa8b8204530c477e5d", _float.avoid_collisions)
 PATCHES = (_LINEBOX, _FOOT, _MARKED, _TREE, _LAST_LINE, _EARLIER, _LINE_START, _WORD_AT_START, _PAGES_ONCE,
            _USED_INLINE, _USED_BLOCK, _USED_TABLE, _USED_PAGE, _PAGE_STYLES, _FIXED, _STRUT, _FONT, _GLYPH_IDS,
-           _GLYPHS_KEPT, _BACKGROUNDS)
+           _GLYPHS_KEPT, _BACKGROUNDS, _GATHERED, _MARGIN_SIZES, _NO_FLOATS)
 _applied = False
 
 
@@ -301,11 +325,12 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
             + f"\nA patch whose unpatched case now passes can go; one still needed takes the new VERSION, "
               f"statement and sha256 in publish/pdf/weasy.py (or pin WeasyPrint {VERSION} again).")
     _inline.publish_line_start = _LineStart  # the name patch 6 calls, in the module it runs in
+    _page.publish_gathered = _gathered  # the name patch 14 calls
     hooks = {_MARKED: marked, _TREE: build_box_tree, _LAST_LINE: _last_line_whole, _EARLIER: _earlier_line_whole,
              _PAGES_ONCE: _tag_pages_read_once, _USED_INLINE: _used_once, _USED_BLOCK: _used_once,
              _USED_TABLE: _used_once, _USED_PAGE: _used_once, _PAGE_STYLES: _page_type_styled, _FIXED: _fixed_where_any,
              _STRUT: _kept_on_style("publish_strut"), _FONT: _kept_on_style("publish_font"),
-             _BACKGROUNDS: _no_background}
+             _BACKGROUNDS: _no_background, _MARGIN_SIZES: _sized_once, _NO_FLOATS: _beside_no_floats}
     edits = {}  # the statements replaced in each function: one function may take several
     for patch in PATCHES:
         if patch not in hooks:
@@ -424,6 +449,93 @@ def _bare_style(style) -> bool:
             and not any(kind == "url" or value for kind, value in style["background_image"])
             and get_color(style, "background_color").alpha == 0 and not style["box_shadow"])
     return known["publish_bare"]
+
+
+class _Gathered:
+    """What make_page gathered last of the pages before a page: each page's anchors and counter look-ups, the lengths
+    of those lists then, and all of them in page order with where each page's end."""
+
+    def __init__(self):
+        self.lists: tuple[list, list] = ([], [])
+        self.lengths: tuple[list, list] = ([], [])
+        self.whole: tuple[list, list] = ([], [])
+        self.ends: tuple[list, list] = ([0], [0])
+
+
+_STATE = operator.itemgetter(-1)
+_LISTS = (operator.itemgetter("anchors"), operator.itemgetter("content_lookups"))
+
+
+def _gathered(context, page_number, anchors, lookups):
+    """Extend anchors and lookups with those of every page before page_number, as make_page's loop does."""
+    states = list(map(_STATE, context.page_maker[:page_number - 1]))
+    try:
+        lists = tuple(list(map(field, states)) for field in _LISTS)
+    except KeyError:  # a page without its lists, which make_page's loop allows: gathered as it gathers
+        for state in states:
+            anchors.extend(state.get("anchors", ()))
+            lookups.extend(state.get("content_lookups", ()))
+        return
+    # Only a page's own make_page appends to its lists, and a page made again is given new ones: a page whose lists
+    # are those gathered last (the same objects, or equal ones), of the same lengths, brings what it brought then.
+    # Compared whole in C first; page by page only where a page was made again.
+    lengths = tuple(list(map(len, found)) for found in lists)
+    kept = vars(context).setdefault("publish_gathered", _Gathered())
+    same = min(len(kept.lengths[0]), len(states))
+    if any(now[:same] != before[:same] for now, before in zip(lists + lengths, kept.lists + kept.lengths)):
+        same = next(i for i in range(same) if any(now[i] != before[i] for now, before in
+                                                  zip(lists + lengths, kept.lists + kept.lengths)))
+    for whole, ends, found in zip(kept.whole, kept.ends, lists):
+        del ends[same + 1:]
+        del whole[ends[-1]:]
+        for page in found[same:]:
+            whole.extend(page)
+            ends.append(len(whole))
+    kept.lists, kept.lengths = lists, lengths
+    anchors.extend(kept.whole[0])
+    lookups.extend(kept.whole[1])
+
+
+def _sized_once(compute_variable_dimension, context, side_boxes, vertical, available_size):
+    """Size a side's three margin boxes (page.compute_variable_dimension), once for the same boxes and space."""
+    names = ("height", "margin_top", "margin_bottom") if vertical else ("width", "margin_left", "margin_right")
+    shapes = [_margin_box_shape(box) for box in side_boxes]
+    if None in shapes:
+        return compute_variable_dimension(context, side_boxes, vertical, available_size)
+    key = (vertical, available_size, *(shape for shape, _ in shapes))
+    sized = vars(context).setdefault("publish_margin_sizes", {})
+    if key not in sized:
+        compute_variable_dimension(context, side_boxes, vertical, available_size)
+        # The styles are kept with the sizes: the key's ids then name no other style while it stands.
+        sized[key] = ([[getattr(box, name) for name in names] for box in side_boxes], [s for _, s in shapes])
+    for box, values in zip(side_boxes, sized[key][0]):
+        box.__dict__.update(zip(names, values))
+
+
+def _margin_box_shape(box) -> tuple[tuple, list] | None:
+    """Return what a margin box's sizes are worked out from, and the styles it names by id; None for an image."""
+    # The box's used sizes, and its content: the kind, style and text of each box in it. The styles of a page's
+    # margin boxes are those of the first page of its rules (patch 9), their anonymous boxes' made once from them.
+    shape, styles = [box.is_generated, *(box.__dict__.get(name) for name in _USED)], []
+    for inner in (box, *box.descendants()):
+        if isinstance(inner, boxes.ReplacedBox):
+            return None
+        shape += (type(inner), id(inner.style), getattr(inner, "text", None))
+        styles.append(inner.style)
+    return tuple(shape), styles
+
+
+def _beside_no_floats(avoid_collisions, context, box, containing_block, outer=True):
+    """Place a box beside the floats (float.avoid_collisions), at once for a line of left-to-right text and no float."""
+    if (context.excluded_shapes or outer or not isinstance(box, boxes.LineBox)
+            or containing_block.style["direction"] != "ltr"):
+        return avoid_collisions(context, box, containing_block, outer)
+    # WeasyPrint's bounds with no shape in the way, worked out by the same sums in the same order.
+    left = containing_block.content_box_x()
+    right = left + containing_block.width
+    left += box.margin_left
+    right -= box.margin_right
+    return left - box.margin_left, box.border_box_y() - box.margin_top, right - left
 
 
 _FIXED_BOXES = operator.attrgetter("fixed_boxes")

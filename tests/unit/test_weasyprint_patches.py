@@ -198,10 +198,10 @@ def test_a_word_in_an_inline_element_goes_whole_to_the_next_line(patched, monkey
     assert len(url) > 2 and widest <= width + 0.01
 
 
-# What the savings (patches 8 to 11) must leave as WeasyPrint's own functions lay it out: sizes in percent of
+# What the savings (patches 8 and after) must leave as WeasyPrint's own functions lay it out: sizes in percent of
 # boxes of one style on containing blocks of several widths (a paragraph split across a right and a narrower left
-# page), box-sizing, borders collapsed and separate, a first
-# line set larger (a copy of its paragraph's style), margin boxes on left and right pages, a box fixed to every page.
+# page), box-sizing, borders collapsed and separate, a first line set larger (a copy of its paragraph's style), margin
+# boxes on left and right pages, a box fixed to every page, lines beside a float and lines of right-to-left text.
 _SENTENCE = "the minister reported <em>at length</em> on the <b>conference</b>, its delegates and the treaty's articles. "
 _SAVINGS_PAGE = """<style>
 @page { size: 300px 260px; margin: 30px 20% 30px 10%; @top-center { content: "Head " counter(page) } }
@@ -210,8 +210,11 @@ body { font: 11px/1.3 serif } p { margin: 2% 5%; padding: 1% 3% } p::first-line 
 .half { width: 60%; box-sizing: border-box; padding: 0 10%; border: 2px solid } .half p { font-style: italic }
 table { width: 90%; border: 3px solid } td { border: 1px solid; padding: 2% } .c { border-collapse: collapse }
 .fixed { position: fixed; top: 0; left: 0; width: 20%; font-size: 6px }
+.float { float: left; width: 25%; height: 30px; margin: 2px } [dir=rtl] { text-align: start }
 </style><div class="fixed">Fixed</div>""" + "".join(
-    f"<p>Paragraph {n}: {_SENTENCE * 3}</p><div class='half'><p>Inset {n} with a note of the same style.</p></div>"
+    f"<p>{'<span class=float>Float</span>' if n % 4 == 1 else ''}Paragraph {n}: {_SENTENCE * 3}</p>"
+    f"<p dir='{'rtl' if n % 4 == 2 else 'ltr'}'>Line {n}: {_SENTENCE}</p>"
+    f"<div class='half'><p>Inset {n} with a note of the same style.</p></div>"
     f"<table class='{'c' if n % 2 else ''}'><tr><td>Cell {n}</td><td style='width: 30%'>Other</td></tr></table>"
     for n in range(12))
 
@@ -310,3 +313,47 @@ def test_the_font_subsets_are_those_weasyprint_makes(monkeypatch):
     patched = HTML(string=html).write_pdf()
     monkeypatch.setattr(weasy._fonts.Font, "_harfbuzz_subset", weasy._GLYPH_IDS.original)
     assert patched == HTML(string=html).write_pdf()
+
+
+# Anchors on every page, one of them on a block that runs over three pages, and references to it before and after
+# it by its page (target-counter), which WeasyPrint fills in by laying pages out again: a page's number is that of
+# the anchor's first page, the one make_page gathers first (patch 14); and the pages' count in each folio.
+_ANCHORS_PAGE = """<style>
+@page { size: 300px 200px; margin: 20px; @bottom-center { content: counter(page) " of " counter(pages) } }
+body { font: 11px/1.3 serif } a::after { content: " (p. " target-counter(attr(href), page) ")" }
+</style><p><a href="#far">The long despatch</a></p>""" + "".join(
+    f"<p id='p{n}'>Paragraph {n}: {_SENTENCE}</p>" for n in range(12)) + (
+    f"<div id='far'>{_SENTENCE * 14}</div><p><a href='#far'>The same despatch</a>, <a href='#p3'>a paragraph</a></p>")
+
+
+def test_a_reference_gives_its_anchors_first_page_as_weasyprint_does(monkeypatch):
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    document = HTML(string=_ANCHORS_PAGE).render()
+    far = [n for n, page in enumerate(document.pages, 1) if any(
+        box.element is not None and box.element.get("id") == "far" for box in weasy.page_box(page).descendants())]
+    texts = ["".join(box.text for box in weasy.page_box(page).descendants() if isinstance(box, weasy.boxes.TextBox))
+             for page in document.pages]
+    assert len(far) >= 3 and all(f"(p. {far[0]})" in text for text in (texts[0], texts[-1]))
+    patched = _geometry(_ANCHORS_PAGE)
+    monkeypatch.setattr(weasy._GATHERED.owner, weasy._GATHERED.attribute, weasy._GATHERED.original)
+    assert patched == _geometry(_ANCHORS_PAGE)
+
+
+# Margin boxes of the same text on every page, set larger on left pages, beside a box whose content is an image:
+# each side's boxes share the space by the widths of their content (patch 15), which the style sets as much as the text.
+_IMAGE = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='40' height='8'/%3E"
+_MARGIN_PAGE = """<style>
+@page { size: 300px 200px; margin: 30px; @top-left { content: string(title) } @top-right { content: "Despatches" }
+        @bottom-left { content: url("IMAGE") } @bottom-right { content: string(title) } }
+@page :left { @top-left { font-size: 15px; font-style: italic } }
+body { font: 11px/1.3 serif } h1 { string-set: title content(); font-size: 12px }
+</style>""".replace("IMAGE", _IMAGE) + "".join(f"<h1>Chapter {c}</h1><p>{_SENTENCE * 9}</p>" for c in range(2))
+
+
+def test_margin_boxes_of_the_same_text_are_sized_by_their_style(monkeypatch):
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    patched = _geometry(_MARGIN_PAGE)
+    monkeypatch.setattr(weasy._MARGIN_SIZES.owner, weasy._MARGIN_SIZES.attribute, weasy._MARGIN_SIZES.original)
+    unpatched = _geometry(_MARGIN_PAGE)
+    widths = {box[3] for box in unpatched if box[0] == "MarginBox"}
+    assert len(unpatched) > 100 and len(widths) > 3 and patched == unpatched
