@@ -13,8 +13,10 @@ import dataclasses
 import functools
 import hashlib
 import inspect
+import linecache
 import operator
 import textwrap
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -93,7 +95,7 @@ class Patch:
 
     def rewritten(self) -> Callable:
         """Return the function with its statement replaced."""
-        return _replace_statements(self.original, [(self.statement, self.replacement)])
+        return _replace_statements(self.original, self.sha256, [(self.statement, self.replacement)])
 
     @property
     def where(self) -> str:
@@ -103,20 +105,21 @@ class Patch:
         """Return why this patch cannot be applied to the WeasyPrint at hand, None if it can."""
         if version != VERSION:
             return f"WeasyPrint is {version}, not {VERSION}"
-        found = hashlib.sha256("".join(_source(self.original)[0]).encode()).hexdigest()
+        found = _digest(_source(self.original, self.sha256)[0])
         if found != self.sha256:
             return f"the source of {self.where} is not the one it was written for (sha256 {found}, not {self.sha256})"
         return None
 
 
-def _replace_statements(original, edits: list[tuple[str, str]]) -> Callable:
-    """Return original compiled again with each of its statements old (any spelling of it) replaced by new, for
-    each (old, new) of edits; each old must be one statement of it.
+def _replace_statements(original, sha256: str, edits: list[tuple[str, str]]) -> Callable:
+    """Return original (its source's sha256 given) compiled again with each of its statements old (any spelling of
+    it) replaced by new, for each (old, new) of edits; each old must be one statement of it.
 
     The code keeps the lines of WeasyPrint's file, so that a traceback shows the right lines of it.
     """
-    lines, first = _source(original)
-    tree = ast.parse(textwrap.dedent("".join(lines)))
+    lines, first = _source(original, sha256)
+    # Parsed below as many empty lines as come before it in its file: its nodes have their lines there.
+    tree = ast.parse("\n" * (first - 1) + textwrap.dedent("".join(lines)))
     for old, new in edits:
         wanted = ast.parse(old).body[0]
         dumped = ast.dump(wanted)  # the whole statement: not one that merely begins like it
@@ -134,7 +137,6 @@ def _replace_statements(original, edits: list[tuple[str, str]]) -> Callable:
                 node.col_offset += body[i].col_offset
                 node.end_col_offset += body[i].col_offset
         body[i:i + 1] = replacement
-    ast.increment_lineno(tree, first - 1)
     module = inspect.getmodule(original)
     scope = {}
     exec(compile(tree, inspect.getsourcefile(original), "exec"), vars(module), scope)  # noqa: S102 (WeasyPrint's own code)
@@ -144,9 +146,27 @@ def _replace_statements(original, edits: list[tuple[str, str]]) -> Callable:
 
 
 @functools.cache
-def _source(function) -> tuple[list[str], int]:
-    """Return a function's source lines and its first line's number (read once: two patches rewrite one function)."""
+def _source(function, sha256: str) -> tuple[list[str], int]:
+    """Return a function's source lines and its first line's number, the text of sha256 where they are that (read
+    once: two patches rewrite one function)."""
+    # inspect.getsourcelines finds where a function ends by tokenizing it, most of apply()'s time (some 30 ms of every
+    # process's start). Where the function's last line holds an instruction, as each patched here does, its code's
+    # last position says the same: the text up to there is taken if it is the one the patch was written for.
+    code = inspect.unwrap(function).__code__
+    lines = linecache.getlines(code.co_filename)[code.co_firstlineno - 1:_last_line(code)]
+    if _digest(lines) == sha256:
+        return lines, code.co_firstlineno
     return inspect.getsourcelines(function)
+
+
+def _last_line(code) -> int:
+    """Return the last line of a function's code, of the functions and comprehensions it holds too."""
+    last = max((end for _, end, _, _ in code.co_positions() if end is not None), default=code.co_firstlineno)
+    return max([last] + [_last_line(inner) for inner in code.co_consts if isinstance(inner, types.CodeType)])
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 _LAYOUT_TEST = f"{PATCH_TESTS} (its strict xfail on unpatched WeasyPrint)"
@@ -335,7 +355,8 @@ def apply(marked: Callable, build_box_tree: Callable) -> None:
     for patch in PATCHES:
         if patch not in hooks:
             edits.setdefault((patch.owner, patch.attribute), []).append(patch)
-    rewritten = {where: _replace_statements(patches[0].original, [(p.statement, p.replacement) for p in patches])
+    rewritten = {where: _replace_statements(patches[0].original, patches[0].sha256,
+                                            [(p.statement, p.replacement) for p in patches])
                  for where, patches in edits.items()}
     # A hook wraps the function a statement's patch rewrote, if any: both fixes apply.
     replacements = [(p, _hook(hooks[p], rewritten.get((p.owner, p.attribute), p.original), p.owner) if p in hooks

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import dis
+import hashlib
+import inspect
 import linecache
 import re
 import subprocess
@@ -357,3 +359,24 @@ def test_margin_boxes_of_the_same_text_are_sized_by_their_style(monkeypatch):
     unpatched = _geometry(_MARGIN_PAGE)
     widths = {box[3] for box in unpatched if box[0] == "MarginBox"}
     assert len(unpatched) > 100 and len(widths) > 3 and patched == unpatched
+
+
+def test_each_patched_function_is_read_to_its_last_instruction_as_inspect_reads_it():
+    # apply() reads a function up to its code's last position rather than tokenizing it (inspect.getsourcelines).
+    for patch in weasy.PATCHES:
+        code = inspect.unwrap(patch.original).__code__
+        lines = linecache.getlines(code.co_filename)[code.co_firstlineno - 1:weasy._last_line(code)]
+        assert (lines, code.co_firstlineno) == inspect.getsourcelines(patch.original) == weasy._source(
+            patch.original, patch.sha256)
+
+
+def _ends_in_a_comment(value):
+    value += 1
+    # which is part of its text, though no instruction stands on it
+
+
+def test_a_function_whose_last_line_holds_no_instruction_is_read_by_tokenizing_it():
+    lines, first = inspect.getsourcelines(_ends_in_a_comment)
+    assert weasy._last_line(_ends_in_a_comment.__code__) < first + len(lines) - 1
+    digest = hashlib.sha256("".join(lines).encode()).hexdigest()
+    assert weasy._source(_ends_in_a_comment, digest) == (lines, first)
