@@ -473,8 +473,7 @@ def _bare_style(style) -> bool:
 
 
 class _Gathered:
-    """What make_page gathered last of the pages before a page: each page's anchors and counter look-ups, the lengths
-    of those lists then, and all of them in page order with where each page's end."""
+    """What make_page gathered last: each earlier page's anchors and look-ups, their lengths, all of them in order."""
 
     def __init__(self):
         self.lists: tuple[list, list] = ([], [])
