@@ -380,3 +380,23 @@ def test_a_function_whose_last_line_holds_no_instruction_is_read_by_tokenizing_i
     assert weasy._last_line(_ends_in_a_comment.__code__) < first + len(lines) - 1
     digest = hashlib.sha256("".join(lines).encode()).hexdigest()
     assert weasy._source(_ends_in_a_comment, digest) == (lines, first)
+
+
+def test_the_anchors_gathered_for_each_page_are_those_weasyprints_loop_gathers(monkeypatch):
+    # Every call of a real layout, the repagination that makes pages again included, checked against the loop the
+    # patch replaces, over the same pages' lists.
+    weasy.apply(tagging.marked, tagging.build_box_tree)
+    calls = []
+
+    def checked(context, page_number, anchors, lookups):
+        weasy._gathered(context, page_number, anchors, lookups)
+        looped = ([], [])
+        for *_, state in context.page_maker[:page_number - 1]:
+            looped[0].extend(state.get("anchors", []))
+            looped[1].extend(state.get("content_lookups", []))
+        calls.append((page_number, (anchors, lookups) == looped, len(anchors)))
+    monkeypatch.setattr(weasy._page, "publish_gathered", checked)
+    HTML(string=_ANCHORS_PAGE).render()
+    numbers = [number for number, _, _ in calls]
+    assert all(same for _, same, _ in calls) and max(found for _, _, found in calls) > 10
+    assert any(later < earlier for earlier, later in zip(numbers, numbers[1:]))  # pages made again
